@@ -1,0 +1,1 @@
+"""The `more` command line: serving and training subcommands under one entry point."""

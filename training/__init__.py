@@ -1,0 +1,1 @@
+"""Offline MORE training, data generation and evaluation. Uses `app.domain`, nothing else of `app`."""
