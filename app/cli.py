@@ -1,9 +1,206 @@
-"""Serving subcommands of `more`: bootstrap, serve, db, seed-demo, apikey."""
+"""Serving subcommands of `more`: bootstrap, serve, db, seed-demo, apikey, up.
+
+Heavy imports (torch, vllm, uvicorn, the app) stay inside the commands so `more --help`
+is fast.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import shlex
+from typing import Annotated
+
 import typer
+
+from app.core.config import Settings
+from app.core.security import Scope
+
+db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for storefronts and admins.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's message names the variable and the fix
+        typer.secho(f"configuration error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+
+
+def bootstrap() -> None:
+    """Prepare the model: convert the bundled SmolLM2 once, or check MORE_MODEL_PATH."""
+    from app.engine.bundled import resolve_model_path
+
+    settings = _settings()
+    with typer.progressbar(length=1, label="model", show_eta=False) as bar:
+        path = resolve_model_path(settings.MORE_MODEL_PATH, settings.MORE_CACHE_DIR)
+        bar.update(1)
+    typer.echo(f"model ready: {path}")
+    if settings.MORE_ADAPTER_PATH:
+        typer.echo(f"default policy adapter: {settings.MORE_ADAPTER_PATH}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the database (DATABASE_URL, else the embedded SQLite file) up."""
+    from app.store.migrations import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision ('base' drops all).")] = "-1",
+) -> None:
+    """Migrate the database down (default: one revision)."""
+    from app.store.migrations import downgrade
+
+    settings = _settings()
+    downgrade(settings.database_url, revision)
+    typer.echo(f"database downgraded to {revision}: {_safe_url(settings.database_url)}")
+
+
+def seed_demo() -> None:
+    """Create or refresh the demo profiles (eligible, ineligible and boundary shoppers)."""
+    from app.services.demo import seed_demo_profiles
+
+    settings = _settings()
+
+    async def run() -> list:  # type: ignore[type-arg]
+        from app.store.db import create_db_engine, create_session_factory
+
+        engine = create_db_engine(settings.database_url, pool_size=1)
+        try:
+            return await seed_demo_profiles(create_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    cases = asyncio.run(run())
+    typer.echo(f"{'user_id':<18} {'decision for the $299 phone':<32} why")
+    for case in cases:
+        decision = case.action.value + (f" ({case.reason.value})" if case.reason else "")
+        typer.echo(f"{case.profile.user_id:<18} {decision:<32} {case.note}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="A unique label, e.g. the storefront's name.")],
+    scope: Annotated[Scope, typer.Option(help="storefront (chat, events) or admin.")] = (
+        Scope.STOREFRONT
+    ),
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.store.api_keys import create_api_key
+
+    settings = _settings()
+
+    async def run() -> str:
+        from app.store.db import create_db_engine, create_session_factory
+
+        engine = create_db_engine(settings.database_url, pool_size=1)
+        try:
+            async with create_session_factory(engine)() as db, db.begin():
+                key, _ = await create_api_key(db, name=name, scope=scope)
+            return key
+        finally:
+            await engine.dispose()
+
+    try:
+        key = asyncio.run(run())
+    except IntegrityError as exc:
+        typer.secho(f"a key named {name!r} already exists", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created {scope.value} key {name!r}; store it now, it is not shown again:")
+    typer.echo(key)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (MORE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (MORE_PORT).")] = None,
+) -> None:
+    """Start the API (uvicorn, one worker per engine)."""
+    settings = _settings()
+    if settings.embedded:
+        # One command must work on a fresh checkout: the embedded file is migrated here.
+        from app.store.migrations import upgrade
+
+        upgrade(settings.database_url)
+    _run_server(settings, host, port)
+
+
+def up() -> None:
+    """Everything `make run` needs: bootstrap, migrate, seed demo profiles, serve."""
+    from app.store.migrations import upgrade
+
+    settings = _settings()
+    typer.echo("1/4 model")
+    bootstrap()
+    typer.echo("2/4 database")
+    upgrade(settings.database_url)
+    typer.echo(f"    migrated {_safe_url(settings.database_url)}")
+    typer.echo("3/4 demo profiles")
+    seed_demo()
+    typer.echo("4/4 serving")
+    typer.echo(curl_example(settings))
+    _run_server(settings, None, None)
+
+
+def curl_example(settings: Settings) -> str:
+    """A copy-pasteable request for a demo shopper."""
+    host = "127.0.0.1" if settings.MORE_HOST in ("0.0.0.0", "::") else settings.MORE_HOST
+    key = settings.storefront_key or "<key from `more apikey create`>"
+    body = {
+        "user_id": "demo-eligible",
+        "message": "Can I pay for this phone in instalments?",
+        "context": {"items": [{"title": "Pixel 9 phone", "price": "299.00"}]},
+    }
+    return (
+        "\nWhen the server says 'Application startup complete', try:\n\n"
+        f"  curl -s http://{host}:{settings.MORE_PORT}/v1/chat \\\n"
+        f"    -H {shlex.quote('Authorization: Bearer ' + key)} \\\n"
+        "    -H 'Content-Type: application/json' \\\n"
+        f"    -d {shlex.quote(json.dumps(body))}\n\n"
+        f"  (docs: http://{host}:{settings.MORE_PORT}/docs)\n"
+    )
+
+
+def _run_server(settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from app.core.logging import configure_logging
+
+    configure_logging(settings.MORE_LOG_LEVEL, json_lines=settings.MORE_LOG_JSON)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.MORE_HOST,
+        port=port or settings.MORE_PORT,
+        log_config=None,  # keep our handler (request ids, JSON lines)
+        access_log=False,  # the metrics middleware counts requests; no per-request lines
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def register(root: typer.Typer) -> None:
     """Attach the serving subcommands to the root `more` app."""
+    root.command("bootstrap")(bootstrap)
+    root.command("serve")(serve)
+    root.command("seed-demo")(seed_demo)
+    root.command("up")(up)
+    root.add_typer(db_app, name="db")
+    root.add_typer(apikey_app, name="apikey")
+
+    from app.experiment_cli import register as register_experiments
+
+    register_experiments(root)

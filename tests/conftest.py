@@ -55,3 +55,61 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, bundled_model_dir: 
     model.save_pretrained(path, safe_serialization=True)
     tokenizer.save_pretrained(path)
     return path
+
+
+def _write_random_lora(model_dir: Path, out_dir: Path, *, seed: int, rank: int = 8) -> Path:
+    """Save a PEFT LoRA adapter for `model_dir` whose B weights are random, not zero.
+
+    PEFT initialises B to zero (an untrained adapter is a no-op); non-zero B makes the
+    adapter change greedy output, which is what engine tests need to see.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        target_modules=[
+            *("q_proj", "k_proj", "v_proj", "o_proj"),
+            *("gate_proj", "up_proj", "down_proj"),
+        ],
+        lora_dropout=0.0,
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(base, config)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.copy_(torch.randn(param.shape, generator=generator) * 0.05)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def make_lora_adapter(tmp_path_factory: pytest.TempPathFactory):
+    """Factory `(model_dir, seed) -> adapter folder`, each adapter written once per session."""
+    made: dict[tuple[Path, int], Path] = {}
+
+    def make(model_dir: Path, seed: int = 0) -> Path:
+        key = (Path(model_dir), seed)
+        if key not in made:
+            out = tmp_path_factory.mktemp(f"lora-{Path(model_dir).name}-{seed}")
+            made[key] = _write_random_lora(Path(model_dir), out, seed=seed)
+        return made[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_lora_dir(make_lora_adapter, tiny_model_dir: Path) -> Path:
+    """A random non-zero LoRA adapter for `tiny_model_dir`."""
+    return make_lora_adapter(tiny_model_dir, seed=1)
+
+
+@pytest.fixture(scope="session")
+def bundled_lora_dir(make_lora_adapter, bundled_model_dir: Path) -> Path:
+    """A random non-zero LoRA adapter for the bundled SmolLM2."""
+    return make_lora_adapter(bundled_model_dir, seed=1)

@@ -63,6 +63,14 @@ class EngineOverloadedError(EngineError):
     """Too many requests are waiting; retry later."""
 
 
+class AdapterError(EngineError):
+    """An adapter folder is invalid, or a request names an adapter never added."""
+
+
+class PromptTooLongError(EngineError):
+    """The prompt leaves no room for a reply within the model's context length."""
+
+
 class ChatEngine(abc.ABC):
     """A chat model served with optional per-request LoRA adapters."""
 

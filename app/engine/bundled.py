@@ -51,6 +51,7 @@ def ensure_bundled_model(cache_dir: Path | None = None) -> Path:
     """Return the HF folder of the bundled model, converting the GGUF on first use (~25 s)."""
     target = (cache_dir or default_cache_dir()) / BUNDLED_DIRNAME
     if (target / _MARKER).exists():
+        _drop_gguf_quantization_config(target)
         return target
     gguf = bundled_gguf_path()
     logger.info("converting bundled model %s -> %s (once)", gguf.name, target)
@@ -63,6 +64,10 @@ def ensure_bundled_model(cache_dir: Path | None = None) -> Path:
         gguf.parent, gguf_file=gguf.name, dtype=torch.float32
     )
     config = gguf_model.config
+    # The GGUF loader records `quantization_config: gguf`, false for the dequantised copy;
+    # vLLM refuses a folder that claims it (transformers ignores it).
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(gguf_model.state_dict())
     # SmolLM2 ties input and output embeddings; keep them tied in the saved copy.
@@ -82,6 +87,20 @@ def ensure_bundled_model(cache_dir: Path | None = None) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _drop_gguf_quantization_config(target: Path) -> None:
+    """Repair folders converted before the fix above (atomic rewrite of config.json)."""
+    import json
+
+    config_path = target / "config.json"
+    config = json.loads(config_path.read_text())
+    if config.get("quantization_config", {}).get("quant_method") != "gguf":
+        return
+    del config["quantization_config"]
+    tmp = config_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    tmp.replace(config_path)
 
 
 def resolve_model_path(model_path: str | None, cache_dir: Path | None = None) -> Path:

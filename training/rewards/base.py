@@ -61,9 +61,7 @@ def as_example(value: TaskExample | str | dict[str, Any]) -> TaskExample:
     return cached
 
 
-def reward_from_scorer(
-    name: str, scorer: Callable[[TaskExample, str], Score]
-) -> RewardFunc:
+def reward_from_scorer(name: str, scorer: Callable[[TaskExample, str], Score]) -> RewardFunc:
     """Lift a per-example scorer into a batched TRL reward named `name`."""
 
     def reward(

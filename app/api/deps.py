@@ -1,0 +1,67 @@
+"""Typed dependencies: the services built in the lifespan, and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.core.config import Settings
+from app.core.security import Principal, Scope
+from app.services.chat import ChatService
+from app.services.container import Services
+from app.services.profiles import ProfileService
+
+# auto_error=False: a missing key becomes our own 401 in the common error shape.
+_bearer = HTTPBearer(auto_error=False, description="A storefront or admin API key.")
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def get_chat(services: ServicesDep) -> ChatService:
+    return services.chat
+
+
+def get_profiles(services: ServicesDep) -> ProfileService:
+    return services.profiles
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ChatDep = Annotated[ChatService, Depends(get_chat)]
+ProfilesDep = Annotated[ProfileService, Depends(get_profiles)]
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def require_storefront(services: ServicesDep, credentials: CredentialsDep) -> Principal:
+    token = credentials.credentials if credentials else None
+    return await services.auth.authenticate(token, needed=Scope.STOREFRONT)
+
+
+async def require_admin(services: ServicesDep, credentials: CredentialsDep) -> Principal:
+    token = credentials.credentials if credentials else None
+    return await services.auth.authenticate(token, needed=Scope.ADMIN)
+
+
+StorefrontDep = Annotated[Principal, Depends(require_storefront)]
+AdminDep = Annotated[Principal, Depends(require_admin)]
+IdempotencyKeyDep = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]{1,255}$",
+        description="Retrying with the same key replays the stored response; the same key "
+        "with a different body is a 409.",
+    ),
+]

@@ -1,0 +1,68 @@
+"""Outcome events: offers shown, conversions, handoffs and ratings, idempotent by id."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from app.api.deps import StorefrontDep
+from app.api.outcome_deps import EventsDep
+from app.api.outcome_schemas import EventRequest, EventResponse
+from app.api.schemas import ErrorResponse
+from app.services.events import EventType, OutcomeEvent, RecordStatus
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["events"],
+    responses={
+        401: {"model": ErrorResponse, "description": "Missing or invalid API key."},
+        403: {"model": ErrorResponse, "description": "The key's scope does not allow this."},
+        404: {"model": ErrorResponse, "description": "Unknown session (or not this user's)."},
+        422: {"model": ErrorResponse, "description": "Malformed event."},
+        503: {
+            "model": ErrorResponse,
+            "description": "Neither the database nor the outbox could take the event; retry "
+            "with the same event_id (see `Retry-After`).",
+        },
+    },
+)
+
+_STATUS = {
+    RecordStatus.RECORDED: status.HTTP_201_CREATED,
+    RecordStatus.DUPLICATE: status.HTTP_200_OK,
+    RecordStatus.QUEUED: status.HTTP_202_ACCEPTED,
+}
+
+
+@router.post(
+    "/events",
+    response_model=EventResponse,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": EventResponse, "description": "Duplicate event_id: nothing changed."},
+        202: {
+            "model": EventResponse,
+            "description": "Accepted into the outbox (database unavailable); stored later.",
+        },
+    },
+)
+async def create_event(
+    body: EventRequest, _: StorefrontDep, events: EventsDep, response: Response
+) -> EventResponse:
+    """Record an outcome event of a chat session."""
+    result = await events.record(
+        OutcomeEvent(
+            event_id=body.event_id,
+            type=EventType(body.type),
+            session_id=body.session_id,
+            user_id=body.user_id,
+            payload=body.payload(),
+            occurred_at=body.occurred_at,
+        )
+    )
+    response.status_code = _STATUS[result.status]
+    return EventResponse(
+        event_id=result.event_id,
+        status=result.status,
+        variant=result.variant,
+        policy_version=result.policy_version,
+    )

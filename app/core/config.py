@@ -1,0 +1,237 @@
+"""Service settings: one pydantic-settings class, every field an environment variable.
+
+Embedded mode (no `DATABASE_URL`, no `REDIS_URL`) runs on a SQLite file under
+`MORE_DATA_DIR` and an in-process session cache; setting either URL switches that part to
+PostgreSQL / Redis. The code paths above the storage interfaces are the same.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:  # the engine package imports nothing heavy, but keep core import-light
+    from app.engine.config import EngineConfig
+
+DEMO_STOREFRONT_KEY = "demo-storefront-key"
+DEMO_ADMIN_KEY = "demo-admin-key"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; field names are the environment variables (also read from `.env`)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    # --- Storage -----------------------------------------------------------------------
+    DATABASE_URL: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL of PostgreSQL, e.g. "
+        "postgresql+asyncpg://user:pass@host:5432/more. Unset: embedded SQLite file.",
+    )
+    REDIS_URL: str | None = Field(
+        default=None,
+        description="Redis URL for the session cache, e.g. redis://host:6379/0. "
+        "Unset: in-process cache (single replica only).",
+    )
+    MORE_DATA_DIR: Path = Field(
+        default=Path(".more"), description="Where embedded mode keeps its SQLite file."
+    )
+    MORE_DB_POOL_SIZE: int = Field(default=10, ge=1, description="PostgreSQL pool size.")
+    MORE_REDIS_TIMEOUT_S: float = Field(
+        default=0.5,
+        gt=0,
+        description="Redis connect/read timeout; past it the turn falls back to PostgreSQL.",
+    )
+    MORE_REDIS_PREFIX: str = Field(
+        default="more:", description="Prefix of every Redis key this service writes."
+    )
+
+    # --- Model and engine ----------------------------------------------------------------
+    MORE_ENGINE: Literal["vllm", "transformers"] = Field(
+        default="vllm",
+        description="Generation backend: vLLM AsyncLLM, or transformers for small machines.",
+    )
+    MORE_MODEL_PATH: str | None = Field(
+        default=None,
+        description="Local Hugging Face model folder. Unset: the bundled SmolLM2-135M-Instruct.",
+    )
+    MORE_CACHE_DIR: Path | None = Field(
+        default=None,
+        description="Where the bundled model is converted once (default ~/.cache/more).",
+    )
+    MORE_ADAPTER_PATH: str | None = Field(
+        default=None,
+        description="LoRA adapter folder of the default policy. Unset: the base model replies.",
+    )
+    MORE_POLICY_VERSION: str | None = Field(
+        default=None,
+        description="Name reported as policy_version for the default policy "
+        "(default: the adapter folder's name, or 'base').",
+    )
+    MORE_MAX_TOKENS: int = Field(default=96, ge=1, le=4096, description="Reply length cap.")
+    MORE_TEMPERATURE: float = Field(
+        default=0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 = greedy."
+    )
+    MORE_TOP_P: float = Field(default=1.0, gt=0.0, le=1.0, description="Nucleus sampling.")
+    MORE_GENERATION_TIMEOUT_S: float = Field(
+        default=30.0, gt=0, description="Longest a reply may take; past it: 503 + Retry-After."
+    )
+    MORE_MAX_QUEUE: int = Field(
+        default=64,
+        ge=1,
+        description="Generations waiting or running per replica; past it: 429 + Retry-After.",
+    )
+    MORE_MAX_MODEL_LEN: int = Field(
+        default=2048, ge=16, description="Context length the engine reserves per sequence."
+    )
+    MORE_GPU_MEMORY_UTILIZATION: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="vLLM memory share (on CPU it sizes the KV cache in RAM).",
+    )
+    MORE_DTYPE: Literal["float32", "bfloat16", "float16", "auto"] = Field(
+        default="float32", description="Weights dtype: float32 on CPU, bfloat16/auto on GPU."
+    )
+    MORE_MAX_NUM_SEQS: int = Field(
+        default=64, ge=1, description="vLLM's cap on sequences batched together."
+    )
+    MORE_MAX_LORAS: int = Field(default=4, ge=1, description="Distinct adapters in one batch.")
+    MORE_MAX_LORA_RANK: int = Field(default=64, ge=1, description="Largest adapter rank accepted.")
+    MORE_ENGINE_SEED: int = Field(default=0, description="Engine sampling seed.")
+    MORE_ENGINE_WARMUP: bool = Field(
+        default=True, description="One short generation at start so the first request is fast."
+    )
+
+    # --- Sessions and caching --------------------------------------------------------------
+    MORE_SESSION_TTL_S: int = Field(
+        default=1800,
+        ge=1,
+        description="Sliding TTL of a session's cached history (30–60 min recommended).",
+    )
+    MORE_HISTORY_MAX_TURNS: int = Field(
+        default=8, ge=0, description="Past turns (user + assistant) kept in the prompt."
+    )
+    MORE_PROFILE_CACHE_TTL_S: float = Field(
+        default=30.0, ge=0, description="How long a replica reuses a loaded profile."
+    )
+    MORE_IDEMPOTENCY_TTL_S: int = Field(
+        default=86400, ge=60, description="How long a stored response replays for its key."
+    )
+
+    # --- Access --------------------------------------------------------------------------
+    MORE_DEMO_API_KEY: str | None = Field(
+        default=None,
+        description="Static storefront key. Embedded default: demo-storefront-key.",
+    )
+    MORE_ADMIN_API_KEY: str | None = Field(
+        default=None, description="Static admin key. Embedded default: demo-admin-key."
+    )
+    MORE_ALLOW_DEMO_KEYS: bool = Field(
+        default=False,
+        description="Accept the public demo keys with PostgreSQL/Redis (never in production).",
+    )
+    MORE_RATE_LIMIT_PER_KEY: int = Field(
+        default=600, ge=1, description="Chat requests per API key per window."
+    )
+    MORE_RATE_LIMIT_PER_SESSION: int = Field(
+        default=30, ge=1, description="Chat requests per session per window."
+    )
+    MORE_RATE_LIMIT_WINDOW_S: int = Field(default=60, ge=1, description="Rate-limit window.")
+
+    # --- Process -------------------------------------------------------------------------
+    MORE_HOST: str = Field(default="127.0.0.1", description="Bind address of `more serve`.")
+    MORE_PORT: int = Field(default=8000, ge=1, le=65535, description="Port of `more serve`.")
+    MORE_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    MORE_LOG_JSON: bool = Field(default=False, description="One JSON object per log line.")
+
+    @field_validator(
+        "DATABASE_URL",
+        "REDIS_URL",
+        "MORE_MODEL_PATH",
+        "MORE_ADAPTER_PATH",
+        "MORE_POLICY_VERSION",
+        "MORE_DEMO_API_KEY",
+        "MORE_ADMIN_API_KEY",
+        "MORE_CACHE_DIR",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # Compose files and shells pass `VAR=` for "not set"; treat it so.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _demo_keys_only_embedded(self) -> Settings:
+        # The demo keys are printed in the README: fine on a laptop, never on a shared DB.
+        if not self.embedded and not self.MORE_ALLOW_DEMO_KEYS:
+            for name in ("MORE_DEMO_API_KEY", "MORE_ADMIN_API_KEY"):
+                if getattr(self, name) in (DEMO_STOREFRONT_KEY, DEMO_ADMIN_KEY):
+                    raise ValueError(
+                        f"{name} is a public demo key and DATABASE_URL/REDIS_URL is set: "
+                        "create keys with `more apikey create`, or set MORE_ALLOW_DEMO_KEYS=true"
+                    )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """No external services: SQLite file + in-process cache."""
+        return self.DATABASE_URL is None and self.REDIS_URL is None
+
+    @property
+    def database_url(self) -> str:
+        """The async SQLAlchemy URL in use (PostgreSQL, or the embedded SQLite file)."""
+        if self.DATABASE_URL:
+            return _async_driver(self.DATABASE_URL)
+        return f"sqlite+aiosqlite:///{(self.MORE_DATA_DIR / 'more.db').resolve()}"
+
+    @property
+    def storefront_key(self) -> str | None:
+        """The static storefront key, the demo one by default in embedded mode."""
+        return self.MORE_DEMO_API_KEY or (DEMO_STOREFRONT_KEY if self.embedded else None)
+
+    @property
+    def admin_key(self) -> str | None:
+        return self.MORE_ADMIN_API_KEY or (DEMO_ADMIN_KEY if self.embedded else None)
+
+    @cached_property
+    def default_policy_version(self) -> str:
+        if self.MORE_POLICY_VERSION:
+            return self.MORE_POLICY_VERSION
+        if self.MORE_ADAPTER_PATH:
+            return Path(self.MORE_ADAPTER_PATH).expanduser().name or "adapter"
+        return "base"
+
+    def engine_config(self) -> EngineConfig:
+        """The engine settings these service settings imply."""
+        from app.engine.config import EngineConfig
+
+        return EngineConfig(
+            backend=self.MORE_ENGINE,
+            model_path=self.MORE_MODEL_PATH,
+            cache_dir=self.MORE_CACHE_DIR,
+            dtype=self.MORE_DTYPE,
+            seed=self.MORE_ENGINE_SEED,
+            max_model_len=self.MORE_MAX_MODEL_LEN,
+            gpu_memory_utilization=self.MORE_GPU_MEMORY_UTILIZATION,
+            max_num_seqs=self.MORE_MAX_NUM_SEQS,
+            max_queue=self.MORE_MAX_QUEUE,
+            max_loras=self.MORE_MAX_LORAS,
+            max_lora_rank=self.MORE_MAX_LORA_RANK,
+            generation_timeout_s=self.MORE_GENERATION_TIMEOUT_S,
+            warmup=self.MORE_ENGINE_WARMUP,
+        )
+
+
+def _async_driver(url: str) -> str:
+    """Accept the plain `postgresql://` form operators paste and use the asyncpg driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,164 @@
+"""The FastAPI application: `create_app()` wires routers, error handlers, middleware and a
+lifespan that builds the database engine, session cache and chat engine onto `app.state`
+(and always closes them). Nothing is created at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api.errors import install_error_handlers
+from app.api.main import api_router
+from app.api.middleware import RequestContextMiddleware
+from app.core import metrics
+from app.core.config import Settings
+from app.engine.base import ChatEngine
+from app.services.auth import Authenticator
+from app.services.chat import ChatLimits, ChatService
+from app.services.container import Services
+from app.services.experiments import ExperimentPolicyResolver
+from app.services.idempotency import IdempotencyService
+from app.services.outcome_setup import outcome_services
+from app.services.policies import DefaultPolicyResolver, PolicyResolver
+from app.services.profiles import ProfileService
+from app.store import idempotency as idempotency_repo
+from app.store.db import create_db_engine, create_session_factory
+from app.store.sessions import InMemorySessionCache, RedisSessionCache, SessionCache
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+E-commerce assistant whose policy is trained with MORE. Storefront backends call it
+server-to-server with `Authorization: Bearer <key>`; errors share one shape,
+`{"error": {"type", "code", "message", "param"}}`.
+"""
+
+
+def _make_cache(settings: Settings) -> SessionCache:
+    max_messages = max(2, 2 * settings.MORE_HISTORY_MAX_TURNS)
+    if settings.REDIS_URL:
+        return RedisSessionCache(
+            settings.REDIS_URL,
+            ttl_s=settings.MORE_SESSION_TTL_S,
+            max_messages=max_messages,
+            prefix=settings.MORE_REDIS_PREFIX,
+            timeout_s=settings.MORE_REDIS_TIMEOUT_S,
+        )
+    return InMemorySessionCache(ttl_s=settings.MORE_SESSION_TTL_S, max_messages=max_messages)
+
+
+def _limits(settings: Settings) -> ChatLimits:
+    return ChatLimits(
+        max_tokens=settings.MORE_MAX_TOKENS,
+        temperature=settings.MORE_TEMPERATURE,
+        top_p=settings.MORE_TOP_P,
+        history_max_turns=settings.MORE_HISTORY_MAX_TURNS,
+        generation_timeout_s=settings.MORE_GENERATION_TIMEOUT_S,
+        max_queue=settings.MORE_MAX_QUEUE,
+        rate_limit_per_key=settings.MORE_RATE_LIMIT_PER_KEY,
+        rate_limit_per_session=settings.MORE_RATE_LIMIT_PER_SESSION,
+        rate_limit_window_s=settings.MORE_RATE_LIMIT_WINDOW_S,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    engine: ChatEngine | None = None,
+    policies: PolicyResolver | None = None,
+) -> FastAPI:
+    """Build the app.
+
+    Args:
+        settings: configuration; default: read from the environment when the app starts.
+        engine: an already-started chat engine owned by the caller (tests, benchmarks);
+            default: built from the settings in the lifespan, started and closed there.
+        policies: the policy resolver; default: the configured adapter or the base model.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or Settings()
+        async with AsyncExitStack() as stack:
+            db_engine = create_db_engine(cfg.database_url, pool_size=cfg.MORE_DB_POOL_SIZE)
+            stack.push_async_callback(db_engine.dispose)
+            db = create_session_factory(db_engine)
+            cache = _make_cache(cfg)
+            stack.push_async_callback(cache.close)
+
+            resolver = policies or ExperimentPolicyResolver(
+                db=db,
+                default=DefaultPolicyResolver(
+                    version=cfg.default_policy_version, adapter_path=cfg.MORE_ADAPTER_PATH
+                ),
+            )
+            adapters = await resolver.adapters()
+            chat_engine = engine
+            if chat_engine is None:
+                from app.engine.factory import create_engine
+
+                chat_engine = create_engine(cfg.engine_config(), adapters=adapters)
+                stack.push_async_callback(chat_engine.close)
+                logger.info("starting the %s engine", cfg.MORE_ENGINE)
+                await chat_engine.start()
+            else:
+                for adapter in adapters:
+                    await chat_engine.add_adapter(adapter)
+
+            metrics.ENGINE_QUEUE_DEPTH.set_function(lambda: chat_engine.queue_depth)
+            stack.callback(metrics.ENGINE_QUEUE_DEPTH.set, 0)
+
+            profiles = ProfileService(db=db, ttl_s=cfg.MORE_PROFILE_CACHE_TTL_S)
+            idempotency = IdempotencyService(db=db)
+            app.state.services = Services(
+                settings=cfg,
+                db_engine=db_engine,
+                db=db,
+                cache=cache,
+                engine=chat_engine,
+                policies=resolver,
+                auth=Authenticator(
+                    db=db, storefront_key=cfg.storefront_key, admin_key=cfg.admin_key
+                ),
+                profiles=profiles,
+                idempotency=idempotency,
+                chat=ChatService(
+                    db=db,
+                    cache=cache,
+                    engine=chat_engine,
+                    policies=resolver,
+                    profiles=profiles,
+                    idempotency=idempotency,
+                    limits=_limits(cfg),
+                ),
+            )
+            app.state.outcomes = await stack.enter_async_context(
+                outcome_services(cfg, db=db, resolver=resolver, engine=chat_engine)
+            )
+            try:
+                async with db() as session:
+                    await idempotency_repo.purge_older_than(
+                        session, ttl_s=cfg.MORE_IDEMPOTENCY_TTL_S
+                    )
+            except Exception as exc:
+                logger.warning("could not purge old idempotency records: %s", exc)
+            logger.info(
+                "ready: %s mode, engine=%s, policy=%s",
+                "embedded" if cfg.embedded else "external",
+                type(chat_engine).__name__,
+                cfg.default_policy_version,
+            )
+            yield
+
+    app = FastAPI(
+        title="MORE dialogue service",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.add_middleware(RequestContextMiddleware)
+    return app

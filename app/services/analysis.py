@@ -1,0 +1,436 @@
+"""A/B experiment analysis from per-variant aggregates: rates, lifts, intervals, SRM.
+
+Input is plain counts per variant (`VariantAggregate`), so the same code reports on
+the database (`GET /v1/experiments/{name}/report`), on a simulator run and on a
+hand-computed example in the tests. Every statistic comes from scipy/statsmodels:
+
+* rates with Wilson 95% intervals (`proportion_confint`);
+* treatment vs control: pooled two-proportion z-test p-value (`proportions_ztest`),
+  Wald interval of the difference and log interval of the ratio, reported as the
+  relative lift (`confint_proportions_2indep`);
+* mean satisfaction (1–5) with a t interval, compared by Welch's t-test
+  (`scipy.stats.ttest_ind(equal_var=False)`), rebuilt exactly from the score counts;
+* sample-ratio mismatch: chi-square goodness of fit of assigned units against the
+  expected shares (`scipy.stats.chisquare`), flagged below p = 0.001.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+    proportions_ztest,
+)
+from statsmodels.stats.weightstats import DescrStatsW
+
+SATISFACTION_SCORES = (1, 2, 3, 4, 5)
+PROPORTION_METRICS = ("conversion_rate", "reached_conversion_rate", "handoff_rate")
+METRICS = (*PROPORTION_METRICS, "satisfaction_mean")
+SRM_P_THRESHOLD = 0.001  # the usual SRM alarm level: a real mismatch, not noise
+
+
+@dataclass(frozen=True)
+class VariantAggregate:
+    """Outcome counts of one variant, counted per session.
+
+    `conversions` counts sessions with at least one conversion; `offer_conversions`
+    those among the `offer_sessions` (sessions where an offer was shown).
+    `satisfaction` holds how many ratings of 1, 2, 3, 4 and 5 were given.
+    `units` is what assignment randomises (users); None means sessions are used.
+    """
+
+    variant: str
+    sessions: int
+    conversions: int
+    offer_sessions: int
+    offer_conversions: int
+    handoffs: int
+    satisfaction: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+    units: int | None = None
+
+    def __post_init__(self) -> None:
+        if min(self.sessions, self.conversions, self.offer_sessions, self.handoffs) < 0:
+            raise ValueError(f"{self.variant}: counts must be >= 0")
+        if self.conversions > self.sessions or self.handoffs > self.sessions:
+            raise ValueError(f"{self.variant}: conversions and handoffs are per session")
+        if not 0 <= self.offer_conversions <= min(self.offer_sessions, self.conversions):
+            raise ValueError(
+                f"{self.variant}: offer_conversions must be within offer_sessions and conversions"
+            )
+        if self.offer_sessions > self.sessions:
+            raise ValueError(f"{self.variant}: offer_sessions cannot exceed sessions")
+        if len(self.satisfaction) != len(SATISFACTION_SCORES) or min(self.satisfaction) < 0:
+            raise ValueError(f"{self.variant}: satisfaction needs 5 counts >= 0 (scores 1..5)")
+
+    def counts(self, metric: str) -> tuple[int, int]:
+        """(successes, trials) of a proportion metric."""
+        if metric == "conversion_rate":
+            return self.conversions, self.sessions
+        if metric == "reached_conversion_rate":
+            return self.offer_conversions, self.offer_sessions
+        if metric == "handoff_rate":
+            return self.handoffs, self.sessions
+        raise KeyError(metric)
+
+    def satisfaction_scores(self) -> np.ndarray:
+        """Every rating as one array (exact: ratings are integers 1..5)."""
+        return np.repeat(np.array(SATISFACTION_SCORES, dtype=float), self.satisfaction)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A per-variant value with its 95% interval and the count it rests on."""
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One metric of one treatment against control."""
+
+    metric: str
+    variant: str
+    control: float | None
+    treatment: float | None
+    difference: float | None
+    difference_ci: tuple[float, float] | None
+    relative_lift: float | None  # treatment / control - 1
+    relative_lift_ci: tuple[float, float] | None
+    p_value: float | None
+    significant: bool
+
+
+@dataclass(frozen=True)
+class SampleRatioCheck:
+    observed: dict[str, int]
+    expected: dict[str, float]
+    chi2: float | None
+    p_value: float | None
+    mismatch: bool
+
+
+@dataclass(frozen=True)
+class ExperimentReport:
+    experiment: str
+    control: str
+    alpha: float
+    variants: dict[str, dict[str, Estimate]]  # variant -> metric -> estimate
+    sessions: dict[str, int]
+    comparisons: list[Comparison]
+    srm: SampleRatioCheck
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (the API response and `more experiment report --json`)."""
+        return _clean(asdict(self))
+
+    def comparison(self, variant: str, metric: str) -> Comparison:
+        for c in self.comparisons:
+            if c.variant == variant and c.metric == metric:
+                return c
+        raise KeyError((variant, metric))
+
+    def to_markdown(self) -> str:
+        """A readable table: one row per variant and metric."""
+        lines = [
+            f"Experiment `{self.experiment}` (control `{self.control}`, "
+            f"{round((1 - self.alpha) * 100)}% intervals)",
+            "",
+            "| variant | sessions | metric | value [CI] | lift vs control [CI] | p |",
+            "|---|---:|---|---|---|---:|",
+        ]
+        for variant, metrics in self.variants.items():
+            for metric, est in metrics.items():
+                row = f"| {variant} | {self.sessions[variant]} | {metric} | {_fmt_est(est)} |"
+                if variant == self.control:
+                    row += " (control) | |"
+                else:
+                    c = self.comparison(variant, metric)
+                    row += f" {_fmt_lift(c)} | {_fmt_p(c.p_value)} |"
+                lines.append(row)
+        srm = self.srm
+        lines += [
+            "",
+            f"Sample-ratio check: chi² = {_fmt(srm.chi2, 3)}, p = {_fmt_p(srm.p_value)}"
+            + (" — MISMATCH: do not trust the lifts" if srm.mismatch else " (ok)"),
+        ]
+        lines += [f"Note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def analyse(
+    aggregates: Sequence[VariantAggregate],
+    *,
+    control: str,
+    expected_shares: Mapping[str, float] | None = None,
+    experiment: str = "",
+    alpha: float = 0.05,
+) -> ExperimentReport:
+    """Report every variant against `control`.
+
+    `expected_shares` are the assignment weights for the SRM check (normalised);
+    equal shares when omitted. After a ramp, pass the shares the assigned population
+    should have (see docs/experiments.md).
+    """
+    by_name = {a.variant: a for a in aggregates}
+    if len(by_name) != len(aggregates):
+        raise ValueError("variant names must be unique")
+    if control not in by_name:
+        raise ValueError(f"control variant {control!r} is not among {sorted(by_name)}")
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must be in (0, 1)")
+    variants = {a.variant: _estimates(a, alpha) for a in aggregates}
+    base = by_name[control]
+    comparisons = [
+        _compare(metric, base, treat, alpha)
+        for treat in aggregates
+        if treat.variant != control
+        for metric in METRICS
+    ]
+    notes = []
+    if any(a.sessions == 0 for a in aggregates):
+        notes.append("a variant has no sessions yet")
+    return ExperimentReport(
+        experiment=experiment,
+        control=control,
+        alpha=alpha,
+        variants=variants,
+        sessions={a.variant: a.sessions for a in aggregates},
+        comparisons=comparisons,
+        srm=sample_ratio_check(aggregates, expected_shares),
+        notes=notes,
+    )
+
+
+def sample_ratio_check(
+    aggregates: Sequence[VariantAggregate], expected_shares: Mapping[str, float] | None = None
+) -> SampleRatioCheck:
+    """Chi-square goodness of fit of assigned units against the expected shares."""
+    observed = {a.variant: a.units if a.units is not None else a.sessions for a in aggregates}
+    shares = dict(expected_shares) if expected_shares else dict.fromkeys(observed, 1.0)
+    missing = observed.keys() - shares.keys()
+    if missing:
+        raise ValueError(f"no expected share for {sorted(missing)}")
+    total_share = sum(shares[v] for v in observed)
+    total = sum(observed.values())
+    expected = {v: total * shares[v] / total_share for v in observed}
+    # Only variants meant to receive traffic enter the test (a zero-weight arm
+    # with traffic would be a mismatch the chi-square cannot express: flag it).
+    live = [v for v in observed if expected[v] > 0]
+    stray = any(observed[v] > 0 for v in observed if expected[v] == 0)
+    if total == 0 or len(live) < 2:
+        return SampleRatioCheck(observed, expected, None, None, stray)
+    result = stats.chisquare([observed[v] for v in live], [expected[v] for v in live])
+    p = float(result.pvalue)
+    return SampleRatioCheck(
+        observed, expected, float(result.statistic), p, stray or p < SRM_P_THRESHOLD
+    )
+
+
+def _estimates(agg: VariantAggregate, alpha: float) -> dict[str, Estimate]:
+    out: dict[str, Estimate] = {}
+    for metric in PROPORTION_METRICS:
+        count, nobs = agg.counts(metric)
+        if nobs == 0:
+            out[metric] = Estimate(None, None, None, 0)
+            continue
+        low, high = proportion_confint(count, nobs, alpha=alpha, method="wilson")
+        out[metric] = Estimate(count / nobs, float(low), float(high), nobs)
+    scores = agg.satisfaction_scores()
+    if len(scores) == 0:
+        out["satisfaction_mean"] = Estimate(None, None, None, 0)
+    elif len(scores) == 1 or np.ptp(scores) == 0:
+        mean = float(scores.mean())
+        out["satisfaction_mean"] = Estimate(mean, mean, mean, len(scores))
+    else:
+        low, high = DescrStatsW(scores).tconfint_mean(alpha=alpha)
+        out["satisfaction_mean"] = Estimate(
+            float(scores.mean()), float(low), float(high), len(scores)
+        )
+    return out
+
+
+def _compare(
+    metric: str, control: VariantAggregate, treat: VariantAggregate, alpha: float
+) -> Comparison:
+    if metric == "satisfaction_mean":
+        return _compare_means(control, treat, alpha)
+    c_count, c_n = control.counts(metric)
+    t_count, t_n = treat.counts(metric)
+    c_rate = c_count / c_n if c_n else None
+    t_rate = t_count / t_n if t_n else None
+    if c_rate is None or t_rate is None:
+        return Comparison(
+            metric, treat.variant, c_rate, t_rate, None, None, None, None, None, False
+        )
+    diff = t_rate - c_rate
+    pooled = (c_count + t_count) / (c_n + t_n)
+    p_value = None
+    diff_ci = None
+    if 0 < pooled < 1:  # otherwise both arms are all-0 or all-1: nothing to test
+        _, p = proportions_ztest([t_count, c_count], [t_n, c_n], alternative="two-sided")
+        p_value = float(p)
+        low, high = confint_proportions_2indep(
+            t_count, t_n, c_count, c_n, method="wald", compare="diff", alpha=alpha
+        )
+        diff_ci = (float(low), float(high))
+    lift = t_rate / c_rate - 1 if c_rate > 0 else None
+    lift_ci = None
+    if c_count > 0 and t_count > 0:  # the log interval needs both counts positive
+        low, high = confint_proportions_2indep(
+            t_count, t_n, c_count, c_n, method="log", compare="ratio", alpha=alpha
+        )
+        lift_ci = (float(low) - 1, float(high) - 1)
+    return Comparison(
+        metric,
+        treat.variant,
+        c_rate,
+        t_rate,
+        diff,
+        diff_ci,
+        lift,
+        lift_ci,
+        p_value,
+        p_value is not None and p_value < alpha,
+    )
+
+
+def _compare_means(control: VariantAggregate, treat: VariantAggregate, alpha: float) -> Comparison:
+    c, t = control.satisfaction_scores(), treat.satisfaction_scores()
+    c_mean = float(c.mean()) if len(c) else None
+    t_mean = float(t.mean()) if len(t) else None
+    if c_mean is None or t_mean is None:
+        return Comparison(
+            "satisfaction_mean", treat.variant, c_mean, t_mean, None, None, None, None, None, False
+        )
+    diff = t_mean - c_mean
+    p_value = None
+    diff_ci = None
+    # Welch needs at least two ratings per arm and some spread somewhere.
+    if len(c) >= 2 and len(t) >= 2 and (np.ptp(c) > 0 or np.ptp(t) > 0):
+        result = stats.ttest_ind(t, c, equal_var=False)
+        p_value = float(result.pvalue)
+        ci = result.confidence_interval(confidence_level=1 - alpha)
+        diff_ci = (float(ci.low), float(ci.high))
+    lift = t_mean / c_mean - 1  # ratings are >= 1, so the control mean is positive
+    # The lift interval scales the difference interval by the control mean, treating
+    # that mean as fixed: a first-order approximation, labelled as such in the docs.
+    lift_ci = (diff_ci[0] / c_mean, diff_ci[1] / c_mean) if diff_ci else None
+    return Comparison(
+        "satisfaction_mean",
+        treat.variant,
+        c_mean,
+        t_mean,
+        diff,
+        diff_ci,
+        lift,
+        lift_ci,
+        p_value,
+        p_value is not None and p_value < alpha,
+    )
+
+
+def plot_report(report: ExperimentReport, path: Path | str, *, title: str | None = None) -> Path:
+    """Save a 2x2 bar chart (one panel per metric, 95% intervals as error bars)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(report.variants)
+    colors = ["#7f7f7f" if n == report.control else f"C{i}" for i, n in enumerate(names)]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    labels = {
+        "conversion_rate": "Overall conversion",
+        "reached_conversion_rate": "Reached conversion (offer shown)",
+        "handoff_rate": "Handoff rate",
+        "satisfaction_mean": "Mean satisfaction (1–5)",
+    }
+    for ax, metric in zip(axes.flat, METRICS, strict=True):
+        values, errors = [], [[], []]
+        for name in names:
+            est = report.variants[name][metric]
+            v = est.value if est.value is not None else 0.0
+            values.append(v)
+            errors[0].append(v - est.ci_low if est.ci_low is not None else 0.0)
+            errors[1].append(est.ci_high - v if est.ci_high is not None else 0.0)
+        ax.bar(names, values, yerr=errors, capsize=6, color=colors)
+        ax.set_title(labels[metric])
+        for i, name in enumerate(names):
+            if name == report.control:
+                continue
+            c = report.comparison(name, metric)
+            if c.relative_lift is not None:
+                ax.annotate(
+                    f"{c.relative_lift:+.1%}\np={_fmt_p(c.p_value)}",
+                    (i, values[i]),
+                    textcoords="offset points",
+                    xytext=(0, 12),
+                    ha="center",
+                    fontsize=8,
+                )
+        if metric == "satisfaction_mean":
+            ax.set_ylim(1, 5.5)
+        else:
+            ax.set_ylim(0, max([*values, 0.05]) * 1.4)
+    srm = report.srm
+    srm_text = f"SRM p={_fmt_p(srm.p_value)}" + (" MISMATCH" if srm.mismatch else "")
+    fig.suptitle(
+        (title or f"Experiment {report.experiment}")
+        + f"\n{', '.join(f'{n}: {report.sessions[n]} sessions' for n in names)}; {srm_text}"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf to None and tuples to lists, so the report is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _fmt_p(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _fmt_est(est: Estimate) -> str:
+    if est.value is None:
+        return "n/a"
+    return f"{est.value:.4f} [{_fmt(est.ci_low, 4)}, {_fmt(est.ci_high, 4)}]"
+
+
+def _fmt_lift(c: Comparison) -> str:
+    if c.relative_lift is None:
+        return "n/a"
+    ci = (
+        f" [{c.relative_lift_ci[0]:+.1%}, {c.relative_lift_ci[1]:+.1%}]"
+        if c.relative_lift_ci
+        else ""
+    )
+    return f"{c.relative_lift:+.1%}{ci}"

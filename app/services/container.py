@@ -1,0 +1,30 @@
+"""Everything a request needs, built once per process in the app lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.core.config import Settings
+from app.engine.base import ChatEngine
+from app.services.auth import Authenticator
+from app.services.chat import ChatService
+from app.services.idempotency import IdempotencyService
+from app.services.policies import PolicyResolver
+from app.services.profiles import ProfileService
+from app.store.sessions import SessionCache
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db_engine: AsyncEngine
+    db: async_sessionmaker[AsyncSession]
+    cache: SessionCache
+    engine: ChatEngine
+    policies: PolicyResolver
+    auth: Authenticator
+    profiles: ProfileService
+    idempotency: IdempotencyService
+    chat: ChatService

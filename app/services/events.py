@@ -1,0 +1,278 @@
+"""Outcome events: record them idempotently, through an outbox when the database is down.
+
+Every event is tied to a session; the session gives the user, variant, policy version
+and experiment (the server's record wins over anything a client could claim). An event
+id seen before is acknowledged as a duplicate and never counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core import metrics
+from app.core.errors import (
+    AppError,
+    DatabaseUnavailableError,
+    ServiceUnavailableError,
+    UnknownSessionError,
+)
+from app.services.outbox import Outbox, OutboxError
+from app.store import conversations, outcomes
+
+logger = logging.getLogger(__name__)
+
+# What a database outage looks like from asyncpg/aiosqlite through SQLAlchemy.
+DB_DOWN_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, TimeoutError)
+
+
+class EventType(StrEnum):
+    OFFER_SHOWN = "offer_shown"
+    CONVERSION = "conversion"
+    HANDOFF = "handoff"
+    SATISFACTION = "satisfaction"
+
+
+class HandoffReason(StrEnum):
+    """Why a session went to a human (a bounded metric label)."""
+
+    POLICY = "policy"  # the assistant's reply handed off
+    CUSTOMER_REQUEST = "customer_request"  # the shopper asked for a person
+    UNRESOLVED = "unresolved"  # the shopper gave up on the assistant
+    AGENT = "agent"  # an agent or supervisor took the session over
+    OTHER = "other"
+
+
+class RecordStatus(StrEnum):
+    RECORDED = "recorded"  # stored now
+    DUPLICATE = "duplicate"  # this event id was stored before: nothing changed
+    QUEUED = "queued"  # the database is down: in the outbox, stored once it is back
+
+
+@dataclass(frozen=True)
+class OutcomeEvent:
+    """One validated event as the service stores (and queues) it."""
+
+    event_id: str
+    type: EventType
+    session_id: str
+    user_id: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)  # amount/currency/reason/score/...
+    occurred_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "type": self.type.value,
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "payload": self.payload,
+            "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OutcomeEvent:
+        occurred = data.get("occurred_at")
+        return cls(
+            event_id=data["event_id"],
+            type=EventType(data["type"]),
+            session_id=data["session_id"],
+            user_id=data.get("user_id"),
+            payload=dict(data.get("payload") or {}),
+            occurred_at=datetime.fromisoformat(occurred) if occurred else None,
+        )
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    event_id: str
+    status: RecordStatus
+    variant: str | None = None
+    policy_version: str | None = None
+
+
+class EventService:
+    """Records outcome events; drains the outbox in the background."""
+
+    def __init__(
+        self,
+        *,
+        db: async_sessionmaker[AsyncSession],
+        outbox: Outbox | None,
+        drain_interval_s: float = 2.0,
+        batch_size: int = 200,
+    ) -> None:
+        self._db = db
+        self.outbox = outbox
+        self.drain_interval_s = drain_interval_s
+        self.batch_size = batch_size
+
+    async def record(self, event: OutcomeEvent) -> RecordResult:
+        """Store one event; queue it in the outbox if the database is unavailable."""
+        try:
+            async with self._db() as db, db.begin():
+                stored = await self._store(db, [event], strict=True)
+        except AppError:
+            raise
+        except DB_DOWN_ERRORS as exc:
+            return await self._queue(event, exc)
+        observe(stored)  # after the commit: counters never count a rolled-back event
+        row = stored[0]
+        status = RecordStatus.RECORDED if row[1] else RecordStatus.DUPLICATE
+        return RecordResult(event.event_id, status, row[0].variant, row[0].policy_version)
+
+    async def record_in(
+        self, db: AsyncSession, event: OutcomeEvent
+    ) -> list[tuple[outcomes.NewEvent, bool]]:
+        """Store an event inside the caller's transaction (e.g. a human takeover); the
+        caller passes the result to `observe()` once its transaction has committed."""
+        return await self._store(db, [event], strict=True)
+
+    async def _queue(self, event: OutcomeEvent, cause: BaseException) -> RecordResult:
+        if self.outbox is None:
+            raise DatabaseUnavailableError(
+                "the database is unavailable; retry shortly", retry_after_s=5
+            ) from cause
+        logger.warning("database unavailable, event %s queued in the outbox", event.event_id)
+        try:
+            await self.outbox.put(event.to_json())
+        except OutboxError as exc:
+            # Neither the database nor the outbox took it: the client must retry.
+            raise ServiceUnavailableError(
+                "the event could not be stored; retry with the same event_id",
+                code="event_store_unavailable",
+                retry_after_s=5,
+            ) from exc
+        metrics.EVENTS_QUEUED.inc()
+        return RecordResult(event.event_id, RecordStatus.QUEUED)
+
+    async def _store(
+        self, db: AsyncSession, events: Sequence[OutcomeEvent], *, strict: bool
+    ) -> list[tuple[outcomes.NewEvent, bool]]:
+        """Resolve each event's session and insert; (row, inserted now) per event.
+
+        Strict (the online path): an unknown session, or one of another user, is a 404.
+        Lenient (outbox replay, the event was already accepted): it is stored without a
+        session link and marked, never dropped.
+        """
+        rows: list[outcomes.NewEvent] = []
+        for event in events:
+            session = await conversations.get_session(db, session_id=event.session_id)
+            if session is not None and event.user_id not in (None, session.user_id):
+                session = None  # not this user's session: treat as unknown, leak nothing
+            if session is None and strict:
+                raise UnknownSessionError(
+                    f"no session {event.session_id!r}"
+                    + (f" for user {event.user_id!r}" if event.user_id else ""),
+                    param="session_id",
+                )
+            payload = dict(event.payload)
+            if session is None:
+                payload["unresolved_session_id"] = event.session_id
+            rows.append(
+                outcomes.NewEvent(
+                    client_event_id=event.event_id,
+                    type=event.type.value,
+                    session_id=session.id if session else None,
+                    user_id=session.user_id if session else event.user_id,
+                    variant=session.variant if session else None,
+                    policy_version=session.policy_version if session else None,
+                    experiment=session.experiment if session else None,
+                    payload=payload,
+                    occurred_at=event.occurred_at,
+                )
+            )
+        inserted = await outcomes.insert_events(db, rows)
+        seen: set[str] = set()
+        result = []
+        for row in rows:
+            # A batch may repeat an id (a retried request queued twice): count it once.
+            result.append((row, row.client_event_id in inserted - seen))
+            seen.add(row.client_event_id)
+        return result
+
+    async def drain_once(self) -> int:
+        """Move one batch from the outbox into the database; items handled."""
+        if self.outbox is None:
+            return 0
+        items = await self.outbox.read(self.batch_size)
+        if not items:
+            metrics.EVENTS_OUTBOX_PENDING.set(0)
+            return 0
+        events: list[OutcomeEvent] = []
+        for item_id, data in items:
+            try:
+                events.append(OutcomeEvent.from_json(data))
+            except (KeyError, ValueError, TypeError):
+                # Only this service writes the outbox, so this is a bug: keep the item
+                # out of the way (and logged) rather than blocking every later event.
+                logger.error("dropping malformed outbox item %s: %r", item_id, data)
+        async with self._db() as db, db.begin():
+            stored = await self._store(db, events, strict=False)
+        observe(stored)
+        await self.outbox.ack([item_id for item_id, _ in items])  # after the commit
+        metrics.EVENTS_OUTBOX_PENDING.set(await self.outbox.pending())
+        logger.info("outbox: %d event(s) written to the database", len(items))
+        return len(items)
+
+    async def drain_all(self) -> int:
+        """Drain until the outbox is empty (raises if the database is still down)."""
+        total = 0
+        while n := await self.drain_once():
+            total += n
+        return total
+
+    async def run_drainer(self) -> None:
+        """Background loop (cancelled at shutdown): retry until the database is back."""
+        if self.outbox is None:
+            return
+        while True:
+            try:
+                moved = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except DB_DOWN_ERRORS as exc:
+                logger.debug("outbox drain waits for the database: %s", exc)
+                moved = 0
+            except Exception:
+                logger.exception("outbox drain failed")
+                moved = 0
+            if moved < self.batch_size:
+                await asyncio.sleep(self.drain_interval_s)
+
+
+def observe(stored: Sequence[tuple[outcomes.NewEvent, bool]]) -> None:
+    """Per-variant Prometheus counters, once per newly stored event."""
+    for row, new in stored:
+        if new:
+            _observe(row)
+
+
+def _observe(row: outcomes.NewEvent) -> None:
+    variant = row.variant or "unknown"
+    metrics.EVENTS_RECORDED.labels(row.type).inc()
+    if row.type == EventType.OFFER_SHOWN:
+        metrics.OFFERS_SHOWN.labels(variant).inc()
+    elif row.type == EventType.CONVERSION:
+        metrics.CONVERSIONS.labels(variant).inc()
+        amount = row.payload.get("amount")
+        if amount is not None:
+            metrics.CONVERSION_AMOUNT.labels(variant, str(row.payload.get("currency"))).inc(
+                float(Decimal(str(amount)))
+            )
+    elif row.type == EventType.HANDOFF:
+        reason = str(row.payload.get("reason", HandoffReason.OTHER))
+        if reason not in {r.value for r in HandoffReason}:
+            reason = HandoffReason.OTHER.value
+        metrics.HANDOFFS.labels(variant, reason).inc()
+    elif row.type == EventType.SATISFACTION:
+        metrics.SATISFACTION.labels(variant).observe(float(row.payload.get("score", 0)))

@@ -1,0 +1,66 @@
+"""Which policy (variant, version, adapter) answers a turn.
+
+Today every turn gets the default policy: the configured adapter on the base model, or
+the base model alone. A/B experiments plug in here by implementing `PolicyResolver`
+(sticky by user; a session keeps the policy it started with).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.engine.base import Adapter
+
+DEFAULT_VARIANT = "default"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A servable policy: what the reply reports and which adapter generates it."""
+
+    variant: str  # experiment arm ("default" outside experiments); a bounded metric label
+    version: str  # policy version name, e.g. "base" or "more-v1"
+    adapter: Adapter | None  # None: the base model
+    experiment: str | None = None
+
+
+class PolicyResolver(abc.ABC):
+    """Chooses the policy for a user's turn."""
+
+    @abc.abstractmethod
+    async def resolve(
+        self,
+        *,
+        user_id: str,
+        session_variant: str | None = None,
+        session_policy_version: str | None = None,
+    ) -> Policy:
+        """The policy for this turn; an existing session passes the policy it started with."""
+
+    async def adapters(self) -> list[Adapter]:
+        """Adapters the engine must have loaded before serving."""
+        return []
+
+
+class DefaultPolicyResolver(PolicyResolver):
+    """One policy for everyone: the configured adapter, or the base model."""
+
+    def __init__(self, *, version: str, adapter_path: str | None) -> None:
+        adapter = None
+        if adapter_path:
+            adapter = Adapter(name=version, path=str(Path(adapter_path).expanduser()))
+        self.policy = Policy(variant=DEFAULT_VARIANT, version=version, adapter=adapter)
+
+    async def resolve(
+        self,
+        *,
+        user_id: str,
+        session_variant: str | None = None,
+        session_policy_version: str | None = None,
+    ) -> Policy:
+        return self.policy
+
+    async def adapters(self) -> list[Adapter]:
+        return [self.policy.adapter] if self.policy.adapter else []

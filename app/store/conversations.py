@@ -1,0 +1,117 @@
+"""Sessions and messages repository: the durable record of every turn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.prompt import ChatMessage
+from app.store.models import MessageRow, SessionRow, SessionStatus, utcnow
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    user_id: str
+    variant: str
+    policy_version: str
+    experiment: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """A completed turn: the user's message and the assistant's reply with its cost."""
+
+    user_message: str
+    reply: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    handoff: bool
+
+
+def _record(row: SessionRow) -> SessionRecord:
+    return SessionRecord(
+        id=row.id,
+        user_id=row.user_id,
+        variant=row.variant,
+        policy_version=row.policy_version,
+        experiment=row.experiment,
+        status=row.status,
+    )
+
+
+async def get_session(db: AsyncSession, *, session_id: str) -> SessionRecord | None:
+    row = await db.get(SessionRow, session_id)
+    return None if row is None else _record(row)
+
+
+async def recent_history(
+    db: AsyncSession, *, session_id: str, max_messages: int
+) -> list[ChatMessage]:
+    """The last `max_messages` messages of a session, oldest first."""
+    if max_messages <= 0:
+        return []
+    rows = await db.scalars(
+        select(MessageRow)
+        .where(MessageRow.session_id == session_id)
+        .order_by(MessageRow.id.desc())
+        .limit(max_messages)
+    )
+    return [{"role": row.role, "content": row.content} for row in reversed(list(rows))]  # type: ignore[typeddict-item]
+
+
+async def record_turn(
+    db: AsyncSession,
+    *,
+    session_id: str,
+    user_id: str,
+    variant: str,
+    policy_version: str,
+    experiment: str | None,
+    api_key_name: str | None,
+    turn: TurnRecord,
+) -> None:
+    """Add the turn's two messages, creating the session on its first turn.
+
+    The caller owns the transaction, so both messages (and the session) land together.
+    """
+    row = await db.get(SessionRow, session_id)
+    if row is None:
+        db.add(
+            SessionRow(
+                id=session_id,
+                user_id=user_id,
+                variant=variant,
+                policy_version=policy_version,
+                experiment=experiment,
+                status=SessionStatus.ACTIVE,
+                api_key_name=api_key_name,
+            )
+        )
+        await db.flush()  # the messages' foreign key needs the session first
+    else:
+        row.updated_at = utcnow()
+    db.add_all(
+        [
+            MessageRow(session_id=session_id, role="user", content=turn.user_message),
+            MessageRow(
+                session_id=session_id,
+                role="assistant",
+                content=turn.reply,
+                prompt_tokens=turn.prompt_tokens,
+                completion_tokens=turn.completion_tokens,
+                latency_ms=turn.latency_ms,
+                handoff=turn.handoff,
+            ),
+        ]
+    )
+    await db.flush()
+
+
+async def count_messages(db: AsyncSession, *, session_id: str) -> int:
+    rows = await db.scalars(select(MessageRow.id).where(MessageRow.session_id == session_id))
+    return len(list(rows))

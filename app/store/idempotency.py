@@ -1,0 +1,75 @@
+"""Idempotency records: claim a key before work, store the response after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.store.models import IdempotencyRow, utcnow
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    request_hash: str
+    status_code: int | None  # None: the first request is still running
+    response: dict[str, Any] | None
+    created_at: datetime
+
+
+async def claim(
+    db: AsyncSession, *, owner: str, key: str, route: str, request_hash: str
+) -> IdempotencyRecord | None:
+    """Claim `key` for a new request (committed at once); None on success, else the
+    existing record. The unique constraint settles races between concurrent retries."""
+    db.add(IdempotencyRow(owner=owner, key=key, route=route, request_hash=request_hash))
+    try:
+        await db.commit()
+        return None
+    except IntegrityError:
+        await db.rollback()
+    row = await db.scalar(
+        select(IdempotencyRow).where(IdempotencyRow.owner == owner, IdempotencyRow.key == key)
+    )
+    if row is None:  # released between our insert and this read: treat as in progress
+        return IdempotencyRecord(request_hash, None, None, utcnow())
+    return IdempotencyRecord(row.request_hash, row.status_code, row.response, row.created_at)
+
+
+async def complete(
+    db: AsyncSession, *, owner: str, key: str, status_code: int, response: dict[str, Any]
+) -> None:
+    """Store the response (in the caller's transaction, with the work it describes)."""
+    row = await db.scalar(
+        select(IdempotencyRow).where(IdempotencyRow.owner == owner, IdempotencyRow.key == key)
+    )
+    if row is not None:
+        row.status_code = status_code
+        row.response = response
+        await db.flush()
+
+
+async def release(db: AsyncSession, *, owner: str, key: str) -> None:
+    """Forget an unfinished claim so that a retry can run (the request failed)."""
+    await db.execute(
+        delete(IdempotencyRow).where(
+            IdempotencyRow.owner == owner,
+            IdempotencyRow.key == key,
+            IdempotencyRow.status_code.is_(None),
+        )
+    )
+    await db.commit()
+
+
+async def purge_older_than(db: AsyncSession, *, ttl_s: int) -> int:
+    result = await db.execute(
+        delete(IdempotencyRow).where(
+            IdempotencyRow.created_at < utcnow() - timedelta(seconds=ttl_s)
+        )
+    )
+    await db.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,225 @@
+"""Session cache: recent history per session (sliding TTL, size cap), per-session
+generation locks and rate-limit counters, in Redis or in process.
+
+PostgreSQL holds the durable record; this cache only saves reading it on every turn.
+Both implementations share one interface, so the service code above is the same.
+Redis failures surface as `CacheUnavailableError`, never as a hang (short timeouts).
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import math
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+
+from app.domain.prompt import ChatMessage
+
+
+class CacheUnavailableError(Exception):
+    """The session cache did not answer; callers fall back to the database."""
+
+
+class SessionCache(abc.ABC):
+    """Recent history of each session, locks and counters."""
+
+    def __init__(self, *, ttl_s: int, max_messages: int) -> None:
+        self.ttl_s = ttl_s  # sliding: refreshed on every write
+        self.max_messages = max_messages  # oldest messages are dropped past this
+
+    @abc.abstractmethod
+    async def get_history(self, session_id: str) -> list[ChatMessage] | None:
+        """The cached history, oldest first; None when not cached (expired or never set)."""
+
+    @abc.abstractmethod
+    async def set_history(self, session_id: str, messages: Sequence[ChatMessage]) -> None:
+        """Replace the cached history (capped) and restart its TTL."""
+
+    @abc.abstractmethod
+    async def append(self, session_id: str, messages: Sequence[ChatMessage]) -> None:
+        """Append to a cached history and restart its TTL; a no-op if it is not cached,
+        so an expired entry is never revived with only the newest turn."""
+
+    @abc.abstractmethod
+    async def acquire_lock(self, name: str, *, ttl_s: float) -> str | None:
+        """Take a named lock for at most `ttl_s`; returns its token, or None if held."""
+
+    @abc.abstractmethod
+    async def release_lock(self, name: str, token: str) -> None:
+        """Release a lock if `token` still holds it."""
+
+    @abc.abstractmethod
+    async def hit(self, bucket: str, *, limit: int, window_s: int) -> int | None:
+        """Count one request in a fixed window; seconds to wait if over `limit`, else None."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise `CacheUnavailableError` if the cache does not answer."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+class InMemorySessionCache(SessionCache):
+    """One process's cache: the embedded default and the fallback for locks and limits."""
+
+    def __init__(self, *, ttl_s: int, max_messages: int) -> None:
+        super().__init__(ttl_s=ttl_s, max_messages=max_messages)
+        self._history: dict[str, tuple[float, deque[ChatMessage]]] = {}
+        self._locks: dict[str, tuple[float, str]] = {}
+        self._counters: dict[str, tuple[int, int]] = {}  # bucket -> (window index, count)
+
+    def _sweep(self, now: float) -> None:
+        # Amortised cleanup keeps memory bounded by live sessions.
+        if len(self._history) > 1024:
+            for key in [k for k, (exp, _) in self._history.items() if exp <= now]:
+                del self._history[key]
+        if len(self._counters) > 4096:
+            self._counters.clear()
+
+    async def get_history(self, session_id: str) -> list[ChatMessage] | None:
+        entry = self._history.get(session_id)
+        if entry is None or entry[0] <= time.monotonic():
+            self._history.pop(session_id, None)
+            return None
+        return list(entry[1])
+
+    async def set_history(self, session_id: str, messages: Sequence[ChatMessage]) -> None:
+        now = time.monotonic()
+        self._sweep(now)
+        self._history[session_id] = (now + self.ttl_s, deque(messages, maxlen=self.max_messages))
+
+    async def append(self, session_id: str, messages: Sequence[ChatMessage]) -> None:
+        entry = self._history.get(session_id)
+        now = time.monotonic()
+        if entry is None or entry[0] <= now:
+            self._history.pop(session_id, None)
+            return
+        entry[1].extend(messages)
+        self._history[session_id] = (now + self.ttl_s, entry[1])
+
+    async def acquire_lock(self, name: str, *, ttl_s: float) -> str | None:
+        now = time.monotonic()
+        held = self._locks.get(name)
+        if held is not None and held[0] > now:
+            return None
+        token = uuid.uuid4().hex
+        self._locks[name] = (now + ttl_s, token)
+        return token
+
+    async def release_lock(self, name: str, token: str) -> None:
+        held = self._locks.get(name)
+        if held is not None and held[1] == token:
+            del self._locks[name]
+
+    async def hit(self, bucket: str, *, limit: int, window_s: int) -> int | None:
+        now = time.time()
+        window = int(now // window_s)
+        current, count = self._counters.get(bucket, (window, 0))
+        count = count + 1 if current == window else 1
+        self._counters[bucket] = (window, count)
+        if count > limit:
+            return max(1, math.ceil((window + 1) * window_s - now))
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+
+# Delete the lock only if we still own it (another holder may have it after expiry).
+_RELEASE_LUA = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class RedisSessionCache(SessionCache):
+    """Redis: a list per session (RPUSHX + LTRIM + EXPIRE), SET NX locks, INCR windows."""
+
+    def __init__(
+        self, url: str, *, ttl_s: int, max_messages: int, prefix: str = "more:", timeout_s: float
+    ) -> None:
+        super().__init__(ttl_s=ttl_s, max_messages=max_messages)
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        self.prefix = prefix
+        # Short timeouts and no retries: a dead Redis must cost a turn milliseconds, since
+        # the service then reads history from PostgreSQL.
+        self._redis = Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry_on_timeout=False,
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=True,
+            health_check_interval=30,
+        )
+        self._release = self._redis.register_script(_RELEASE_LUA)
+
+    def _key(self, kind: str, name: str) -> str:
+        return f"{self.prefix}{kind}:{name}"
+
+    async def _call(self, coro):  # type: ignore[no-untyped-def]
+        from redis.exceptions import RedisError
+
+        try:
+            return await coro
+        except (RedisError, OSError) as exc:
+            raise CacheUnavailableError(str(exc) or type(exc).__name__) from exc
+
+    async def get_history(self, session_id: str) -> list[ChatMessage] | None:
+        items = await self._call(self._redis.lrange(self._key("history", session_id), 0, -1))
+        if not items:
+            return None
+        return [json.loads(item) for item in items]
+
+    async def set_history(self, session_id: str, messages: Sequence[ChatMessage]) -> None:
+        key = self._key("history", session_id)
+        kept = list(messages)[-self.max_messages :] if self.max_messages else []
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if kept:
+                pipe.rpush(key, *(json.dumps(m, ensure_ascii=False) for m in kept))
+                pipe.expire(key, self.ttl_s)
+            await self._call(pipe.execute())
+
+    async def append(self, session_id: str, messages: Sequence[ChatMessage]) -> None:
+        key = self._key("history", session_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpushx(key, *(json.dumps(m, ensure_ascii=False) for m in messages))
+            pipe.ltrim(key, -self.max_messages, -1)
+            pipe.expire(key, self.ttl_s)
+            await self._call(pipe.execute())
+
+    async def acquire_lock(self, name: str, *, ttl_s: float) -> str | None:
+        token = uuid.uuid4().hex
+        ok = await self._call(
+            self._redis.set(self._key("lock", name), token, nx=True, px=int(ttl_s * 1000))
+        )
+        return token if ok else None
+
+    async def release_lock(self, name: str, token: str) -> None:
+        await self._call(self._release(keys=[self._key("lock", name)], args=[token]))
+
+    async def hit(self, bucket: str, *, limit: int, window_s: int) -> int | None:
+        now = time.time()
+        window = int(now // window_s)
+        key = self._key("rl", f"{bucket}:{window}")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, window_s + 1)
+            count, _ = await self._call(pipe.execute())
+        if int(count) > limit:
+            return max(1, math.ceil((window + 1) * window_s - now))
+        return None
+
+    async def ping(self) -> None:
+        await self._call(self._redis.ping())
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,1 @@
+"""Alembic migrations (a package so the scripts ship with the wheel)."""

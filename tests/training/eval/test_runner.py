@@ -1,0 +1,155 @@
+"""Evaluation end to end on the tiny random model: generation, scoring, JSON + markdown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from training.data.ecommerce.io import write_split
+from training.data.schema import TaskExample
+from training.eval.cli import register
+from training.eval.policies import TransformersPolicy, make_policy
+from training.eval.runner import evaluate
+from training.rewards.linguistic import get_concision_reward, get_fluency_reward
+from training.rewards.linguistic.naturalness import get_naturalness_reward
+
+CONSTRAINTS = {"decision", "numeric", "state", "handoff"}
+LINGUISTIC = {"fluency", "naturalness", "concision"}
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(tiny_model_dir: Path) -> TransformersPolicy:
+    import torch
+
+    policy = TransformersPolicy.from_path(tiny_model_dir, max_new_tokens=6, batch_size=2)
+    # The random model's greedy pick is a newline, which strips to an empty reply; blank
+    # that output row so replies carry text for the rewards to score.
+    newline = policy.tokenizer("\n", add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        policy.model.get_output_embeddings().weight[newline] = 0.0
+    return policy
+
+
+def test_evaluate_tiny_model_writes_json_and_markdown_reports(
+    tiny_policy: TransformersPolicy,
+    tiny_model_dir: Path,
+    eval_examples: list[TaskExample],
+    tmp_path: Path,
+) -> None:
+    linguistic = {
+        "fluency_reward": get_fluency_reward(tiny_model_dir),
+        "naturalness_reward": get_naturalness_reward(),
+        "concision_reward": get_concision_reward(),
+    }
+    result = evaluate(
+        tiny_policy,
+        eval_examples,
+        split="dev",
+        linguistic=linguistic,
+        out_dir=tmp_path,
+        progress=False,
+        settings={"note": "tiny"},
+    )
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report == json.loads(json.dumps(result.report))
+    assert {"policy", "split", "threshold", "settings", "overall", "by_intent", "by_action"} <= set(
+        report
+    )
+    overall = report["overall"]
+    assert overall["n"] == len(eval_examples) and overall["errors"] == 0
+    assert set(overall["constraints"]) == CONSTRAINTS  # every registered reasoning function
+    for figures in overall["constraints"].values():
+        assert 0.0 <= figures["satisfied"] <= 1.0 and 0.0 <= figures["mean"] <= 1.0
+    assert 0.0 <= overall["all_satisfied"] <= 1.0
+    assert set(overall["linguistic"]) == LINGUISTIC
+    assert all(0.0 <= v <= 1.0 for v in overall["linguistic"].values())
+    assert 0 < overall["reply_tokens"]["mean"] <= 6 + 1
+    assert overall["latency_s"]["p50"] > 0
+    assert report["generation"]["generated_tokens"] > 0 and report["settings"]["note"] == "tiny"
+    assert set(report["by_intent"]) == {ex.intent.value for ex in eval_examples}
+    assert set(report["by_action"]) == {ex.decision.action.value for ex in eval_examples}
+    assert sum(g["n"] for g in report["by_intent"].values()) == len(eval_examples)
+
+    markdown = (tmp_path / "report.md").read_text()
+    assert markdown == result.markdown
+    for heading in ("## Overall", "## Per intent", "## Per gold action", "**all**"):
+        assert heading in markdown
+    for name in CONSTRAINTS | LINGUISTIC | {ex.intent.value for ex in eval_examples}:
+        assert name in markdown
+
+    rows = [json.loads(line) for line in (tmp_path / "replies.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == [ex.id for ex in eval_examples]
+    for r in rows:
+        assert set(r["constraints"]) == CONSTRAINTS and set(r["reasons"]) == CONSTRAINTS
+
+
+def test_transformers_policy_replies_and_restores_training_mode(
+    tiny_policy: TransformersPolicy, eval_examples: list[TaskExample]
+) -> None:
+    tiny_policy.model.train()
+    replies = tiny_policy.generate(eval_examples[:3])
+    assert not any(r.error for r in replies)
+    assert all(1 <= (r.generated_tokens or 0) <= 6 and r.latency_s > 0 for r in replies)
+    assert tiny_policy.model.training  # a trainer's model goes back to training mode
+    tiny_policy.model.eval()
+    # Greedy decoding is deterministic.
+    assert [r.text for r in tiny_policy.generate(eval_examples[:3])] == [r.text for r in replies]
+
+
+def test_adapter_policy_loads_a_lora_adapter(
+    tiny_model_dir: Path, eval_examples: list[TaskExample], tmp_path: Path
+) -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    config = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
+
+    policy = make_policy(
+        f"adapter:{tmp_path / 'adapter'}", model_path=str(tiny_model_dir), max_new_tokens=4
+    )
+    assert policy.name == f"adapter:{tmp_path / 'adapter'}"
+    replies = policy.generate(eval_examples[:2])
+    policy.close()
+    assert all(r.error is None and r.generated_tokens for r in replies)
+
+
+def test_more_eval_cli_writes_reports(
+    tiny_model_dir: Path, eval_examples: list[TaskExample], tmp_path: Path
+) -> None:
+    write_split(eval_examples, tmp_path / "data" / "dev.jsonl")
+    app = typer.Typer()
+    app.callback()(lambda: None)  # keep `eval` a subcommand, as under `more`
+    register(app)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--policy", "base",
+            "--model-path", str(tiny_model_dir),
+            "--split", "dev",
+            "--data", str(tmp_path / "data"),
+            "--limit", "3",
+            "--out", str(out),
+            "--max-new-tokens", "4",
+            "--reward", "decision_reward",
+            "--reward", "concision",
+            "--no-progress",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["overall"]["n"] == 3 and report["split"] == "dev"
+    assert set(report["overall"]["constraints"]) == {"decision"}
+    assert set(report["overall"]["linguistic"]) == {"concision"}
+    assert report["settings"]["limit"] == 3
+    assert (out / "report.md").is_file() and (out / "replies.jsonl").is_file()
+    assert "all constraints satisfied by" in result.output and "report.md" in result.output

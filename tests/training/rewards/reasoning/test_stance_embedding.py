@@ -1,0 +1,41 @@
+"""The optional MiniLM k-NN stance fallback (bundled encoder, generated prototypes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain.rules import Intent
+from training.rewards.reasoning.embedding import EmbeddingStanceClassifier, prototype_replies
+from training.rewards.reasoning.parser import Stance, parse_reply
+
+
+@pytest.fixture(scope="module")
+def classifier() -> EmbeddingStanceClassifier:
+    return EmbeddingStanceClassifier(n_examples=60)
+
+
+def test_prototypes_are_deterministic_and_labelled() -> None:
+    first = prototype_replies(30)
+    assert first == prototype_replies(30)
+    assert {stance for _, stance in first} >= {Stance.APPROVE, Stance.DECLINE, Stance.HANDOFF}
+
+
+def test_embedding_fallback_decides_only_where_rules_are_silent(
+    classifier: EmbeddingStanceClassifier,
+) -> None:
+    # No rule cue fires here; the nearest references are approvals.
+    text = "Happy days, the watch is yours on a monthly plan."
+    assert parse_reply(text, Intent.PURCHASE_FIT).stance is Stance.INFORM
+    parsed = parse_reply(text, Intent.PURCHASE_FIT, fallback=classifier)
+    assert parsed.stance is Stance.APPROVE and not parsed.handoff
+    # Rules fired: the fallback is not consulted.
+    rules = parse_reply("Unfortunately it doesn't fit.", Intent.PURCHASE_FIT, fallback=classifier)
+    assert rules.stance is Stance.DECLINE
+    # Answers to informational requests stay answers.
+    assert classifier("Your order ships Thursday.", Intent.ORDER_STATUS) is None
+
+
+def test_embedding_classifier_abstains_when_far_from_everything(
+    classifier: EmbeddingStanceClassifier,
+) -> None:
+    assert classifier.predict("Quantum chromodynamics explains the strong force.") is None

@@ -1,0 +1,91 @@
+"""The simulator against the real API (in process, scripted engine): events land, the
+server's report agrees with what the simulator sent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.core.config import Settings
+from app.main import create_app
+from app.store import experiments as repo
+from app.store.migrations import upgrade
+from tests.factories import ScriptedEngine
+from training.simulate.driver import ApiClient, SimulationConfig, run_simulation
+from training.simulate.judge import judge_reply
+from training.simulate.summary import summarise
+from training.simulate.tasks import simulation_tasks
+
+
+def _reply(messages: Any) -> str:
+    # Approve when the facts say eligible-looking, else hand off: a crude but varied bot.
+    facts = messages[0]["content"]
+    if "Account standing: good" in facts and "Identity verified: yes" in facts:
+        return "Yes, you can pay for it in instalments."
+    return "I'll connect you with a human agent who can help."
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    cfg = Settings(MORE_DATA_DIR=tmp_path_factory.mktemp("simulate-api"))
+    upgrade(cfg.database_url)  # alembic runs its own event loop: outside the async fixture
+    return cfg
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, engine=ScriptedEngine(_reply))
+    async with app.router.lifespan_context(app):
+        async with app.state.services.db() as db, db.begin():
+            await repo.ensure_policy_version(db, name="base", base_model="s", adapter_path=None)
+            await repo.ensure_policy_version(db, name="base-2", base_model="s", adapter_path=None)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as c:
+            r = await c.post(
+                "/v1/experiments",
+                json={
+                    "name": "sim-ab",
+                    "status": "running",
+                    "variants": [
+                        {"name": "a", "weight": 1, "policy_version": "base"},
+                        {"name": "b", "weight": 1, "policy_version": "base-2"},
+                    ],
+                },
+                headers={"Authorization": "Bearer demo-admin-key"},
+            )
+            assert r.status_code == 201, r.text
+            yield c
+
+
+async def test_simulator_end_to_end_against_the_api(client: httpx.AsyncClient) -> None:
+    api = ApiClient(client, api_key="demo-storefront-key", admin_key="demo-admin-key")
+    tasks = simulation_tasks(60, seed=9)
+    result = await run_simulation(
+        api,
+        tasks,
+        config=SimulationConfig(sessions=60, seed=9, concurrency=4, oracle_share=0.2),
+        judge=judge_reply,
+    )
+    assert not result.errors, result.errors[0].error
+    arms = summarise(result)
+    assert set(arms) == {"a", "b", "oracle"}
+
+    report = await api.report("sim-ab")
+    served = [r for r in result.records if r.arm in ("a", "b")]
+    for variant in ("a", "b"):
+        mine = [r for r in served if r.arm == variant]
+        assert report["sessions"][variant] == len(mine)
+        est = report["variants"][variant]
+        assert est["conversion_rate"]["value"] == pytest.approx(
+            sum(r.outcome.converted for r in mine) / len(mine)
+        )
+        # The server counts a session as handed off when the shopper escalated or the
+        # reply handed off (its own detector); the simulator's view must be a subset.
+        handed = sum(r.outcome.handoff and r.outcome.handoff_reason != "policy" for r in mine)
+        assert est["handoff_rate"]["value"] * len(mine) >= handed
+        assert est["reached_conversion_rate"]["n"] == sum(r.outcome.offer_shown for r in mine)
+    png = await api.report_png("sim-ab")
+    assert png[:4] == b"\x89PNG"

@@ -1,0 +1,131 @@
+"""Seeded, deterministic generation of the e-commerce task splits.
+
+Same seed and sizes give the same examples, byte for byte: every random draw comes from
+a `random.Random` seeded with a string (stable across processes, unlike `hash()`), and
+nothing iterates over an unordered set. Profiles never repeat across splits.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from app.domain.prompt import ChatMessage
+from app.domain.rules import decide
+from training.data.ecommerce.population import fingerprint, sample_profile
+from training.data.ecommerce.references import Turn, reference_replies
+from training.data.ecommerce.scenarios import HARD_BUILDERS, HARD_TAGS, Scenario, regular_scenario
+from training.data.schema import GoldDecision, Split, TaskExample
+
+GENERATOR_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SplitSizes:
+    """Examples (customer turns) per split."""
+
+    train: int = 3000
+    dev: int = 300
+    test: int = 300
+    hard: int = 300
+
+    def of(self, split: Split) -> int:
+        return int(getattr(self, split.value))
+
+
+@dataclass
+class _Registry:
+    """Profile fingerprints already used, so no profile lands in two splits."""
+
+    seen: set[str] = field(default_factory=set)
+
+    def claim(self, fp: str) -> bool:
+        if fp in self.seen:
+            return False
+        self.seen.add(fp)
+        return True
+
+
+def _examples(
+    split: Split, index: int, scenario: Scenario, rng: random.Random, n_refs: int
+) -> Iterator[TaskExample]:
+    history: list[ChatMessage] = []
+    for turn_no, spec in enumerate(scenario.turns):
+        decision = decide(scenario.profile, spec.context, spec.intent)
+        turn = Turn(spec.intent, scenario.profile, spec.context, decision, spec.tags)
+        references = reference_replies(turn, rng, k=n_refs)
+        yield TaskExample(
+            id=f"{split.value}-{index:05d}-{turn_no}",
+            split=split,
+            intent=spec.intent,
+            profile=scenario.profile,
+            context=spec.context,
+            history=[dict(m) for m in history],
+            message=spec.message,
+            decision=GoldDecision.from_decision(decision),
+            reasoning=list(decision.reasoning),
+            references=references,
+            tags=[*spec.tags, *(["multi_turn"] if turn_no > 0 else [])],
+        )
+        # The next turn sees this one as history, answered with one of its references.
+        history = [
+            *history,
+            {"role": "user", "content": spec.message},
+            {"role": "assistant", "content": rng.choice(references)},
+        ]
+
+
+def generate_split(
+    split: Split,
+    n: int,
+    *,
+    seed: int,
+    n_refs: int = 4,
+    registry: _Registry | None = None,
+    on_example: Callable[[], None] | None = None,
+) -> list[TaskExample]:
+    """`n` examples of one split; hard splits cycle through every hard category."""
+    rng = random.Random(f"more-ecommerce/{seed}/{split.value}")
+    registry = registry if registry is not None else _Registry()
+    examples: list[TaskExample] = []
+    index = 0
+    while len(examples) < n:
+        user_id = f"u-{split.value}-{index:05d}"
+        if split is Split.HARD:
+            scenario = HARD_BUILDERS[HARD_TAGS[index % len(HARD_TAGS)]](rng, user_id)
+        else:
+            scenario = regular_scenario(rng, sample_profile(rng, user_id))
+        index += 1
+        if not registry.claim(fingerprint(scenario.profile)):
+            continue  # an identical profile already exists in some split: draw again
+        for example in _examples(split, index, scenario, rng, n_refs):
+            if len(examples) == n:
+                break
+            examples.append(example)
+            if on_example is not None:
+                on_example()
+    return examples
+
+
+def generate(
+    seed: int,
+    sizes: SplitSizes | None = None,
+    *,
+    n_refs: int = 4,
+    on_example: Callable[[], None] | None = None,
+) -> dict[Split, list[TaskExample]]:
+    """All four splits, with disjoint profiles."""
+    sizes = sizes or SplitSizes()
+    registry = _Registry()
+    return {
+        split: generate_split(
+            split,
+            sizes.of(split),
+            seed=seed,
+            n_refs=n_refs,
+            registry=registry,
+            on_example=on_example,
+        )
+        for split in Split
+    }

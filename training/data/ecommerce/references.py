@@ -1,0 +1,519 @@
+"""Human-style reference replies: many phrasings per intent and gold action.
+
+A reply is assembled from slots (opener, verdict, details, next step, closer); each slot
+has several synonymous phrasings and the middle slots are shuffled, so a policy cannot
+win naturalness by memorising one sentence. Every phrasing is true for the decision it
+is used with: references are gold, and the label-consistency test checks each one
+against every reasoning function.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.domain.money import format_amount
+from app.domain.profile import AccountStanding, Profile, StorefrontContext
+from app.domain.rules import TERMS_BY_TIER, Action, Decision, DeclineReason, Intent
+
+NUMBER_WORDS: dict[int, str] = {3: "three", 6: "six", 12: "twelve", 24: "twenty-four"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Everything a reference may draw on for one customer turn."""
+
+    intent: Intent
+    profile: Profile
+    context: StorefrontContext
+    decision: Decision
+    tags: tuple[str, ...] = ()
+
+    def money(self, amount: Decimal) -> str:
+        return format_amount(amount, self.profile.currency)
+
+    @property
+    def name(self) -> str | None:
+        return self.profile.first_name
+
+    @property
+    def thing(self) -> str:
+        """How a reply names what is being bought."""
+        items = self.context.items
+        if len(items) > 1 or (items and items[0].quantity > 1):
+            return "your cart"
+        return f"the {items[0].title}" if items else "it"
+
+
+def terms_phrase(terms: tuple[int, ...], rng: random.Random) -> str:
+    """'3, 6 or 12 months' (or 'and'), occasionally with number words."""
+    joiner = rng.choice((" or ", " and "))
+    words = [str(t) for t in terms]
+    return (", ".join(words[:-1]) + joiner + words[-1]) if len(words) > 1 else words[0]
+
+
+def _opener(rng: random.Random, turn: Turn, kind: str) -> str:
+    name = turn.name
+    friendly = [f"Hi {name}!", f"Thanks for checking, {name}."] if name else ["Hi there!"]
+    pools = {
+        "positive": ["", "", "Thanks for asking!", "Happy to help.", "Great question.", *friendly],
+        "negative": ["", "", "Thanks for asking.", *friendly],
+        "ask": ["", "Happy to look into that.", "I can help with that.", *friendly],
+        "handoff": [
+            "",
+            "I'm sorry to hear that.",
+            "Thanks for letting us know.",
+            "I understand.",
+            *([f"Thanks, {name}."] if name else []),
+        ],
+        "neutral": ["", "", "Sure.", "Happy to help.", *friendly],
+        "none": [""],
+    }
+    return rng.choice(pools[kind])
+
+
+def _closer(rng: random.Random, kind: str) -> str:
+    pools = {
+        "positive": [
+            "",
+            "",
+            "Would you like to go ahead?",
+            "You can pick your plan at checkout.",
+            "Happy shopping!",
+            "Let me know if you'd like help choosing a plan.",
+        ],
+        "negative": [
+            "",
+            "",
+            "Is there anything else I can help with?",
+            "I'm happy to help with anything else.",
+            "Sorry I don't have better news.",
+        ],
+        "neutral": [
+            "",
+            "",
+            "Anything else I can help with?",
+            "Let me know if you need anything else.",
+            "Have a great day!",
+        ],
+        "handoff": ["", "", "Thanks for your patience.", "They'll have all the details."],
+        "ask": ["", "", "Thanks!"],
+    }
+    return rng.choice(pools.get(kind, [""]))
+
+
+def _join(parts: list[str]) -> str:
+    return " ".join(p for p in parts if p).strip()
+
+
+def _monthly(turn: Turn, rng: random.Random) -> str:
+    d = turn.decision
+    terms = sorted(int(k.split(":")[1]) for k in d.amounts if k.startswith("monthly:"))
+    pay = {t: turn.money(d.amounts[f"monthly:{t}"]) for t in terms}
+    t1 = rng.choice(terms)
+    t2 = rng.choice([t for t in terms if t != t1] or [t1])
+    options = [
+        f"That's {pay[t1]} a month over {t1} months, interest-free.",
+        f"You could pay {pay[t1]} a month for {t1} months, with no interest.",
+        f"For example, {t1} monthly payments of {pay[t1]}.",
+        f"Over {t1} months it comes to {pay[t1]} a month, or {pay[t2]} a month over {t2} months.",
+        "Your options: " + "; ".join(f"{t} months at {pay[t]}" for t in terms) + ".",
+        f"{NUMBER_WORDS[t1].capitalize()} monthly payments of {pay[t1]} would cover it.",
+        f"Spread over {t2} months, that's {pay[t2]} per month.",
+    ]
+    return rng.choice(options)
+
+
+def _approve_eligibility(turn: Turn, rng: random.Random) -> list[str]:
+    terms = TERMS_BY_TIER[turn.profile.membership_tier]
+    tier = turn.profile.membership_tier.value
+    verdict = rng.choice(
+        [
+            "Yes, you can pay in instalments.",
+            "Good news: you're eligible to pay in instalments.",
+            "You qualify for our interest-free instalment plans.",
+            "Absolutely, instalments are open to you.",
+            "Yes! You can spread your purchases into monthly payments.",
+            "Your account is set up for instalments, so yes.",
+        ]
+    )
+    detail = rng.choice(
+        [
+            f"You can choose {terms_phrase(terms, rng)} months, all interest-free.",
+            f"Plans run over {terms_phrase(terms, rng)} months with no interest.",
+            f"As a {tier} member you can pick {terms_phrase(terms, rng)} months.",
+            f"The terms open to you are {terms_phrase(terms, rng)} months, interest-free.",
+        ]
+    )
+    extra = []
+    available = turn.decision.amounts["available_credit"]
+    if available > 0:
+        extra = [
+            rng.choice(
+                [
+                    f"You have {turn.money(available)} of available credit to use.",
+                    f"Your available credit right now is {turn.money(available)}.",
+                    "",
+                ]
+            )
+        ]
+    middle = [detail, *extra]
+    rng.shuffle(middle)
+    return [verdict, *middle]
+
+
+def _approve_purchase(turn: Turn, rng: random.Random) -> list[str]:
+    d = turn.decision
+    price, available = turn.money(d.amounts["price"]), turn.money(d.amounts["available_credit"])
+    thing = turn.thing
+    verdict = rng.choice(
+        [
+            f"Yes, {thing} fits: it's {price} and you have {available} available.",
+            f"Good news: at {price}, {thing} is within your available credit of {available}.",
+            f"You can put {thing} on instalments.",
+            f"That works! {price} is within your {available} of available credit.",
+            f"Yes, you can buy {thing} on instalments.",
+            f"{thing[0].upper()}{thing[1:]} fits within your available credit, so you're all set.",
+        ]
+    )
+    return [verdict, _monthly(turn, rng)]
+
+
+def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
+    reason = turn.decision.reason
+    thing = turn.thing
+    if reason is DeclineReason.ACCOUNT_STANDING:
+        if turn.profile.account_standing is AccountStanding.SUSPENDED:
+            return [
+                rng.choice(
+                    [
+                        "Your account is currently suspended, so I can't set up instalments.",
+                        "Unfortunately, instalments aren't available because your account is "
+                        "suspended.",
+                        "I'm afraid a suspended account can't use pay-later plans.",
+                    ]
+                )
+            ]
+        return [
+            rng.choice(
+                [
+                    "Instalments are paused on your account while a payment is overdue.",
+                    "Because there's an overdue payment on your account, I can't offer "
+                    "instalments right now.",
+                    "Unfortunately, instalments aren't available while your account has a "
+                    "late payment.",
+                    "I'm afraid pay-later plans are on hold until your account is back in good "
+                    "standing.",
+                ]
+            ),
+            rng.choice(
+                [
+                    "",
+                    "Once the overdue payment is settled, you're welcome to ask again.",
+                    "Bringing your payments up to date will reopen them.",
+                ]
+            ),
+        ]
+    if reason is DeclineReason.UNVERIFIED:
+        return [
+            rng.choice(
+                [
+                    "We haven't been able to verify your identity yet, so instalments aren't "
+                    "available for now.",
+                    "Instalments need a verified identity, and yours isn't verified yet.",
+                    "Unfortunately I can't offer instalments until your identity is verified.",
+                    "I'm sorry, you're not eligible for instalments until you've verified your "
+                    "identity.",
+                ]
+            ),
+            rng.choice(
+                [
+                    "",
+                    "You can complete verification in your account settings.",
+                    "Once you've verified your ID, just ask again.",
+                ]
+            ),
+        ]
+    if reason is DeclineReason.REGION:
+        return [
+            rng.choice(
+                [
+                    "Instalment plans aren't offered in your country yet, so I can't set one up.",
+                    "Unfortunately, pay-later isn't available in your region.",
+                    "I'm sorry, we don't offer instalments where you live at the moment.",
+                    "I'm afraid you're not eligible: instalments aren't offered in your region.",
+                ]
+            )
+        ]
+    if reason is DeclineReason.AGE:
+        return [
+            rng.choice(
+                [
+                    "Instalments are only available to adult customers, so I can't offer them "
+                    "on this account.",
+                    "Unfortunately, instalment plans are for adults only.",
+                    "I'm sorry, pay-later plans aren't available on accounts of customers under "
+                    "the age of majority.",
+                ]
+            )
+        ]
+    if reason is DeclineReason.PRIVACY:
+        return [
+            rng.choice(
+                [
+                    "I'm sorry, I can only discuss your own account, so I can't share anyone "
+                    "else's credit details.",
+                    "For privacy reasons I can't look up other customers' accounts.",
+                    "I'm afraid I can't share information about another person's account.",
+                    "Unfortunately I can't give out details of someone else's account.",
+                ]
+            ),
+            rng.choice(
+                [
+                    "",
+                    "They're welcome to ask us directly from their own account.",
+                    "I'm happy to help with your own account, though.",
+                ]
+            ),
+        ]
+    # Insufficient credit: the price is above the available credit.
+    d = turn.decision
+    price = turn.money(d.amounts["price"])
+    available = turn.money(d.amounts["available_credit"])
+    shortfall = turn.money(d.amounts["shortfall"])
+    verdict = rng.choice(
+        [
+            f"Unfortunately, {thing} doesn't fit: it's {price} and your available credit is "
+            f"{available}.",
+            f"I'm afraid {price} is more than your available credit of {available}, so I can't "
+            f"put {thing} on instalments.",
+            f"That's over what you can spend right now: you have {available} available and "
+            f"{thing} costs {price}.",
+            f"{thing[0].upper()}{thing[1:]} comes to {price}, which is {shortfall} more than the "
+            f"{available} you have available, so it won't fit.",
+            f"Sorry, {thing} is {shortfall} above your available credit, so instalments won't "
+            "work for it.",
+        ]
+    )
+    extra = [""]
+    balance = d.amounts["outstanding_balance"]
+    if balance > 0:
+        extra = [
+            rng.choice(
+                [
+                    f"Your limit is {turn.money(d.amounts['credit_limit'])}, but "
+                    f"{turn.money(balance)} of it is already in use.",
+                    f"You currently owe {turn.money(balance)}, which reduces what's available.",
+                    "Paying down your balance would free up credit.",
+                    "",
+                ]
+            )
+        ]
+    return [verdict, *extra]
+
+
+def _decline(turn: Turn, rng: random.Random) -> list[str]:
+    parts = _decline_reason(turn, rng)
+    if turn.intent is Intent.LIMIT_INCREASE:
+        parts.insert(
+            0,
+            rng.choice(
+                [
+                    "I can't review your limit at the moment.",
+                    "A limit increase isn't possible right now.",
+                    "I'm not able to raise your limit for now.",
+                ]
+            ),
+        )
+    elif turn.decision.reason not in (DeclineReason.PRIVACY, DeclineReason.INSUFFICIENT_CREDIT):
+        parts.insert(0, rng.choice(["", "I've checked your account."]))
+    return parts
+
+
+HANDOFF_LINES: dict[Intent, tuple[str, ...]] = {
+    Intent.DISPUTE: (
+        "I'm connecting you with our billing team so a person can look into the charge.",
+        "Let me transfer you to a colleague who handles disputes; they'll be with you shortly.",
+        "A member of our team needs to review this, so I'm passing you over to them now.",
+        "I'll hand this over to a specialist who can sort out the charge with you.",
+        "I'm sorry about the charge. Let me connect you with a colleague from billing.",
+    ),
+    Intent.FRAUD_REPORT: (
+        "I'm transferring you to our fraud team right away; a specialist will secure your account.",
+        "That needs a person: I'm connecting you with our security team now.",
+        "Please don't worry, I'm handing you over to a fraud specialist immediately.",
+        "Let me put you through to our security team so a person can check this with you.",
+        "Thanks for flagging it. I'm connecting you with a fraud specialist now to protect your "
+        "account.",
+    ),
+    Intent.HUMAN_REQUEST: (
+        "Of course, I'm connecting you with a member of our team now.",
+        "Sure, let me transfer you to a colleague. They'll be with you shortly.",
+        "No problem, I'll hand you over to one of our agents.",
+        "I'm putting you through to a human agent now.",
+        "Certainly. I'm connecting you with one of our customer service team.",
+        "Happy to. Let me transfer you to a colleague who can take it from here.",
+    ),
+}
+REVIEW_HANDOFF: tuple[str, ...] = (
+    "For this I need to connect you with a member of our team.",
+    "I'll pass you to a colleague who can help with credit on your account.",
+    "A specialist from our team will take it from here; I'm transferring you now.",
+    "Let me hand you over to one of our agents, who can look at your account with you.",
+)
+
+
+def _handoff(turn: Turn, rng: random.Random) -> list[str]:
+    return [rng.choice(HANDOFF_LINES.get(turn.intent, REVIEW_HANDOFF))]
+
+
+def _ask(turn: Turn, rng: random.Random) -> list[str]:
+    if turn.intent is Intent.LIMIT_INCREASE:
+        options = (
+            "I can start a limit review for you. Could you tell me your annual income and "
+            "employment status?",
+            "To review your limit, I'll need a few details: what's your current yearly income, "
+            "and are you employed or self-employed?",
+            "Could you share your income details so I can request a review of your limit?",
+        )
+    elif turn.intent is Intent.ORDER_STATUS:
+        options = (
+            "Could you share your order number so I can check?",
+            "Which order do you mean? If you send me the order number I'll look it up.",
+            "What's your order number? I'll check where it is.",
+        )
+    else:
+        options = (
+            "Which item did you have in mind? Send me the product and I'll check it against "
+            "your available credit.",
+            "Could you tell me which product you're looking at? Then I can check whether it fits.",
+            "What's the item you'd like to buy? I'll see if it fits your credit.",
+        )
+    return [rng.choice(options)]
+
+
+def _inform(turn: Turn, rng: random.Random) -> list[str]:
+    d = turn.decision
+    if turn.intent is Intent.CREDIT_INFO:
+        limit, balance = d.amounts["credit_limit"], d.amounts["outstanding_balance"]
+        available = d.amounts["available_credit"]
+        m = turn.money
+        options = [
+            f"Your credit limit is {m(limit)} and you have {m(available)} available.",
+            f"Right now you can spend up to {m(available)} on credit; your total limit is "
+            f"{m(limit)}.",
+        ]
+        if balance > 0:
+            options += [
+                f"Your credit limit is {m(limit)}. You currently owe {m(balance)}, so "
+                f"{m(available)} is available to spend.",
+                f"You have {m(available)} of available credit ({m(limit)} limit minus "
+                f"{m(balance)} outstanding).",
+            ]
+        else:
+            options.append(
+                f"Your limit is {m(limit)} and nothing is outstanding, so the full {m(limit)} "
+                "is available."
+            )
+        parts = [rng.choice(options)]
+        if "unknown_fact" in turn.tags:
+            parts.insert(
+                0,
+                rng.choice(
+                    [
+                        "I don't have that information on your account, but here's what I can see.",
+                        "That isn't something I can see here.",
+                        "I'm not able to see that detail.",
+                    ]
+                ),
+            )
+        return parts
+    if turn.intent is Intent.ORDER_STATUS:
+        oid, status = turn.context.order_id or "your order", turn.context.order_status
+        return [
+            rng.choice(
+                [
+                    f"Your order {oid} is {status}.",
+                    f"I've checked {oid}: it's {status}.",
+                    f"Order {oid} is currently {status}.",
+                    f"Here's the latest on {oid}: {status}.",
+                ]
+            )
+        ]
+    if turn.intent is Intent.RETURNS:
+        return [
+            rng.choice(
+                [
+                    "You can start a return from your Orders page: choose the item, pick a "
+                    "reason and print the prepaid label.",
+                    "To send something back, open Orders, select the item and choose Return. "
+                    "We'll email you a label.",
+                    "Returns are easy: go to your orders, pick the item and follow the steps.",
+                    "Just open the order in your account and select Return next to the item.",
+                ]
+            ),
+            rng.choice(
+                [
+                    "",
+                    "Your refund goes back to the original payment method once the item arrives.",
+                    "The refund is issued once we receive the parcel.",
+                ]
+            ),
+        ]
+    name = f" {turn.name}" if turn.name else ""
+    return [
+        rng.choice(
+            [
+                f"Hi{name}! How can I help you today?",
+                "You're welcome! Have a great day.",
+                "Any time! Enjoy the rest of your day.",
+                f"Hello{name}! What can I do for you?",
+                "My pleasure. Happy shopping!",
+                "I'm the shop's virtual assistant. I can help with instalments, your credit, "
+                "orders and returns.",
+                f"Thanks for chatting{name}. Enjoy your day!",
+                "Glad I could help!",
+            ]
+        )
+    ]
+
+
+_KIND = {
+    Action.APPROVE: "positive",
+    Action.DECLINE: "negative",
+    Action.ASK_INFO: "ask",
+    Action.HANDOFF: "handoff",
+    Action.INFORM: "neutral",
+}
+
+
+def _body(turn: Turn, rng: random.Random) -> list[str]:
+    action = turn.decision.action
+    if action is Action.APPROVE:
+        if turn.intent is Intent.PURCHASE_FIT:
+            return _approve_purchase(turn, rng)
+        return _approve_eligibility(turn, rng)
+    if action is Action.DECLINE:
+        return _decline(turn, rng)
+    if action is Action.HANDOFF:
+        return _handoff(turn, rng)
+    if action is Action.ASK_INFO:
+        return _ask(turn, rng)
+    return _inform(turn, rng)
+
+
+def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
+    """`k` distinct human-style gold replies for one turn (fewer only if phrasings run out)."""
+    kind = _KIND[turn.decision.action]
+    if turn.intent is Intent.SMALL_TALK:
+        kind = "none"  # the small-talk line is itself the greeting
+    replies: list[str] = []
+    for _ in range(12 * k):
+        body = _body(turn, rng)
+        reply = _join([_opener(rng, turn, kind), *body, _closer(rng, kind)])
+        if reply not in replies:
+            replies.append(reply)
+        if len(replies) == k:
+            break
+    return replies

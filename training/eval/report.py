@@ -1,0 +1,139 @@
+"""Write an evaluation as JSON (machine-readable), markdown (for docs) and replies JSONL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from training.eval.metrics import ScoredReply
+
+
+def _fmt(value: float | int | None, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def overall_markdown(report: Mapping[str, Any]) -> str:
+    """The headline tables: constraints, linguistic rewards, length and latency."""
+    overall = report["overall"]
+    lines = _table(
+        ["reasoning function", f"satisfied (≥ {report['threshold']})", "mean", "n"],
+        [
+            [name, _fmt(c["satisfied"]), _fmt(c["mean"]), str(c["n"])]
+            for name, c in overall["constraints"].items()
+        ]
+        + [["**all**", f"**{_fmt(overall['all_satisfied'])}**", "", str(overall["n"])]],
+    )
+    lines += [""]
+    lines += _table(
+        ["linguistic reward", "mean"],
+        [[name, _fmt(v)] for name, v in overall["linguistic"].items()],
+    )
+    gen = report["generation"]
+    tokens, latency = overall["reply_tokens"], overall["latency_s"]
+    lines += [""]
+    lines += _table(
+        ["cost", "mean", "p50", "p95"],
+        [
+            [
+                "reply length (tokens)",
+                _fmt(tokens["mean"], 1),
+                _fmt(tokens["p50"], 1),
+                _fmt(tokens["p95"], 1),
+            ],
+            [
+                "latency (s)",
+                _fmt(latency["mean"], 2),
+                _fmt(latency["p50"], 2),
+                _fmt(latency["p95"], 2),
+            ],
+        ],
+    )
+    lines += [
+        "",
+        f"Generation: {gen['generated_tokens']} tokens in {gen['wall_s']:.1f} s "
+        f"({_fmt(gen['tokens_per_s'], 1)} tok/s, batch {gen['batch_size']}); "
+        f"errors: {overall['errors']}.",
+    ]
+    return "\n".join(lines)
+
+
+def breakdown_markdown(groups: Mapping[str, Mapping[str, Any]], label: str) -> str:
+    """One row per group: satisfaction share per function, all, linguistic means, length."""
+    if not groups:
+        return ""
+    constraint_names = sorted({k for g in groups.values() for k in g["constraints"]})
+    linguistic_names = sorted({k for g in groups.values() for k in g["linguistic"]})
+    header = [label, "n", *constraint_names, "all", *linguistic_names, "tokens"]
+    rows = []
+    for key, g in groups.items():
+        rows.append(
+            [
+                key,
+                str(g["n"]),
+                *(
+                    _fmt((g["constraints"].get(c) or {}).get("satisfied"), 2)
+                    for c in constraint_names
+                ),
+                _fmt(g["all_satisfied"], 2),
+                *(_fmt(g["linguistic"].get(name), 2) for name in linguistic_names),
+                _fmt(g["reply_tokens"]["mean"], 1),
+            ]
+        )
+    return "\n".join(_table(header, rows))
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """The whole report as markdown."""
+    n = report["overall"]["n"]
+    title = f"# Evaluation: `{report['policy']}` on {report['split']} ({n} examples)"
+    settings = ", ".join(f"{k}={v}" for k, v in report["settings"].items())
+    return (
+        "\n\n".join(
+            [
+                title,
+                f"Settings: {settings}. Constraint columns in the breakdowns are the share of "
+                f"replies scoring ≥ {report['threshold']}; linguistic columns are means.",
+                "## Overall",
+                overall_markdown(report),
+                "## Per intent",
+                breakdown_markdown(report["by_intent"], "intent"),
+                "## Per gold action",
+                breakdown_markdown(report["by_action"], "action"),
+            ]
+        )
+        + "\n"
+    )
+
+
+def write_report(
+    out_dir: Path, report: Mapping[str, Any], rows: Sequence[ScoredReply]
+) -> dict[str, Path]:
+    """Write report.json, report.md and replies.jsonl into `out_dir`; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": out_dir / "report.json",
+        "markdown": out_dir / "report.md",
+        "replies": out_dir / "replies.jsonl",
+    }
+    paths["json"].write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    paths["markdown"].write_text(render_markdown(report), encoding="utf-8")
+    with paths["replies"].open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row.to_json(), ensure_ascii=False) + "\n")
+    return paths

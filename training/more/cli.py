@@ -1,0 +1,91 @@
+"""`more train ...`: stage 1 (scaffold SFT) and stage 2 (MORE and its baselines).
+
+more train scaffold --config training/configs/scaffold.yaml
+more train more --config training/configs/more.yaml [--set max_steps=10 --set seed=1]
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+app = typer.Typer(
+    name="train", help="Train policies: scaffold SFT, then MORE.", no_args_is_help=True
+)
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", exists=True, dir_okay=False, help="Run YAML file.")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override one config key, KEY=VALUE (YAML value); repeatable."),
+]
+
+
+def _overrides(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"--set expects KEY=VALUE, got {item!r}")
+        parsed = yaml.safe_load(value)
+        # YAML 1.1 reads no/yes/on/off as booleans; TRL strategies such as `no` are strings.
+        if isinstance(parsed, bool) and value.strip().lower() not in ("true", "false"):
+            parsed = value.strip()
+        out[key.strip()] = parsed
+    return out
+
+
+def _report(summary: dict[str, Any]) -> None:
+    final = summary.get("final", {})
+    typer.echo(
+        f"\nadapter: {summary['adapter']}  steps: {summary['steps']}  "
+        f"wall: {summary['wall_seconds']} s"
+    )
+    keys = [
+        k
+        for k in final
+        if k.startswith(("rewards/", "constraints/", "weights/")) and not k.endswith("/std")
+    ]
+    for key in sorted(keys) + [k for k in ("kl", "loss", "step_time") if k in final]:
+        value = final[key]
+        typer.echo(
+            f"  {key:<45} {value:.4f}" if isinstance(value, float) else f"  {key:<45} {value}"
+        )
+    if "evaluation" in summary:
+        typer.echo("evaluation: " + json.dumps(summary["evaluation"], default=str)[:2000])
+
+
+@app.command("scaffold")
+def train_scaffold_cmd(config: ConfigOpt, set_: SetOpt = None) -> None:
+    """Stage 1: LoRA SFT teaching reason-then-reply, mixed with direct replies."""
+    from training.more.run import load_run, train_scaffold
+
+    run, cfg = load_run(config, "scaffold", _overrides(set_))
+    _report(train_scaffold(run, cfg))
+
+
+@app.command("more")
+def train_more_cmd(config: ConfigOpt, set_: SetOpt = None) -> None:
+    """Stage 2: MORE (or a baseline via `mode`) from the scaffold."""
+    from training.more.run import load_run, train_more
+
+    run, cfg = load_run(config, "more", _overrides(set_))
+    _report(train_more(run, cfg))
+
+
+@app.command("plot")
+def plot_cmd(
+    run_dir: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="A run's output_dir.")
+    ],
+) -> None:
+    """Redraw a run's PNG curves from its metrics.jsonl."""
+    from training.more.metrics import plot_metrics
+
+    for path in plot_metrics(run_dir / "metrics.jsonl", run_dir / "plots"):
+        typer.echo(str(path))

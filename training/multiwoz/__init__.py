@@ -1,0 +1,1 @@
+"""MultiWOZ benchmark: evaluator (BLEU, Inform, Success), reasoning rewards, prompts, datasets."""

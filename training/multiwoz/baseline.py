@@ -1,0 +1,68 @@
+"""The prompted base model on MultiWOZ: greedy replies from `prompt.build_messages`.
+
+CPU budget: SmolLM2-135M in fp32, batches of 8 left-padded prompts, at most 48 new
+tokens per reply; on 2 shared cores that is roughly 1-2 s per reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tqdm import tqdm
+
+from training.data.multiwoz.turn import MultiWozTurn
+from training.multiwoz.prompt import build_messages
+
+
+def resolve_model(model: str) -> str:
+    if model == "bundled":
+        from app.engine.bundled import ensure_bundled_model
+
+        return str(ensure_bundled_model())
+    return model
+
+
+def generate_predictions(
+    turns: Sequence[MultiWozTurn],
+    *,
+    model: str = "bundled",
+    max_new_tokens: int = 48,
+    batch_size: int = 8,
+) -> dict[str, list[dict[str, str]]]:
+    """Greedy replies for every turn, in the evaluator's predictions format."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model(model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"  # decoder-only batching: pad before the prompt
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    lm.eval()
+
+    replies: list[str] = []
+    batches = range(0, len(turns), batch_size)
+    for start in tqdm(batches, desc="generating", unit="batch"):
+        batch = turns[start : start + batch_size]
+        texts = [
+            tokenizer.apply_chat_template(
+                build_messages(t), tokenize=False, add_generation_prompt=True
+            )
+            for t in batch
+        ]
+        encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.inference_mode():
+            output = lm.generate(
+                **encoded,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        new_tokens = output[:, encoded["input_ids"].shape[1] :]  # (B, new)
+        replies += [t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+
+    predictions: dict[str, list[dict[str, str]]] = {}
+    for turn, reply in zip(turns, replies, strict=True):
+        predictions.setdefault(turn.dialogue_id, []).append({"response": reply})
+    return predictions

@@ -1,0 +1,155 @@
+"""`more multiwoz ...`: evaluate predictions, export references and datasets, run the baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="MultiWOZ benchmark: BLEU / Inform / Success, data export, baseline.")
+
+DataOpt = Annotated[
+    str,
+    typer.Option(
+        help="multiwoz22 (official 2.2 layout), multiwoz21 (ConvLab-2 2.1 zips) or auto "
+        "(2.2 when --root or MORE_MULTIWOZ_DIR is set)"
+    ),
+]
+SplitOpt = Annotated[str, typer.Option(help="train, dev or test")]
+RootOpt = Annotated[
+    Path | None,
+    typer.Option(help="data root (else MORE_MULTIWOZ_DIR / MORE_MULTIWOZ21_DIR / ../shared/data)"),
+]
+DbOpt = Annotated[Path | None, typer.Option(help="venue DB folder (else MORE_MULTIWOZ_DB_DIR)")]
+
+
+def _load(data: str, split: str, root: Path | None, db_path: Path | None, limit: int | None = None):
+    from training.data.multiwoz.load import LABELS, load_turns, open_db, resolve_data
+
+    name = resolve_data(data, root)  # type: ignore[arg-type]
+    db = open_db(name, root, db_path)
+    turns = load_turns(name, split, root=root, db=db, limit=limit, progress=True)
+    return turns, db, f"{LABELS[name]} {split}"
+
+
+@app.command("eval")
+def eval_command(
+    predictions: Annotated[Path, typer.Option(help="JSON {dialogue_id: [{response, ...}]}")],
+    data: DataOpt = "auto",
+    split: SplitOpt = "test",
+    root: RootOpt = None,
+    db: DbOpt = None,
+    mode: Annotated[
+        str, typer.Option(help="auto | delex (replies hold placeholders) | lex (plain text)")
+    ] = "auto",
+    out: Annotated[Path | None, typer.Option(help="write the full result as JSON")] = None,
+) -> None:
+    """Score predictions: corpus BLEU, Inform, Success, Combined."""
+    from training.multiwoz.evaluator import evaluate, group_dialogues, read_predictions
+
+    turns, venue_db, label = _load(data, split, root, db)
+    result = evaluate(read_predictions(predictions), group_dialogues(turns), venue_db, mode=mode)  # type: ignore[arg-type]
+    if out:
+        out.write_text(json.dumps({"data": label, **result.model_dump()}, indent=2) + "\n")
+    typer.echo(f"{label}: {result.summary()}")
+    typer.echo(f"  inform by domain:  {result.inform_by_domain}")
+    typer.echo(f"  success by domain: {result.success_by_domain}")
+
+
+@app.command("references")
+def references_command(
+    out: Annotated[Path, typer.Option(help="predictions file to write")],
+    data: DataOpt = "auto",
+    split: SplitOpt = "test",
+    root: RootOpt = None,
+    db: DbOpt = None,
+    lexicalised: Annotated[bool, typer.Option(help="raw replies instead of delexicalised")] = False,
+) -> None:
+    """Write the gold replies in the predictions format (the identity check's input)."""
+    turns, _, label = _load(data, split, root, db)
+    predictions: dict[str, list[dict[str, str]]] = {}
+    for turn in turns:
+        text = turn.reply if lexicalised else turn.delex_reply
+        predictions.setdefault(turn.dialogue_id, []).append({"response": text})
+    out.write_text(json.dumps(predictions, indent=1) + "\n")
+    typer.echo(f"{label}: wrote {len(turns)} replies of {len(predictions)} dialogues to {out}")
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option(help="JSONL of MultiWozTurn records")],
+    data: DataOpt = "auto",
+    split: SplitOpt = "test",
+    root: RootOpt = None,
+    db: DbOpt = None,
+    limit: Annotated[int | None, typer.Option(help="first N dialogues")] = None,
+) -> None:
+    """Export turns (context, belief state, DB results, replies, acts, goal) as JSONL."""
+    turns, _, label = _load(data, split, root, db, limit)
+    with out.open("w") as fh:
+        for turn in turns:
+            fh.write(turn.model_dump_json() + "\n")
+    typer.echo(f"{label}: wrote {len(turns)} turns to {out}")
+
+
+@app.command("dataset")
+def dataset_command(
+    out: Annotated[Path, typer.Option(help="folder for datasets.Dataset.save_to_disk")],
+    data: DataOpt = "auto",
+    split: Annotated[
+        str, typer.Option(help="train split; the 2.1 copy has none, so `dev` stands in")
+    ] = "dev",
+    root: RootOpt = None,
+    db: DbOpt = None,
+    limit: Annotated[int | None, typer.Option(help="first N dialogues")] = None,
+) -> None:
+    """Build the GRPO dataset (`prompt`, `example`, `references`) for the MORE trainer."""
+    from training.multiwoz.dataset import build_dataset
+
+    turns, _, label = _load(data, split, root, db, limit)
+    dataset = build_dataset(turns)
+    dataset.save_to_disk(str(out))
+    typer.echo(f"{label}: {len(dataset)} rows -> {out}")
+
+
+@app.command("baseline")
+def baseline_command(
+    out: Annotated[Path, typer.Option(help="predictions file to write")],
+    model: Annotated[
+        str, typer.Option(help="HF model folder, or `bundled` (SmolLM2-135M)")
+    ] = "bundled",
+    data: DataOpt = "auto",
+    split: SplitOpt = "test",
+    root: RootOpt = None,
+    db: DbOpt = None,
+    dialogues: Annotated[int, typer.Option(help="evaluate the first N dialogues")] = 20,
+    max_new_tokens: Annotated[int, typer.Option(help="reply budget in tokens")] = 48,
+    batch_size: Annotated[int, typer.Option(help="prompts per generate call")] = 8,
+    result: Annotated[Path | None, typer.Option(help="also evaluate and write JSON here")] = None,
+) -> None:
+    """Generate replies with a prompted base model (greedy), then evaluate them."""
+    from training.multiwoz.baseline import generate_predictions
+    from training.multiwoz.evaluator import (
+        PredictedTurn,
+        evaluate,
+        group_dialogues,
+    )
+
+    turns, venue_db, label = _load(data, split, root, db, dialogues)
+    predictions = generate_predictions(
+        turns, model=model, max_new_tokens=max_new_tokens, batch_size=batch_size
+    )
+    out.write_text(json.dumps(predictions, indent=1) + "\n")
+    parsed = {k: [PredictedTurn(response=r["response"]) for r in v] for k, v in predictions.items()}
+    scored = evaluate(parsed, group_dialogues(turns), venue_db, mode="lex")
+    if result:
+        result.write_text(
+            json.dumps({"data": label, "model": model, **scored.model_dump()}, indent=2) + "\n"
+        )
+    typer.echo(f"{label}, {model}: {scored.summary()}")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="multiwoz")

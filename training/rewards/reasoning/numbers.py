@@ -1,0 +1,250 @@
+"""Amounts, counts and other numbers in free text.
+
+Handles currency symbols and codes on either side ("$1,200", "1,200 USD", "€ 50",
+"JP¥12,000"), currency words ("five hundred dollars", "20 quid"), thousands separators
+(English "1,234.50" and European "1.234,50"), decimals, "k"/"thousand"/"million"
+multipliers ("$1.5k"), number words ("twenty-four", "a hundred and fifty") and counts
+with their unit ("12 months", "3-month plan", "3, 6 or 12 months", "three instalments").
+
+Each value keeps the precision it was stated with, so "$83" can stand for $83.33 but
+"$1k" cannot stand for $1,400 (see `Amount.tolerance`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+# --- number words ---------------------------------------------------------------------
+
+_UNITS: dict[str, int] = {
+    w: i
+    for i, w in enumerate(
+        (
+            "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+            "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+            "seventeen", "eighteen", "nineteen",
+        )
+    )
+}  # fmt: skip
+_TENS: dict[str, int] = {
+    w: 10 * (i + 2)
+    for i, w in enumerate(
+        ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+    )
+}
+_SCALES: dict[str, int] = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_WORD = "|".join(sorted([*_UNITS, *_TENS, *_SCALES], key=len, reverse=True))
+# A run of number words ("two thousand five hundred", "twenty-four", "a hundred and fifty").
+_WORDS_RE = re.compile(
+    rf"\b(?:an?\s+(?=(?:hundred|thousand|million)\b))?(?:{_WORD})"
+    rf"(?:(?:\s+and\s+|\s+|-)(?:{_WORD}))*\b",
+    re.IGNORECASE,
+)
+
+
+def words_to_int(text: str) -> int | None:
+    """'two thousand five hundred' -> 2500; None when the words do not form a number."""
+    tokens = re.split(r"[\s-]+", text.lower().strip())
+    total, current, seen = 0, 0, False
+    for tok in tokens:
+        if tok in ("and", "a", "an"):
+            if tok != "and":
+                current = max(current, 1)
+            continue
+        if tok in _UNITS:
+            current += _UNITS[tok]
+        elif tok in _TENS:
+            current += _TENS[tok]
+        elif tok == "hundred":
+            current = max(current, 1) * 100
+        elif tok in _SCALES:
+            total += max(current, 1) * _SCALES[tok]
+            current = 0
+        else:
+            return None
+        seen = True
+    return total + current if seen else None
+
+
+# --- digits ---------------------------------------------------------------------------
+
+_EURO_NUM = r"\d{1,3}(?:\.\d{3})+,\d{1,2}|\d{1,3}(?:\.\d{3}){2,}"
+_ENG_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+_DIGITS_RE = re.compile(
+    rf"(?<![\w.,/:])(?P<num>{_EURO_NUM}|{_ENG_NUM})"
+    r"(?:\s?(?P<mult>k|K|m|M|bn|thousand|million)\b)?(?P<pct>\s?%|\s?percent\b)?"
+)
+
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "US$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "JP¥": "JPY", "¥": "JPY", "円": "JPY",
+}  # fmt: skip
+CURRENCY_WORDS: dict[str, str] = {
+    "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
+    "eur": "EUR", "euro": "EUR", "euros": "EUR",
+    "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP",
+    "jpy": "JPY", "yen": "JPY",
+}  # fmt: skip
+_LEFT_CUR_RE = re.compile(r"(US\$|JP¥|[$€£¥]|\b(?:USD|EUR|GBP|JPY))\s?$")
+_RIGHT_CUR_RE = re.compile(
+    r"^\s?(?:(?P<sym>[€£¥$円])|(?P<word>USD|EUR|GBP|JPY|dollars?|euros?|pounds?|bucks|quid|yen)\b)",
+    re.IGNORECASE,
+)
+COUNT_UNITS = (
+    r"months?|monthly\s+(?:payments?|instal?l?ments?)|instal?l?ments?|payments?|items?|"
+    r"weeks?|days?|business\s+days|hours?|minutes?|years?|times|pieces?|units?|orders?"
+)
+_RIGHT_UNIT_RE = re.compile(rf"^(?:\s|-)(?P<unit>{COUNT_UNITS})\b", re.IGNORECASE)
+# Separators inside a list that shares one unit: "3, 6 or 12 months", "3 to 12 months".
+_LIST_SEP_RE = re.compile(r"^\s*(?:,\s*(?:or\s+|and\s+)?|or|and|to|-|–|/)\s*$")
+_MULTIPLIERS: dict[str, int] = {"k": 1000, "thousand": 1000, "m": 1_000_000, "million": 1_000_000}
+_MULTIPLIERS["bn"] = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A sum of money. `currency` is None when the text gives none."""
+
+    value: Decimal
+    currency: str | None
+    text: str
+    start: int
+    end: int
+    tolerance: Decimal  # half the precision it was stated with: "$83" -> 0.5, "$1.5k" -> 50
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int
+    unit: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Number:
+    """Any other number (no unit, no currency); percentages keep `percent=True`."""
+
+    value: Decimal
+    text: str
+    start: int
+    end: int
+    percent: bool = False
+
+
+@dataclass(frozen=True)
+class Numbers:
+    amounts: tuple[Amount, ...]
+    counts: tuple[Count, ...]
+    others: tuple[Number, ...]
+
+
+@dataclass
+class _Raw:
+    value: Decimal
+    start: int
+    end: int
+    tolerance: Decimal
+    is_word: bool
+    percent: bool = False
+    currency: str | None = None
+    unit: str | None = None
+
+
+def _parse_digits(num: str) -> tuple[Decimal, int] | None:
+    """Value and number of decimals of '1,234.5' or '1.234,50'."""
+    if re.fullmatch(_EURO_NUM, num):
+        num = num.replace(".", "").replace(",", ".")
+    else:
+        num = num.replace(",", "")
+    try:
+        value = Decimal(num)
+    except InvalidOperation:
+        return None
+    decimals = len(num.split(".")[1]) if "." in num else 0
+    return value, decimals
+
+
+def _is_identifier(text: str, start: int, end: int) -> bool:
+    """Digits glued to letters are ids or model names: 'ord-7781', 'S24', '5pm', '4K TV'."""
+    before = text[max(0, start - 2) : start]
+    after = text[end : end + 1]
+    if re.search(r"[A-Za-z]-?$", before) and not re.search(
+        r"(?:US|JP|USD|EUR|GBP|JPY)$", text[:start]
+    ):
+        return True
+    return bool(re.match(r"[A-Za-z]", after))
+
+
+def _raw_numbers(text: str) -> list[_Raw]:
+    raws: list[_Raw] = []
+    taken: list[tuple[int, int]] = []
+    for m in _DIGITS_RE.finditer(text):
+        num = m.group("num")
+        parsed = _parse_digits(num)
+        if parsed is None:
+            continue
+        end = m.end()
+        if _is_identifier(text, m.start(), m.end("num")) and not m.group("mult"):
+            continue
+        if re.match(r"[:/]\d", text[m.end("num") : m.end("num") + 2]):
+            continue  # times and dates: 10:30, 14/03
+        value, decimals = parsed
+        tol = Decimal(1).scaleb(-decimals) / 2
+        mult = m.group("mult")
+        if mult:
+            factor = _MULTIPLIERS[mult.lower()]
+            value, tol = value * factor, tol * factor
+        raws.append(_Raw(value, m.start(), end, tol, is_word=False, percent=bool(m.group("pct"))))
+        taken.append((m.start(), end))
+    for m in _WORDS_RE.finditer(text):
+        if any(s < m.end() and m.start() < e for s, e in taken):
+            continue
+        value = words_to_int(m.group(0))
+        if value is None:
+            continue
+        raws.append(_Raw(Decimal(value), m.start(), m.end(), Decimal("0.5"), is_word=True))
+    raws.sort(key=lambda r: r.start)
+    return raws
+
+
+def extract_numbers(text: str) -> Numbers:
+    """Every amount, count and other number in `text`, in order of appearance."""
+    raws = _raw_numbers(text)
+    for raw in raws:
+        window = max(0, raw.start - 4)
+        left = _LEFT_CUR_RE.search(text[window : raw.start])
+        right = _RIGHT_CUR_RE.match(text[raw.end : raw.end + 10])
+        if left:
+            sym = left.group(1)
+            raw.currency = CURRENCY_SYMBOLS.get(sym) or sym.upper()
+            raw.start = window + left.start()  # the span includes the symbol: "$1,200"
+        elif right:
+            token = right.group("sym") or right.group("word")
+            raw.currency = CURRENCY_SYMBOLS.get(token) or CURRENCY_WORDS[token.lower()]
+            raw.end += right.end()
+        elif not raw.percent:
+            unit = _RIGHT_UNIT_RE.match(text[raw.end : raw.end + 30])
+            if unit:
+                raw.unit = re.sub(r"\s+", " ", unit.group("unit").lower())
+                raw.end += unit.end()
+    # A list shares the unit or currency of its last member: "3, 6 or 12 months".
+    for left_raw, right_raw in zip(reversed(raws[:-1]), reversed(raws[1:]), strict=True):
+        if left_raw.currency or left_raw.unit or left_raw.percent:
+            continue
+        if _LIST_SEP_RE.match(text[left_raw.end : right_raw.start]):
+            left_raw.unit = right_raw.unit
+            if right_raw.currency and not _LEFT_CUR_RE.search(text[: right_raw.start]):
+                left_raw.currency = right_raw.currency  # "1,200 or 1,500 dollars"
+    amounts, counts, others = [], [], []
+    for raw in raws:
+        span = text[raw.start : raw.end]
+        if raw.currency:
+            amounts.append(Amount(raw.value, raw.currency, span, raw.start, raw.end, raw.tolerance))
+        elif raw.unit and raw.value == raw.value.to_integral_value():
+            counts.append(Count(int(raw.value), raw.unit, span, raw.start, raw.end))
+        elif not raw.is_word:  # lone number words ("one of our agents") are not numbers
+            others.append(Number(raw.value, span, raw.start, raw.end, raw.percent))
+    return Numbers(tuple(amounts), tuple(counts), tuple(others))
