@@ -67,6 +67,9 @@ class Level:
     error_samples: list[str] = field(default_factory=list)
     spans_p50_ms: dict[str, float] = field(default_factory=dict)
     spans_p95_ms: dict[str, float] = field(default_factory=dict)
+    # API only, from its own Prometheus timers: mean request time minus mean engine time.
+    non_generation_mean_ms: float | None = None
+    load_1m: float = 0.0  # machine load average when the level started (shared CPU)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -276,6 +279,37 @@ async def _one(client: Any, target: str, base: str, job: _Job, args: argparse.Na
     }
 
 
+async def _chat_timers(client: Any, base: str) -> tuple[float, float, float, float]:
+    """(request seconds sum, request count, generation seconds sum, generation count)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = (await client.get(f"{base}/metrics")).text
+    totals = [0.0, 0.0, 0.0, 0.0]
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if family.name == "more_http_request_duration_seconds":
+                if labels.get("route") != "/v1/chat" or labels.get("status") != "200":
+                    continue
+                if sample.name.endswith("_sum"):
+                    totals[0] += sample.value
+                elif sample.name.endswith("_count"):
+                    totals[1] += sample.value
+            elif family.name == "more_generation_duration_seconds":
+                if sample.name.endswith("_sum"):
+                    totals[2] += sample.value
+                elif sample.name.endswith("_count"):
+                    totals[3] += sample.value
+    return totals[0], totals[1], totals[2], totals[3]
+
+
+def _non_generation_ms(before: tuple, after: tuple) -> float | None:
+    d_req, n_req, d_gen, n_gen = (a - b for a, b in zip(after, before, strict=True))
+    if n_req <= 0 or n_gen <= 0:
+        return None
+    return round(1000 * (d_req / n_req - d_gen / n_gen), 2)
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -294,6 +328,10 @@ async def _level(target: str, base: str, concurrency: int, args: argparse.Namesp
     async with httpx.AsyncClient(timeout=args.request_timeout_s, limits=limits) as client:
         # Warm-up (not measured): connections, prefix cache, lazy paths.
         await asyncio.gather(*(_one(client, target, base, j, args) for j in jobs[:2]))
+        timers_before = None
+        if target == "api":
+            with contextlib.suppress(Exception):  # metrics are a bonus, not the benchmark
+                timers_before = await _chat_timers(client, base)
         queue: asyncio.Queue[_Job] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
@@ -309,10 +347,16 @@ async def _level(target: str, base: str, concurrency: int, args: argparse.Namesp
                     results.append({"ok": False, "error": repr(exc)})
                 bar.update(1)
 
+        load_1m = os.getloadavg()[0]
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - start
         bar.close()
+        non_generation = None
+        if timers_before is not None:
+            with contextlib.suppress(Exception):  # metrics are a bonus, not the benchmark
+                after = await _chat_timers(client, base)
+                non_generation = _non_generation_ms(timers_before, after)
 
     ok = [r for r in results if r["ok"]]
     latencies = sorted(r["latency_s"] * 1000 for r in ok)
@@ -334,6 +378,8 @@ async def _level(target: str, base: str, concurrency: int, args: argparse.Namesp
         error_samples=[r["error"] for r in results if not r["ok"]][:3],
         spans_p50_ms={k: round(_pct(sorted(v), 50), 2) for k, v in spans.items()},
         spans_p95_ms={k: round(_pct(sorted(v), 95), 2) for k, v in spans.items()},
+        non_generation_mean_ms=non_generation,
+        load_1m=round(load_1m, 2),
     )
 
 
@@ -361,8 +407,8 @@ def _markdown(levels: list[Level], meta: dict) -> str:
         f"{meta['machine']}.",
         "",
         "| concurrency | target | requests | req/s | tok/s | p50 ms | p95 ms | errors "
-        "| API/vLLM req/s | API/vLLM tok/s |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| API/vLLM req/s | API/vLLM tok/s | load (1 min) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in meta["concurrency"]:
         for target in ("api", "vllm"):
@@ -378,7 +424,7 @@ def _markdown(levels: list[Level], meta: dict) -> str:
             lines.append(
                 f"| {c} | {name} | {lv.requests} | {lv.req_per_s:.2f} | {lv.tok_per_s:.1f} | "
                 f"{lv.latency_p50_ms:.0f} | {lv.latency_p95_ms:.0f} | {lv.errors} | "
-                f"{ratio_req} | {ratio_tok} |"
+                f"{ratio_req} | {ratio_tok} | {lv.load_1m:.1f} |"
             )
     overhead = meta.get("overhead")
     if overhead:
@@ -395,6 +441,13 @@ def _overhead_note(levels: list[Level]) -> str:
             f"Latency added at concurrency 1 (API p50 − vLLM p50, same generation): "
             f"{api1.latency_p50_ms - raw1.latency_p50_ms:.0f} ms."
         )
+    for lv in levels:
+        if lv.target == "api" and lv.non_generation_mean_ms is not None:
+            notes.append(
+                f"Non-generation time per /v1/chat request at c={lv.concurrency} "
+                f"(mean request time − mean engine time, the API's own Prometheus timers): "
+                f"{lv.non_generation_mean_ms:.1f} ms."
+            )
     spans = [lv for lv in levels if lv.target == "api" and lv.spans_p95_ms]
     for lv in spans:
         parts = ", ".join(

@@ -6,9 +6,14 @@ Heavy fixtures (model folders, engines) are session-scoped so each is built once
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from app.engine.vllm import VLLMEngine
 
 # Tests never reach a hub: fail fast instead of hanging on the closed network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -89,7 +94,7 @@ def _write_random_lora(model_dir: Path, out_dir: Path, *, seed: int, rank: int =
 
 
 @pytest.fixture(scope="session")
-def make_lora_adapter(tmp_path_factory: pytest.TempPathFactory):
+def make_lora_adapter(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """Factory `(model_dir, seed) -> adapter folder`, each adapter written once per session."""
     made: dict[tuple[Path, int], Path] = {}
 
@@ -104,12 +109,39 @@ def make_lora_adapter(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def tiny_lora_dir(make_lora_adapter, tiny_model_dir: Path) -> Path:
+def tiny_lora_dir(make_lora_adapter: Callable[..., Path], tiny_model_dir: Path) -> Path:
     """A random non-zero LoRA adapter for `tiny_model_dir`."""
     return make_lora_adapter(tiny_model_dir, seed=1)
 
 
 @pytest.fixture(scope="session")
-def bundled_lora_dir(make_lora_adapter, bundled_model_dir: Path) -> Path:
+def bundled_lora_dir(make_lora_adapter: Callable[..., Path], bundled_model_dir: Path) -> Path:
     """A random non-zero LoRA adapter for the bundled SmolLM2."""
     return make_lora_adapter(bundled_model_dir, seed=1)
+
+
+@pytest.fixture(scope="session")
+async def vllm_engine(bundled_lora_dir: Path) -> AsyncIterator[VLLMEngine]:
+    """The vLLM engine on the bundled model with `bundled_lora_dir` as adapter "bundled-lora".
+
+    One per session (~35 s to start, ~4 GiB of RAM); reuse it rather than starting another.
+    """
+    from app.engine.base import Adapter
+    from app.engine.config import EngineConfig
+    from app.engine.vllm import VLLMEngine
+
+    engine = VLLMEngine(
+        EngineConfig(
+            backend="vllm",
+            max_model_len=1024,
+            max_queue=16,
+            max_loras=2,
+            max_lora_rank=16,
+            generation_timeout_s=120.0,
+        ),
+        adapters=[Adapter(name="bundled-lora", path=str(bundled_lora_dir))],
+    )
+    await engine.start()
+    yield engine
+    # Stops the spawned engine-core process, so pytest exits without hanging.
+    await engine.close()

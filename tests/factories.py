@@ -7,8 +7,10 @@ able to stall or fail on demand; it records every prompt it was given.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +23,17 @@ from app.engine.base import (
     GenerationChunk,
     SamplingSettings,
 )
+
+TEST_DATABASE_URL = os.environ.get(
+    "MORE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+TEST_REDIS_URL = os.environ.get("MORE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking code that owns its own event loop (Alembic, asyncio.run) off-loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
 
 
 def make_profile(user_id: str | None = None, **fields: Any) -> Profile:

@@ -148,7 +148,9 @@ class Settings(BaseSettings):
     # --- Process -------------------------------------------------------------------------
     MORE_HOST: str = Field(default="127.0.0.1", description="Bind address of `more serve`.")
     MORE_PORT: int = Field(default=8000, ge=1, le=65535, description="Port of `more serve`.")
-    MORE_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    MORE_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Root log level."
+    )
     MORE_LOG_JSON: bool = Field(default=False, description="One JSON object per log line.")
 
     @field_validator(

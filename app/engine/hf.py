@@ -199,7 +199,12 @@ class TransformersEngine(ChatEngine):
             raise AdapterError(f"unknown adapter {adapter.name!r}: add_adapter() it first")
         with self._limit.admit():
             deadline = Deadline(self.config.generation_timeout_s)
-            input_ids = self._encode(messages)
+            try:
+                input_ids = self._encode(messages)
+            except EngineError:
+                raise
+            except Exception as exc:  # e.g. the chat template rejects the roles
+                raise EngineError(f"could not render the prompt: {exc}") from exc
             n_prompt = int(input_ids.shape[1])
             max_new = min(sampling.max_tokens, self.config.max_model_len - n_prompt)
 

@@ -162,7 +162,12 @@ class VLLMEngine(ChatEngine):
         lora = self._lora_for(adapter)
         with self._limit.admit():
             deadline = Deadline(self.config.generation_timeout_s)
-            prompt, n_prompt = await self._render(messages)
+            try:
+                prompt, n_prompt = await self._render(messages)
+            except EngineError:
+                raise
+            except Exception as exc:  # e.g. the chat template rejects the roles
+                raise EngineError(f"could not render the prompt: {exc}") from exc
             params = self._sampling_params(sampling, n_prompt)
             raw = llm.generate(prompt, params, uuid.uuid4().hex, lora_request=lora)
             reply = ReplyFilter()

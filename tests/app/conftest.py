@@ -8,11 +8,9 @@ others share the `test` database. Redis: a unique key prefix per app, removed af
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,17 +28,7 @@ if _ROOT not in sys.path:
 from app.core.config import Settings  # noqa: E402
 from app.core.security import Scope  # noqa: E402
 from app.engine.base import ChatEngine  # noqa: E402
-
-TEST_DATABASE_URL = os.environ.get(
-    "MORE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-TEST_REDIS_URL = os.environ.get("MORE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run blocking code that owns its own event loop (Alembic, asyncio.run) off-loop."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn, *args).result()
+from tests.factories import TEST_DATABASE_URL, TEST_REDIS_URL, run_sync  # noqa: E402
 
 
 async def _admin_sql(statement: str) -> None:

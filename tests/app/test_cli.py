@@ -63,7 +63,7 @@ def test_cli_db_seed_and_apikey_roundtrip(env: dict[str, str | None]) -> None:
         finally:
             await engine.dispose()
 
-    from tests.app.conftest import run_sync
+    from tests.factories import run_sync
 
     assert run_sync(asyncio.run, lookup()) is Scope.ADMIN
 

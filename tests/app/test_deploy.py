@@ -134,3 +134,9 @@ def test_deploy_dockerfile_consistent_with_settings_and_cli() -> None:
     for path in ("app", "training", "more_cli", "migrations"):
         assert f"COPY {path} ./{path}" in text
         assert (ROOT / path).is_dir()
+
+
+def test_deploy_docs_list_every_setting() -> None:
+    doc = (ROOT / "docs" / "serving.md").read_text()
+    missing = [name for name in SETTINGS if f"`{name}`" not in doc]
+    assert not missing, f"docs/serving.md lacks {missing}"

@@ -30,7 +30,7 @@ async def test_main_lifespan_builds_engine_from_settings_with_adapter(
 ) -> None:
     from app.services.demo import seed_demo_profiles
     from app.store.migrations import upgrade
-    from tests.app.conftest import run_sync
+    from tests.factories import run_sync
 
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]

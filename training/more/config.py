@@ -136,14 +136,16 @@ class MoreConfig(GRPOConfig):
         overlap = set(self.constraint_rewards) & set(self.linguistic_rewards)
         if overlap:
             raise ValueError(
-                f"{sorted(overlap)} listed both as constraint and linguistic reward: keep each in one list"
+                f"{sorted(overlap)} listed both as constraint and linguistic reward: "
+                "keep each in one list"
             )
-        if self.constraint_targets is not None:
-            if len(self.constraint_targets) != len(self.constraint_rewards):
-                raise ValueError(
-                    f"constraint_targets has {len(self.constraint_targets)} values for "
-                    f"{len(self.constraint_rewards)} constraint_rewards: give one τ per constraint"
-                )
+        if self.constraint_targets is not None and len(self.constraint_targets) != len(
+            self.constraint_rewards
+        ):
+            raise ValueError(
+                f"constraint_targets has {len(self.constraint_targets)} values for "
+                f"{len(self.constraint_rewards)} constraint_rewards: give one τ per constraint"
+            )
         for tau in self.targets:
             if not 0.0 <= tau <= 1.0:
                 raise ValueError(
@@ -152,7 +154,8 @@ class MoreConfig(GRPOConfig):
         if not 0.0 < self.lambda_min <= self.lambda_init <= self.lambda_max:
             raise ValueError(
                 "need 0 < lambda_min <= lambda_init <= lambda_max, got "
-                f"{self.lambda_min}, {self.lambda_init}, {self.lambda_max}: raise lambda_max or lower lambda_init"
+                f"{self.lambda_min}, {self.lambda_init}, {self.lambda_max}: "
+                "raise lambda_max or lower lambda_init"
             )
         if self.lambda_lr < 0 or self.weight_lr < 0:
             raise ValueError("lambda_lr and weight_lr must be >= 0 (0 freezes the quantity)")
@@ -172,11 +175,13 @@ class MoreConfig(GRPOConfig):
             )
         if self.initial_weights is not None and len(self.initial_weights) != n_ling:
             raise ValueError(
-                f"initial_weights has {len(self.initial_weights)} values for {n_ling} linguistic rewards"
+                f"initial_weights has {len(self.initial_weights)} values for "
+                f"{n_ling} linguistic rewards"
             )
-        if self.reward_weights is not None and len(self.reward_weights) != len(self.reward_names):
+        n_rewards = len(self.reward_names)
+        if self.reward_weights is not None and len(self.reward_weights) != n_rewards:
             raise ValueError(
-                f"reward_weights has {len(self.reward_weights)} values for {len(self.reward_names)} "
+                f"reward_weights has {len(self.reward_weights)} values for {n_rewards} "
                 "rewards (constraint_rewards then linguistic_rewards)"
             )
 

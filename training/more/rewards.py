@@ -54,7 +54,8 @@ def resolve_reward(name: str) -> Callable[..., Any]:
         if callable(getattr(module, name, None)):
             return getattr(module, name)
     raise ValueError(
-        f"unknown reward {name!r}: not in training.rewards.registry nor in {', '.join(_SEARCH_MODULES)}; "
+        f"unknown reward {name!r}: not in training.rewards.registry nor in "
+        f"{', '.join(_SEARCH_MODULES)}; "
         "give a dotted path such as 'package.module:function'"
     )
 

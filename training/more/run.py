@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,8 +111,10 @@ def _config_cls(stage: str) -> type:
 def save_resolved(run: RunArgs, cfg: Any, out: Path) -> Path:
     """Write every resolved field (defaults included) next to the run's outputs."""
     out.mkdir(parents=True, exist_ok=True)
-    fields = {"run": dataclasses.asdict(run), "trainer": _plain(cfg.to_dict())}
     target = out / "run_config.yaml"
+    if os.environ.get("RANK", "0") != "0":  # under accelerate launch only rank 0 writes
+        return target
+    fields = {"run": dataclasses.asdict(run), "trainer": _plain(cfg.to_dict())}
     target.write_text(yaml.safe_dump(fields, sort_keys=True))
     return target
 
@@ -164,21 +167,22 @@ def _finish(trainer: Any, run: RunArgs, out: Path, started: float) -> dict[str, 
 
     adapter_dir = out / "adapter"
     model = trainer.accelerator.unwrap_model(trainer.model)
-    if trainer.accelerator.is_main_process and "ref" in getattr(model, "peft_config", {}):
+    if "ref" in getattr(model, "peft_config", {}):
         # Ship only the policy: the frozen "ref" copy TRL adds is a training detail.
-        model.save_pretrained(str(adapter_dir), selected_adapters=["default"])
+        if trainer.accelerator.is_main_process:
+            model.save_pretrained(str(adapter_dir), selected_adapters=["default"])
     else:
         trainer.save_model(str(adapter_dir))
+    if not trainer.accelerator.is_main_process:
+        return {"adapter": str(adapter_dir), "steps": trainer.state.global_step}
     trainer.processing_class.save_pretrained(str(adapter_dir))
-    plots = (
-        plot_metrics(out / "metrics.jsonl", out / "plots")
-        if (out / "metrics.jsonl").exists()
-        else []
-    )
+    metrics_file = out / "metrics.jsonl"
+    plots = plot_metrics(metrics_file, out / "plots") if metrics_file.exists() else []
     history = [h for h in trainer.state.log_history if "loss" in h]
     summary: dict[str, Any] = {
         "adapter": str(adapter_dir),
         "steps": trainer.state.global_step,
+        "processes": trainer.accelerator.num_processes,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "final": history[-1] if history else {},
         "plots": [str(p) for p in plots],
@@ -212,7 +216,7 @@ def evaluate_adapter(run: RunArgs, adapter_dir: Path, out: Path) -> dict[str, An
 
 
 def train_scaffold(run: RunArgs, cfg: Any) -> dict[str, Any]:
-    """Stage 1: LoRA SFT teaching "reason over the profile, then reply", mixed with direct replies."""
+    """Stage 1: LoRA SFT teaching "reason over the profile, then reply", plus direct replies."""
     from trl import SFTTrainer
 
     from training.more.data import load_examples, scaffold_dataset
@@ -276,7 +280,8 @@ def train_more(run: RunArgs, cfg: Any, reward_funcs: list[Any] | None = None) ->
     trainer.train(resume_from_checkpoint=_resume(cfg))
     summary = _finish(trainer, run, out, started)
     summary["more_state"] = trainer.more_state()
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    if trainer.accelerator.is_main_process:
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
 
 

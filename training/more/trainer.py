@@ -54,7 +54,8 @@ class MoreTrainer(GRPOTrainer):
             raise TypeError("MoreTrainer needs a MoreConfig (training.more.config)")
         if len(reward_funcs) != len(args.reward_names):
             raise ValueError(
-                f"{len(reward_funcs)} reward functions for {len(args.reward_names)} names in the config "
+                f"{len(reward_funcs)} reward functions for {len(args.reward_names)} names "
+                "in the config "
                 "(constraint_rewards then linguistic_rewards)"
             )
         super().__init__(model=model, reward_funcs=reward_funcs, args=args, **kwargs)

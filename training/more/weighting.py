@@ -41,7 +41,7 @@ def alignment_scores(grads: torch.Tensor) -> torch.Tensor:
 
 
 def gradnorm_scores(grads: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Log-distance of each weighted gradient norm below the geometric mean (positive: too small)."""
+    """How far each weighted gradient norm sits below the geometric mean, in log units."""
     log_weighted = torch.log(weights.double().clamp(min=_EPS)) + torch.log(
         grads.double().norm(dim=1).clamp(min=_EPS)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -85,11 +86,14 @@ def _headers(reply: ChatReply) -> dict[str, str]:
 async def _events(stream: AsyncIterator[Delta | ChatReply]) -> AsyncIterator[dict[str, Any]]:
     """SSE events: `delta`s, then `done` with the full response, or one `error`."""
     try:
-        async for item in stream:
-            if isinstance(item, Delta):
-                yield {"event": "delta", "data": json.dumps({"text": item.text})}
-            else:
-                yield {"event": "done", "data": json.dumps(item.to_dict())}
+        # aclosing: a client disconnect closes the service's generator at once, which
+        # releases the session lock and frees the idempotency key.
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for item in stream:
+                if isinstance(item, Delta):
+                    yield {"event": "delta", "data": json.dumps({"text": item.text})}
+                else:
+                    yield {"event": "done", "data": json.dumps(item.to_dict())}
     except AppError as exc:
         yield {"event": "error", "data": json.dumps(app_error_body(exc))}
     except Exception:

@@ -10,8 +10,7 @@ from app.core.config import Settings
 from app.services.demo import seed_demo_profiles
 from app.store.migrations import upgrade
 from app.store.models import MessageRow
-from tests.app.conftest import run_sync
-from tests.factories import bearer, chat_body
+from tests.factories import bearer, chat_body, run_sync
 
 
 def embedded_settings(data_dir: Path, **overrides) -> Settings:  # type: ignore[no-untyped-def]

@@ -1,16 +1,14 @@
-"""The vLLM backend on the bundled SmolLM2: one engine for the whole session (~35 s start)."""
+"""The vLLM backend on the bundled SmolLM2 (`vllm_engine`: one engine per session, ~35 s start)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from app.domain.prompt import ChatMessage
 from app.engine.base import Adapter, AdapterError, PromptTooLongError, SamplingSettings
-from app.engine.config import EngineConfig
 from app.engine.vllm import VLLMEngine
 
 pytestmark = pytest.mark.slow
@@ -23,25 +21,6 @@ def _messages(text: str = "Can I pay for a $300 phone in instalments?") -> list[
         {"role": "system", "content": "You are the shop's assistant. Answer briefly."},
         {"role": "user", "content": text},
     ]
-
-
-@pytest.fixture(scope="session")
-async def vllm_engine(bundled_lora_dir: Path) -> AsyncIterator[VLLMEngine]:
-    engine = VLLMEngine(
-        EngineConfig(
-            backend="vllm",
-            max_model_len=1024,
-            max_queue=16,
-            max_loras=2,
-            max_lora_rank=16,
-            generation_timeout_s=120.0,
-        ),
-        adapters=[Adapter(name="bundled-lora", path=str(bundled_lora_dir))],
-    )
-    await engine.start()
-    yield engine
-    # Stops the spawned engine-core process, so pytest exits without hanging.
-    await engine.close()
 
 
 async def test_vllm_engine_greedy_reply_is_deterministic(vllm_engine: VLLMEngine) -> None:

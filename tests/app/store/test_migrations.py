@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from app.store.db import create_db_engine
 from app.store.migrations import downgrade, upgrade
 from app.store.models import Base
-from tests.app.conftest import run_sync
+from tests.factories import run_sync
 
 # Every table the models declare (later revisions add theirs), plus Alembic's own.
 EXPECTED_TABLES = set(Base.metadata.tables) | {"alembic_version"}

@@ -13,7 +13,7 @@ from app.store.sessions import (
     RedisSessionCache,
     SessionCache,
 )
-from tests.app.conftest import TEST_REDIS_URL
+from tests.factories import TEST_REDIS_URL
 
 
 @pytest.fixture(params=["memory", "redis"])

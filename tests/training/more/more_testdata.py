@@ -19,14 +19,30 @@ from training.rewards.base import as_example, completion_text
 def make_examples() -> list[TaskExample]:
     """Four turns: an eligible fit, an over-limit purchase, an unverified user, a dispute."""
     cases = [
-        (Profile(user_id="u1", first_name="Ada", credit_limit=Decimal("500")), "299.00",
-         Intent.PURCHASE_FIT, "Can I buy this phone in instalments?"),
-        (Profile(user_id="u2", first_name="Bo", credit_limit=Decimal("200")), "899.00",
-         Intent.PURCHASE_FIT, "Can I get this laptop on monthly payments?"),
-        (Profile(user_id="u3", identity_verified=False, credit_limit=Decimal("900")), "120.00",
-         Intent.INSTALMENT_ELIGIBILITY, "Am I allowed to pay in instalments?"),
-        (Profile(user_id="u4", first_name="Cy", credit_limit=Decimal("300")), "59.00",
-         Intent.DISPUTE, "I was charged twice for my order, I want my money back."),
+        (
+            Profile(user_id="u1", first_name="Ada", credit_limit=Decimal("500")),
+            "299.00",
+            Intent.PURCHASE_FIT,
+            "Can I buy this phone in instalments?",
+        ),
+        (
+            Profile(user_id="u2", first_name="Bo", credit_limit=Decimal("200")),
+            "899.00",
+            Intent.PURCHASE_FIT,
+            "Can I get this laptop on monthly payments?",
+        ),
+        (
+            Profile(user_id="u3", identity_verified=False, credit_limit=Decimal("900")),
+            "120.00",
+            Intent.INSTALMENT_ELIGIBILITY,
+            "Am I allowed to pay in instalments?",
+        ),
+        (
+            Profile(user_id="u4", first_name="Cy", credit_limit=Decimal("300")),
+            "59.00",
+            Intent.DISPUTE,
+            "I was charged twice for my order, I want my money back.",
+        ),
     ]
     out = []
     for i, (profile, price, intent, message) in enumerate(cases):
@@ -64,7 +80,9 @@ def examples_dataset(examples: Sequence[TaskExample]) -> Any:
     )
 
 
-def action_word_reward(prompts: Any, completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
+def action_word_reward(
+    prompts: Any, completions: Sequence[Any], **kwargs: Any
+) -> list[float | None]:
     """1 when the reply names the gold action word (a crude stand-in for decision_reward)."""
     return [
         float(as_example(ex).decision.action.value in completion_text(c).lower())

@@ -72,5 +72,5 @@ CONFIGS = Path(__file__).resolve().parents[3] / "training" / "configs"
 def test_shipped_run_files_parse(name: str) -> None:
     path = CONFIGS / name
     stage = "scaffold" if name.startswith(("scaffold", "sft")) else "more"
-    run, cfg = load_run(path, stage, {"use_cpu": True})
+    _, cfg = load_run(path, stage, {"use_cpu": True})
     assert cfg.output_dir

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -16,18 +17,16 @@ def _run(m: ConstraintMultiplier, means: list[float]) -> list[float]:
 def test_multiplier_rises_while_violated() -> None:
     m = ConstraintMultiplier("decision", target=0.95, lr=0.5, init=0.1, window=4)
     values = _run(m, [0.5] * 10)
-    assert all(b > a for a, b in zip(values, values[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(values))
     assert values[-1] > 0.1 * math.exp(0.5 * 0.45 * 9)  # multiplicative growth in log space
 
 
 def test_multiplier_decays_towards_zero_once_satisfied() -> None:
-    m = ConstraintMultiplier(
-        "decision", target=0.95, lr=2.0, init=5.0, window=2, min_value=1e-6
-    )
+    m = ConstraintMultiplier("decision", target=0.95, lr=2.0, init=5.0, window=2, min_value=1e-6)
     _run(m, [1.0] * 200)
     assert m.value < 1e-3
     values = _run(m, [1.0] * 5)
-    assert all(b <= a for a, b in zip(values, values[1:], strict=False))
+    assert all(b <= a for a, b in itertools.pairwise(values))
 
 
 def test_multiplier_never_negative_and_bounded() -> None:

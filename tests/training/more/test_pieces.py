@@ -36,8 +36,12 @@ def test_conditioned_inputs_put_reasoning_between_prompt_and_completion() -> Non
 
 def test_conditioned_inputs_left_pad_shorter_rows() -> None:
     ids, mask = build_conditioned_inputs(
-        torch.tensor([[1], [2]]), torch.tensor([[1], [1]]), [[9, 9, 9], []],
-        torch.tensor([[3], [4]]), torch.tensor([[1], [1]]), pad_token_id=-1,
+        torch.tensor([[1], [2]]),
+        torch.tensor([[1], [1]]),
+        [[9, 9, 9], []],
+        torch.tensor([[3], [4]]),
+        torch.tensor([[1], [1]]),
+        pad_token_id=-1,
     )
     assert ids.tolist() == [[1, 9, 9, 9, 3], [-1, -1, -1, 2, 4]]
     assert mask.tolist() == [[1, 1, 1, 1, 1], [0, 0, 0, 1, 1]]
@@ -90,13 +94,24 @@ def test_resolve_rewards_by_dotted_path_and_rename() -> None:
 def test_metrics_jsonl_plots(tmp_path: Path) -> None:
     path = tmp_path / "metrics.jsonl"
     rows = [
-        {"step": s, "loss": 0.1 * s, "kl": 0.01, "step_time": 1.0,
-         "rewards/fluency_reward/mean": 0.5, "rewards/fluency_reward/std": 0.1,
-         "constraints/decision_reward/mean": 0.6, "constraints/decision_reward/lambda": 1.0 + s,
-         "weights/fluency_reward": 1.0}
+        {
+            "step": s,
+            "loss": 0.1 * s,
+            "kl": 0.01,
+            "step_time": 1.0,
+            "rewards/fluency_reward/mean": 0.5,
+            "rewards/fluency_reward/std": 0.1,
+            "constraints/decision_reward/mean": 0.6,
+            "constraints/decision_reward/lambda": 1.0 + s,
+            "weights/fluency_reward": 1.0,
+        }
         for s in (1, 2, 3)
     ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + json.dumps({"step": 3, "train_runtime": 1}) + "\n")
+    path.write_text(
+        "".join(json.dumps(r) + "\n" for r in rows)
+        + json.dumps({"step": 3, "train_runtime": 1})
+        + "\n"
+    )
     assert len(read_metrics(path)) == 3
     written = plot_metrics(path, tmp_path / "plots")
     assert {p.stem for p in written} == {"rewards", "constraints", "lambdas", "weights", "training"}

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.training.more.more_testdata import action_word_reward, make_examples, short_reward, vowel_reward
+from tests.training.more.more_testdata import (
+    action_word_reward,
+    make_examples,
+    short_reward,
+    vowel_reward,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -51,16 +56,31 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Runs
     )
     common = {"use_cpu": True, "report_to": [], "logging_steps": 1, "seed": 0, "disable_tqdm": True}
     scaffold_cfg = SFTConfig(
-        output_dir=str(root / "scaffold"), max_steps=2, per_device_train_batch_size=2,
-        learning_rate=5e-2, max_length=512, save_strategy="no", **common,
+        output_dir=str(root / "scaffold"),
+        max_steps=2,
+        per_device_train_batch_size=2,
+        learning_rate=5e-2,
+        max_length=512,
+        save_strategy="no",
+        **common,
     )
     scaffold_summary = train_scaffold(run, scaffold_cfg)
     more_cfg = MoreConfig(
-        output_dir=str(root / "more"), max_steps=2, per_device_train_batch_size=4,
-        num_generations=2, max_completion_length=8, learning_rate=5e-2, beta=0.05,
-        save_strategy="steps", save_steps=2, constraint_rewards=CONSTRAINTS,
-        linguistic_rewards=LINGUISTIC, weight_update_interval=1, lambda_warmup_steps=0,
-        scaffold_path=scaffold_summary["adapter"], **common,
+        output_dir=str(root / "more"),
+        max_steps=2,
+        per_device_train_batch_size=4,
+        num_generations=2,
+        max_completion_length=8,
+        learning_rate=5e-2,
+        beta=0.05,
+        save_strategy="steps",
+        save_steps=2,
+        constraint_rewards=CONSTRAINTS,
+        linguistic_rewards=LINGUISTIC,
+        weight_update_interval=1,
+        lambda_warmup_steps=0,
+        scaffold_path=scaffold_summary["adapter"],
+        **common,
     )
     more_summary = train_more(
         run, more_cfg, [action_word_reward, short_reward, vowel_reward, concision_like_reward]
@@ -94,7 +114,11 @@ def test_train_more_logs_every_metric_per_step(runs: Runs) -> None:
     # the action word never appears in random text: the constraint is violated, so λ rose
     assert rows[1]["constraints/action_word_reward/lambda"] > 1.0
     assert {p.name for p in (runs.more / "plots").iterdir()} >= {
-        "rewards.png", "constraints.png", "lambdas.png", "weights.png", "training.png"
+        "rewards.png",
+        "constraints.png",
+        "lambdas.png",
+        "weights.png",
+        "training.png",
     }
 
 
@@ -113,7 +137,9 @@ def test_train_more_adapter_is_the_policy_only(runs: Runs) -> None:
     assert not (adapter / "ref").exists()  # TRL's frozen reference copy is not shipped
 
 
-async def test_train_more_adapter_changes_served_greedy_reply(runs: Runs, tiny_model_dir: Path) -> None:
+async def test_train_more_adapter_changes_served_greedy_reply(
+    runs: Runs, tiny_model_dir: Path
+) -> None:
     from app.engine.base import Adapter, SamplingSettings
     from app.engine.config import EngineConfig
     from app.engine.hf import TransformersEngine

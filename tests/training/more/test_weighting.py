@@ -33,7 +33,9 @@ def test_cosine_gram_is_symmetric_with_unit_diagonal() -> None:
 def test_alignment_rule_conflicting_reward_loses_weight() -> None:
     scores = alignment_scores(_conflicting_grads())
     assert scores[2] < -1.5 < scores[0]
-    w = AdaptiveWeights(["fluency", "naturalness", "concision"], rule="alignment", lr=0.5, floor=0.05)
+    w = AdaptiveWeights(
+        ["fluency", "naturalness", "concision"], rule="alignment", lr=0.5, floor=0.05
+    )
     for _ in range(3):
         new = w.update(_conflicting_grads())
     assert new[2].item() < 1 / 3 < new[0].item()

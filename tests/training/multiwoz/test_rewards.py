@@ -141,3 +141,14 @@ def test_linguistic_reward_adapter_feeds_references() -> None:
     assert seen["references"] == [["It is 01223351707."]]
     assert "example" not in seen and seen["prompts"][0][0]["role"] == "system"
     assert adapted.__name__ == "fake_reward"
+
+
+def test_linguistic_adapter_with_registry_concision_reward() -> None:
+    from training.rewards.registry import get_reward
+
+    concision = for_linguistic(get_reward("concision"))
+    scores = concision(
+        None, ["It is 01223351707.", "word " * 400], example=[_turn().model_dump_json()] * 2
+    )
+    assert all(isinstance(s, float) for s in scores)
+    assert scores[0] > scores[1]  # the short reply beats the rambling one

@@ -53,7 +53,7 @@ def _examples(
     history: list[ChatMessage] = []
     for turn_no, spec in enumerate(scenario.turns):
         decision = decide(scenario.profile, spec.context, spec.intent)
-        turn = Turn(spec.intent, scenario.profile, spec.context, decision, spec.tags)
+        turn = Turn(spec.intent, scenario.profile, spec.context, decision, spec.tags, spec.message)
         references = reference_replies(turn, rng, k=n_refs)
         yield TaskExample(
             id=f"{split.value}-{index:05d}-{turn_no}",

@@ -29,6 +29,7 @@ class Turn:
     context: StorefrontContext
     decision: Decision
     tags: tuple[str, ...] = ()
+    message: str = ""
 
     def money(self, amount: Decimal) -> str:
         return format_amount(amount, self.profile.currency)
@@ -46,11 +47,19 @@ class Turn:
         return f"the {items[0].title}" if items else "it"
 
 
-def terms_phrase(terms: tuple[int, ...], rng: random.Random) -> str:
-    """'3, 6 or 12 months' (or 'and'), occasionally with number words."""
-    joiner = rng.choice((" or ", " and "))
+def terms_phrase(terms: tuple[int, ...], joiner: str = "or") -> str:
+    """'3, 6 or 12' (a choice) or '3, 6 and 12' (an enumeration)."""
+    joiner = f" {joiner} "
     words = [str(t) for t in terms]
     return (", ".join(words[:-1]) + joiner + words[-1]) if len(words) > 1 else words[0]
+
+
+# Openers that fit the request: sympathy for a problem, plain acknowledgement otherwise.
+_HANDOFF_OPENERS: dict[Intent, tuple[str, ...]] = {
+    Intent.DISPUTE: ("I'm sorry to hear that.", "Thanks for letting us know.", "I understand."),
+    Intent.FRAUD_REPORT: ("I'm sorry to hear that.", "Thanks for letting us know."),
+    Intent.HUMAN_REQUEST: ("I understand.",),
+}
 
 
 def _opener(rng: random.Random, turn: Turn, kind: str) -> str:
@@ -60,13 +69,7 @@ def _opener(rng: random.Random, turn: Turn, kind: str) -> str:
         "positive": ["", "", "Thanks for asking!", "Happy to help.", "Great question.", *friendly],
         "negative": ["", "", "Thanks for asking.", *friendly],
         "ask": ["", "Happy to look into that.", "I can help with that.", *friendly],
-        "handoff": [
-            "",
-            "I'm sorry to hear that.",
-            "Thanks for letting us know.",
-            "I understand.",
-            *([f"Thanks, {name}."] if name else []),
-        ],
+        "handoff": ["", *_HANDOFF_OPENERS.get(turn.intent, ("Thanks for asking.",))],
         "neutral": ["", "", "Sure.", "Happy to help.", *friendly],
         "none": [""],
     }
@@ -140,10 +143,10 @@ def _approve_eligibility(turn: Turn, rng: random.Random) -> list[str]:
     )
     detail = rng.choice(
         [
-            f"You can choose {terms_phrase(terms, rng)} months, all interest-free.",
-            f"Plans run over {terms_phrase(terms, rng)} months with no interest.",
-            f"As a {tier} member you can pick {terms_phrase(terms, rng)} months.",
-            f"The terms open to you are {terms_phrase(terms, rng)} months, interest-free.",
+            f"You can choose {terms_phrase(terms)} months, all interest-free.",
+            f"Plans run over {terms_phrase(terms)} months with no interest.",
+            f"As a {tier} member you can pick {terms_phrase(terms)} months.",
+            f"The terms open to you are {terms_phrase(terms, 'and')} months, interest-free.",
         ]
     )
     extra = []
@@ -462,21 +465,32 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
             ),
         ]
     name = f" {turn.name}" if turn.name else ""
-    return [
-        rng.choice(
-            [
-                f"Hi{name}! How can I help you today?",
-                "You're welcome! Have a great day.",
-                "Any time! Enjoy the rest of your day.",
-                f"Hello{name}! What can I do for you?",
-                "My pleasure. Happy shopping!",
-                "I'm the shop's virtual assistant. I can help with instalments, your credit, "
-                "orders and returns.",
-                f"Thanks for chatting{name}. Enjoy your day!",
-                "Glad I could help!",
-            ]
-        )
-    ]
+    text = turn.message.lower()
+    if "thank" in text or "that's all" in text:
+        options = [
+            "You're welcome! Have a great day.",
+            "Any time! Enjoy the rest of your day.",
+            "My pleasure. Happy shopping!",
+            f"Thanks for chatting{name}. Enjoy your day!",
+            "Glad I could help!",
+        ]
+    elif "bot" in text:
+        options = [
+            "Yes, I'm the shop's virtual assistant. I can help with instalments, your credit, "
+            "orders and returns.",
+            "I am: a virtual assistant for the shop. Ask me about payments, orders or returns.",
+            "I'm an automated assistant, and I'm happy to help with your account or orders.",
+            "Yes, I'm a bot, but I can answer most questions about payments and orders.",
+            "I'm the shop's automated assistant, not a person, but I'm glad to help.",
+        ]
+    else:
+        options = [
+            f"Hi{name}! How can I help you today?",
+            f"Hello{name}! What can I do for you?",
+            f"Hi{name}, I'm doing well, thanks. What can I help you with?",
+            "Good to hear from you! I can help with instalments, your credit, orders and returns.",
+        ]
+    return [rng.choice(options)]
 
 
 _KIND = {

@@ -64,6 +64,8 @@ def parse_for(example: TaskExample, reply: str) -> ParsedReply:
 
 
 def score_decision(example: TaskExample, reply: str) -> Score:
+    if not any(ch.isalpha() for ch in reply):
+        return Score(0.0, "empty reply decides nothing")  # even where the gold is `inform`
     parsed = parse_for(example, reply)
     gold = example.decision.action
     if parsed.stance.value == gold.value:

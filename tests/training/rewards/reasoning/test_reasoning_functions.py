@@ -171,3 +171,10 @@ def test_reasoning_rewards_trl_signature(sample: list[TaskExample]) -> None:
     wrong = ["Unfortunately not."] * len(examples)
     scores = decision_reward(None, wrong, example=ds["example"])
     assert all(0.0 <= s <= 1.0 for s in scores)  # type: ignore[operator]
+
+
+def test_empty_reply_fails_decision_everywhere(sample: list[TaskExample]) -> None:
+    for ex in sample[:50]:
+        assert score_decision(ex, "").value == 0.0
+        assert score_decision(ex, " ... ").value == 0.0
+        assert score_numeric(ex, "").value == 1.0  # says nothing wrong, and nothing at all
