@@ -145,9 +145,32 @@ def up() -> None:
     typer.echo(f"    migrated {_safe_url(settings.database_url)}")
     typer.echo("3/4 demo profiles")
     seed_demo()
-    typer.echo("4/4 serving")
-    typer.echo(curl_example(settings))
+    typer.echo("4/4 serving (the model loads first; vLLM takes ~30 s on CPU)")
+    _announce_when_ready(settings)
     _run_server(settings, None, None)
+
+
+def _announce_when_ready(settings: Settings) -> None:
+    """Print the curl example once /readyz answers, i.e. right after the startup logs."""
+    import threading
+    import time
+    import urllib.request
+
+    host = "127.0.0.1" if settings.MORE_HOST in ("0.0.0.0", "::") else settings.MORE_HOST
+    url = f"http://{host}:{settings.MORE_PORT}/readyz"
+
+    def poll() -> None:
+        for _ in range(1800):  # up to 15 minutes of model loading
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        typer.echo(curl_example(settings))
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+
+    threading.Thread(target=poll, name="announce-ready", daemon=True).start()
 
 
 def curl_example(settings: Settings) -> str:
@@ -160,7 +183,7 @@ def curl_example(settings: Settings) -> str:
         "context": {"items": [{"title": "Pixel 9 phone", "price": "299.00"}]},
     }
     return (
-        "\nWhen the server says 'Application startup complete', try:\n\n"
+        "\nThe API is ready. Try:\n\n"
         f"  curl -s http://{host}:{settings.MORE_PORT}/v1/chat \\\n"
         f"    -H {shlex.quote('Authorization: Bearer ' + key)} \\\n"
         "    -H 'Content-Type: application/json' \\\n"

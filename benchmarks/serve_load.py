@@ -86,13 +86,20 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-path", default=None, help="HF model folder (default: bundled)")
     parser.add_argument("--max-model-len", type=int, default=2048)
     parser.add_argument("--max-num-seqs", type=int, default=64)
-    parser.add_argument("--gpu-memory-utilization", type=float, default=0.3)
+    # 0.2 leaves ~1 GiB of KV cache per server on this CPU, plenty for 32 x 350 tokens,
+    # so both servers fit in RAM side by side; both get the same value.
+    parser.add_argument("--gpu-memory-utilization", type=float, default=0.2)
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--api-url", default=None, help="use a running API instead of starting one")
     parser.add_argument("--api-key", default="demo-storefront-key")
     parser.add_argument("--vllm-url", default=None, help="use a running vLLM server")
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--skip-vllm", action="store_true")
+    parser.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="run the servers one after the other (less RAM) instead of side by side",
+    )
     parser.add_argument("--startup-timeout-s", type=float, default=600.0)
     parser.add_argument("--request-timeout-s", type=float, default=300.0)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
@@ -383,17 +390,25 @@ async def _level(target: str, base: str, concurrency: int, args: argparse.Namesp
     )
 
 
-async def _run_target(target: str, base: str, args: argparse.Namespace) -> list[Level]:
+def _print_level(level: Level) -> None:
+    print(
+        f"  {level.target:<4} c={level.concurrency:<3} {level.req_per_s:6.2f} req/s "
+        f"{level.tok_per_s:7.1f} tok/s  p50 {level.latency_p50_ms:7.0f} ms  "
+        f"p95 {level.latency_p95_ms:7.0f} ms  errors {level.errors}  load {level.load_1m:.1f}",
+        flush=True,
+    )
+
+
+async def _run_levels(bases: dict[str, str], args: argparse.Namespace) -> list[Level]:
+    """Every concurrency level on every target; the target order alternates per level so
+    a drift in the shared machine's load does not always favour the same side."""
     levels = []
-    for concurrency in args.concurrency:
-        level = await _level(target, base, concurrency, args)
-        print(
-            f"  {target:<4} c={concurrency:<3} {level.req_per_s:6.2f} req/s "
-            f"{level.tok_per_s:7.1f} tok/s  p50 {level.latency_p50_ms:7.0f} ms  "
-            f"p95 {level.latency_p95_ms:7.0f} ms  errors {level.errors}",
-            flush=True,
-        )
-        levels.append(level)
+    for i, concurrency in enumerate(args.concurrency):
+        targets = list(bases) if i % 2 == 0 else list(reversed(bases))
+        for target in targets:
+            level = await _level(target, bases[target], concurrency, args)
+            _print_level(level)
+            levels.append(level)
     return levels
 
 
@@ -488,38 +503,55 @@ def _plot(levels: list[Level], path: Path) -> None:
 # --- main --------------------------------------------------------------------------------
 
 
+async def _start_api(
+    args: argparse.Namespace, model_path: Path, workdir: Path, stack: contextlib.ExitStack
+) -> str:
+    port = _free_port()
+    env = _api_env(args, model_path, workdir / "api-data", port)
+    more = str(VENV_BIN / "more")
+    for step in (["db", "upgrade"], ["seed-demo"]):
+        subprocess.run([more, *step], env=env, check=True, cwd=ROOT, capture_output=True)
+    print(f"starting our API on :{port} (log {workdir / 'api.log'})", flush=True)
+    proc = stack.enter_context(
+        _server([more, "serve", "--port", str(port)], env, workdir / "api.log")
+    )
+    base = f"http://127.0.0.1:{port}"
+    await _wait_ready(f"{base}/readyz", proc, args.startup_timeout_s)
+    return base
+
+
+async def _start_vllm(
+    args: argparse.Namespace, model_path: Path, workdir: Path, stack: contextlib.ExitStack
+) -> str:
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    print(f"starting the vLLM server on :{port} (log {workdir / 'vllm.log'})", flush=True)
+    proc = stack.enter_context(
+        _server(_vllm_cmd(args, model_path, port), env, workdir / "vllm.log")
+    )
+    base = f"http://127.0.0.1:{port}"
+    await _wait_ready(f"{base}/health", proc, args.startup_timeout_s)
+    return base
+
+
 async def _bench(args: argparse.Namespace, model_path: Path, workdir: Path) -> list[Level]:
-    levels: list[Level] = []
-    if not args.skip_api:
-        if args.api_url:
-            print(f"our API at {args.api_url}", flush=True)
-            await _wait_ready(f"{args.api_url}/readyz", None, args.startup_timeout_s)
-            levels += await _run_target("api", args.api_url, args)
-        else:
-            port = _free_port()
-            env = _api_env(args, model_path, workdir / "api-data", port)
-            more = str(VENV_BIN / "more")
-            for step in (["db", "upgrade"], ["seed-demo"]):
-                subprocess.run([more, *step], env=env, check=True, cwd=ROOT, capture_output=True)
-            print(f"starting our API on :{port} (log {workdir / 'api.log'})", flush=True)
-            with _server([more, "serve", "--port", str(port)], env, workdir / "api.log") as proc:
-                base = f"http://127.0.0.1:{port}"
-                await _wait_ready(f"{base}/readyz", proc, args.startup_timeout_s)
-                levels += await _run_target("api", base, args)
-    if not args.skip_vllm:
-        if args.vllm_url:
-            print(f"vLLM server at {args.vllm_url}", flush=True)
-            levels += await _run_target("vllm", args.vllm_url, args)
-        else:
-            port = _free_port()
-            env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-            print(f"starting vllm serve on :{port} (log {workdir / 'vllm.log'})", flush=True)
-            cmd = _vllm_cmd(args, model_path, port)
-            with _server(cmd, env, workdir / "vllm.log") as proc:
-                base = f"http://127.0.0.1:{port}"
-                await _wait_ready(f"{base}/health", proc, args.startup_timeout_s)
-                levels += await _run_target("vllm", base, args)
-    return levels
+    targets = [t for t, skip in (("api", args.skip_api), ("vllm", args.skip_vllm)) if not skip]
+    given = {"api": args.api_url, "vllm": args.vllm_url}
+    start = {"api": _start_api, "vllm": _start_vllm}
+    if args.one_at_a_time:
+        levels: list[Level] = []
+        for target in targets:
+            with contextlib.ExitStack() as stack:
+                base = given[target] or await start[target](args, model_path, workdir, stack)
+                levels += await _run_levels({target: base}, args)
+        return levels
+    # Both servers up at once (an idle vLLM server uses next to no CPU): the two sides are
+    # measured minutes apart instead of a whole run apart, under the same machine load.
+    with contextlib.ExitStack() as stack:
+        bases = {}
+        for target in targets:
+            bases[target] = given[target] or await start[target](args, model_path, workdir, stack)
+        return await _run_levels(bases, args)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -52,6 +52,14 @@ class _EventBase(BaseModel):
         default=None, description="When it happened (ISO 8601); default: when received."
     )
     source: Source = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        # A time without an offset is taken as UTC, so every stored time is comparable.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
     def payload(self) -> dict[str, Any]:
         """Type-specific fields, JSON-ready, as stored with the event."""

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     )
     MORE_TOP_P: float = Field(default=1.0, gt=0.0, le=1.0, description="Nucleus sampling.")
     MORE_GENERATION_TIMEOUT_S: float = Field(
-        default=30.0, gt=0, description="Longest a reply may take; past it: 503 + Retry-After."
+        default=60.0, gt=0, description="Longest a reply may take; past it: 503 + Retry-After."
     )
     MORE_MAX_QUEUE: int = Field(
         default=64,

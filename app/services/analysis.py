@@ -369,23 +369,24 @@ def plot_report(report: ExperimentReport, path: Path | str, *, title: str | None
             errors[1].append(est.ci_high - v if est.ci_high is not None else 0.0)
         ax.bar(names, values, yerr=errors, capsize=6, color=colors)
         ax.set_title(labels[metric])
+        tops = [v + up for v, up in zip(values, errors[1], strict=True)]
         for i, name in enumerate(names):
             if name == report.control:
                 continue
             c = report.comparison(name, metric)
             if c.relative_lift is not None:
-                ax.annotate(
+                ax.annotate(  # above the interval, so the label never hides it
                     f"{c.relative_lift:+.1%}\np={_fmt_p(c.p_value)}",
-                    (i, values[i]),
+                    (i, tops[i]),
                     textcoords="offset points",
-                    xytext=(0, 12),
+                    xytext=(0, 4),
                     ha="center",
                     fontsize=8,
                 )
         if metric == "satisfaction_mean":
-            ax.set_ylim(1, 5.5)
+            ax.set_ylim(1, 5.6)
         else:
-            ax.set_ylim(0, max([*values, 0.05]) * 1.4)
+            ax.set_ylim(0, max([*tops, 0.05]) * 1.3)
     srm = report.srm
     srm_text = f"SRM p={_fmt_p(srm.p_value)}" + (" MISMATCH" if srm.mismatch else "")
     fig.suptitle(

@@ -341,7 +341,7 @@ class ChatService:
         variant = prepared.policy.variant
         try:
             # The engine enforces the timeout itself; this outer bound is the guarantee.
-            async with asyncio.timeout(self.limits.generation_timeout_s + 5):
+            async with asyncio.timeout(self._outer_timeout_s):
                 generation = await self._engine.generate(
                     prepared.messages, self._sampling(), prepared.policy.adapter
                 )
@@ -362,6 +362,13 @@ class ChatService:
         metrics.TIME_TO_FIRST_TOKEN.labels(variant).observe(generation.time_to_first_token_s)
         return generation
 
+    @property
+    def _outer_timeout_s(self) -> float:
+        """The service's own bound: the engine's timeout plus a little grace (the engine
+        should time out first and abort its request; this only guarantees no hang)."""
+        timeout = self.limits.generation_timeout_s
+        return timeout + min(5.0, max(1.0, timeout / 2))
+
     def _timeout_error(self) -> GenerationTimeoutError:
         metrics.GENERATION_FAILURES.labels("timeout").inc()
         return GenerationTimeoutError(
@@ -378,20 +385,29 @@ class ChatService:
             gen_start = time.perf_counter()
             first_token: float | None = None
             try:
-                async with asyncio.timeout(self.limits.generation_timeout_s + 5):
-                    chunks = self._engine.stream(
-                        prepared.messages, self._sampling(), prepared.policy.adapter
-                    )
-                    async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-                        async for chunk in chunks:
-                            if chunk.text:
-                                if first_token is None:
-                                    first_token = time.perf_counter()
-                                parts.append(chunk.text)
-                                yield Delta(chunk.text)
-                            if chunk.finished:
-                                prompt_tokens = chunk.prompt_tokens
-                                completion_tokens = chunk.completion_tokens
+                # The deadline guards each `anext` only, never the `yield`: a timeout
+                # firing while the client is being written to would cancel the response
+                # task instead of raising here.
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + self._outer_timeout_s
+                chunks = self._engine.stream(
+                    prepared.messages, self._sampling(), prepared.policy.adapter
+                )
+                async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+                    while True:
+                        try:
+                            async with asyncio.timeout_at(deadline):
+                                chunk = await anext(chunks)
+                        except StopAsyncIteration:
+                            break
+                        if chunk.text:
+                            if first_token is None:
+                                first_token = time.perf_counter()
+                            parts.append(chunk.text)
+                            yield Delta(chunk.text)
+                        if chunk.finished:
+                            prompt_tokens = chunk.prompt_tokens
+                            completion_tokens = chunk.completion_tokens
             except (TimeoutError, EngineTimeoutError) as exc:
                 raise self._timeout_error() from exc
             except EngineOverloadedError as exc:

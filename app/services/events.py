@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,8 +32,27 @@ from app.store import conversations, outcomes
 
 logger = logging.getLogger(__name__)
 
-# What a database outage looks like from asyncpg/aiosqlite through SQLAlchemy.
+# Anything the database layer can raise; `is_outage()` tells an outage from a bug.
 DB_DOWN_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, TimeoutError)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database is unreachable (retry later), as opposed to refusing this data.
+
+    Only outages send events to the outbox: a statement the database rejects (a bug,
+    bad data) would fail again on every replay and must not be queued.
+    """
+    if isinstance(
+        exc,
+        OSError
+        | TimeoutError
+        | sa_exc.TimeoutError
+        | sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.DisconnectionError,
+    ):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 class EventType(StrEnum):
@@ -124,6 +144,8 @@ class EventService:
         except AppError:
             raise
         except DB_DOWN_ERRORS as exc:
+            if not is_outage(exc):
+                raise
             return await self._queue(event, exc)
         observe(stored)  # after the commit: counters never count a rolled-back event
         row = stored[0]
@@ -209,19 +231,47 @@ class EventService:
             metrics.EVENTS_OUTBOX_PENDING.set(0)
             return 0
         events: list[OutcomeEvent] = []
+        good: list[str] = []
         for item_id, data in items:
             try:
                 events.append(OutcomeEvent.from_json(data))
+                good.append(item_id)
             except (KeyError, ValueError, TypeError):
                 # Only this service writes the outbox, so this is a bug: keep the item
                 # out of the way (and logged) rather than blocking every later event.
-                logger.error("dropping malformed outbox item %s: %r", item_id, data)
-        async with self._db() as db, db.begin():
-            stored = await self._store(db, events, strict=False)
+                logger.error("dead-lettering malformed outbox item %s: %r", item_id, data)
+                await self.outbox.dead_letter(item_id)
+        try:
+            async with self._db() as db, db.begin():
+                stored = await self._store(db, events, strict=False)
+        except DB_DOWN_ERRORS as exc:
+            if is_outage(exc):
+                raise
+            # One item the database refuses must not block the others: go one by one.
+            return await self._drain_singly([(i, d) for i, d in items if i in good])
         observe(stored)
-        await self.outbox.ack([item_id for item_id, _ in items])  # after the commit
+        await self.outbox.ack(good)  # only after the commit
         metrics.EVENTS_OUTBOX_PENDING.set(await self.outbox.pending())
         logger.info("outbox: %d event(s) written to the database", len(items))
+        return len(items)
+
+    async def _drain_singly(self, items: list[tuple[str, dict[str, Any]]]) -> int:
+        assert self.outbox is not None
+        for item_id, data in items:
+            try:
+                event = OutcomeEvent.from_json(data)
+                async with self._db() as db, db.begin():
+                    stored = await self._store(db, [event], strict=False)
+            except DB_DOWN_ERRORS as exc:
+                if is_outage(exc):
+                    raise
+                logger.error(
+                    "outbox item %s refused by the database, dead-lettered: %s", item_id, exc
+                )
+                await self.outbox.dead_letter(item_id)
+                continue
+            observe(stored)
+            await self.outbox.ack([item_id])
         return len(items)
 
     async def drain_all(self) -> int:

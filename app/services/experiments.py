@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import metrics
 from app.core.errors import (
     ConflictError,
+    DatabaseUnavailableError,
     InvalidRequestError,
     NotFoundError,
     ServiceUnavailableError,
@@ -40,6 +41,7 @@ from app.services.assignment import (
     reallocate,
     slot_counts,
 )
+from app.services.events import DB_DOWN_ERRORS
 from app.services.policies import DEFAULT_VARIANT, Policy, PolicyResolver
 from app.store import experiments as repo
 from app.store import outcomes, policy_versions
@@ -346,6 +348,17 @@ class ExperimentPolicyResolver(PolicyResolver):
         user_id: str,
         session_variant: str | None = None,
         session_policy_version: str | None = None,
+    ) -> Policy:
+        try:
+            return await self._resolve(user_id, session_variant, session_policy_version)
+        except DB_DOWN_ERRORS as exc:  # a clean 503, like every other database outage
+            logger.error("policy resolution failed, database unavailable: %s", exc)
+            raise DatabaseUnavailableError(
+                "the database is unavailable; retry shortly", retry_after_s=5
+            ) from exc
+
+    async def _resolve(
+        self, user_id: str, session_variant: str | None, session_policy_version: str | None
     ) -> Policy:
         if session_policy_version is not None:
             # A session keeps the policy it started with, even after a ramp or a stop.

@@ -48,6 +48,11 @@ class Outbox(abc.ABC):
     async def pending(self) -> int:
         """Items waiting."""
 
+    @abc.abstractmethod
+    async def dead_letter(self, item_id: str) -> None:
+        """Move an item the database refuses (not an outage) out of the way, kept for
+        inspection, so it never blocks the events behind it."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
@@ -99,6 +104,16 @@ class SpoolOutbox(Outbox):
             lambda: sum(n.endswith(".json") for n in os.listdir(self.directory))
         )
 
+    async def dead_letter(self, item_id: str) -> None:
+        def move() -> None:
+            dead = self.directory / "dead"
+            dead.mkdir(exist_ok=True)
+            source = self.directory / item_id
+            if source.exists():
+                os.replace(source, dead / item_id)
+
+        await asyncio.to_thread(move)
+
 
 class RedisStreamOutbox(Outbox):
     """A Redis stream shared by all replicas."""
@@ -129,6 +144,12 @@ class RedisStreamOutbox(Outbox):
 
     async def pending(self) -> int:
         return int(await self._redis.xlen(self.key))
+
+    async def dead_letter(self, item_id: str) -> None:
+        entries = await self._redis.xrange(self.key, item_id, item_id)
+        for _, fields in entries:
+            await self._redis.xadd(f"{self.key}:dead", fields)
+        await self._redis.xdel(self.key, item_id)
 
     async def close(self) -> None:
         await self._redis.aclose()

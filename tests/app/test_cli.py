@@ -89,5 +89,5 @@ def test_cli_curl_example_is_a_working_request_shape() -> None:
     from app.core.config import Settings
 
     text = curl_example(Settings(_env_file=None, MORE_PORT=8123))  # type: ignore[call-arg]
-    assert "http://127.0.0.1:8123/v1/chat" in text
+    assert "http://127.0.0.1:8123/v1/chat" in text and "ready" in text
     assert "Bearer demo-storefront-key" in text and "demo-eligible" in text

@@ -54,3 +54,17 @@ def test_grafana_provisioning_files_parse() -> None:
         dashboard = json.loads(path.read_text())
         ids = [p["id"] for p in dashboard["panels"]]
         assert len(ids) == len(set(ids)), path
+
+
+def test_grafana_is_wired_into_compose() -> None:
+    compose = yaml.safe_load((DEPLOY.parents[1] / "docker-compose.yml").read_text())
+    grafana = compose["services"]["grafana"]
+    mounts = " ".join(grafana["volumes"])
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning" in mounts
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards" in mounts
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    prometheus = yaml.safe_load((DEPLOY.parent / "prometheus.yml").read_text())
+    datasource = yaml.safe_load((DEPLOY / "provisioning/datasources/prometheus.yml").read_text())
+    port = compose["services"]["prometheus"]["ports"][0].split(":")[-1]
+    assert datasource["datasources"][0]["url"] == f"http://prometheus:{port}"
+    assert prometheus["scrape_configs"]

@@ -41,6 +41,8 @@ def _overrides(items: list[str] | None) -> dict[str, Any]:
 
 
 def _report(summary: dict[str, Any]) -> None:
+    if "wall_seconds" not in summary:  # a non-main rank under accelerate launch: rank 0 reports
+        return
     final = summary.get("final", {})
     typer.echo(
         f"\nadapter: {summary['adapter']}  steps: {summary['steps']}  "

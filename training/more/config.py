@@ -68,6 +68,8 @@ class MoreConfig(GRPOConfig):
             reasoning. `None`: a fresh LoRA with the base model as reference.
         reference_conditioning (`bool`, defaults to `True`): condition the reference on the
             gold reasoning (off: TRL's plain reference on the prompt alone).
+        score_served_reply (`bool`, defaults to `True`): rewards see the completion as serving
+            shows it (`strip_reasoning`): emitting reasoning only spends the token budget.
     """
 
     mode: str = field(
@@ -121,6 +123,10 @@ class MoreConfig(GRPOConfig):
     reference_conditioning: bool = field(
         default=True,
         metadata={"help": "Score the reply under the reference conditioned on the gold reasoning."},
+    )
+    score_served_reply: bool = field(
+        default=True,
+        metadata={"help": "Score completions as served: any reasoning block stripped first."},
     )
 
     def __post_init__(self) -> None:

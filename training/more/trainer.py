@@ -25,6 +25,7 @@ from accelerate.utils import is_peft_model
 from trl import GRPOTrainer
 from trl.trainer.utils import use_adapter
 
+from app.domain.prompt import strip_reasoning
 from training.more.combine import combine_advantages
 from training.more.config import MoreConfig
 from training.more.multipliers import ConstraintMultiplier, Multipliers
@@ -34,6 +35,19 @@ from training.more.weighting import AdaptiveWeights
 from training.rewards.base import as_example
 
 STATE_FILE = "more_state.json"
+
+
+def served_completion(completion: Any) -> Any:
+    """The completion with any reasoning block removed, in the same (plain/chat) shape."""
+    if isinstance(completion, str):
+        return strip_reasoning(completion)
+    if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
+        last = {
+            **completion[-1],
+            "content": strip_reasoning(str(completion[-1].get("content", ""))),
+        }
+        return [*completion[:-1], last]
+    return completion
 
 
 class MoreTrainer(GRPOTrainer):
@@ -96,6 +110,10 @@ class MoreTrainer(GRPOTrainer):
     # -- rewards --------------------------------------------------------------------------
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # type: ignore[no-untyped-def]
+        if self.more_args.score_served_reply:
+            # Score what serving would show: a reasoning block is stripped, one that never
+            # closes leaves an empty reply. So reasoning only costs budget, never earns.
+            completions = [served_completion(c) for c in completions]
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         self._rewards_per_func = rewards  # (B_all, F), gathered over processes
         return rewards

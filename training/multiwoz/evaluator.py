@@ -31,7 +31,7 @@ from training.data.multiwoz.build import estimate_active_domains
 from training.data.multiwoz.db import VenueDB
 from training.data.multiwoz.delex import delexicalise_free_text
 from training.data.multiwoz.goal import REQUESTABLES
-from training.data.multiwoz.slots import PLACEHOLDER_RE, coarsen
+from training.data.multiwoz.slots import PLACEHOLDER_RE, canonical_slot, coarsen
 from training.data.multiwoz.turn import DomainGoal, MultiWozTurn
 
 Mode = Literal["auto", "delex", "lex"]
@@ -198,7 +198,7 @@ def evaluate(
         hyps += replies
         refs += [normalise_reply(t.delex_reply) for t in gold]
         states = [
-            p.state if p.state is not None else t.belief_state
+            _canonical_state(p.state) if p.state is not None else t.belief_state
             for p, t in zip(predicted, gold, strict=True)
         ]
         if all(p.active_domains is not None for p in predicted):
@@ -232,6 +232,11 @@ def evaluate(
         inform_by_domain=_rates(o.inform_by_domain for o in outcomes),
         success_by_domain=_rates(o.success_by_domain for o in outcomes),
     )
+
+
+def _canonical_state(state: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """A predicted state with our slot names ("leave" -> "leaveat", "train-day" -> "day")."""
+    return {d.lower(): {canonical_slot(k): str(v) for k, v in s.items()} for d, s in state.items()}
 
 
 def _rates(per_dialogue: Iterable[Mapping[str, bool]]) -> dict[str, float]:

@@ -15,11 +15,14 @@ understood too) and returns a value in [0, 1], or None when it does not apply:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from training.data.multiwoz.db import VenueDB, load_db
+from training.data.multiwoz.paths import ENV_DB
 from training.data.multiwoz.slots import coarsen
 from training.data.multiwoz.turn import MultiWozTurn
 from training.rewards.base import RewardFunc, Score, completion_text
@@ -225,3 +228,25 @@ def for_linguistic(reward: RewardFunc) -> RewardFunc:
 
     adapted.__name__ = adapted.__qualname__ = reward.__name__
     return adapted
+
+
+@cache
+def _default_reasoning() -> MultiWozReasoning:
+    # Keyed by the env value, so a changed MORE_MULTIWOZ_DB_DIR is not served a cached DB.
+    return MultiWozReasoning(load_db(os.environ.get(ENV_DB)))
+
+
+# Module-level rewards over the configured DB (MORE_MULTIWOZ_DB_DIR or the shared copy), so
+# a run config can name them by dotted path: "training.multiwoz.rewards:no_invention_reward".
+offered_entities_reward = _lift(
+    "offered_entities_reward", lambda t, r: _default_reasoning().offered_entities(t, r)
+)
+requested_attributes_reward = _lift(
+    "requested_attributes_reward", lambda t, r: _default_reasoning().requested_attributes(t, r)
+)
+no_invention_reward = _lift(
+    "no_invention_reward", lambda t, r: _default_reasoning().no_invention(t, r)
+)
+booking_claim_reward = _lift(
+    "booking_claim_reward", lambda t, r: _default_reasoning().booking_claim(t, r)
+)

@@ -47,9 +47,11 @@ class ArmSummary:
 
 
 def summarise(result: SimulationResult) -> dict[str, ArmSummary]:
-    """Per-arm rates from the completed sessions, arms in first-seen order."""
+    """Per-arm rates from the completed sessions (variants by name, then the oracle)."""
     arms: dict[str, list] = {}
-    for record in result.completed:
+    # Variants by name, the oracle last: a stable order for tables and charts.
+    ordered = sorted(result.completed, key=lambda r: (r.arm == ORACLE_ARM, r.arm or ""))
+    for record in ordered:
         arms.setdefault(record.arm or "unknown", []).append(record)
     out: dict[str, ArmSummary] = {}
     for arm, records in arms.items():
@@ -146,7 +148,8 @@ def plot_arms(arms: dict[str, ArmSummary], path: Path | str) -> Path:
         ]
         ax.bar(names, values, yerr=errors, capsize=6, color=[f"C{i}" for i in range(len(names))])
         ax.set_title(title)
-        ax.set_ylim(0, max([*values, 0.05]) * 1.4)
+        tops = [v + up for v, up in zip(values, errors[1], strict=True)]
+        ax.set_ylim(0, max([*tops, 0.05]) * 1.2)
     fig.suptitle("SIMULATION: synthetic shoppers, documented outcome model")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -301,3 +301,26 @@ async def test_chat_handoff_flag_and_prompt_holds_only_own_facts(shop):
     system = engine.prompts[-1][0]["content"]
     assert "Ada" in system and "$1,200.00" in system and "Pixel 9 phone, $299.00" in system
     assert "Zed" not in system and "9,999.00" not in system
+
+
+async def test_chat_stream_stalled_engine_ends_with_timeout_event_and_frees_session(
+    make_client, pg_settings, pg_keys
+):
+    engine = ScriptedEngine()
+    async with make_client(pg_settings(MORE_GENERATION_TIMEOUT_S=0.3), engine) as client:
+        profile = make_profile()
+        await client.put(
+            f"/v1/profiles/{profile.user_id}",
+            json=profile_body(profile),
+            headers=bearer(pg_keys[Scope.ADMIN]),
+        )
+        shop = bearer(pg_keys[Scope.STOREFRONT])
+        first = await client.post("/v1/chat", json=chat_body(profile.user_id), headers=shop)
+        sid = first.json()["session_id"]
+        engine.gate = asyncio.Event()  # never set: the engine stalls
+        body = chat_body(profile.user_id, "more?", session_id=sid)
+        stalled = await client.post("/v1/chat/stream", json=body, headers=shop)
+        assert "event: error" in stalled.text and "generation_timeout" in stalled.text
+        engine.gate.set()
+        # The session lock was released: the next turn runs.
+        assert (await client.post("/v1/chat", json=body, headers=shop)).status_code == 200

@@ -336,3 +336,34 @@ async def test_policy_handoff_replies_are_logged_as_events(
     assert row.variant == chat["variant"]
     text = (await client.get("/metrics")).text
     assert f'more_handoffs_total{{reason="policy",variant="{chat["variant"]}"}}' in text
+
+
+async def test_experiment_srm_expectation_follows_the_ramp_history(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    await _register(app, "base", None)
+    await _register(app, "base-ramp", None)
+    body = {
+        "name": "ab-ramp-srm",
+        "status": "running",
+        "variants": [
+            {"name": "c", "weight": 0.9, "policy_version": "base"},
+            {"name": "t", "weight": 0.1, "policy_version": "base-ramp"},
+        ],
+    }
+    assert (await client.post("/v1/experiments", json=body, headers=ADMIN)).status_code == 201
+    try:
+        for _ in range(20):
+            await _session(client)
+        ramp = {"weights": {"c": 0.5, "t": 0.5}}
+        r = await client.patch("/v1/experiments/ab-ramp-srm", json=ramp, headers=ADMIN)
+        assert r.json()["allocation_version"] == 2
+        for _ in range(20):
+            await _session(client)
+    finally:
+        await client.patch("/v1/experiments/ab-ramp-srm", json={"status": "stopped"}, headers=ADMIN)
+    report = (await client.get("/v1/experiments/ab-ramp-srm/report", headers=ADMIN)).json()
+    # 20 users under 90/10, then 20 under 50/50: expected shares (18 + 10) / 40 = 0.7 and
+    # (2 + 10) / 40 = 0.3 of the 40 users, not the current 50/50.
+    assert report["srm"]["expected"] == pytest.approx({"c": 28.0, "t": 12.0})
+    assert sum(report["srm"]["observed"].values()) == 40

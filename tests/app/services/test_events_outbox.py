@@ -255,3 +255,45 @@ async def test_outbox_event_for_unknown_session_is_kept_not_dropped(
         row = await s.scalar(select(EventRow).where(EventRow.client_event_id == ghost.event_id))
     assert row is not None and row.session_id is None
     assert row.payload["unresolved_session_id"] == "gone"
+
+
+async def test_outbox_unavailable_too_means_503_not_a_silent_loss() -> None:
+    from app.core.errors import ServiceUnavailableError
+
+    closed = _free_port()  # nothing listens here: both the database and Redis are "down"
+    engine = create_db_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{closed}/x", pool_size=1)
+    outbox = RedisStreamOutbox(f"redis://127.0.0.1:{closed}/0", key="never", timeout_s=0.2)
+    service = EventService(db=create_session_factory(engine), outbox=outbox)
+    try:
+        with pytest.raises(ServiceUnavailableError) as err:
+            await service.record(_event("s-1", "offer_shown", 0))
+        assert err.value.retry_after_s and "retry" in err.value.message
+    finally:
+        await outbox.close()
+        await engine.dispose()
+
+
+async def test_outbox_item_the_database_refuses_is_dead_lettered_not_blocking(
+    postgres: ThrowawayPostgres, db, outbox: Outbox
+) -> None:  # type: ignore[no-untyped-def]
+    service = EventService(db=db, outbox=outbox)
+    session_id = await _session(db, variant="control")
+    good = [_event(session_id, "satisfaction", n) for n in range(3)]
+    poison = OutcomeEvent(  # longer than the column: PostgreSQL refuses it on every replay
+        event_id="x" * 300, type=EventType.OFFER_SHOWN, session_id=session_id
+    )
+    await outbox.put(good[0].to_json())
+    await outbox.put(poison.to_json())
+    await outbox.put({"not": "an event"})
+    for event in good[1:]:
+        await outbox.put(event.to_json())
+    await service.drain_all()
+    assert await outbox.pending() == 0
+    assert await _stored(db, [session_id]) == {e.event_id: 1 for e in good}
+    # Both kept for inspection, out of the way.
+    if isinstance(outbox, SpoolOutbox):
+        assert len(list((outbox.directory / "dead").iterdir())) == 2
+    else:
+        assert isinstance(outbox, RedisStreamOutbox)
+        assert await outbox._redis.xlen(f"{outbox.key}:dead") == 2
+        await outbox._redis.delete(f"{outbox.key}:dead")

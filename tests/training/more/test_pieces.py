@@ -116,3 +116,24 @@ def test_metrics_jsonl_plots(tmp_path: Path) -> None:
     written = plot_metrics(path, tmp_path / "plots")
     assert {p.stem for p in written} == {"rewards", "constraints", "lambdas", "weights", "training"}
     assert all(p.stat().st_size > 1000 for p in written)
+
+
+def test_stability_oscillation_ranks_swinging_runs_higher() -> None:
+    from training.more.stability import moving_average, oscillation
+
+    assert moving_average([1.0, 3.0, 5.0], window=2) == [1.0, 2.0, 4.0]
+    steady = [0.5 + 0.01 * i for i in range(40)]
+    swinging = [0.2 if i % 4 < 2 else 0.9 for i in range(40)]
+    assert oscillation(steady) < 0.02 < oscillation(swinging)
+    assert oscillation([0.7]) == 0.0
+
+
+def test_served_completion_strips_reasoning_in_both_shapes() -> None:
+    from training.more.trainer import served_completion
+
+    text = reasoning_prefix(["Decision: approve."]) + "Yes, it fits."
+    assert served_completion(text) == "Yes, it fits."
+    chat = [{"role": "assistant", "content": text}]
+    assert served_completion(chat) == [{"role": "assistant", "content": "Yes, it fits."}]
+    assert served_completion("<reasoning>\nAvailable credit") == ""  # never closed: nothing shown
+    assert served_completion("Sure, happy to help.") == "Sure, happy to help."

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from training.data.multiwoz import official22
+from training.data.multiwoz.paths import REPO_ROOT
 from training.data.multiwoz.turn import DomainGoal
 from training.multiwoz.evaluator import (
     PredictedTurn,
@@ -188,12 +189,41 @@ def test_cli_eval_identity_on_fixture(fixture_release: Path, tmp_path: Path) -> 
 def test_identity_on_real_multiwoz21_test(real_test_turns, fixture_db) -> None:
     from training.data.multiwoz.db import load_db
 
-    from .conftest import SHARED_DB
-
     refs = group_dialogues(real_test_turns)
-    result = evaluate(reference_predictions(refs), refs, load_db(str(SHARED_DB)))
+    result = evaluate(
+        reference_predictions(refs),
+        refs,
+        load_db(str(REPO_ROOT.parent / "shared" / "data" / "multiwoz22" / "db")),
+    )
     # Figures recorded in docs/results.md ("MultiWOZ 2.1 test, ConvLab-2 copy").
     assert result.bleu == pytest.approx(100.0)
     assert (result.dialogues, result.turns) == (1000, 7372)
     assert result.inform == pytest.approx(92.1, abs=0.05)
     assert result.success == pytest.approx(88.4, abs=0.05)
+
+
+def test_evaluate_uses_predicted_states(fixture_release: Path, fixture_db) -> None:
+    refs = group_dialogues(official22.iter_turns("test", fixture_release, db=fixture_db))
+    reply = "[restaurant_name] is on [restaurant_address]."
+    indian = {"restaurant": {"food": "indian"}}  # also matches royal spice, in the north
+    centre = {"restaurant": {"food": "indian", "area": "centre"}}
+    assert (
+        evaluate(
+            {"fix00003": [PredictedTurn(response=reply, state=indian)]}, refs, fixture_db
+        ).inform
+        == 0.0
+    )
+    good = {"fix00003": [PredictedTurn(response=reply, state=centre)]}
+    # A wrongly tracked state makes the offer a cheap northern venue: the goal (indian,
+    # centre) is violated although the reply text is the gold one.
+    bad = {"fix00003": [PredictedTurn(response=reply, state={"restaurant": NORTH_CHEAP})]}
+    assert evaluate(good, refs, fixture_db).inform == 100.0
+    assert evaluate(bad, refs, fixture_db).inform == 0.0
+    # mwzeval-style slot names are understood: "leave" is "leaveat".
+    train = [
+        PredictedTurn(
+            response=t.delex_reply, state={"train": {"leave": "09:00", "day": "saturday"}}
+        )
+        for t in refs["fix00002"]
+    ]
+    assert evaluate({"fix00002": train}, refs, fixture_db).inform == 0.0  # TR9999 is not friday

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from training.data.multiwoz.paths import REPO_ROOT
 from training.data.multiwoz.turn import DbResult, MultiWozTurn, Utterance
 from training.multiwoz.dataset import build_dataset, build_sft_dataset
 from training.multiwoz.prompt import build_messages
@@ -13,7 +14,7 @@ from training.multiwoz.rewards import (
     get_multiwoz_reasoning_functions,
 )
 
-from .conftest import FIXTURE_ROOT
+FIXTURE_ROOT = REPO_ROOT / "tests" / "fixtures" / "multiwoz22"
 
 
 def _turn(**overrides) -> MultiWozTurn:
@@ -152,3 +153,19 @@ def test_linguistic_adapter_with_registry_concision_reward() -> None:
     )
     assert all(isinstance(s, float) for s in scores)
     assert scores[0] > scores[1]  # the short reply beats the rambling one
+
+
+def test_dotted_path_rewards_use_the_configured_db(monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.rewards.registry import get_reward
+
+    monkeypatch.setenv("MORE_MULTIWOZ_DB_DIR", str(FIXTURE_ROOT / "db"))
+    from training.multiwoz import rewards
+
+    rewards._default_reasoning.cache_clear()
+    try:
+        fn = get_reward("training.multiwoz.rewards:no_invention_reward")
+        assert fn(
+            None, ["Take TR1234.", "Take TR0000."], example=[_turn().model_dump_json()] * 2
+        ) == [1.0, 0.0]
+    finally:
+        rewards._default_reasoning.cache_clear()

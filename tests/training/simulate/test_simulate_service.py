@@ -3,6 +3,7 @@ server's report agrees with what the simulator sent."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -89,3 +90,57 @@ async def test_simulator_end_to_end_against_the_api(client: httpx.AsyncClient) -
         assert est["reached_conversion_rate"]["n"] == sum(r.outcome.offer_shown for r in mine)
     png = await api.report_png("sim-ab")
     assert png[:4] == b"\x89PNG"
+
+
+@pytest.fixture(scope="module")
+async def tiny_client(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir
+) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    from app.engine.config import EngineConfig
+    from app.engine.factory import create_engine
+
+    settings = Settings(MORE_DATA_DIR=tmp_path_factory.mktemp("simulate-tiny"), MORE_MAX_TOKENS=16)
+    await asyncio.to_thread(upgrade, settings.database_url)
+    engine = create_engine(
+        EngineConfig(
+            backend="transformers",
+            model_path=str(tiny_model_dir),
+            warmup=False,
+            generation_timeout_s=120,
+        )
+    )
+    await engine.start()
+    app = create_app(settings, engine=engine)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://tiny") as c:
+                yield c
+    finally:
+        await engine.close()
+
+
+async def test_simulator_end_to_end_on_the_tiny_model(tiny_client: httpx.AsyncClient) -> None:
+    """A real (random, tiny) model behind the API: every session completes, its replies are
+    judged, and outcome events land; the default policy serves without an experiment."""
+    api = ApiClient(tiny_client, api_key="demo-storefront-key", admin_key="demo-admin-key")
+    before = await _sessions_started(tiny_client)
+    result = await run_simulation(
+        api,
+        simulation_tasks(8, seed=3),
+        config=SimulationConfig(sessions=8, seed=3, concurrency=2),
+        judge=judge_reply,
+    )
+    assert not result.errors, result.errors[0].error
+    assert {r.arm for r in result.records} == {"default"}
+    assert all(r.judgement is not None and r.session_id for r in result.records)
+    assert await _sessions_started(tiny_client) == before + 8
+
+
+async def _sessions_started(client: httpx.AsyncClient) -> float:
+    """The process-wide counter (other tests may have moved it before)."""
+    text = (await client.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith('more_sessions_started_total{variant="default"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

@@ -98,6 +98,12 @@ COUNT_UNITS = (
 _RIGHT_UNIT_RE = re.compile(rf"^(?:\s|-)(?P<unit>{COUNT_UNITS})\b", re.IGNORECASE)
 # Separators inside a list that shares one unit: "3, 6 or 12 months", "3 to 12 months".
 _LIST_SEP_RE = re.compile(r"^\s*(?:,\s*(?:or\s+|and\s+)?|or|and|to|-|–|/)\s*$")
+# A bare number right after these words is money: "limit is 1,500", "you owe 250.50".
+_MONEY_ROLE_RE = re.compile(
+    r"\b(?:limit|available credit|balance|price|costs?|owe|total|spend up to)"
+    r"(?:\s+(?:is|of|are|was|stands at|comes to|now|only|just))*:?\s*$",
+    re.IGNORECASE,
+)
 _MULTIPLIERS: dict[str, int] = {"k": 1000, "thousand": 1000, "m": 1_000_000, "million": 1_000_000}
 _MULTIPLIERS["bn"] = 1_000_000_000
 
@@ -245,6 +251,9 @@ def extract_numbers(text: str) -> Numbers:
             amounts.append(Amount(raw.value, raw.currency, span, raw.start, raw.end, raw.tolerance))
         elif raw.unit and raw.value == raw.value.to_integral_value():
             counts.append(Count(int(raw.value), raw.unit, span, raw.start, raw.end))
+        elif not raw.is_word and not raw.percent and _MONEY_ROLE_RE.search(text[: raw.start]):
+            # "your limit is 1,500": money by its role, in no stated currency
+            amounts.append(Amount(raw.value, None, span, raw.start, raw.end, raw.tolerance))
         elif not raw.is_word:  # lone number words ("one of our agents") are not numbers
             others.append(Number(raw.value, span, raw.start, raw.end, raw.percent))
     return Numbers(tuple(amounts), tuple(counts), tuple(others))

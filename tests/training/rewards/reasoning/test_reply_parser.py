@@ -171,3 +171,15 @@ def test_extract_claims_amount_roles() -> None:
     }
     denied = "Your limit isn't $20,000."
     assert extract_claims(denied, extract_numbers(denied).amounts) == []
+
+
+def test_bare_number_in_money_role_is_an_amount() -> None:
+    text = "Your limit is 1,500 and you owe 250.50, for 3 items."
+    numbers = extract_numbers(text)
+    assert [(a.value, a.currency) for a in numbers.amounts] == [
+        (Decimal(1500), None),
+        (Decimal("250.50"), None),
+    ]
+    assert [c.value for c in numbers.counts] == [3]
+    claims = {(c.subject, c.value) for c in extract_claims(text, numbers.amounts)}
+    assert claims == {("credit_limit", Decimal(1500)), ("outstanding_balance", Decimal("250.50"))}

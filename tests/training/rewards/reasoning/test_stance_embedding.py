@@ -24,7 +24,7 @@ def test_embedding_fallback_decides_only_where_rules_are_silent(
     classifier: EmbeddingStanceClassifier,
 ) -> None:
     # No rule cue fires here; the nearest references are approvals.
-    text = "Happy days, the watch is yours on a monthly plan."
+    text = "Instalment plans for your account: 3 or 6 months, interest-free, starting today."
     assert parse_reply(text, Intent.PURCHASE_FIT).stance is Stance.INFORM
     parsed = parse_reply(text, Intent.PURCHASE_FIT, fallback=classifier)
     assert parsed.stance is Stance.APPROVE and not parsed.handoff

@@ -1,0 +1,54 @@
+"""Repositories on the embedded SQLite file: exact money, keyword-only calls, turns."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from app.store import conversations, profiles
+from app.store.db import create_db_engine, create_session_factory
+from app.store.migrations import upgrade
+from tests.factories import make_profile, run_sync
+
+
+async def test_repositories_money_roundtrips_exactly_and_turns_are_recorded(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'more.db'}"
+    run_sync(upgrade, url)
+    engine = create_db_engine(url)
+    db = create_session_factory(engine)
+    try:
+        profile = make_profile(
+            credit_limit=Decimal("123456789012.34"), outstanding_balance=Decimal("0.10")
+        )
+        async with db() as s, s.begin():
+            _, created = await profiles.upsert_profile(s, profile=profile)
+        assert created
+        async with db() as s:
+            loaded = await profiles.get_profile(s, user_id=profile.user_id)
+        assert loaded == profile
+        assert loaded.credit_limit == Decimal("123456789012.34")
+        assert loaded.available_credit == Decimal("123456789012.24")
+
+        turn = conversations.TurnRecord("hi", "hello", 10, 2, 12.5, False)
+        for _ in range(3):
+            async with db() as s, s.begin():
+                await conversations.record_turn(
+                    s,
+                    session_id="s-1",
+                    user_id=profile.user_id,
+                    variant="default",
+                    policy_version="base",
+                    experiment=None,
+                    api_key_name="k",
+                    turn=turn,
+                )
+        async with db() as s:
+            assert await conversations.count_messages(s, session_id="s-1") == 6
+            recent = await conversations.recent_history(s, session_id="s-1", max_messages=3)
+            session = await conversations.get_session(s, session_id="s-1")
+        assert [m["role"] for m in recent] == ["assistant", "user", "assistant"]
+        assert session is not None and session.user_id == profile.user_id
+    finally:
+        await engine.dispose()
