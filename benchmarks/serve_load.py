@@ -480,6 +480,7 @@ def _plot(levels: list[Level], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for target, label in (("api", "our API"), ("vllm", "vLLM server")):
@@ -491,6 +492,9 @@ def _plot(levels: list[Level], path: Path) -> None:
         axes[1].plot(xs, [lv.latency_p95_ms for _, lv in pts], marker="o", label=label)
     for ax, title in zip(axes, ("generated tok/s", "p95 latency (ms)"), strict=True):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted({lv.concurrency for lv in levels}))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel("concurrency")
         ax.set_title(title)
         ax.grid(alpha=0.3)

@@ -33,7 +33,7 @@ from app.core.errors import (
     UnknownSessionError,
 )
 from app.core.security import Principal
-from app.domain.profile import StorefrontContext
+from app.domain.profile import Profile, StorefrontContext
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
 from app.engine.base import (
     ChatEngine,
@@ -144,6 +144,7 @@ class _Prepared:
     claim: IdempotencyClaim | None
     started: float
     degraded: bool
+    profile: Profile | None = None  # the facts the reply reasoned over (logged for retraining)
 
 
 class ChatService:
@@ -305,6 +306,7 @@ class ChatService:
             claim=claim,
             started=started,
             degraded=degraded,
+            profile=profile,
         )
 
     async def _history(
@@ -459,6 +461,11 @@ class ChatService:
             completion_tokens=completion_tokens,
             latency_ms=latency_ms,
             handoff=handoff,
+            # Logged with the user message so retraining can recompute the gold decision.
+            context=prepared.turn.context.model_dump(mode="json"),
+            profile_snapshot=(
+                prepared.profile.model_dump(mode="json") if prepared.profile is not None else None
+            ),
         )
 
         policy_handoff_logged = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,9 @@ class TurnRecord:
     completion_tokens: int
     latency_ms: float
     handoff: bool
+    # Stored with the user message for retraining (JSON-ready dicts); None: not recorded.
+    context: dict[str, Any] | None = None
+    profile_snapshot: dict[str, Any] | None = None
 
 
 def _record(row: SessionRow) -> SessionRecord:
@@ -97,7 +101,13 @@ async def record_turn(
         row.updated_at = utcnow()
     db.add_all(
         [
-            MessageRow(session_id=session_id, role="user", content=turn.user_message),
+            MessageRow(
+                session_id=session_id,
+                role="user",
+                content=turn.user_message,
+                context=turn.context,
+                profile_snapshot=turn.profile_snapshot,
+            ),
             MessageRow(
                 session_id=session_id,
                 role="assistant",

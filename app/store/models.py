@@ -135,6 +135,10 @@ class MessageRow(Base):
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     latency_ms: Mapped[float | None] = mapped_column(Float)
     handoff: Mapped[bool | None] = mapped_column(Boolean)
+    # User rows only (revision 0003): the storefront context and the profile the reply
+    # reasoned over, as JSON, so retraining can relabel the turn with the rules.
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    profile_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )

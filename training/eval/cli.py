@@ -53,6 +53,13 @@ def eval_command(
         list[str] | None,
         typer.Option(help="Only these rewards (repeatable, e.g. --reward decision_reward)."),
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            envvar="MORE_EVAL_THREADS",
+            help="Torch CPU threads (1 is much faster on a busy shared CPU).",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Evaluate a policy on a split: constraints, linguistic rewards, length, latency."""
@@ -77,6 +84,7 @@ def eval_command(
         batch_size=batch_size,
         threshold=threshold,
         rewards=reward,
+        threads=threads,
         progress=progress,
     )
     report = result.report

@@ -253,10 +253,8 @@ def get_fluency_reward(
     Example:
         >>> reward = get_fluency_reward()  # the bundled SmolLM2
         >>> ask = [{"role": "user", "content": "Does a $300 phone fit my $1,300 credit?"}]
-        >>> good, garbled = reward(
-        ...     [ask, ask],
-        ...     ["Yes, the $300 phone fits within your $1,300 credit.", "credit the of fits phone yes"],
-        ... )
+        >>> replies = ["Yes, the $300 phone fits your $1,300 credit.", "credit of fits phone yes"]
+        >>> good, garbled = reward([ask, ask], replies)
         >>> good > 0.5 > garbled
         True
     """

@@ -1,0 +1,131 @@
+"""Infer the customer's intent of a logged message: nearest neighbours on MiniLM.
+
+The service does not know the intent of a turn (the policy replies directly), but the
+gold decision needs it. Prototypes are the task generator's own customer messages
+(every template of `training.data.ecommerce.customer` and the hard scenarios, filled by
+the seeded generator), each labelled with the intent that produced it; a message gets
+the similarity-weighted vote of its `k` nearest prototypes on the bundled
+all-MiniLM-L6-v2. Below `min_similarity` (nothing close) it abstains and the export
+skips the turn rather than train on a guessed label. See docs/retraining.md for the
+measured accuracy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from app.domain.rules import Intent
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class IntentGuess:
+    """The inferred intent (None: abstained), the voters' mean similarity, the vote share."""
+
+    intent: Intent | None
+    similarity: float
+    confidence: float
+
+
+def prototype_messages(n_examples: int = 1200, seed: int = 0) -> list[tuple[str, Intent]]:
+    """Generated customer messages with their intent (train and hard splits, deduplicated).
+
+    Seeded, so the classifier is deterministic; seed 0 is the generator's default, and the
+    evaluation in the tests draws its messages with other seeds.
+    """
+    from training.data.ecommerce.generator import generate_split
+    from training.data.schema import Split
+
+    pairs: dict[str, Intent] = {}
+    for split, n in ((Split.TRAIN, n_examples), (Split.HARD, n_examples // 4)):
+        for ex in generate_split(split, n, seed=seed, n_refs=1):
+            pairs.setdefault(ex.message, ex.intent)
+    return sorted(pairs.items())
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    from training.rewards.reasoning.embedding import minilm_dir
+
+    return SentenceTransformer(str(minilm_dir()), device="cpu")
+
+
+class IntentClassifier:
+    """k-NN intent vote over embedded generator messages.
+
+    Args:
+        k: neighbours that vote, weighted by cosine similarity.
+        min_similarity: abstain when the voters' mean similarity is below this.
+        prototypes: (message, intent) pairs; default `prototype_messages()`.
+    """
+
+    def __init__(
+        self,
+        *,
+        k: int = 5,
+        min_similarity: float = 0.35,
+        prototypes: Sequence[tuple[str, Intent]] | None = None,
+    ) -> None:
+        self.k = k
+        self.min_similarity = min_similarity
+        pairs = list(prototypes) if prototypes is not None else prototype_messages()
+        self._texts = [t for t, _ in pairs]
+        self._labels = [i for _, i in pairs]
+        self._matrix = self._embed(self._texts)  # (P, 384), unit rows
+
+    @staticmethod
+    def _embed(texts: Sequence[str]) -> np.ndarray:
+        return _encoder().encode(
+            list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        )
+
+    def classify_many(self, messages: Sequence[str]) -> list[IntentGuess]:
+        """One guess per message (one encoder pass for all of them)."""
+        import numpy as np
+
+        if not messages:
+            return []
+        sims = self._embed(messages) @ self._matrix.T  # (N, P) cosine similarities
+        k = min(self.k, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        guesses = []
+        for row, idx in zip(sims, top, strict=True):
+            votes: dict[Intent, float] = defaultdict(float)
+            for j in idx:
+                votes[self._labels[j]] += max(float(row[j]), 0.0)
+            mean_sim = float(row[idx].mean())
+            best = max(votes, key=lambda i: (votes[i], i.value))
+            total = sum(votes.values()) or 1.0
+            if mean_sim < self.min_similarity:
+                guesses.append(IntentGuess(None, mean_sim, votes[best] / total))
+            else:
+                guesses.append(IntentGuess(best, mean_sim, votes[best] / total))
+        return guesses
+
+    def classify(self, message: str) -> IntentGuess:
+        return self.classify_many([message])[0]
+
+
+@lru_cache(maxsize=1)
+def default_classifier() -> IntentClassifier:
+    """One shared classifier (building it embeds ~1,500 prototypes: a few seconds)."""
+    return IntentClassifier()
+
+
+def accuracy(
+    classifier: IntentClassifier, labelled: Sequence[tuple[str, Intent]]
+) -> tuple[float, float]:
+    """(accuracy over all messages, counting abstentions as wrong; abstention rate)."""
+    guesses = classifier.classify_many([m for m, _ in labelled])
+    right = sum(g.intent == gold for g, (_, gold) in zip(guesses, labelled, strict=True))
+    abstained = sum(g.intent is None for g in guesses)
+    n = max(len(labelled), 1)
+    return right / n, abstained / n
