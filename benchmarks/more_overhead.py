@@ -46,7 +46,7 @@ def _block(mode: str, args: argparse.Namespace, out: Path, block: int) -> list[f
         logging_steps=1,
         save_strategy="no",
         report_to=[],
-        disable_tqdm=True,
+        disable_tqdm=False,
         mode="more" if more else "mixed",
         reference_conditioning=more,
         weight_update_interval=args.weight_update_interval,
@@ -64,11 +64,17 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=2, help="(plain, MORE) block pairs")
     parser.add_argument("--max-completion-length", type=int, default=24)
     parser.add_argument("--weight-update-interval", type=int, default=4)
+    parser.add_argument("--warmup-steps", type=int, default=1, help="untimed first block")
     parser.add_argument("--out", default="runs/bench/overhead")
     args = parser.parse_args()
     out = Path(args.out)
     times: dict[str, list[float]] = {"plain": [], "more": []}
     started = time.perf_counter()
+    if args.warmup_steps:
+        # Loads the reward models (fluency LM, MiniLM) and caches them before timing.
+        steps, args.steps = args.steps, args.warmup_steps
+        _block("plain", args, out, -1)
+        args.steps = steps
     for block in range(args.blocks):
         for mode in ("plain", "more"):
             times[mode].extend(_block(mode, args, out, block))

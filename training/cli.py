@@ -26,3 +26,7 @@ def register(root: typer.Typer) -> None:
     from training.multiwoz.cli import register as register_multiwoz
 
     register_multiwoz(root)
+
+    from training.retrain.cli import register as register_retrain
+
+    register_retrain(root)

@@ -78,6 +78,25 @@ def _token_streamer(tokenizer: Any) -> Any:
     return TokenStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
 
 
+async def _acquire_within(lock: asyncio.Lock, deadline: Deadline) -> None:
+    """Take `lock` before the deadline, or raise `EngineTimeoutError` and not hold it.
+
+    `wait_for(lock.acquire())` alone can lose the lock when cancellation and acquisition
+    race; here the acquisition is its own task and is released if it won that race.
+    """
+    acquire = asyncio.ensure_future(lock.acquire())
+    try:
+        await asyncio.wait_for(asyncio.shield(acquire), deadline.remaining())
+    except BaseException as exc:
+        if acquire.done() and not acquire.cancelled() and acquire.exception() is None:
+            lock.release()
+        else:
+            acquire.cancel()
+        if isinstance(exc, TimeoutError):
+            raise deadline.error() from None
+        raise
+
+
 class TransformersEngine(ChatEngine):
     """`ChatEngine` on transformers + PEFT.
 
@@ -210,10 +229,7 @@ class TransformersEngine(ChatEngine):
 
             # Wait for the model within the request's budget; a request that times out
             # here never touches it.
-            try:
-                await asyncio.wait_for(self._lock.acquire(), deadline.remaining())
-            except TimeoutError:
-                raise deadline.error() from None
+            await _acquire_within(self._lock, deadline)
             cancel = threading.Event()
             try:
                 streamer = _token_streamer(self._tokenizer)

@@ -171,3 +171,22 @@ def breakdown(
     for row in rows:
         groups[str(getattr(row, key))].append(row)
     return {k: summarize(groups[k], threshold=threshold) for k in sorted(groups)}
+
+
+def failure_samples(
+    rows: Sequence[ScoredReply], *, threshold: float = DEFAULT_THRESHOLD, per_function: int = 3
+) -> dict[str, list[dict[str, str]]]:
+    """A few replies failing each reasoning function, with the scorer's reason, for reading."""
+    out: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        for name, value in row.constraints.items():
+            if value is not None and value < threshold and len(out[name]) < per_function:
+                out[name].append(
+                    {
+                        "id": row.id,
+                        "message": row.message,
+                        "reply": row.reply,
+                        "reason": row.reasons.get(name, ""),
+                    }
+                )
+    return dict(sorted(out.items()))

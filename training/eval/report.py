@@ -96,6 +96,21 @@ def breakdown_markdown(groups: Mapping[str, Mapping[str, Any]], label: str) -> s
     return "\n".join(_table(header, rows))
 
 
+def failures_markdown(failures: Mapping[str, Sequence[Mapping[str, str]]]) -> str:
+    """A few failing replies per reasoning function, with the reason (replies.jsonl has all)."""
+    lines: list[str] = []
+    for name, samples in failures.items():
+        lines.append(f"**{name}**")
+        lines.append("")
+        for s in samples:
+            reply = " ".join(s["reply"].split()) or "(empty)"
+            if len(reply) > 200:
+                reply = reply[:200] + "…"
+            lines.append(f"* `{s['id']}` “{s['message']}” → “{reply}” — {s['reason']}")
+        lines.append("")
+    return "\n".join(lines).strip() or "None."
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The whole report as markdown."""
     n = report["overall"]["n"]
@@ -113,10 +128,44 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 breakdown_markdown(report["by_intent"], "intent"),
                 "## Per gold action",
                 breakdown_markdown(report["by_action"], "action"),
+                "## Sample failures",
+                failures_markdown(report.get("failures", {})),
             ]
         )
         + "\n"
     )
+
+
+def comparison_markdown(reports: Sequence[Mapping[str, Any]]) -> str:
+    """One row per report (policy × split): the headline figures side by side."""
+    constraint_names = sorted({k for r in reports for k in r["overall"]["constraints"]})
+    linguistic_names = sorted({k for r in reports for k in r["overall"]["linguistic"]})
+    header = [
+        "policy",
+        "split",
+        "n",
+        *constraint_names,
+        "all",
+        *linguistic_names,
+        "tokens (mean)",
+        "latency p50 (s)",
+    ]
+    rows = []
+    for r in reports:
+        o = r["overall"]
+        rows.append(
+            [
+                f"`{r['policy']}`",
+                r["split"],
+                str(o["n"]),
+                *(_fmt((o["constraints"].get(c) or {}).get("satisfied")) for c in constraint_names),
+                f"**{_fmt(o['all_satisfied'])}**",
+                *(_fmt(o["linguistic"].get(name)) for name in linguistic_names),
+                _fmt(o["reply_tokens"]["mean"], 1),
+                _fmt(o["latency_s"]["p50"], 2),
+            ]
+        )
+    return "\n".join(_table(header, rows))
 
 
 def write_report(

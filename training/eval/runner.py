@@ -21,6 +21,7 @@ from training.eval.metrics import (
     DEFAULT_THRESHOLD,
     ScoredReply,
     breakdown,
+    failure_samples,
     score_replies,
     summarize,
 )
@@ -159,6 +160,7 @@ def evaluate(
         "overall": summarize(rows, threshold=threshold),
         "by_intent": breakdown(rows, "intent", threshold=threshold),
         "by_action": breakdown(rows, "action", threshold=threshold),
+        "failures": failure_samples(rows, threshold=threshold),
         "generation": {
             "wall_s": generation_s,
             "generated_tokens": generated,

@@ -4,14 +4,20 @@ The service does not know the intent of a turn (the policy replies directly), bu
 gold decision needs it. Prototypes are the task generator's own customer messages
 (every template of `training.data.ecommerce.customer` and the hard scenarios, filled by
 the seeded generator), each labelled with the intent that produced it; a message gets
-the similarity-weighted vote of its `k` nearest prototypes on the bundled
-all-MiniLM-L6-v2. Below `min_similarity` (nothing close) it abstains and the export
+the vote of its `k` nearest prototypes on the bundled all-MiniLM-L6-v2, each weighted by
+exp((similarity - 1) / temperature), so a near-exact template match outvotes several
+loose ones (purchase questions come in many filled variants and would otherwise
+swamp a close eligibility template). One rule runs first because embeddings miss it: a
+message naming another account id, or asking about a relative's or friend's account, is
+`other_user_data`. Below `min_similarity` (nothing close) it abstains and the export
 skips the turn rather than train on a guessed label. See docs/retraining.md for the
 measured accuracy.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +28,26 @@ from app.domain.rules import Intent
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+# Another shopper's account: an account id in the message, or a relative's/friend's account.
+_ACCOUNT_ID = re.compile(r"\b(?:u|user|acct|account)[- #]?\d{3,}\b", re.IGNORECASE)
+_RELATIVE = r"(?:husband|wife|sister|brother|friend|partner|parent|mum|mom|dad|son|daughter)"
+_THIRD_PARTY = re.compile(
+    rf"\b{_RELATIVE}(?:'s (?:account|balance|limit|credit)"
+    r"|(?:\s+[A-Z][a-z]+)?\s+(?:wants to know|asked me|has (?:left|available)))"
+    r"|\b(?:his|her|their) (?:account|balance|limit)\b|\b[A-Z][a-z]+'s account\b",
+    re.IGNORECASE,
+)
+
+
+def names_other_account(message: str, own_user_id: str | None) -> bool:
+    """Whether the message asks about another shopper's account (the customer's own id,
+    when given, does not count)."""
+    ids = {m.group(0).lower() for m in _ACCOUNT_ID.finditer(message)}
+    if own_user_id:
+        ids.discard(own_user_id.lower())
+    return bool(ids) or bool(_THIRD_PARTY.search(message))
 
 
 @dataclass(frozen=True)
@@ -62,7 +88,8 @@ class IntentClassifier:
     """k-NN intent vote over embedded generator messages.
 
     Args:
-        k: neighbours that vote, weighted by cosine similarity.
+        k: neighbours that vote.
+        temperature: vote weight exp((similarity - 1) / temperature); small = nearest wins.
         min_similarity: abstain when the voters' mean similarity is below this.
         prototypes: (message, intent) pairs; default `prototype_messages()`.
     """
@@ -71,10 +98,12 @@ class IntentClassifier:
         self,
         *,
         k: int = 5,
+        temperature: float = 0.05,
         min_similarity: float = 0.35,
         prototypes: Sequence[tuple[str, Intent]] | None = None,
     ) -> None:
         self.k = k
+        self.temperature = temperature
         self.min_similarity = min_similarity
         pairs = list(prototypes) if prototypes is not None else prototype_messages()
         self._texts = [t for t, _ in pairs]
@@ -87,8 +116,11 @@ class IntentClassifier:
             list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
         )
 
-    def classify_many(self, messages: Sequence[str]) -> list[IntentGuess]:
-        """One guess per message (one encoder pass for all of them)."""
+    def classify_many(
+        self, messages: Sequence[str], user_ids: Sequence[str | None] | None = None
+    ) -> list[IntentGuess]:
+        """One guess per message (one encoder pass for all of them); `user_ids` (the
+        customers' own ids) keep a customer's own id from reading as another account."""
         import numpy as np
 
         if not messages:
@@ -96,12 +128,16 @@ class IntentClassifier:
         sims = self._embed(messages) @ self._matrix.T  # (N, P) cosine similarities
         k = min(self.k, sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        owners = list(user_ids) if user_ids is not None else [None] * len(messages)
         guesses = []
-        for row, idx in zip(sims, top, strict=True):
+        for message, owner, row, idx in zip(messages, owners, sims, top, strict=True):
+            mean_sim = float(row[idx].mean())
+            if names_other_account(message, owner):
+                guesses.append(IntentGuess(Intent.OTHER_USER_DATA, mean_sim, 1.0))
+                continue
             votes: dict[Intent, float] = defaultdict(float)
             for j in idx:
-                votes[self._labels[j]] += max(float(row[j]), 0.0)
-            mean_sim = float(row[idx].mean())
+                votes[self._labels[j]] += math.exp((float(row[j]) - 1.0) / self.temperature)
             best = max(votes, key=lambda i: (votes[i], i.value))
             total = sum(votes.values()) or 1.0
             if mean_sim < self.min_similarity:
@@ -110,8 +146,8 @@ class IntentClassifier:
                 guesses.append(IntentGuess(best, mean_sim, votes[best] / total))
         return guesses
 
-    def classify(self, message: str) -> IntentGuess:
-        return self.classify_many([message])[0]
+    def classify(self, message: str, user_id: str | None = None) -> IntentGuess:
+        return self.classify_many([message], [user_id])[0]
 
 
 @lru_cache(maxsize=1)

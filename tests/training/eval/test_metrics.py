@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from training.eval.metrics import ScoredReply, breakdown, summarize
+from training.eval.metrics import ScoredReply, breakdown, failure_samples, summarize
+from training.eval.report import comparison_markdown
 from training.eval.runner import select
 
 
@@ -77,3 +78,23 @@ def test_select_is_a_seeded_subset_in_file_order() -> None:
     assert first != select(items, 10, seed=4)  # type: ignore[arg-type]
     assert select(items, None) == items  # type: ignore[arg-type]
     assert select(items, 500) == items  # type: ignore[arg-type]
+
+
+def test_failure_samples_keep_a_few_failing_replies_with_reasons() -> None:
+    rows = [row(f"i{k}", {"decision": 0.0, "numeric": 1.0}) for k in range(5)]
+    for r in rows:
+        r.reasons = {"decision": "says approve, gold is decline", "numeric": "ok"}
+    samples = failure_samples(rows, per_function=2)
+    assert list(samples) == ["decision"]  # numeric never failed
+    assert [s["id"] for s in samples["decision"]] == ["x-i0", "x-i1"]
+    assert samples["decision"][0]["reason"] == "says approve, gold is decline"
+
+
+def test_comparison_markdown_has_one_row_per_report() -> None:
+    overall = summarize([row("a", {"decision": 1.0}), row("b", {"decision": 0.0})])
+    reports = [
+        {"policy": name, "split": "dev", "overall": overall} for name in ("base", "adapter:x")
+    ]
+    table = comparison_markdown(reports).splitlines()
+    assert len(table) == 4 and "decision" in table[0] and "fluency" in table[0]
+    assert table[2].startswith("| `base` | dev | 2 | 0.500 | **0.500** | 0.500 |")

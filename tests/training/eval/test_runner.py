@@ -73,10 +73,15 @@ def test_evaluate_tiny_model_writes_json_and_markdown_reports(
     assert set(report["by_intent"]) == {ex.intent.value for ex in eval_examples}
     assert set(report["by_action"]) == {ex.decision.action.value for ex in eval_examples}
     assert sum(g["n"] for g in report["by_intent"].values()) == len(eval_examples)
+    # A random model fails the task: each failing function lists replies with reasons.
+    assert report["failures"] and all(
+        s["reason"] for samples in report["failures"].values() for s in samples
+    )
 
     markdown = (tmp_path / "report.md").read_text()
     assert markdown == result.markdown
-    for heading in ("## Overall", "## Per intent", "## Per gold action", "**all**"):
+    headings = ("## Overall", "## Per intent", "## Per gold action", "## Sample failures")
+    for heading in (*headings, "**all**"):
         assert heading in markdown
     for name in CONSTRAINTS | LINGUISTIC | {ex.intent.value for ex in eval_examples}:
         assert name in markdown
