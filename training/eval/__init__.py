@@ -7,7 +7,14 @@ result.report["overall"]["all_satisfied"]
 
 from __future__ import annotations
 
-from training.eval.metrics import DEFAULT_THRESHOLD, ScoredReply, breakdown, summarize
+from training.eval.metrics import (
+    DEFAULT_THRESHOLD,
+    ScoredReply,
+    breakdown,
+    breakdown_by_tag,
+    failure_samples,
+    summarize,
+)
 from training.eval.policies import (
     HttpPolicy,
     Policy,
@@ -16,6 +23,7 @@ from training.eval.policies import (
     chat_body,
     make_policy,
 )
+from training.eval.report import comparison_markdown, render_markdown
 from training.eval.runner import EvalResult, evaluate, run_eval, select
 
 __all__ = [
@@ -27,9 +35,13 @@ __all__ = [
     "ScoredReply",
     "TransformersPolicy",
     "breakdown",
+    "breakdown_by_tag",
     "chat_body",
+    "comparison_markdown",
     "evaluate",
+    "failure_samples",
     "make_policy",
+    "render_markdown",
     "run_eval",
     "select",
     "summarize",

@@ -173,6 +173,17 @@ def breakdown(
     return {k: summarize(groups[k], threshold=threshold) for k in sorted(groups)}
 
 
+def breakdown_by_tag(
+    rows: Sequence[ScoredReply], *, threshold: float = DEFAULT_THRESHOLD
+) -> dict[str, dict[str, Any]]:
+    """`summarize` per example tag (a turn with several tags counts under each)."""
+    groups: dict[str, list[ScoredReply]] = defaultdict(list)
+    for row in rows:
+        for tag in row.tags:
+            groups[tag].append(row)
+    return {k: summarize(groups[k], threshold=threshold) for k in sorted(groups)}
+
+
 def failure_samples(
     rows: Sequence[ScoredReply], *, threshold: float = DEFAULT_THRESHOLD, per_function: int = 3
 ) -> dict[str, list[dict[str, str]]]:

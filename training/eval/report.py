@@ -128,6 +128,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 breakdown_markdown(report["by_intent"], "intent"),
                 "## Per gold action",
                 breakdown_markdown(report["by_action"], "action"),
+                *(
+                    ["## Per tag", breakdown_markdown(report["by_tag"], "tag")]
+                    if report.get("by_tag")
+                    else []
+                ),
                 "## Sample failures",
                 failures_markdown(report.get("failures", {})),
             ]

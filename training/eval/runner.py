@@ -21,6 +21,7 @@ from training.eval.metrics import (
     DEFAULT_THRESHOLD,
     ScoredReply,
     breakdown,
+    breakdown_by_tag,
     failure_samples,
     score_replies,
     summarize,
@@ -160,6 +161,7 @@ def evaluate(
         "overall": summarize(rows, threshold=threshold),
         "by_intent": breakdown(rows, "intent", threshold=threshold),
         "by_action": breakdown(rows, "action", threshold=threshold),
+        "by_tag": breakdown_by_tag(rows, threshold=threshold),
         "failures": failure_samples(rows, threshold=threshold),
         "generation": {
             "wall_s": generation_s,

@@ -25,12 +25,19 @@ RootOpt = Annotated[
 DbOpt = Annotated[Path | None, typer.Option(help="venue DB folder (else MORE_MULTIWOZ_DB_DIR)")]
 
 
-def _load(data: str, split: str, root: Path | None, db_path: Path | None, limit: int | None = None):
+def _load(
+    data: str,
+    split: str,
+    root: Path | None,
+    db_path: Path | None,
+    limit: int | None = None,
+    goals: str = "derived",
+):
     from training.data.multiwoz.load import LABELS, load_turns, open_db, resolve_data
 
     name = resolve_data(data, root)  # type: ignore[arg-type]
     db = open_db(name, root, db_path)
-    turns = load_turns(name, split, root=root, db=db, limit=limit, progress=True)
+    turns = load_turns(name, split, root=root, db=db, limit=limit, progress=True, goals=goals)  # type: ignore[arg-type]
     return turns, db, f"{LABELS[name]} {split}"
 
 
@@ -45,11 +52,18 @@ def eval_command(
         str, typer.Option(help="auto | delex (replies hold placeholders) | lex (plain text)")
     ] = "auto",
     out: Annotated[Path | None, typer.Option(help="write the full result as JSON")] = None,
+    goals: Annotated[
+        str,
+        typer.Option(
+            help="2.2 only: derived (from the annotations) or multiwoz21 (the 2.1 goals of the "
+            "same dialogues, from MORE_MULTIWOZ21_DIR, as the standard evaluator uses)"
+        ),
+    ] = "derived",
 ) -> None:
     """Score predictions: corpus BLEU, Inform, Success, Combined."""
     from training.multiwoz.evaluator import evaluate, group_dialogues, read_predictions
 
-    turns, venue_db, label = _load(data, split, root, db)
+    turns, venue_db, label = _load(data, split, root, db, goals=goals)
     result = evaluate(read_predictions(predictions), group_dialogues(turns), venue_db, mode=mode)  # type: ignore[arg-type]
     if out:
         out.write_text(json.dumps({"data": label, **result.model_dump()}, indent=2) + "\n")

@@ -7,7 +7,7 @@ more retrain --base-policy more-v1 --steps 20 \\
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +18,9 @@ def retrain(
     base_policy: Annotated[
         str,
         typer.Option(
-            "--base-policy", help="Registered policy version name, or a LoRA adapter folder."
+            "--base-policy",
+            help="Registered policy version name, `promoted` (the one promoted now), "
+            "or a LoRA adapter folder.",
         ),
     ],
     database_url: Annotated[
@@ -61,6 +63,9 @@ def retrain(
     since: Annotated[
         datetime | None, typer.Option(help="Only sessions active since (ISO 8601).")
     ] = None,
+    since_days: Annotated[
+        float | None, typer.Option(help="Only sessions active in the last N days (cron jobs).")
+    ] = None,
     max_sessions: Annotated[int | None, typer.Option(help="Read at most N sessions.")] = None,
     min_examples: Annotated[
         int, typer.Option(help="Refuse to train on fewer logged training rows.")
@@ -90,6 +95,10 @@ def retrain(
     from training.retrain.pipeline import RetrainConfig, RetrainError, render_summary
     from training.retrain.pipeline import retrain as run_retrain
 
+    if since_days is not None:
+        since = datetime.now(UTC) - timedelta(days=since_days)
+    elif since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # stored times are UTC
     try:
         cfg = RetrainConfig(
             base_policy=base_policy,

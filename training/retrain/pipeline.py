@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     import httpx
 
 DEFAULT_CONFIG = Path("training/configs/retrain.yaml")
+PROMOTED = "promoted"  # `--base-policy promoted`: the version promoted right now
+_NOTHING_PROMOTED = (
+    "no policy version is promoted (the service runs its configured default): "
+    "pass a version name or an adapter folder as --base-policy"
+)
 
 
 class RetrainError(RuntimeError):
@@ -42,8 +47,9 @@ class RetrainConfig:
     """Settings of one `more retrain` run.
 
     Parameters:
-        base_policy: a registered policy version name, or a PEFT adapter folder: MORE starts
-            from this adapter and its frozen copy is the KL reference.
+        base_policy: a registered policy version name, `promoted` (the version promoted now),
+            or a PEFT adapter folder: MORE starts from this adapter and its frozen copy is
+            the KL reference.
         out: run folder; default `runs/retrain/<UTC timestamp>`.
         database_url: the service's database; default: the service's Settings.
         steps: MORE optimiser steps.
@@ -138,15 +144,20 @@ class RetrainSummary:
 async def resolve_base_policy(
     spec: str, *, http: httpx.AsyncClient | None, admin_key: str | None, database_url: str
 ) -> BasePolicy:
-    """An adapter folder as is; otherwise a registered version (admin API, else database)."""
+    """An adapter folder as is; otherwise a registered version (admin API, else database);
+    `promoted` means whichever version is promoted now (what a scheduled job wants)."""
     folder = Path(spec).expanduser()
     if (folder / "adapter_config.json").is_file():
         return BasePolicy(folder.resolve().name, folder.resolve())
     adapter: str | None
     if http is not None:
+        if spec == PROMOTED:
+            spec = await _promoted_via_api(http, admin_key)
         r = await http.get(f"/v1/policies/{spec}", headers=_auth(admin_key))
         if r.status_code == 404:
             raise RetrainError(f"no policy version {spec!r} is registered (and no such folder)")
+        if r.status_code in (401, 403):
+            raise RetrainError(f"the registry refused the admin key ({r.status_code}): {r.text}")
         r.raise_for_status()
         adapter = r.json().get("adapter_path")
     else:
@@ -158,22 +169,36 @@ async def resolve_base_policy(
             async with engine.connect() as conn:
                 from sqlalchemy import select
 
-                row = (
-                    await conn.execute(
-                        select(PolicyVersionRow.adapter_path).where(PolicyVersionRow.name == spec)
-                    )
-                ).first()
+                query = select(PolicyVersionRow.name, PolicyVersionRow.adapter_path)
+                if spec == PROMOTED:
+                    query = query.where(PolicyVersionRow.status == PROMOTED)
+                else:
+                    query = query.where(PolicyVersionRow.name == spec)
+                row = (await conn.execute(query)).first()
         finally:
             await engine.dispose()
         if row is None:
+            if spec == PROMOTED:
+                raise RetrainError(_NOTHING_PROMOTED)
             raise RetrainError(f"no policy version {spec!r} is registered (and no such folder)")
-        adapter = row.adapter_path
+        spec, adapter = row.name, row.adapter_path
     if not adapter:
         raise RetrainError(
             f"policy version {spec!r} is the bare base model: retraining starts from an adapter "
             "(pass an adapter folder, e.g. a scaffold's, as --base-policy)"
         )
     return BasePolicy(spec, Path(adapter))
+
+
+async def _promoted_via_api(http: httpx.AsyncClient, admin_key: str | None) -> str:
+    r = await http.get("/v1/policies", headers=_auth(admin_key))
+    if r.status_code in (401, 403):
+        raise RetrainError(f"the registry refused the admin key ({r.status_code}): {r.text}")
+    r.raise_for_status()
+    promoted = [v["name"] for v in r.json()["data"] if v["status"] == PROMOTED]
+    if not promoted:
+        raise RetrainError(_NOTHING_PROMOTED)
+    return str(promoted[0])
 
 
 def generated_examples(cfg: RetrainConfig, n: int) -> list[TaskExample]:

@@ -19,6 +19,7 @@ def make_example(
     *,
     price: str | None = None,
     verified: bool = True,
+    tags: list[str] | None = None,
 ) -> TaskExample:
     profile = Profile(
         user_id=f"u-{n}",
@@ -41,6 +42,7 @@ def make_example(
         decision=GoldDecision.from_decision(decision),
         reasoning=list(decision.reasoning),
         references=references,
+        tags=tags or [],
     )
 
 
@@ -60,6 +62,7 @@ def eval_examples() -> list[TaskExample]:
             "Can I buy this on instalments?",
             ["I'm sorry, at $900.00 it is more than your $600.00 available credit."],
             price="900.00",
+            tags=["several_items", "boundary"],
         ),
         make_example(
             3,

@@ -137,6 +137,9 @@ def test_evaluate_http_policy_end_to_end(eval_examples: list[TaskExample], tmp_p
     assert result.report["by_intent"]["purchase_fit"]["constraints"]["handoff"]["satisfied"] == 0.0
     assert result.report["by_intent"]["human_request"]["all_satisfied"] == 1.0
     assert result.report["policy"] == "http:http://service.test"
+    assert list(result.report["by_tag"]) == ["boundary", "several_items"]
+    assert result.report["by_tag"]["boundary"]["n"] == 1
+    assert "## Per tag" in result.markdown and "## Sample failures" in result.markdown
     rows = [json.loads(line) for line in (tmp_path / "replies.jsonl").read_text().splitlines()]
     assert rows[3]["error"] and rows[3]["reply"] == ""
     assert rows[0]["reasons"]["handoff"]  # reason strings from the reasoning scorers
@@ -163,3 +166,17 @@ def test_make_policy_rejects_bad_specs(tmp_path) -> None:
         make_policy("gpt")
     with pytest.raises(FileNotFoundError, match="adapter"):
         make_policy(f"adapter:{tmp_path}")
+
+
+def test_http_request_bodies_validate_against_the_service_schemas(
+    eval_examples: list[TaskExample],
+) -> None:
+    # Contract check: what the HTTP policy sends is what the API accepts.
+    from app.api.schemas import ChatRequest, ProfileRequest
+
+    for ex in eval_examples:
+        request = ChatRequest.model_validate(chat_body(ex, f"eval-{ex.id}"))
+        assert request.message == ex.message
+        assert (request.context or type(ex.context)()) == ex.context
+        body = ex.profile.model_dump(mode="json", exclude={"user_id"})
+        assert ProfileRequest.model_validate(body).to_profile(ex.profile.user_id) == ex.profile

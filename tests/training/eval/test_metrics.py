@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from training.eval.metrics import ScoredReply, breakdown, failure_samples, summarize
+from training.eval.metrics import (
+    ScoredReply,
+    breakdown,
+    breakdown_by_tag,
+    failure_samples,
+    summarize,
+)
 from training.eval.report import comparison_markdown
 from training.eval.runner import select
 
@@ -98,3 +104,13 @@ def test_comparison_markdown_has_one_row_per_report() -> None:
     table = comparison_markdown(reports).splitlines()
     assert len(table) == 4 and "decision" in table[0] and "fluency" in table[0]
     assert table[2].startswith("| `base` | dev | 2 | 0.500 | **0.500** | 0.500 |")
+
+
+def test_breakdown_by_tag_counts_a_turn_under_each_of_its_tags() -> None:
+    rows = [row("a", {"decision": 1.0}), row("b", {"decision": 0.0}), row("c", {"decision": 1.0})]
+    rows[0].tags = ["boundary", "injection"]
+    rows[1].tags = ["boundary"]
+    groups = breakdown_by_tag(rows)
+    assert list(groups) == ["boundary", "injection"]  # untagged turns are not a group
+    assert groups["boundary"]["n"] == 2 and groups["boundary"]["all_satisfied"] == 0.5
+    assert groups["injection"]["n"] == 1

@@ -57,3 +57,25 @@ def test_resolve_data_auto(monkeypatch: pytest.MonkeyPatch, fixture_release: Pat
     monkeypatch.setenv("MORE_MULTIWOZ_DIR", str(fixture_release))
     assert resolve_data("auto", None) == "multiwoz22"
     assert resolve_data("multiwoz21", None) == "multiwoz21"
+
+
+def test_baseline_generates_one_reply_per_turn(
+    fixture_release: Path, fixture_db, tiny_model_dir: Path
+) -> None:
+    from training.data.multiwoz import official22
+    from training.multiwoz.baseline import generate_predictions
+    from training.multiwoz.evaluator import PredictedTurn, evaluate, group_dialogues
+
+    turns = list(official22.iter_turns("test", fixture_release, db=fixture_db))
+    predictions = generate_predictions(
+        turns, model=str(tiny_model_dir), max_new_tokens=4, batch_size=4
+    )
+    assert {k: len(v) for k, v in predictions.items()} == {
+        "fix00001": 3,
+        "fix00002": 2,
+        "fix00003": 1,
+    }
+    assert all(isinstance(p["response"], str) for v in predictions.values() for p in v)
+    parsed = {k: [PredictedTurn(response=p["response"]) for p in v] for k, v in predictions.items()}
+    result = evaluate(parsed, group_dialogues(turns), fixture_db, mode="lex")
+    assert result.turns == 6 and 0.0 <= result.bleu <= 100.0

@@ -179,3 +179,24 @@ def test_convlab21_state_booking_and_goal(tmp_path: Path, fixture_db) -> None:
 def test_convlab21_real_test_split_counts(real_test_turns: list[MultiWozTurn]) -> None:
     assert len(real_test_turns) == 7372
     assert len({t.dialogue_id for t in real_test_turns}) == 1000
+
+
+def test_load_turns_takes_21_goals_for_22_dialogues(
+    fixture_release: Path, fixture_db, tmp_path: Path
+) -> None:
+    from training.data.multiwoz.load import load_turns
+
+    goal = {"restaurant": {"info": {"food": "indian", "area": "centre"}, "reqt": ["phone"]}}
+    with zipfile.ZipFile(tmp_path / "val.json.zip", "w") as archive:
+        archive.writestr("val.json", json.dumps({"FIX00003.json": {"goal": goal, "log": []}}))
+    turns = load_turns(
+        "multiwoz22",
+        "dev",
+        root=fixture_release,
+        db=fixture_db,
+        goals="multiwoz21",
+        goals_root=tmp_path,
+    )
+    assert turns[0].goal["restaurant"].requestable == ["phone"]  # derived goal says "address"
+    derived = load_turns("multiwoz22", "dev", root=fixture_release, db=fixture_db)
+    assert derived[0].goal["restaurant"].requestable == ["address"]

@@ -21,7 +21,13 @@ from app.main import create_app
 from app.store.migrations import upgrade
 from tests.factories import make_profile
 from tests.training.retrain.logs import ADMIN, PHONE, chat, event, put_profile
-from training.retrain.pipeline import RetrainConfig, RetrainError, RetrainSummary, retrain
+from training.retrain.pipeline import (
+    RetrainConfig,
+    RetrainError,
+    RetrainSummary,
+    resolve_base_policy,
+    retrain,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -100,7 +106,7 @@ async def service(
 @pytest.fixture(scope="module")
 async def summary(service: Service, tmp_path_factory: pytest.TempPathFactory) -> RetrainSummary:
     cfg = RetrainConfig(
-        base_policy="tiny-v1",
+        base_policy="promoted",  # resolves to tiny-v1 through the admin API
         out=tmp_path_factory.mktemp("retrain-run"),
         database_url=service.settings.database_url,
         steps=2,
@@ -129,6 +135,7 @@ async def summary(service: Service, tmp_path_factory: pytest.TempPathFactory) ->
 async def test_retrain_registers_an_unpromoted_version(
     service: Service, summary: RetrainSummary
 ) -> None:
+    assert summary.base_policy == "tiny-v1"
     assert summary.registered is not None and summary.registered["status"] == "registered"
     r = await service.client.get("/v1/policies/tiny-v2", headers=ADMIN)
     assert r.status_code == 200
@@ -168,6 +175,16 @@ async def test_retrain_trains_from_logged_and_generated_rows(summary: RetrainSum
     assert "tiny-v2" in text and "| all_satisfied |" in text
 
 
+async def test_resolve_base_policy_reads_the_registry_table_without_the_api(
+    service: Service, summary: RetrainSummary, tiny_lora_dir: Path
+) -> None:
+    url = service.settings.database_url
+    base = await resolve_base_policy("promoted", http=None, admin_key=None, database_url=url)
+    assert base.name == "tiny-v1" and base.adapter_path == tiny_lora_dir.resolve()
+    new = await resolve_base_policy("tiny-v2", http=None, admin_key=None, database_url=url)
+    assert new.adapter_path == Path(summary.adapter).resolve()
+
+
 async def test_retrained_version_is_promoted_and_served_without_restart(
     service: Service, summary: RetrainSummary
 ) -> None:
@@ -180,8 +197,12 @@ async def test_retrained_version_is_promoted_and_served_without_restart(
 
 
 async def test_retrain_refuses_unknown_base_policy(service: Service, tmp_path: Path) -> None:
-    cfg = RetrainConfig(
-        base_policy="no-such-version", out=tmp_path, database_url=service.settings.database_url
-    )
+    def cfg(**extra: Any) -> RetrainConfig:
+        return RetrainConfig(out=tmp_path, database_url=service.settings.database_url, **extra)
+
+    unknown = cfg(base_policy="no-such-version", admin_key="demo-admin-key")
     with pytest.raises(RetrainError, match="no policy version"):
-        await retrain(cfg, http=service.client, progress=False)
+        await retrain(unknown, http=service.client, progress=False)
+    with pytest.raises(RetrainError, match="refused the admin key"):
+        await retrain(cfg(base_policy="tiny-v1"), http=service.client, progress=False)
+    assert not (tmp_path / "data").exists()  # stopped before exporting anything

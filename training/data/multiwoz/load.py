@@ -41,9 +41,23 @@ def load_turns(
     db: VenueDB | None = None,
     limit: int | None = None,
     progress: bool = False,
+    goals: Literal["derived", "multiwoz21"] = "derived",
+    goals_root: str | Path | None = None,
 ) -> list[MultiWozTurn]:
-    """All system turns of `split` ("train", "dev", "test") from the chosen release."""
+    """All system turns of `split` ("train", "dev", "test") from the chosen release.
+
+    `goals` (2.2 only): "derived" rebuilds goals from the annotations; "multiwoz21" takes
+    the 2.1 goals of the same dialogues from the ConvLab-2 copy (`goals_root`), as the
+    standard evaluator does.
+    """
     name = resolve_data(data, root)
     if name == "multiwoz22":
-        return list(official22.iter_turns(split, root, db=db, limit=limit, progress=progress))
+        real_goals = (
+            official22.convlab21_goals(split, goals_root) if goals == "multiwoz21" else None
+        )
+        return list(
+            official22.iter_turns(
+                split, root, db=db, goals=real_goals, limit=limit, progress=progress
+            )
+        )
     return list(convlab21.iter_turns(split, root, db=db, limit=limit, progress=progress))
