@@ -65,8 +65,14 @@ def main() -> None:
     parser.add_argument("--max-completion-length", type=int, default=24)
     parser.add_argument("--weight-update-interval", type=int, default=4)
     parser.add_argument("--warmup-steps", type=int, default=1, help="untimed first block")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--out", default="runs/bench/overhead")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        # On a shared CPU, fewer threads avoid OpenMP spin-waiting against other jobs.
+        torch.set_num_threads(args.threads)
     out = Path(args.out)
     times: dict[str, list[float]] = {"plain": [], "more": []}
     started = time.perf_counter()
@@ -84,6 +90,7 @@ def main() -> None:
         "completions_per_step": 8,
         "max_completion_length": args.max_completion_length,
         "weight_update_interval": args.weight_update_interval,
+        "threads": args.threads,
         "mean_step_s": {k: statistics.mean(v) for k, v in times.items()},
         "median_step_s": {k: statistics.median(v) for k, v in times.items()},
         "step_times_s": times,

@@ -137,6 +137,6 @@ def test_deploy_dockerfile_consistent_with_settings_and_cli() -> None:
 
 
 def test_deploy_docs_list_every_setting() -> None:
-    doc = (ROOT / "docs" / "serving.md").read_text()
+    doc = (ROOT / "README.md").read_text()
     missing = [name for name in SETTINGS if f"`{name}`" not in doc]
-    assert not missing, f"docs/serving.md lacks {missing}"
+    assert not missing, f"README.md lacks {missing}"
