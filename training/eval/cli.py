@@ -53,6 +53,7 @@ def eval_command(
         list[str] | None,
         typer.Option(help="Only these rewards (repeatable, e.g. --reward decision_reward)."),
     ] = None,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight (http).")] = 4,
     threads: Annotated[
         int | None,
         typer.Option(
@@ -84,6 +85,7 @@ def eval_command(
         batch_size=batch_size,
         threshold=threshold,
         rewards=reward,
+        concurrency=concurrency,
         threads=threads,
         progress=progress,
     )

@@ -165,7 +165,7 @@ class HttpPolicy:
         admin_key: a key with admin scope to write profiles, or None.
         concurrency: requests in flight (also the batch size the runner uses).
         timeout_s: per request.
-        max_retries: retries of a request answered 429 (rate limited).
+        max_retries: retries of a request answered 429 or 503.
         transport: an httpx transport (tests pass `httpx.MockTransport`).
     """
 
@@ -206,10 +206,11 @@ class HttpPolicy:
         response.raise_for_status()
 
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request; a 429 is retried after its Retry-After (capped), a few times."""
+        """One request; 429 (rate limited) and 503 (busy, e.g. a generation timeout) are
+        retried after their Retry-After (default 1 s, capped at 10 s), a few times."""
         for _ in range(self.max_retries):
             response = self._client.request(method, url, **kwargs)
-            if response.status_code != 429:
+            if response.status_code not in (429, 503):
                 return response
             try:
                 wait = float(response.headers.get("Retry-After", "1"))
@@ -258,11 +259,12 @@ def make_policy(
     admin_key: str | None = None,
     max_new_tokens: int = 96,
     batch_size: int = 8,
+    concurrency: int = 4,
 ) -> Policy:
     """Build a policy from `base`, `adapter:<path>` or `http:<url>`.
 
     `model_path` replaces the bundled SmolLM2 as the base model; `api_key` (required for
-    http) and `admin_key` go to the HTTP policy.
+    http), `admin_key` and `concurrency` (requests in flight) go to the HTTP policy.
     """
     if spec == "base":
         return TransformersPolicy.from_path(
@@ -284,5 +286,5 @@ def make_policy(
             url = f"http://{url}"
         if not api_key:
             raise ValueError("the http policy needs an API key (--api-key or MORE_EVAL_API_KEY)")
-        return HttpPolicy(url, api_key, admin_key=admin_key)
+        return HttpPolicy(url, api_key, admin_key=admin_key, concurrency=concurrency)
     raise ValueError(f"unknown policy {spec!r}: use base, adapter:<path> or http:<url>")

@@ -190,6 +190,7 @@ def run_eval(
     batch_size: int = 8,
     threshold: float = DEFAULT_THRESHOLD,
     rewards: Sequence[str] | None = None,
+    concurrency: int = 4,
     threads: int | None = None,
     progress: bool = True,
 ) -> EvalResult:
@@ -222,6 +223,7 @@ def run_eval(
         admin_key=admin_key,
         max_new_tokens=max_new_tokens,
         batch_size=batch_size,
+        concurrency=concurrency,
     )
     try:
         return evaluate(

@@ -53,6 +53,9 @@ def retrain(
         Path | None,
         typer.Option(help="TaskExample JSONL to draw generated examples from (default: generate)."),
     ] = None,
+    generated_seed: Annotated[
+        int, typer.Option(help="Seed of freshly generated examples (shipped splits use 0).")
+    ] = 1,
     dev_fraction: Annotated[float, typer.Option(help="Logged sessions held out as dev.")] = 0.1,
     negative_repeat: Annotated[
         int, typer.Option(min=1, help="Repeats of each turn of a badly-ended session.")
@@ -110,6 +113,7 @@ def retrain(
             model_path=model_path,
             generated_ratio=generated_ratio,
             generated_data=generated_data,
+            generated_seed=generated_seed,
             dev_fraction=dev_fraction,
             negative_repeat=negative_repeat,
             exclude_simulated=exclude_simulated,

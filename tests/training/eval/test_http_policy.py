@@ -15,7 +15,9 @@ from training.rewards.registry import get_rewards
 class FakeService:
     """A tiny stand-in for the chat API: keys, profile admin and /v1/chat."""
 
-    def __init__(self, *, fail_message: str | None = None, throttle_once: bool = False) -> None:
+    def __init__(
+        self, *, fail_message: str | None = None, throttle_once: int | None = None
+    ) -> None:
         self.profiles: dict[str, dict] = {}
         self.chats: list[dict] = []
         self.fail_message = fail_message
@@ -38,8 +40,8 @@ class FakeService:
             body = json.loads(request.content)
             with self._lock:
                 if self.throttle_once:
-                    self.throttle_once = False
-                    return httpx.Response(429, headers={"Retry-After": "0"})
+                    status, self.throttle_once = self.throttle_once, None
+                    return httpx.Response(status, headers={"Retry-After": "0"})
                 self.chats.append(body)
                 known = body["user_id"] in self.profiles
             if body["message"] == self.fail_message:
@@ -103,15 +105,17 @@ def test_http_policy_without_admin_key_uses_stored_profiles(
     assert replies[1].error is not None and "404" in replies[1].error  # u-2 is not stored
 
 
-def test_http_policy_records_failures_and_retries_rate_limits(
-    eval_examples: list[TaskExample],
+@pytest.mark.parametrize("busy_status", [429, 503])
+def test_http_policy_records_failures_and_retries_busy_answers(
+    eval_examples: list[TaskExample], busy_status: int
 ) -> None:
-    service = FakeService(fail_message=eval_examples[1].message, throttle_once=True)
+    service = FakeService(fail_message=eval_examples[1].message, throttle_once=busy_status)
     policy = http_policy(service, admin_key="admin-key")
     replies = policy.generate(eval_examples[:3])
     policy.close()
-    assert replies[0].error is None and replies[2].error is None
-    assert replies[1].text == "" and "500" in (replies[1].error or "")
+    assert replies[0].error is None and replies[2].error is None  # the busy answer was retried
+    assert replies[1].text == "" and "500" in (replies[1].error or "")  # a 500 is not
+    assert service.throttle_once is None
 
 
 def test_evaluate_http_policy_end_to_end(eval_examples: list[TaskExample], tmp_path) -> None:

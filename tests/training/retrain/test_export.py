@@ -229,3 +229,15 @@ def test_export_split_is_stable_per_session() -> None:
     assert 0.07 < len(dev) / len(ids) < 0.13
     assert dev == [s for s in ids if split_of(s, 0.1) is Split.DEV]
     assert all(split_of(s, 0.0) is Split.TRAIN for s in ids)
+
+
+async def test_export_reads_only_sessions_since(logged: Logged) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from training.retrain.export import read_logs
+
+    url = logged.settings.database_url
+    past, _ = await read_logs(url, since=datetime.now(UTC) - timedelta(days=1))
+    assert len(past) == 5
+    future, outcomes = await read_logs(url, since=datetime.now(UTC) + timedelta(days=1))
+    assert future == [] and outcomes == {}
