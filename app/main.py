@@ -135,7 +135,13 @@ def create_app(
                 ),
             )
             app.state.outcomes = await stack.enter_async_context(
-                outcome_services(cfg, db=db, resolver=resolver, engine=chat_engine)
+                outcome_services(
+                    cfg,
+                    db=db,
+                    resolver=resolver,
+                    engine=chat_engine,
+                    adapters_dir=cfg.MORE_ADAPTERS_DIR,
+                )
             )
             try:
                 async with db() as session:

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         default=None,
         description="LoRA adapter folder of the default policy. Unset: the base model replies.",
     )
+    MORE_ADAPTERS_DIR: Path = Field(
+        default=Path("models"),
+        description="Shipped adapters (`sft/`, `more/`) that the embedded default "
+        "experiment sft-vs-more compares.",
+    )
     MORE_POLICY_VERSION: str | None = Field(
         default=None,
         description="Name reported as policy_version for the default policy "

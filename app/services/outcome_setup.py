@@ -31,9 +31,6 @@ from app.services.registry import PolicyRegistry
 
 logger = logging.getLogger(__name__)
 
-# Where the shipped adapters live (`sft/`, `more/`): the embedded default experiment.
-DEFAULT_ADAPTERS_DIR = Path("models")
-
 
 @dataclass
 class OutcomeServices:
@@ -63,7 +60,7 @@ async def outcome_services(
     engine: ChatEngine,
     outbox: Outbox | None = None,
     drain_interval_s: float = 2.0,
-    adapters_dir: Path = DEFAULT_ADAPTERS_DIR,
+    adapters_dir: Path,
 ) -> AsyncIterator[OutcomeServices]:
     if settings.embedded:
         try:
