@@ -2,6 +2,7 @@
 
 more train scaffold --config training/configs/scaffold.yaml
 more train more --config training/configs/more.yaml [--set max_steps=10 --set seed=1]
+more train export models/more --out runs/merged/more   # adapter merged into full weights
 """
 
 from __future__ import annotations
@@ -91,3 +92,21 @@ def plot_cmd(
 
     for path in plot_metrics(run_dir / "metrics.jsonl", run_dir / "plots"):
         typer.echo(str(path))
+
+
+@app.command("export")
+def export_cmd(
+    adapter: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="A PEFT adapter folder.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the merged model.")],
+    base_model: Annotated[
+        Path | None,
+        typer.Option(help="Base model folder (default: the adapter's recorded base, or bundled)."),
+    ] = None,
+) -> None:
+    """Merge an adapter into full weights, for deployments without LoRA."""
+    from training.more.export import merge_adapter
+
+    path = merge_adapter(adapter, out, base_model)
+    typer.echo(f"merged model: {path}  (serve it with MORE_MODEL_PATH={path})")
