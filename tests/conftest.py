@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Apps built in tests must not pick up the adapters shipped under models/ (they belong to
+# the bundled model, not the tiny test model); tests that want them pass a folder.
+os.environ.setdefault("MORE_ADAPTERS_DIR", "/nonexistent/more-test-adapters")
 
 TEST_DATABASE_URL = os.environ.get(
     "MORE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -51,7 +51,6 @@ def ensure_bundled_model(cache_dir: Path | None = None) -> Path:
     """Return the HF folder of the bundled model, converting the GGUF on first use (~25 s)."""
     target = (cache_dir or default_cache_dir()) / BUNDLED_DIRNAME
     if (target / _MARKER).exists():
-        _drop_gguf_quantization_config(target)
         return target
     gguf = bundled_gguf_path()
     logger.info("converting bundled model %s -> %s (once)", gguf.name, target)
@@ -87,20 +86,6 @@ def ensure_bundled_model(cache_dir: Path | None = None) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-def _drop_gguf_quantization_config(target: Path) -> None:
-    """Repair folders converted before the fix above (atomic rewrite of config.json)."""
-    import json
-
-    config_path = target / "config.json"
-    config = json.loads(config_path.read_text())
-    if config.get("quantization_config", {}).get("quant_method") != "gguf":
-        return
-    del config["quantization_config"]
-    tmp = config_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    tmp.replace(config_path)
 
 
 def resolve_model_path(model_path: str | None, cache_dir: Path | None = None) -> Path:
