@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.prompt import ChatMessage, build_messages
-from app.domain.rules import Action, DeclineReason, Decision, Intent, decide
+from app.domain.rules import Action, Decision, DeclineReason, Intent, decide
 
 
 class Split(StrEnum):

@@ -8,9 +8,7 @@ from app.domain.prompt import build_messages, render_reasoned_reply, strip_reaso
 
 
 def test_build_messages_holds_only_the_users_facts_history_and_message() -> None:
-    profile = Profile(
-        user_id="u-7", first_name="Ada", credit_limit=Decimal("1000"), currency="EUR"
-    )
+    profile = Profile(user_id="u-7", first_name="Ada", credit_limit=Decimal("1000"), currency="EUR")
     context = StorefrontContext(items=[CartItem(title="Kettle", price=Decimal("49.90"))])
     history = [
         {"role": "user", "content": "hi"},
