@@ -163,6 +163,7 @@ def _load_base(path: str) -> tuple[Any, Any]:
 
 def _finish(trainer: Any, run: RunArgs, out: Path, started: float) -> dict[str, Any]:
     """Save the adapter, draw the plots, evaluate, write and return the summary."""
+    from training.more.card import write_model_card
     from training.more.metrics import plot_metrics
 
     adapter_dir = out / "adapter"
@@ -190,6 +191,14 @@ def _finish(trainer: Any, run: RunArgs, out: Path, started: float) -> dict[str, 
     if run.eval_after:
         summary["evaluation"] = evaluate_adapter(run, adapter_dir, out / "eval")
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    write_model_card(
+        adapter_dir,
+        stage=type(trainer).__name__,
+        summary=summary,
+        config_file=out / "run_config.yaml",
+        train_file=Path(run.train_file),
+        seed=trainer.args.seed,
+    )
     return summary
 
 

@@ -137,6 +137,15 @@ def test_train_more_adapter_is_the_policy_only(runs: Runs) -> None:
     assert not (adapter / "ref").exists()  # TRL's frozen reference copy is not shipped
 
 
+def test_train_more_adapter_carries_a_model_card(runs: Runs) -> None:
+    card = (runs.more / "adapter" / "README.md").read_text()
+
+    for section in ("## Command", "## Config", "## Seed", "## Data", "## Evaluation"):
+        assert section in card
+    assert "mode: more" in card  # the resolved run file is reproduced
+    assert "sha256" in card  # the training data is identified by its hash
+
+
 async def test_train_more_adapter_changes_served_greedy_reply(
     runs: Runs, tiny_model_dir: Path
 ) -> None:
