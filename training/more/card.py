@@ -58,6 +58,7 @@ def write_model_card(
     train_file: Path,
     seed: int,
     command: str | None = None,
+    name: str | None = None,
 ) -> Path:
     """Write `adapter_dir/README.md` from a finished run and return its path."""
     command = command or " ".join(shlex.quote(arg) for arg in ["more", *sys.argv[1:]])
@@ -73,7 +74,8 @@ def write_model_card(
         if evaluation
         else "Not evaluated in this run (`eval_after: false`)."
     )
-    card = f"""# {adapter_dir.parent.name}: LoRA adapter ({stage})
+    name = name or adapter_dir.parent.name  # the run folder: <output_dir>/adapter
+    card = f"""# {name}: LoRA adapter ({stage})
 
 A PEFT LoRA adapter for the base model recorded in `adapter_config.json`
 (`base_model_name_or_path`; the bundled SmolLM2-135M-Instruct when trained with the
@@ -105,8 +107,8 @@ reproduced here.
 
 ## Training
 
-{summary.get("steps")} steps in {summary.get("wall_seconds")} s on {summary.get("processes")}
-process(es).
+{summary.get("steps")} steps in {summary.get("wall_seconds")} s,
+{summary.get("processes")} process(es).
 
 ## Evaluation
 
