@@ -11,7 +11,12 @@ from app.core.config import Settings
 from app.core.security import Principal, Scope
 from app.services.chat import ChatService
 from app.services.container import Services
+from app.services.events import EventService
+from app.services.experiments import ExperimentService
+from app.services.handoff import HandoffService
+from app.services.outcome_setup import OutcomeServices
 from app.services.profiles import ProfileService
+from app.services.registry import PolicyRegistry
 
 # auto_error=False: a missing key becomes our own 401 in the common error shape.
 _bearer = HTTPBearer(auto_error=False, description="A storefront or admin API key.")
@@ -65,3 +70,33 @@ IdempotencyKeyDep = Annotated[
         "with a different body is a 409.",
     ),
 ]
+
+
+# Outcome logging, human takeover, experiments and the policy registry.
+def get_outcome_services(request: Request) -> OutcomeServices:
+    return request.app.state.outcomes  # type: ignore[no-any-return]
+
+
+OutcomesDep = Annotated[OutcomeServices, Depends(get_outcome_services)]
+
+
+def get_events(outcomes: OutcomesDep) -> EventService:
+    return outcomes.events
+
+
+def get_handoffs(outcomes: OutcomesDep) -> HandoffService:
+    return outcomes.handoffs
+
+
+def get_experiments(outcomes: OutcomesDep) -> ExperimentService:
+    return outcomes.experiments
+
+
+def get_registry(outcomes: OutcomesDep) -> PolicyRegistry:
+    return outcomes.registry
+
+
+EventsDep = Annotated[EventService, Depends(get_events)]
+HandoffsDep = Annotated[HandoffService, Depends(get_handoffs)]
+ExperimentsDep = Annotated[ExperimentService, Depends(get_experiments)]
+RegistryDep = Annotated[PolicyRegistry, Depends(get_registry)]

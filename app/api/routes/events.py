@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import StorefrontDep
-from app.api.outcome_deps import EventsDep
+from app.api.deps import EventsDep, StorefrontDep
 from app.api.outcome_schemas import EventRequest, EventResponse
 from app.api.schemas import ErrorResponse
 from app.services.events import EventType, OutcomeEvent, RecordStatus

@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from app.api.deps import AdminDep
-from app.api.outcome_deps import ExperimentsDep
+from app.api.deps import AdminDep, ExperimentsDep
 from app.api.outcome_schemas import (
     NAME_PATTERN,
     ExperimentCreateRequest,

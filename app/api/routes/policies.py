@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from app.api.deps import AdminDep
-from app.api.outcome_deps import RegistryDep
+from app.api.deps import AdminDep, RegistryDep
 from app.api.outcome_schemas import (
     PolicyListResponse,
     PolicyRegisterRequest,

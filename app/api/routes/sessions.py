@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 
-from app.api.deps import StorefrontDep
-from app.api.outcome_deps import HandoffsDep
+from app.api.deps import HandoffsDep, StorefrontDep
 from app.api.outcome_schemas import HandoffRequest, HandoffResponse
 from app.api.schemas import ErrorResponse
 
