@@ -347,19 +347,8 @@ class ChatService:
                 generation = await self._engine.generate(
                     prepared.messages, self._sampling(), prepared.policy.adapter
                 )
-        except (TimeoutError, EngineTimeoutError) as exc:
-            raise self._timeout_error() from exc
-        except EngineOverloadedError as exc:
-            metrics.GENERATION_FAILURES.labels("overloaded").inc()
-            raise OverloadedError(
-                "the assistant is busy; retry in a moment", retry_after_s=2
-            ) from exc
-        except EngineError as exc:
-            metrics.GENERATION_FAILURES.labels("error").inc()
-            logger.exception("generation failed")
-            raise ServiceUnavailableError(
-                "the assistant could not reply; retry shortly", code="engine_error", retry_after_s=5
-            ) from exc
+        except (TimeoutError, EngineError) as exc:
+            raise self._generation_error(exc) from exc
         metrics.GENERATION_DURATION.labels(variant).observe(generation.total_s)
         metrics.TIME_TO_FIRST_TOKEN.labels(variant).observe(generation.time_to_first_token_s)
         return generation
@@ -370,6 +359,19 @@ class ChatService:
         should time out first and abort its request; this only guarantees no hang)."""
         timeout = self.limits.generation_timeout_s
         return timeout + min(5.0, max(1.0, timeout / 2))
+
+    def _generation_error(self, exc: TimeoutError | EngineError) -> AppError:
+        """The one mapping of engine failures to API errors, for replies and streams."""
+        if isinstance(exc, TimeoutError | EngineTimeoutError):
+            return self._timeout_error()
+        if isinstance(exc, EngineOverloadedError):
+            metrics.GENERATION_FAILURES.labels("overloaded").inc()
+            return OverloadedError("the assistant is busy; retry in a moment", retry_after_s=2)
+        metrics.GENERATION_FAILURES.labels("error").inc()
+        logger.error("generation failed", exc_info=exc)
+        return ServiceUnavailableError(
+            "the assistant could not reply; retry shortly", code="engine_error", retry_after_s=5
+        )
 
     def _timeout_error(self) -> GenerationTimeoutError:
         metrics.GENERATION_FAILURES.labels("timeout").inc()
@@ -410,21 +412,8 @@ class ChatService:
                         if chunk.finished:
                             prompt_tokens = chunk.prompt_tokens
                             completion_tokens = chunk.completion_tokens
-            except (TimeoutError, EngineTimeoutError) as exc:
-                raise self._timeout_error() from exc
-            except EngineOverloadedError as exc:
-                metrics.GENERATION_FAILURES.labels("overloaded").inc()
-                raise OverloadedError(
-                    "the assistant is busy; retry in a moment", retry_after_s=2
-                ) from exc
-            except EngineError as exc:
-                metrics.GENERATION_FAILURES.labels("error").inc()
-                logger.exception("generation failed")
-                raise ServiceUnavailableError(
-                    "the assistant could not reply; retry shortly",
-                    code="engine_error",
-                    retry_after_s=5,
-                ) from exc
+            except (TimeoutError, EngineError) as exc:
+                raise self._generation_error(exc) from exc
             end = time.perf_counter()
             metrics.GENERATION_DURATION.labels(variant).observe(end - gen_start)
             metrics.TIME_TO_FIRST_TOKEN.labels(variant).observe((first_token or end) - gen_start)
