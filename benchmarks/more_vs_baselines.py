@@ -6,68 +6,124 @@ evaluates each on test and hard with the evaluation module, and writes a table
 (constraint satisfaction overall and per function, linguistic rewards, reply length,
 stability of the constraint curve) plus side-by-side curves.
 
-    python benchmarks/more_vs_baselines.py --data-dir data/ecommerce \
-        --scaffold-steps 120 --rl-steps 60 --eval-limit 100 --out runs/bench/comparison
+Jobs run in `--workers` processes with one torch thread each: on a 2-core machine two
+single-threaded jobs finish sooner than one job with two threads (OpenMP workers spin
+against each other). The scaffold and SFT-only train first; the four RL arms start from
+the scaffold as soon as it exists. Each job's log is `<out>/<arm>/job.log`.
+
+    python benchmarks/more_vs_baselines.py --data-dir data/ecommerce --workers 2 \
+        --scaffold-steps 60 --rl-steps 24 --eval-limit 60 --out runs/bench/comparison
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing
+import os
+import sys
 import time
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 CONFIGS = Path(__file__).resolve().parents[1] / "training" / "configs"
 RL_ARMS = ("more", "mixed", "no_adaptive", "no_constraints")
+POLICIES = ("sft_only", *RL_ARMS)
+SPLITS = ("test", "hard")
 
 
-def _train(args: argparse.Namespace, out: Path) -> dict[str, Path]:
+def _job(name: str, args: argparse.Namespace, out: Path, scaffold: str | None) -> dict[str, Any]:
+    """Train one arm (and evaluate it unless it is the scaffold), in a worker process."""
+    # Before torch is imported in this process: one intra-op thread per job.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    from training.eval.runner import run_eval
     from training.more.run import load_run, train_more, train_scaffold
 
-    train_file = str(Path(args.data_dir) / "train.jsonl")
-    common = {"train_file": train_file, "eval_after": False, "seed": args.seed}
-    adapters: dict[str, Path] = {}
-    for name in ("scaffold", "sft_only"):
-        run, cfg = load_run(
-            CONFIGS / f"{name}.yaml",
-            "scaffold",
-            {**common, "output_dir": str(out / name), "max_steps": args.scaffold_steps},
-        )
-        adapters[name] = Path(train_scaffold(run, cfg)["adapter"])
-    for arm in RL_ARMS:
-        run, cfg = load_run(
-            CONFIGS / f"{arm}.yaml",
-            "more",
-            {
-                **common,
-                "output_dir": str(out / arm),
+    arm_dir = out / name
+    arm_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with (
+        (arm_dir / "job.log").open("w") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
+        overrides: dict[str, Any] = {
+            "train_file": str(Path(args.data_dir) / "train.jsonl"),
+            "eval_after": False,
+            "seed": args.seed,
+            "output_dir": str(arm_dir),
+        }
+        if name in ("scaffold", "sft_only"):
+            overrides |= {
+                "max_steps": args.scaffold_steps,
+                "per_device_train_batch_size": args.sft_batch,
+                "max_train_examples": args.scaffold_steps * args.sft_batch,
+            }
+            adapter = train_scaffold(*load_run(CONFIGS / f"{name}.yaml", "scaffold", overrides))
+        else:
+            overrides |= {
                 "max_steps": args.rl_steps,
-                "scaffold_path": str(adapters["scaffold"]),
-            },
-        )
-        adapters[arm] = Path(train_more(run, cfg)["adapter"])
-    return adapters
+                "scaffold_path": scaffold,
+                "per_device_train_batch_size": args.prompts_per_step * args.generations,
+                "num_generations": args.generations,
+                "max_completion_length": args.max_completion_length,
+                "max_train_examples": args.rl_steps * args.prompts_per_step,
+            }
+            adapter = train_more(*load_run(CONFIGS / f"{name}.yaml", "more", overrides))
+        trained = time.perf_counter()
+        results: dict[str, Any] = {}
+        if name != "scaffold":
+            for split in SPLITS:
+                result = run_eval(
+                    f"adapter:{adapter['adapter']}",
+                    split=split,
+                    data=args.data_dir,
+                    limit=args.eval_limit,
+                    seed=args.seed,
+                    out_dir=arm_dir / "eval" / split,
+                    max_new_tokens=args.max_new_tokens,
+                    threads=1,
+                )
+                results[split] = result.report["overall"]
+    return {
+        "name": name,
+        "adapter": adapter["adapter"],
+        "train_s": trained - started,
+        "eval_s": time.perf_counter() - trained,
+        "results": results,
+    }
 
 
-def _evaluate(args: argparse.Namespace, adapters: dict[str, Path], out: Path) -> dict[str, Any]:
-    from training.eval.runner import run_eval
+def _run_jobs(args: argparse.Namespace, out: Path) -> dict[str, dict[str, Any]]:
+    from tqdm import tqdm
 
-    results: dict[str, Any] = {}
-    for name in ("sft_only", *RL_ARMS):
-        results[name] = {}
-        for split in ("test", "hard"):
-            result = run_eval(
-                f"adapter:{adapters[name]}",
-                split=split,
-                data=args.data_dir,
-                limit=args.eval_limit,
-                seed=args.seed,
-                out_dir=out / name / "eval" / split,
-                max_new_tokens=args.max_new_tokens,
+    done: dict[str, dict[str, Any]] = {}
+    ctx = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state in workers
+    with (
+        ProcessPoolExecutor(max_workers=args.workers, mp_context=ctx) as pool,
+        tqdm(total=1 + len(POLICIES), desc="arms", unit="arm", file=sys.stdout) as bar,
+    ):
+        pending: dict[Future[dict[str, Any]], str] = {
+            pool.submit(_job, name, args, out, None): name for name in ("scaffold", "sft_only")
+        }
+        while pending:
+            future = next(as_completed(pending))
+            name = pending.pop(future)
+            job = future.result()
+            done[name] = job
+            bar.update(1)
+            bar.write(
+                f"{name}: trained in {job['train_s']:.0f} s, evaluated in {job['eval_s']:.0f} s"
             )
-            results[name][split] = result.report["overall"]
-    return results
+            if name == "scaffold":
+                for arm in RL_ARMS:
+                    pending[pool.submit(_job, arm, args, out, job["adapter"])] = arm
+    return done
 
 
 def _stability(out: Path) -> dict[str, float | None]:
@@ -135,7 +191,7 @@ def _plot(out: Path) -> Path:
         steps, values = zip(*pts, strict=True)
         axes[0].plot(steps, values, label=arm, alpha=0.8)
         axes[1].plot(steps, moving_average(values, 5), label=arm)
-    axes[0].set_title("constraint satisfaction per step")
+    axes[0].set_title("constraint satisfaction per step (training batches)")
     axes[1].set_title("moving average (window 5)")
     for ax in axes:
         ax.set_xlabel("step")
@@ -151,9 +207,14 @@ def _plot(out: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="data/ecommerce")
-    parser.add_argument("--scaffold-steps", type=int, default=120)
-    parser.add_argument("--rl-steps", type=int, default=60)
-    parser.add_argument("--eval-limit", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2, help="parallel single-thread jobs")
+    parser.add_argument("--scaffold-steps", type=int, default=60)
+    parser.add_argument("--sft-batch", type=int, default=8, help="rows per SFT step")
+    parser.add_argument("--rl-steps", type=int, default=24)
+    parser.add_argument("--prompts-per-step", type=int, default=2)
+    parser.add_argument("--generations", type=int, default=4, help="G completions per prompt")
+    parser.add_argument("--max-completion-length", type=int, default=48)
+    parser.add_argument("--eval-limit", type=int, default=60, help="examples per split")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/bench/comparison")
@@ -161,16 +222,17 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    adapters = _train(args, out)
-    trained = time.perf_counter()
-    results = _evaluate(args, adapters, out)
+    jobs = _run_jobs(args, out)
+    results = {name: jobs[name]["results"] for name in POLICIES}
     stability = _stability(out)
     table = _table(results, stability)
     plot = _plot(out)
     summary = {
         "command": vars(args),
-        "train_wall_s": trained - started,
         "total_wall_s": time.perf_counter() - started,
+        "jobs": {
+            name: {k: v for k, v in job.items() if k != "results"} for name, job in jobs.items()
+        },
         "results": results,
         "stability": stability,
         "plot": str(plot),
@@ -178,8 +240,9 @@ def main() -> None:
     (out / "comparison.json").write_text(json.dumps(summary, indent=2, default=str))
     (out / "comparison.md").write_text(table + "\n")
     print(table)
-    print(f"\ntrain {summary['train_wall_s']:.0f} s, total {summary['total_wall_s']:.0f} s")
-    print(f"plot: {plot}")
+    print(f"\ntotal {summary['total_wall_s'] / 60:.1f} min; plot: {plot}")
+    for name, job in summary["jobs"].items():
+        print(f"  {name:15s} train {job['train_s']:6.0f} s  eval {job['eval_s']:6.0f} s")
 
 
 if __name__ == "__main__":

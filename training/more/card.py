@@ -25,7 +25,32 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_TASK_NOTE = """
+Constraint columns are the share of replies with the reasoning function satisfied
+(score ≥ 0.95); `all` is the share satisfying all four. See docs/evaluation.md."""
+
+
+def _figures_table(evaluation: dict[str, Any]) -> str:
+    """Any other benchmark's headline figures (e.g. MultiWOZ BLEU / Inform / Success)."""
+    lines: list[str] = []
+    for name, figures in evaluation.items():
+        cells = (
+            ", ".join(
+                f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in figures.items()
+                if isinstance(v, int | float | str)
+            )
+            if isinstance(figures, dict)
+            else str(figures)
+        )
+        lines.append(f"- {name}: {cells}")
+    return "\n".join(lines)
+
+
 def _evaluation_table(evaluation: dict[str, Any]) -> str:
+    reports = [r for r in evaluation.values() if isinstance(r, dict)]
+    if reports and not any("constraints" in r for r in reports):
+        return _figures_table(evaluation)
     header = ["split", "n", *CONSTRAINTS, "all", *LINGUISTIC, "tokens (mean)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for split, report in evaluation.items():
@@ -46,7 +71,7 @@ def _evaluation_table(evaluation: dict[str, Any]) -> str:
             f"{report.get('reply_tokens', {}).get('mean', float('nan')):.1f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + _TASK_NOTE
 
 
 def write_model_card(
@@ -59,15 +84,20 @@ def write_model_card(
     seed: int,
     command: str | None = None,
     name: str | None = None,
+    data: str | None = None,
 ) -> Path:
-    """Write `adapter_dir/README.md` from a finished run and return its path."""
+    """Write `adapter_dir/README.md` from a finished run and return its path.
+
+    `data` describes training rows that did not come from `train_file` (another benchmark).
+    """
     command = command or " ".join(shlex.quote(arg) for arg in ["more", *sys.argv[1:]])
-    data = (
-        f"`{train_file}` ({sum(1 for _ in train_file.open())} examples, "
-        f"sha256 `{_sha256(train_file)[:16]}…`), written by `more data generate`"
-        if train_file.is_file()
-        else f"`{train_file}` (not found when the card was written)"
-    )
+    if data is None:
+        data = (
+            f"`{train_file}` ({sum(1 for _ in train_file.open())} examples, "
+            f"sha256 `{_sha256(train_file)[:16]}…`), written by `more data generate`"
+            if train_file.is_file()
+            else f"`{train_file}` (not found when the card was written)"
+        )
     evaluation = summary.get("evaluation")
     evaluation_md = (
         _evaluation_table(evaluation)
@@ -113,9 +143,6 @@ reproduced here.
 ## Evaluation
 
 {evaluation_md}
-
-Constraint columns are the share of replies with the reasoning function satisfied
-(score ≥ 0.95); `all` is the share satisfying all four. See docs/evaluation.md.
 """
     path = adapter_dir / "README.md"
     path.write_text(card)

@@ -12,6 +12,21 @@ import tempfile
 from pathlib import Path
 
 
+def recorded_base(adapter_dir: Path) -> Path:
+    """The base model folder an adapter belongs to.
+
+    Its recorded `base_model_name_or_path` when that is a local model folder, else the
+    bundled model (an adapter trained on another machine records a path not found here).
+    """
+    from app.engine.bundled import resolve_model_path
+
+    config = json.loads((Path(adapter_dir) / "adapter_config.json").read_text())
+    recorded = config.get("base_model_name_or_path")
+    return resolve_model_path(
+        recorded if recorded and (Path(recorded) / "config.json").is_file() else None
+    )
+
+
 def merge_adapter(adapter_dir: Path, out_dir: Path, base_model: Path | None = None) -> Path:
     """Write base model + adapter as one full-weight model to `out_dir` and return it.
 
@@ -22,14 +37,8 @@ def merge_adapter(adapter_dir: Path, out_dir: Path, base_model: Path | None = No
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from app.engine.bundled import resolve_model_path
-
-    config = json.loads((adapter_dir / "adapter_config.json").read_text())
     if base_model is None:
-        recorded = config.get("base_model_name_or_path")
-        base_model = resolve_model_path(
-            recorded if recorded and (Path(recorded) / "config.json").is_file() else None
-        )
+        base_model = recorded_base(adapter_dir)
     model = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
     tokenizer_src = adapter_dir if (adapter_dir / "tokenizer_config.json").exists() else base_model

@@ -10,6 +10,9 @@ are an error. Everything a run produces lands in its `output_dir`:
     checkpoint-*/     TRL checkpoints (+ more_state.json with λ and w)
     adapter/          the final LoRA adapter (PEFT format: transformers + PEFT and vLLM load it)
     summary.json      final metrics (and evaluation results when the eval module ran)
+
+Both stages read TaskExamples from `train_file`; another benchmark passes its own rows as a
+`TrainSource` instead (MultiWOZ: `training/multiwoz/train.py`), with the trainers unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +83,24 @@ class RunArgs:
     )
 
 
+@dataclass(frozen=True)
+class TrainSource:
+    """Training rows built outside `train_file`, for either stage.
+
+    Parameters:
+        dataset: a `datasets.Dataset` in the stage's format: `prompt`/`completion` for SFT,
+            `prompt` plus the columns the rewards read for GRPO.
+        description: the model card's Data section (what the rows are, how many).
+        evaluate: `(adapter_dir, out_dir) -> {name: figures}`, run after training when
+            `eval_after` is set, in place of the task evaluation of `eval_splits`;
+            None skips evaluation.
+    """
+
+    dataset: Any
+    description: str
+    evaluate: Callable[[Path, Path], dict[str, Any]] | None = None
+
+
 def _parse(data: dict[str, Any], config_cls: type) -> tuple[RunArgs, Any]:
     from transformers import HfArgumentParser
 
@@ -93,10 +115,11 @@ def load_run(
     """Parse a run YAML for `stage` ("scaffold" or "more"); `overrides` win over the file."""
     data = yaml.safe_load(Path(path).read_text()) or {}
     data.update(overrides or {})
-    return _parse(data, _config_cls(stage))
+    return _parse(data, config_class(stage))
 
 
-def _config_cls(stage: str) -> type:
+def config_class(stage: str) -> type:
+    """The trainer config class of `stage`: `SFTConfig` ("scaffold") or `MoreConfig`."""
     if stage == "scaffold":
         from trl import SFTConfig
 
@@ -161,7 +184,9 @@ def _load_base(path: str) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _finish(trainer: Any, run: RunArgs, out: Path, started: float) -> dict[str, Any]:
+def _finish(
+    trainer: Any, run: RunArgs, out: Path, started: float, source: TrainSource | None = None
+) -> dict[str, Any]:
     """Save the adapter, draw the plots, evaluate, write and return the summary."""
     from training.more.card import write_model_card
     from training.more.metrics import plot_metrics
@@ -189,7 +214,10 @@ def _finish(trainer: Any, run: RunArgs, out: Path, started: float) -> dict[str, 
         "plots": [str(p) for p in plots],
     }
     if run.eval_after:
-        summary["evaluation"] = evaluate_adapter(run, adapter_dir, out / "eval")
+        if source is None:
+            summary["evaluation"] = evaluate_adapter(run, adapter_dir, out / "eval")
+        elif source.evaluate is not None:
+            summary["evaluation"] = source.evaluate(adapter_dir, out / "eval")
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     write_model_card(
         adapter_dir,
@@ -198,6 +226,7 @@ def _finish(trainer: Any, run: RunArgs, out: Path, started: float) -> dict[str, 
         config_file=out / "run_config.yaml",
         train_file=Path(run.train_file),
         seed=trainer.args.seed,
+        data=source.description if source is not None else None,
     )
     return summary
 
@@ -224,8 +253,11 @@ def evaluate_adapter(run: RunArgs, adapter_dir: Path, out: Path) -> dict[str, An
     return results
 
 
-def train_scaffold(run: RunArgs, cfg: Any) -> dict[str, Any]:
-    """Stage 1: LoRA SFT teaching "reason over the profile, then reply", plus direct replies."""
+def train_scaffold(run: RunArgs, cfg: Any, source: TrainSource | None = None) -> dict[str, Any]:
+    """Stage 1: LoRA SFT teaching "reason over the profile, then reply", plus direct replies.
+
+    With a `source`, plain LoRA SFT on its prompt/completion rows instead of `train_file`.
+    """
     from trl import SFTTrainer
 
     from training.more.data import load_examples, scaffold_dataset
@@ -234,8 +266,11 @@ def train_scaffold(run: RunArgs, cfg: Any) -> dict[str, Any]:
     started = time.perf_counter()
     out = Path(cfg.output_dir)
     save_resolved(run, cfg, out)
-    examples = load_examples(run.train_file, run.max_train_examples)
-    dataset = scaffold_dataset(examples, run.direct_ratio, cfg.seed)
+    if source is not None:
+        dataset = source.dataset
+    else:
+        examples = load_examples(run.train_file, run.max_train_examples)
+        dataset = scaffold_dataset(examples, run.direct_ratio, cfg.seed)
     model, tokenizer = _load_base(_model_path(run))
     trainer = SFTTrainer(
         model=model,
@@ -246,18 +281,30 @@ def train_scaffold(run: RunArgs, cfg: Any) -> dict[str, Any]:
         callbacks=[MetricsJsonlCallback(out / "metrics.jsonl")],
     )
     trainer.train(resume_from_checkpoint=_resume(cfg))
-    return _finish(trainer, run, out, started)
+    return _finish(trainer, run, out, started, source)
 
 
-def build_more_trainer(run: RunArgs, cfg: Any, reward_funcs: list[Any] | None = None) -> Any:
-    """Stage 2 trainer: the scaffold adapter (trainable) as policy, its frozen copy as reference."""
+def build_more_trainer(
+    run: RunArgs,
+    cfg: Any,
+    reward_funcs: list[Any] | None = None,
+    source: TrainSource | None = None,
+) -> Any:
+    """Stage 2 trainer: the scaffold adapter (trainable) as policy, its frozen copy as reference.
+
+    Trains on `source.dataset` when given, else on the TaskExamples of `run.train_file`.
+    """
     from training.more.data import grpo_dataset, load_examples
     from training.more.metrics import MetricsJsonlCallback
     from training.more.rewards import resolve_rewards
     from training.more.trainer import MoreTrainer
 
     out = Path(cfg.output_dir)
-    examples = load_examples(run.train_file, run.max_train_examples)
+    dataset = (
+        source.dataset
+        if source is not None
+        else grpo_dataset(load_examples(run.train_file, run.max_train_examples))
+    )
     model, tokenizer = _load_base(_model_path(run))
     peft_config = None
     if cfg.scaffold_path:
@@ -273,21 +320,26 @@ def build_more_trainer(run: RunArgs, cfg: Any, reward_funcs: list[Any] | None = 
         if reward_funcs is not None
         else resolve_rewards(cfg.reward_names),
         args=cfg,
-        train_dataset=grpo_dataset(examples),
+        train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=[MetricsJsonlCallback(out / "metrics.jsonl")],
     )
 
 
-def train_more(run: RunArgs, cfg: Any, reward_funcs: list[Any] | None = None) -> dict[str, Any]:
-    """Stage 2: MORE (or a baseline `mode`) on the task data; returns the run summary."""
+def train_more(
+    run: RunArgs,
+    cfg: Any,
+    reward_funcs: list[Any] | None = None,
+    source: TrainSource | None = None,
+) -> dict[str, Any]:
+    """Stage 2: MORE (or a baseline `mode`) on the task data or `source`; returns the summary."""
     started = time.perf_counter()
     out = Path(cfg.output_dir)
     save_resolved(run, cfg, out)
-    trainer = build_more_trainer(run, cfg, reward_funcs)
+    trainer = build_more_trainer(run, cfg, reward_funcs, source)
     trainer.train(resume_from_checkpoint=_resume(cfg))
-    summary = _finish(trainer, run, out, started)
+    summary = _finish(trainer, run, out, started, source)
     summary["more_state"] = trainer.more_state()
     if trainer.accelerator.is_main_process:
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))

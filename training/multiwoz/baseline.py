@@ -1,4 +1,5 @@
-"""The prompted base model on MultiWOZ: greedy replies from `prompt.build_messages`.
+"""Greedy MultiWOZ replies from `prompt.build_messages`: a prompted base model, or a base
+model with a trained LoRA adapter (`more multiwoz predict`).
 
 CPU budget: SmolLM2-135M in fp32, batches of 8 left-padded prompts, at most 48 new
 tokens per reply; on 2 shared cores that is roughly 1-2 s per reply.
@@ -7,6 +8,7 @@ tokens per reply; on 2 shared cores that is roughly 1-2 s per reply.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -26,10 +28,19 @@ def generate_predictions(
     turns: Sequence[MultiWozTurn],
     *,
     model: str = "bundled",
+    adapter: str | Path | None = None,
     max_new_tokens: int = 48,
     batch_size: int = 8,
 ) -> dict[str, list[dict[str, str]]]:
-    """Greedy replies for every turn, in the evaluator's predictions format."""
+    """Greedy replies for every turn, in the evaluator's predictions format.
+
+    Args:
+        turns: the system turns to answer, in dialogue order.
+        model: HF model folder, or `bundled` (SmolLM2-135M-Instruct).
+        adapter: a PEFT LoRA folder trained on `model`; None replies with the base model.
+        max_new_tokens: reply budget in tokens.
+        batch_size: prompts per `generate` call.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -39,6 +50,11 @@ def generate_predictions(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    if adapter is not None:
+        from peft import PeftModel
+
+        # Fold the LoRA into the weights once: decoding then costs what the base model costs.
+        lm = PeftModel.from_pretrained(lm, str(adapter)).merge_and_unload()
     lm.eval()
 
     replies: list[str] = []

@@ -1,4 +1,10 @@
-"""`more multiwoz ...`: evaluate predictions, export references and datasets, run the baseline."""
+"""`more multiwoz ...`: evaluate predictions, export references and datasets, run the baseline,
+train SFT / mixed-reward GRPO / MORE policies and score them.
+
+more multiwoz train sft  --config training/configs/multiwoz/sft.yaml [--set max_steps=2]
+more multiwoz train more --config training/configs/multiwoz/more.yaml   # or mixed.yaml
+more multiwoz predict --adapter runs/multiwoz/sft/adapter --dialogues 20 --out preds.json
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,16 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="MultiWOZ benchmark: BLEU / Inform / Success, data export, baseline.")
+from training.more.cli import ConfigOpt, SetOpt
+
+app = typer.Typer(
+    help="MultiWOZ benchmark: BLEU / Inform / Success, data export, baseline, training."
+)
+train_app = typer.Typer(
+    help="Train MultiWOZ policies: SFT, then GRPO (MORE or the mixed reward).",
+    no_args_is_help=True,
+)
+app.add_typer(train_app, name="train")
 
 DataOpt = Annotated[
     str,
@@ -23,6 +38,18 @@ RootOpt = Annotated[
     typer.Option(help="data root (else MORE_MULTIWOZ_DIR / MORE_MULTIWOZ21_DIR / ../shared/data)"),
 ]
 DbOpt = Annotated[Path | None, typer.Option(help="venue DB folder (else MORE_MULTIWOZ_DB_DIR)")]
+ThreadsOpt = Annotated[
+    int,
+    typer.Option(
+        help="torch CPU threads (1 is much faster on a busy shared CPU; raise it on a free one)"
+    ),
+]
+
+
+def _set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def _load(
@@ -144,25 +171,82 @@ def baseline_command(
     result: Annotated[Path | None, typer.Option(help="also evaluate and write JSON here")] = None,
 ) -> None:
     """Generate replies with a prompted base model (greedy), then evaluate them."""
-    from training.multiwoz.baseline import generate_predictions
-    from training.multiwoz.evaluator import (
-        PredictedTurn,
-        evaluate,
-        group_dialogues,
-    )
+    from training.multiwoz.predict import predict_and_score
 
     turns, venue_db, label = _load(data, split, root, db, dialogues)
-    predictions = generate_predictions(
-        turns, model=model, max_new_tokens=max_new_tokens, batch_size=batch_size
+    scored = predict_and_score(
+        turns,
+        venue_db,
+        label=label,
+        out=out,
+        result=result,
+        model=model,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
     )
-    out.write_text(json.dumps(predictions, indent=1) + "\n")
-    parsed = {k: [PredictedTurn(response=r["response"]) for r in v] for k, v in predictions.items()}
-    scored = evaluate(parsed, group_dialogues(turns), venue_db, mode="lex")
-    if result:
-        result.write_text(
-            json.dumps({"data": label, "model": model, **scored.model_dump()}, indent=2) + "\n"
-        )
     typer.echo(f"{label}, {model}: {scored.summary()}")
+
+
+@app.command("predict")
+def predict_command(
+    adapter: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="trained LoRA adapter folder")
+    ],
+    out: Annotated[Path, typer.Option(help="predictions file to write")],
+    result: Annotated[Path | None, typer.Option(help="write the scores as JSON here")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="base model folder (default: the adapter's recorded base, or bundled)"),
+    ] = None,
+    data: DataOpt = "auto",
+    split: SplitOpt = "test",
+    root: RootOpt = None,
+    db: DbOpt = None,
+    dialogues: Annotated[int, typer.Option(help="evaluate the first N dialogues")] = 20,
+    max_new_tokens: Annotated[int, typer.Option(help="reply budget in tokens")] = 48,
+    batch_size: Annotated[int, typer.Option(help="prompts per generate call")] = 8,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """Generate replies with base model + adapter (greedy), then score BLEU/Inform/Success."""
+    from training.more.export import recorded_base
+    from training.multiwoz.predict import predict_and_score
+
+    _set_threads(threads)
+    base = model or str(recorded_base(adapter))
+    turns, venue_db, label = _load(data, split, root, db, dialogues)
+    scored = predict_and_score(
+        turns,
+        venue_db,
+        label=label,
+        out=out,
+        result=result,
+        model=base,
+        adapter=adapter,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+    )
+    typer.echo(f"{label}, {adapter}: {scored.summary()}")
+
+
+def _train(stage: str, config: Path, set_: list[str] | None, threads: int) -> None:
+    from training.more.cli import _overrides, _report
+    from training.multiwoz.train import load_multiwoz_run, train_multiwoz
+
+    _set_threads(threads)
+    run, mwoz, cfg = load_multiwoz_run(config, stage, _overrides(set_))
+    _report(train_multiwoz(stage, run, mwoz, cfg))
+
+
+@train_app.command("sft")
+def train_sft_command(config: ConfigOpt, set_: SetOpt = None, threads: ThreadsOpt = 1) -> None:
+    """LoRA SFT on the gold plain replies of the training turns."""
+    _train("sft", config, set_, threads)
+
+
+@train_app.command("more")
+def train_more_command(config: ConfigOpt, set_: SetOpt = None, threads: ThreadsOpt = 1) -> None:
+    """GRPO from the SFT adapter: MORE, or the fixed-weight mixed reward (`mode` in the config)."""
+    _train("more", config, set_, threads)
 
 
 def register(root: typer.Typer) -> None:

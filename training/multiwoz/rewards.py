@@ -11,6 +11,10 @@ understood too) and returns a value in [0, 1], or None when it does not apply:
 * `no_invention_reward`: every train id, phone number, postcode and booking reference in
   the reply is real: in the DB, in the booking made this turn, or earlier in the dialogue;
 * `booking_claim_reward`: the reply claims a booking only at a turn where one was made.
+
+The task environment's linguistic rewards, adapted to these rows (`for_linguistic`), are
+here under their own names too (`fluency_reward`, `naturalness_reward`, `concision_reward`),
+so a MultiWOZ run config names every reward by dotted path.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from training.data.multiwoz.db import VenueDB, load_db
 from training.data.multiwoz.paths import ENV_DB
 from training.data.multiwoz.slots import coarsen
 from training.data.multiwoz.turn import MultiWozTurn
+from training.rewards import linguistic
 from training.rewards.base import RewardFunc, Score, completion_text
 
 _TURN_CACHE: dict[str, MultiWozTurn] = {}
@@ -250,3 +255,9 @@ no_invention_reward = _lift(
 booking_claim_reward = _lift(
     "booking_claim_reward", lambda t, r: _default_reasoning().booking_claim(t, r)
 )
+
+# The linguistic rewards on MultiWOZ rows ("training.multiwoz.rewards:fluency_reward"):
+# same scorers and defaults, fed the turn's prompt and gold reply; models load on first call.
+fluency_reward = for_linguistic(linguistic.fluency_reward)
+naturalness_reward = for_linguistic(linguistic.naturalness_reward)
+concision_reward = for_linguistic(linguistic.concision_reward)
