@@ -111,7 +111,11 @@ def create_app(
             stack.callback(metrics.ENGINE_QUEUE_DEPTH.set, 0)
 
             profiles = ProfileService(db=db, ttl_s=cfg.MORE_PROFILE_CACHE_TTL_S)
-            idempotency = IdempotencyService(db=db)
+            # A claim outlives a live request by at most the generation timeout plus the
+            # write; one older than twice that was left by a process that died.
+            idempotency = IdempotencyService(
+                db=db, stale_after_s=2 * cfg.MORE_GENERATION_TIMEOUT_S + 30
+            )
             app.state.services = Services(
                 settings=cfg,
                 db_engine=db_engine,

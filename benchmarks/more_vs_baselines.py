@@ -9,7 +9,9 @@ stability of the constraint curve) plus side-by-side curves.
 Jobs run in `--workers` processes with one torch thread each: on a 2-core machine two
 single-threaded jobs finish sooner than one job with two threads (OpenMP workers spin
 against each other). The scaffold and SFT-only train first; the four RL arms start from
-the scaffold as soon as it exists. Each job's log is `<out>/<arm>/job.log`.
+the scaffold as soon as it exists. Each job's log is `<out>/<arm>/job.log`. With
+`--resume`, an arm whose run finished (`summary.json`) is not trained again and a split
+already evaluated (`eval/<split>/report.json`) is not evaluated again.
 
     python benchmarks/more_vs_baselines.py --data-dir data/ecommerce --workers 2 \
         --scaffold-steps 60 --rl-steps 24 --eval-limit 60 --out runs/bench/comparison
@@ -47,8 +49,10 @@ def _job(name: str, args: argparse.Namespace, out: Path, scaffold: str | None) -
     arm_dir = out / name
     arm_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    finished = arm_dir / "summary.json"
+    resumed = args.resume and finished.is_file()
     with (
-        (arm_dir / "job.log").open("w") as log,
+        (arm_dir / "job.log").open("a") as log,
         contextlib.redirect_stdout(log),
         contextlib.redirect_stderr(log),
     ):
@@ -58,7 +62,10 @@ def _job(name: str, args: argparse.Namespace, out: Path, scaffold: str | None) -
             "seed": args.seed,
             "output_dir": str(arm_dir),
         }
-        if name in ("scaffold", "sft_only"):
+        if resumed:
+            adapter = json.loads(finished.read_text())
+            print(f"resumed: {name} was trained by an earlier run", file=log)
+        elif name in ("scaffold", "sft_only"):
             overrides |= {
                 "max_steps": args.scaffold_steps,
                 "per_device_train_batch_size": args.sft_batch,
@@ -79,6 +86,10 @@ def _job(name: str, args: argparse.Namespace, out: Path, scaffold: str | None) -
         results: dict[str, Any] = {}
         if name != "scaffold":
             for split in SPLITS:
+                done = arm_dir / "eval" / split / "report.json"
+                if args.resume and done.is_file():
+                    results[split] = json.loads(done.read_text())["overall"]
+                    continue
                 result = run_eval(
                     f"adapter:{adapter['adapter']}",
                     split=split,
@@ -93,7 +104,8 @@ def _job(name: str, args: argparse.Namespace, out: Path, scaffold: str | None) -
     return {
         "name": name,
         "adapter": adapter["adapter"],
-        "train_s": trained - started,
+        # A resumed arm reports the wall time of the run that trained it.
+        "train_s": adapter.get("wall_seconds", 0.0) if resumed else trained - started,
         "eval_s": time.perf_counter() - trained,
         "results": results,
     }
@@ -218,6 +230,9 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/bench/comparison")
+    parser.add_argument(
+        "--resume", action="store_true", help="reuse arms and evaluations already in --out"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,13 @@ def request_hash(route: str, payload: dict[str, Any]) -> str:
 
 
 class IdempotencyService:
-    def __init__(self, *, db: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, *, db: async_sessionmaker[AsyncSession], stale_after_s: float | None = None
+    ) -> None:
+        """`stale_after_s`: age past which an unfinished claim is taken over by a retry
+        (its process died mid-request); None keeps every claim until it is released."""
         self._db = db
+        self._stale_after_s = stale_after_s
 
     async def begin(
         self, *, owner: str, key: str, route: str, payload: dict[str, Any]
@@ -37,7 +42,14 @@ class IdempotencyService:
         """Claim `key`, or return the stored response of the earlier identical request."""
         digest = request_hash(route, payload)
         async with self._db() as db:
-            existing = await repo.claim(db, owner=owner, key=key, route=route, request_hash=digest)
+            existing = await repo.claim(
+                db,
+                owner=owner,
+                key=key,
+                route=route,
+                request_hash=digest,
+                stale_after_s=self._stale_after_s,
+            )
         if existing is None:
             return IdempotencyClaim(owner=owner, key=key)
         if existing.request_hash != digest:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +22,20 @@ class IdempotencyRecord:
 
 
 async def claim(
-    db: AsyncSession, *, owner: str, key: str, route: str, request_hash: str
+    db: AsyncSession,
+    *,
+    owner: str,
+    key: str,
+    route: str,
+    request_hash: str,
+    stale_after_s: float | None = None,
 ) -> IdempotencyRecord | None:
     """Claim `key` for a new request (committed at once); None on success, else the
-    existing record. The unique constraint settles races between concurrent retries."""
+    existing record. The unique constraint settles races between concurrent retries.
+
+    An unfinished claim older than `stale_after_s` belonged to a process that died
+    mid-request (a live one finishes or releases it within the generation timeout): the
+    same request takes it over instead of meeting "in progress" forever."""
     db.add(IdempotencyRow(owner=owner, key=key, route=route, request_hash=request_hash))
     try:
         await db.commit()
@@ -37,6 +47,22 @@ async def claim(
     )
     if row is None:  # released between our insert and this read: treat as in progress
         return IdempotencyRecord(request_hash, None, None, utcnow())
+    if row.status_code is None and row.request_hash == request_hash and stale_after_s is not None:
+        # Compare-and-set on the age: of two retries racing for a stale claim, one wins.
+        taken = await db.execute(
+            update(IdempotencyRow)
+            .where(
+                IdempotencyRow.id == row.id,
+                IdempotencyRow.status_code.is_(None),
+                IdempotencyRow.created_at < utcnow() - timedelta(seconds=stale_after_s),
+            )
+            .values(created_at=utcnow())
+            # The DB compares the ages (SQLite hands back naive datetimes to Python).
+            .execution_options(synchronize_session=False)
+        )
+        await db.commit()
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return None
     return IdempotencyRecord(row.request_hash, row.status_code, row.response, row.created_at)
 
 

@@ -171,20 +171,15 @@ def baseline_command(
     result: Annotated[Path | None, typer.Option(help="also evaluate and write JSON here")] = None,
 ) -> None:
     """Generate replies with a prompted base model (greedy), then evaluate them."""
-    from training.multiwoz.predict import predict_and_score
-
-    turns, venue_db, label = _load(data, split, root, db, dialogues)
-    scored = predict_and_score(
-        turns,
-        venue_db,
-        label=label,
+    _predict(
+        (data, split, root, db, dialogues),
         out=out,
         result=result,
         model=model,
+        adapter=None,
         max_new_tokens=max_new_tokens,
         batch_size=batch_size,
     )
-    typer.echo(f"{label}, {model}: {scored.summary()}")
 
 
 @app.command("predict")
@@ -209,23 +204,45 @@ def predict_command(
 ) -> None:
     """Generate replies with base model + adapter (greedy), then score BLEU/Inform/Success."""
     from training.more.export import recorded_base
-    from training.multiwoz.predict import predict_and_score
 
     _set_threads(threads)
-    base = model or str(recorded_base(adapter))
-    turns, venue_db, label = _load(data, split, root, db, dialogues)
+    _predict(
+        (data, split, root, db, dialogues),
+        out=out,
+        result=result,
+        model=model or str(recorded_base(adapter)),
+        adapter=adapter,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+    )
+
+
+def _predict(
+    source: tuple[str, str, Path | None, Path | None, int | None],
+    *,
+    out: Path,
+    result: Path | None,
+    model: str,
+    adapter: Path | None,
+    max_new_tokens: int,
+    batch_size: int,
+) -> None:
+    """Load the turns (`_load` arguments), generate, write, score and print one line."""
+    from training.multiwoz.predict import predict_and_score
+
+    turns, venue_db, label = _load(*source)
     scored = predict_and_score(
         turns,
         venue_db,
         label=label,
         out=out,
         result=result,
-        model=base,
+        model=model,
         adapter=adapter,
         max_new_tokens=max_new_tokens,
         batch_size=batch_size,
     )
-    typer.echo(f"{label}, {adapter}: {scored.summary()}")
+    typer.echo(f"{label}, {adapter or model}: {scored.summary()}")
 
 
 def _train(stage: str, config: Path, set_: list[str] | None, threads: int) -> None:
