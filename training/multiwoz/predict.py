@@ -55,11 +55,49 @@ def predict_and_score(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(predictions, indent=1) + "\n")
     parsed = {k: [PredictedTurn(response=r["response"]) for r in v] for k, v in predictions.items()}
-    scored = evaluate(parsed, group_dialogues(turns), db, mode="lex")
+    references = group_dialogues(turns)
+    scored = evaluate(parsed, references, db, mode="lex")
     if result is not None:
         source = {"model": model} | ({"adapter": str(adapter)} if adapter is not None else {})
+        constraints = constraint_means(references, predictions, db)
         result.parent.mkdir(parents=True, exist_ok=True)
         result.write_text(
-            json.dumps({"data": label, **source, **scored.model_dump()}, indent=2) + "\n"
+            json.dumps(
+                {"data": label, **source, **scored.model_dump(), "constraints": constraints},
+                indent=2,
+            )
+            + "\n"
         )
     return scored
+
+
+def constraint_means(
+    references: dict[str, list[MultiWozTurn]],
+    predictions: dict[str, list[dict[str, str]]],
+    db: VenueDB,
+) -> dict[str, dict[str, float | int | None]]:
+    """Each MultiWOZ reasoning function's mean over the turns it applies to, and that count.
+
+    The constraints MORE trains against, measured on the evaluated replies, beside the
+    corpus metrics (which do not see invented phone numbers or false booking claims).
+    """
+    from training.multiwoz.rewards import MultiWozReasoning
+
+    reasoning = MultiWozReasoning(db)
+    scorers = {
+        "offered_entities": reasoning.offered_entities,
+        "requested_attributes": reasoning.requested_attributes,
+        "no_invention": reasoning.no_invention,
+        "booking_claim": reasoning.booking_claim,
+    }
+    values: dict[str, list[float]] = {name: [] for name in scorers}
+    for dialogue_id, turns in references.items():
+        for turn, predicted in zip(turns, predictions[dialogue_id], strict=True):
+            for name, scorer in scorers.items():
+                score = scorer(turn, predicted["response"])
+                if score is not None:
+                    values[name].append(score.value)
+    return {
+        name: {"mean": sum(v) / len(v) if v else None, "turns": len(v)}
+        for name, v in values.items()
+    }

@@ -174,6 +174,15 @@ def test_multiwoz_predict_writes_predictions_the_evaluator_scores(
     assert "BLEU" in done.output and "(2 dialogues, 5 turns)" in done.output
     scored = json.loads(result.read_text())
     assert scored["adapter"] == str(runs.more / "adapter") and scored["dialogues"] == 2
+    constraints = scored["constraints"]
+    assert set(constraints) == {
+        "offered_entities",
+        "requested_attributes",
+        "no_invention",
+        "booking_claim",
+    }
+    assert constraints["booking_claim"]["turns"] == 5  # applies to every turn
+    assert all(c["mean"] is None or 0.0 <= c["mean"] <= 1.0 for c in constraints.values())
     rescored = CliRunner().invoke(
         app, ["multiwoz", "eval", "--predictions", str(preds), "--mode", "lex", *data]
     )
