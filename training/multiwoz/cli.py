@@ -38,6 +38,9 @@ RootOpt = Annotated[
     typer.Option(help="data root (else MORE_MULTIWOZ_DIR / MORE_MULTIWOZ21_DIR / ../shared/data)"),
 ]
 DbOpt = Annotated[Path | None, typer.Option(help="venue DB folder (else MORE_MULTIWOZ_DB_DIR)")]
+DialoguesOpt = Annotated[int, typer.Option(help="evaluate the first N dialogues")]
+MaxNewTokensOpt = Annotated[int, typer.Option(help="reply budget in tokens")]
+BatchSizeOpt = Annotated[int, typer.Option(help="prompts per generate call")]
 ThreadsOpt = Annotated[
     int,
     typer.Option(
@@ -165,9 +168,9 @@ def baseline_command(
     split: SplitOpt = "test",
     root: RootOpt = None,
     db: DbOpt = None,
-    dialogues: Annotated[int, typer.Option(help="evaluate the first N dialogues")] = 20,
-    max_new_tokens: Annotated[int, typer.Option(help="reply budget in tokens")] = 48,
-    batch_size: Annotated[int, typer.Option(help="prompts per generate call")] = 8,
+    dialogues: DialoguesOpt = 20,
+    max_new_tokens: MaxNewTokensOpt = 48,
+    batch_size: BatchSizeOpt = 8,
     result: Annotated[Path | None, typer.Option(help="also evaluate and write JSON here")] = None,
 ) -> None:
     """Generate replies with a prompted base model (greedy), then evaluate them."""
@@ -197,9 +200,9 @@ def predict_command(
     split: SplitOpt = "test",
     root: RootOpt = None,
     db: DbOpt = None,
-    dialogues: Annotated[int, typer.Option(help="evaluate the first N dialogues")] = 20,
-    max_new_tokens: Annotated[int, typer.Option(help="reply budget in tokens")] = 48,
-    batch_size: Annotated[int, typer.Option(help="prompts per generate call")] = 8,
+    dialogues: DialoguesOpt = 20,
+    max_new_tokens: MaxNewTokensOpt = 48,
+    batch_size: BatchSizeOpt = 8,
     threads: ThreadsOpt = 1,
 ) -> None:
     """Generate replies with base model + adapter (greedy), then score BLEU/Inform/Success."""
