@@ -20,6 +20,11 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
-    """`$1,234.50`, `¥12,000`: symbol, thousands separators, the currency's decimals."""
+    """`$1,234.50`, `$1,500`, `¥12,000`: symbol, thousands separators, and the currency's
+    decimals unless the amount is whole (how people write prices; also fewer prompt
+    tokens, since the bundled tokenizer spends one token per digit)."""
     symbol, digits = CURRENCIES[currency]
-    return f"{symbol}{quantize(amount, currency):,.{digits}f}"
+    value = quantize(amount, currency)
+    if value == value.to_integral_value():
+        digits = 0
+    return f"{symbol}{value:,.{digits}f}"

@@ -88,17 +88,46 @@ class Decision:
         return frozenset(self.amounts.values())
 
 
+def eligibility_failures(profile: Profile) -> tuple[DeclineReason, ...]:
+    """Every eligibility rule the profile breaks, in the order the rules check them."""
+    failures = []
+    if profile.account_standing is not AccountStanding.GOOD:
+        failures.append(DeclineReason.ACCOUNT_STANDING)
+    if not profile.identity_verified:
+        failures.append(DeclineReason.UNVERIFIED)
+    if profile.region not in SUPPORTED_REGIONS:
+        failures.append(DeclineReason.REGION)
+    if profile.age_band is AgeBand.UNDER_18:
+        failures.append(DeclineReason.AGE)
+    return tuple(failures)
+
+
 def eligibility_failure(profile: Profile) -> DeclineReason | None:
     """The first eligibility rule the profile breaks, or None when it is eligible."""
-    if profile.account_standing is not AccountStanding.GOOD:
-        return DeclineReason.ACCOUNT_STANDING
-    if not profile.identity_verified:
-        return DeclineReason.UNVERIFIED
-    if profile.region not in SUPPORTED_REGIONS:
-        return DeclineReason.REGION
-    if profile.age_band is AgeBand.UNDER_18:
-        return DeclineReason.AGE
-    return None
+    failures = eligibility_failures(profile)
+    return failures[0] if failures else None
+
+
+@dataclass(frozen=True)
+class CartFit:
+    """How the items in view compare with the available credit (amounts rounded)."""
+
+    total: Decimal
+    available: Decimal
+    shortfall: Decimal  # 0 when it fits
+
+    @property
+    def fits(self) -> bool:
+        return self.shortfall == 0
+
+
+def cart_fit(profile: Profile, context: StorefrontContext) -> CartFit | None:
+    """The cart against the available credit, boundary inclusive; None with nothing in view."""
+    if not context.items:
+        return None
+    total = quantize(context.total, profile.currency)
+    available = quantize(profile.available_credit, profile.currency)
+    return CartFit(total, available, max(total - available, Decimal(0)))
 
 
 def monthly_payments(price: Decimal, profile: Profile) -> dict[int, Decimal]:
@@ -109,8 +138,27 @@ def monthly_payments(price: Decimal, profile: Profile) -> dict[int, Decimal]:
     }
 
 
+_REASON_TEXT: dict[DeclineReason, str] = {
+    DeclineReason.ACCOUNT_STANDING: "account not in good standing",
+    DeclineReason.UNVERIFIED: "identity not verified",
+    DeclineReason.REGION: "region not supported",
+    DeclineReason.AGE: "customer under 18",
+    DeclineReason.INSUFFICIENT_CREDIT: "cart over the available credit",
+    DeclineReason.PRIVACY: "another customer's account",
+}
+
+
+def reason_text(reason: DeclineReason) -> str:
+    """A decline reason in a few plain words (prompts and reasoning traces)."""
+    return _REASON_TEXT[reason]
+
+
 def decide(profile: Profile, context: StorefrontContext, intent: Intent) -> Decision:
-    """Apply the rules: the gold action, its reason, the licensed numbers and the trace."""
+    """Apply the rules: the gold action, its reason, the licensed numbers and a short trace.
+
+    The trace (training only: the scaffold's reasoning target) names the request, the
+    fact that settles it and the decision, in about 30 tokens.
+    """
     cur = profile.currency
     money = lambda amount: format_amount(amount, cur)  # noqa: E731 - local shorthand
     terms = TERMS_BY_TIER[profile.membership_tier]
@@ -122,71 +170,52 @@ def decide(profile: Profile, context: StorefrontContext, intent: Intent) -> Deci
         "available_credit": available,
     }
     counts: set[int] = set(terms) | {item.quantity for item in context.items}
-    trace = [
-        f"Account standing: {profile.account_standing.value}; identity verified: "
-        f"{'yes' if profile.identity_verified else 'no'}; region: {profile.region}"
-        f" ({'supported' if profile.region in SUPPORTED_REGIONS else 'not supported'});"
-        f" age band: {profile.age_band.value}.",
-        f"Available credit = {money(profile.credit_limit)} - "
-        f"{money(profile.outstanding_balance)} = {money(available)}.",
-    ]
-    if failure is None:
-        trace.append("Eligible for instalments.")
-    else:
-        trace.append(f"Not eligible for instalments: {failure.value.replace('_', ' ')}.")
+    trace = [f"Request: {intent.value.replace('_', ' ')}."]
 
-    def done(action: Action, reason: DeclineReason | None = None) -> Decision:
+    def done(action: Action, reason: DeclineReason | None = None, why: str = "") -> Decision:
+        if why:
+            trace.append(why)
         trace.append(f"Decision: {action.value}" + (f" ({reason.value})." if reason else "."))
         return Decision(action, reason, amounts, frozenset(counts), failure is None, tuple(trace))
 
+    def ineligible() -> Decision:
+        assert failure is not None
+        return done(Action.DECLINE, failure, f"Not eligible: {reason_text(failure)}.")
+
     if intent in HANDOFF_INTENTS:
-        trace.append(f"The customer raises a {intent.value.replace('_', ' ')}: a human handles it.")
-        return done(Action.HANDOFF)
+        return done(Action.HANDOFF, why="A person handles this.")
     if intent is Intent.OTHER_USER_DATA:
-        trace.append("Only the signed-in customer's own account may be discussed.")
-        return done(Action.DECLINE, DeclineReason.PRIVACY)
+        return done(Action.DECLINE, DeclineReason.PRIVACY, "Only the customer's own account.")
     if intent in CREDIT_INTENTS and profile.fraud_review:
-        trace.append("The account is under fraud review: a human handles credit questions.")
-        return done(Action.HANDOFF)
+        return done(Action.HANDOFF, why="Fraud review: a person handles credit.")
     if intent in (Intent.ORDER_STATUS, Intent.RETURNS, Intent.SMALL_TALK):
         if intent is Intent.ORDER_STATUS and context.order_status is None:
-            trace.append("No order in view: ask which order.")
-            return done(Action.ASK_INFO)
+            return done(Action.ASK_INFO, why="No order in view.")
         return done(Action.INFORM)
     if intent is Intent.CREDIT_INFO:
-        return done(Action.INFORM)
+        return done(Action.INFORM, why=f"Available {money(available)}.")
     if intent is Intent.LIMIT_INCREASE:
         if failure is not None:
-            return done(Action.DECLINE, failure)
-        trace.append("A limit review needs the customer's income details.")
-        return done(Action.ASK_INFO)
+            return ineligible()
+        return done(Action.ASK_INFO, why="A limit review needs income details.")
     if intent is Intent.INSTALMENT_ELIGIBILITY:
         if failure is not None:
-            return done(Action.DECLINE, failure)
-        trace.append(f"Terms offered: {', '.join(str(t) for t in terms)} months.")
-        return done(Action.APPROVE)
+            return ineligible()
+        return done(Action.APPROVE, why="Eligible.")
 
     # PURCHASE_FIT: eligibility first, then affordability of everything in view.
     if failure is not None:
-        return done(Action.DECLINE, failure)
-    if not context.items:
-        trace.append("No item or price given: ask which item.")
-        return done(Action.ASK_INFO)
-    total = quantize(context.total, cur)
-    amounts["price"] = total
+        return ineligible()
+    fit = cart_fit(profile, context)
+    if fit is None:
+        return done(Action.ASK_INFO, why="No item in view.")
+    amounts["price"] = fit.total
     for item in context.items:
         amounts[f"price:{item.title}"] = quantize(item.price, cur)
-    if total > available:
-        amounts["shortfall"] = total - available
-        trace.append(f"Price {money(total)} > available credit {money(available)}.")
-        return done(Action.DECLINE, DeclineReason.INSUFFICIENT_CREDIT)
-    payments = monthly_payments(total, profile)
-    for term, payment in payments.items():
+    if not fit.fits:
+        amounts["shortfall"] = fit.shortfall
+        why = f"Cart {money(fit.total)} > available {money(available)}."
+        return done(Action.DECLINE, DeclineReason.INSUFFICIENT_CREDIT, why)
+    for term, payment in monthly_payments(fit.total, profile).items():
         amounts[f"monthly:{term}"] = payment
-    trace.append(f"Price {money(total)} <= available credit {money(available)}: it fits.")
-    trace.append(
-        "Monthly payments: "
-        + "; ".join(f"{term} x {money(payment)}" for term, payment in payments.items())
-        + "."
-    )
-    return done(Action.APPROVE)
+    return done(Action.APPROVE, why=f"Cart {money(fit.total)} <= available {money(available)}.")

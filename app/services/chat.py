@@ -45,7 +45,7 @@ from app.engine.base import (
 from app.services.idempotency import IdempotencyClaim, IdempotencyService
 from app.services.policies import Policy, PolicyResolver
 from app.services.profiles import ProfileService
-from app.services.replies import detects_handoff
+from app.domain.replies import detects_handoff
 from app.store import conversations, outcomes
 from app.store.models import SessionStatus
 from app.store.sessions import CacheUnavailableError, InMemorySessionCache, SessionCache

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.domain.checks import TurnFacts
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.prompt import ChatMessage, build_messages
 from app.domain.rules import Action, Decision, DeclineReason, Intent, decide
@@ -63,13 +64,47 @@ class TaskExample(BaseModel):
     references: list[str] = Field(min_length=1)  # human-style gold replies, varied phrasing
     tags: list[str] = Field(default_factory=list)  # e.g. "boundary", "injection"
 
-    def messages(self) -> list[ChatMessage]:
-        """The prompt exactly as serving builds it."""
-        history: list[ChatMessage] = [
+    def chat_history(self) -> list[ChatMessage]:
+        return [
             {"role": m["role"], "content": m["content"]}  # type: ignore[typeddict-item]
             for m in self.history
         ]
-        return build_messages(self.profile, self.context, history, self.message)
+
+    def messages(
+        self, *, verdict: bool = False, intent: Intent | None = None, reasoning: bool = False
+    ) -> list[ChatMessage]:
+        """The prompt exactly as serving builds it.
+
+        Args:
+            verdict: add the rules' verdict line, as serving does when it knows the intent.
+            intent: the intent the verdict is for (default: the gold intent); serving's
+                inferred intent may differ, and `None`-like abstentions are `verdict=False`.
+            reasoning: scaffold rows only: ask for the reasoning block first.
+        """
+        decision = None
+        if verdict:
+            decision = decide(self.profile, self.context, intent or self.intent)
+        return build_messages(
+            self.profile,
+            self.context,
+            self.chat_history(),
+            self.message,
+            decision=decision,
+            reasoning=reasoning,
+        )
+
+    def facts(self, intent: Intent | None = None, *, known: bool = True) -> TurnFacts:
+        """What a reply to this turn is checked against (`app.domain.checks`).
+
+        `intent` overrides the gold intent; `known=False` checks as if it were unknown.
+        """
+        return TurnFacts(
+            profile=self.profile,
+            context=self.context,
+            message=self.message,
+            intent=(intent or self.intent) if known else None,
+            history=tuple(self.chat_history()),
+        )
 
     def redecide(self) -> Decision:
         """The rules applied again (tests assert this equals `decision`)."""

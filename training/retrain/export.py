@@ -303,7 +303,7 @@ def build_examples(
 ) -> list[ExportedExample]:
     """Label logged turns. `classify(messages, user_ids)` returns `IntentGuess`es
     (default: the MiniLM nearest-neighbour classifier)."""
-    from training.data.ecommerce.references import Turn, reference_replies
+    from app.domain.references import Turn, reference_replies
 
     if classify is None:
         from training.retrain.intent import default_classifier

@@ -10,9 +10,9 @@ serialised `TaskExample` in the `example` column. `None` means "not applicable".
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from app.domain.checks import Score
 from training.data.schema import TaskExample
 
 
@@ -22,14 +22,6 @@ class RewardFunc(Protocol):
     def __call__(
         self, prompts: Sequence[Any] | None, completions: Sequence[Any], **kwargs: Any
     ) -> list[float | None]: ...
-
-
-@dataclass(frozen=True)
-class Score:
-    """One reasoning-function result: a value in [0, 1] and why, for debugging."""
-
-    value: float
-    reason: str
 
 
 def completion_text(completion: Any) -> str:

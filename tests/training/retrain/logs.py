@@ -10,7 +10,7 @@ import httpx
 
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.rules import Intent, decide
-from training.data.ecommerce.references import Turn, reference_replies
+from app.domain.references import Turn, reference_replies
 
 STORE = {"Authorization": "Bearer demo-storefront-key"}
 ADMIN = {"Authorization": "Bearer demo-admin-key"}

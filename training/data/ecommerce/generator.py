@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from app.domain.prompt import ChatMessage
 from app.domain.rules import decide
 from training.data.ecommerce.population import fingerprint, sample_profile
-from training.data.ecommerce.references import Turn, reference_replies
+from app.domain.references import Turn, reference_replies
 from training.data.ecommerce.scenarios import HARD_BUILDERS, HARD_TAGS, Scenario, regular_scenario
 from training.data.schema import GoldDecision, Split, TaskExample
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: decision-first references, short reasoning traces
 
 
 @dataclass(frozen=True)

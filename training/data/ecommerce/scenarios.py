@@ -163,11 +163,12 @@ def hard_boundary(rng: random.Random, user_id: str) -> Scenario:
 def hard_multi_item(rng: random.Random, user_id: str) -> Scenario:
     """Several items (some with quantities) whose total decides, not any single price."""
     profile = _positive_available(rng, user_id)
-    items = [
-        sample_item(rng, profile.currency, quantity=rng.choice((1, 1, 2, 3)))
-        for _ in range(rng.randint(2, 4))
-    ]
-    items = list({item.title: item for item in items}.values())
+    wanted = rng.randint(2, 4)
+    by_title: dict[str, CartItem] = {}
+    while len(by_title) < wanted:  # distinct products: a repeat would be one line, not two
+        item = sample_item(rng, profile.currency, quantity=rng.choice((1, 1, 2, 3)))
+        by_title.setdefault(item.title, item)
+    items = list(by_title.values())
     return Scenario(profile, [_purchase(rng, profile, items, ("multi_item",))])
 
 

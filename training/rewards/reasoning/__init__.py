@@ -1,30 +1,31 @@
-"""Reasoning functions (DESIGN §4): reply parser, then decision, numeric, state, handoff."""
+"""Reasoning functions (DESIGN §4) as TRL rewards; defined once in `app.domain.checks`."""
 
+from app.domain.checks import Score
+from app.domain.replies import Claim, ParsedReply, parse_reply
 from training.rewards.reasoning.functions import (
     REASONING_FUNCTIONS,
     SCORERS,
     decision_reward,
-    enable_embedding_fallback,
     handoff_reward,
     numeric_reward,
+    parse_for,
     score_decision,
     score_handoff,
     score_numeric,
     score_state,
     state_reward,
 )
-from training.rewards.reasoning.parser import Claim, ParsedReply, Stance, parse_reply
 
 __all__ = [
     "REASONING_FUNCTIONS",
     "SCORERS",
     "Claim",
     "ParsedReply",
-    "Stance",
+    "Score",
     "decision_reward",
-    "enable_embedding_fallback",
     "handoff_reward",
     "numeric_reward",
+    "parse_for",
     "parse_reply",
     "score_decision",
     "score_handoff",

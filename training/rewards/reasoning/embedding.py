@@ -18,8 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.domain.rules import Intent
-from training.rewards.reasoning.parser import INFORMATIONAL_INTENTS, Stance
+from app.domain.replies import INFORMATIONAL_INTENTS
+from app.domain.rules import Action, Intent
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,14 +35,14 @@ def minilm_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-def prototype_replies(n_examples: int = 250, seed: int = 0) -> list[tuple[str, Stance]]:
+def prototype_replies(n_examples: int = 250, seed: int = 0) -> list[tuple[str, Action]]:
     """Generated reference replies with their gold stance (the parser's view of the intent)."""
     from training.data.ecommerce.generator import generate_split
     from training.data.schema import Split
 
-    pairs: dict[str, Stance] = {}
+    pairs: dict[str, Action] = {}
     for ex in generate_split(Split.TRAIN, n_examples, seed=seed, n_refs=2):
-        stance = Stance(ex.decision.action.value)
+        stance = Action(ex.decision.action.value)
         for reply in ex.references:
             pairs.setdefault(reply, stance)
     return sorted(pairs.items())
@@ -69,7 +69,7 @@ class EmbeddingStanceClassifier:
             [text for text, _ in pairs], batch_size=64, normalize_embeddings=True
         )
 
-    def predict(self, text: str) -> tuple[Stance, float] | None:
+    def predict(self, text: str) -> tuple[Action, float] | None:
         """The voted stance and its voters' mean similarity, or None when unsure."""
         import numpy as np
 
@@ -78,18 +78,18 @@ class EmbeddingStanceClassifier:
         top = np.argsort(-sims)[: self.k]
         if float(sims[top].mean()) < self.min_similarity:
             return None
-        votes: dict[Stance, float] = {}
+        votes: dict[Action, float] = {}
         for i in top:
             votes[self.labels[i]] = votes.get(self.labels[i], 0.0) + float(sims[i])
         stance = max(sorted(votes), key=lambda s: votes[s])
         return stance, float(sims[top].mean())
 
-    def __call__(self, text: str, intent: Intent | None) -> Stance | None:
+    def __call__(self, text: str, intent: Intent | None) -> Action | None:
         """Fallback hook for `parse_reply`: only decision stances, never for answers."""
         if intent in INFORMATIONAL_INTENTS:
             return None
         result = self.predict(text)
-        if result is None or (result[0] is Stance.HANDOFF and "?" in text):
+        if result is None or (result[0] is Action.HANDOFF and "?" in text):
             return None  # a question about a handoff is an offer, not a handoff
         return result[0]
 

@@ -1,15 +1,22 @@
-"""Human-style reference replies: many phrasings per intent and gold action.
+"""Rule-grounded replies in the shop's voice: many phrasings per intent and gold action.
 
-A reply is assembled from slots (opener, verdict, details, next step, closer); each slot
-has several synonymous phrasings and the middle slots are shuffled, so a policy cannot
-win naturalness by memorising one sentence. Every phrasing is true for the decision it
-is used with: references are gold, and the label-consistency test checks each one
+They are the training data's human-style references and the reply guard's fallback, so
+the shopper hears one voice whichever wrote the reply. A reply is assembled from slots
+(verdict, details, closer); each slot has several synonymous phrasings, so a policy
+cannot win naturalness by memorising one sentence.
+
+Every reply states its decision in its first clause ("Yes, ...", "Unfortunately, ...",
+"I'm connecting you ..."): a policy trained on them puts the stance in its first tokens,
+where it weighs most in the loss and where a reader looks first. Greetings and openers
+are kept for answers that decide nothing (order status, small talk). Every phrasing is
+true for the decision it is used with: the label-consistency test checks each one
 against every reasoning function.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -54,31 +61,37 @@ def terms_phrase(terms: tuple[int, ...], joiner: str = "or") -> str:
     return (", ".join(words[:-1]) + joiner + words[-1]) if len(words) > 1 else words[0]
 
 
-# Openers that fit the request: sympathy for a problem, plain acknowledgement otherwise.
-_HANDOFF_OPENERS: dict[Intent, tuple[str, ...]] = {
-    Intent.DISPUTE: ("I'm sorry to hear that.", "Thanks for letting us know.", "I understand."),
-    Intent.FRAUD_REPORT: ("I'm sorry to hear that.", "Thanks for letting us know."),
-    Intent.HUMAN_REQUEST: ("I understand.",),
-}
-
-
 def _opener(rng: random.Random, turn: Turn, kind: str) -> str:
     name = turn.name
     friendly = [f"Hi {name}!", f"Thanks for checking, {name}."] if name else ["Hi there!"]
-    pools = {
-        "positive": ["", "", "Thanks for asking!", "Happy to help.", "Great question.", *friendly],
-        "negative": ["", "", "Thanks for asking.", *friendly],
-        "ask": ["", "Happy to look into that.", "I can help with that.", *friendly],
-        "handoff": ["", *_HANDOFF_OPENERS.get(turn.intent, ("Thanks for asking.",))],
-        "neutral": ["", "", "Sure.", "Happy to help.", *friendly],
-        "none": [""],
-    }
-    return rng.choice(pools[kind])
+    # Decisions come first: only answers that decide nothing may open with a greeting.
+    pools = {"neutral": ["", "", "Sure.", "Happy to help.", *friendly]}
+    return rng.choice(pools.get(kind, [""]))
+
+
+_LEAD = re.compile(
+    r"^(Yes|Good news|Absolutely|Unfortunately|Sorry|Of course|Sure|Certainly|No problem|"
+    r"That works)([,:!])\s"
+)
+
+
+def _address(rng: random.Random, turn: Turn, reply: str) -> str:
+    """Sometimes name the shopper right after the leading word ("Yes, Ada, ..."), so the
+    decision still comes first."""
+    m = _LEAD.match(reply)
+    if not turn.name or m is None or rng.random() < 0.5:
+        return reply
+    rest = reply[m.end() :]
+    if m.group(2) == ",":
+        return f"{m.group(1)}, {turn.name}, {rest}"
+    return f"{m.group(1)}, {turn.name}{m.group(2)} {rest}"
 
 
 def _closer(rng: random.Random, kind: str) -> str:
     pools = {
         "positive": [
+            "",
+            "",
             "",
             "",
             "Would you like to go ahead?",
@@ -87,6 +100,8 @@ def _closer(rng: random.Random, kind: str) -> str:
             "Let me know if you'd like help choosing a plan.",
         ],
         "negative": [
+            "",
+            "",
             "",
             "",
             "Is there anything else I can help with?",
@@ -100,8 +115,8 @@ def _closer(rng: random.Random, kind: str) -> str:
             "Let me know if you need anything else.",
             "Have a great day!",
         ],
-        "handoff": ["", "", "Thanks for your patience.", "They'll have all the details."],
-        "ask": ["", "", "Thanks!"],
+        "handoff": ["", "", "", "Thanks for your patience.", "They'll have all the details."],
+        "ask": ["", "", "Thanks!", "I'll take it from there.", "Then I can check."],
     }
     return rng.choice(pools.get(kind, [""]))
 
@@ -120,8 +135,6 @@ def _monthly(turn: Turn, rng: random.Random) -> str:
         f"That's {pay[t1]} a month over {t1} months, interest-free.",
         f"You could pay {pay[t1]} a month for {t1} months, with no interest.",
         f"For example, {t1} monthly payments of {pay[t1]}.",
-        f"Over {t1} months it comes to {pay[t1]} a month, or {pay[t2]} a month over {t2} months.",
-        "Your options: " + "; ".join(f"{t} months at {pay[t]}" for t in terms) + ".",
         f"{NUMBER_WORDS[t1].capitalize()} monthly payments of {pay[t1]} would cover it.",
         f"Spread over {t2} months, that's {pay[t2]} per month.",
     ]
@@ -151,7 +164,7 @@ def _approve_eligibility(turn: Turn, rng: random.Random) -> list[str]:
     )
     extra = []
     available = turn.decision.amounts["available_credit"]
-    if available > 0:
+    if available > 0 and rng.random() < 0.35:
         extra = [
             rng.choice(
                 [
@@ -161,9 +174,7 @@ def _approve_eligibility(turn: Turn, rng: random.Random) -> list[str]:
                 ]
             )
         ]
-    middle = [detail, *extra]
-    rng.shuffle(middle)
-    return [verdict, *middle]
+    return [verdict, detail, *extra]
 
 
 def _approve_purchase(turn: Turn, rng: random.Random) -> list[str]:
@@ -293,15 +304,15 @@ def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
             f"put {thing} on instalments.",
             f"That's over what you can spend right now: you have {available} available and "
             f"{thing} costs {price}.",
-            f"{thing[0].upper()}{thing[1:]} comes to {price}, which is {shortfall} more than the "
-            f"{available} you have available, so it won't fit.",
+            f"Sorry, {thing} won't fit: it's {price}, which is {shortfall} more than the "
+            f"{available} you have available.",
             f"Sorry, {thing} is {shortfall} above your available credit, so instalments won't "
             "work for it.",
         ]
     )
     extra = [""]
     balance = d.amounts["outstanding_balance"]
-    if balance > 0:
+    if balance > 0 and rng.random() < 0.4:
         extra = [
             rng.choice(
                 [
@@ -329,8 +340,6 @@ def _decline(turn: Turn, rng: random.Random) -> list[str]:
                 ]
             ),
         )
-    elif turn.decision.reason not in (DeclineReason.PRIVACY, DeclineReason.INSUFFICIENT_CREDIT):
-        parts.insert(0, rng.choice(["", "I've checked your account."]))
     return parts
 
 
@@ -340,15 +349,17 @@ HANDOFF_LINES: dict[Intent, tuple[str, ...]] = {
         "Let me transfer you to a colleague who handles disputes; they'll be with you shortly.",
         "A member of our team needs to review this, so I'm passing you over to them now.",
         "I'll hand this over to a specialist who can sort out the charge with you.",
-        "I'm sorry about the charge. Let me connect you with a colleague from billing.",
+        "Let me connect you with a colleague from billing; I'm sorry about the charge.",
+        "I'm passing this to our billing team now so a person can check the payment with you.",
+        "Let me get a specialist from our payments team to look at this with you.",
     ),
     Intent.FRAUD_REPORT: (
         "I'm transferring you to our fraud team right away; a specialist will secure your account.",
         "That needs a person: I'm connecting you with our security team now.",
-        "Please don't worry, I'm handing you over to a fraud specialist immediately.",
+        "I'm handing you over to a fraud specialist immediately; please don't worry.",
         "Let me put you through to our security team so a person can check this with you.",
-        "Thanks for flagging it. I'm connecting you with a fraud specialist now to protect your "
-        "account.",
+        "I'm connecting you with a fraud specialist now to protect your account. Thanks for "
+        "flagging it.",
     ),
     Intent.HUMAN_REQUEST: (
         "Of course, I'm connecting you with a member of our team now.",
@@ -379,12 +390,20 @@ def _ask(turn: Turn, rng: random.Random) -> list[str]:
             "To review your limit, I'll need a few details: what's your current yearly income, "
             "and are you employed or self-employed?",
             "Could you share your income details so I can request a review of your limit?",
+            "Sure, I can request a review. What's your annual income, and are you employed?",
+            "A review is possible: could you tell me your yearly income and your employer?",
+            "I'll need your income details first. Could you share your annual income?",
+            "Happy to start a limit review. Could you confirm your annual income and employment "
+            "status?",
         )
     elif turn.intent is Intent.ORDER_STATUS:
         options = (
             "Could you share your order number so I can check?",
             "Which order do you mean? If you send me the order number I'll look it up.",
             "What's your order number? I'll check where it is.",
+            "Could you tell me the order number? Then I can see where it is.",
+            "Happy to check: which order is it? The order number is on your confirmation email.",
+            "Can you send me the order number, please? I'll look up the delivery.",
         )
     else:
         options = (
@@ -392,6 +411,8 @@ def _ask(turn: Turn, rng: random.Random) -> list[str]:
             "your available credit.",
             "Could you tell me which product you're looking at? Then I can check whether it fits.",
             "What's the item you'd like to buy? I'll see if it fits your credit.",
+            "Which product is it? Send me the item and I'll check it against your credit.",
+            "Could you share the item you're looking at? I'll check if it fits.",
         )
     return [rng.choice(options)]
 
@@ -524,8 +545,10 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         kind = "none"  # the small-talk line is itself the greeting
     replies: list[str] = []
     for _ in range(12 * k):
-        body = _body(turn, rng)
-        reply = _join([_opener(rng, turn, kind), *body, _closer(rng, kind)])
+        body = [part for part in _body(turn, rng) if part]
+        # Concise: a closer only where the body leaves room for it (about 48 tokens in all).
+        closer = _closer(rng, kind) if sum(map(len, body)) < 110 else ""
+        reply = _address(rng, turn, _join([_opener(rng, turn, kind), *body, closer]))
         if reply not in replies:
             replies.append(reply)
         if len(replies) == k:

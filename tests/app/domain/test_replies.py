@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from app.domain.rules import Intent
-from training.rewards.reasoning.numbers import extract_numbers, words_to_int
-from training.rewards.reasoning.parser import Stance, detects_handoff, extract_claims, parse_reply
+from app.domain.numbers import extract_numbers, words_to_int
+from app.domain.replies import Action, detects_handoff, extract_claims, parse_reply
 
 
 @pytest.mark.parametrize(
@@ -81,39 +81,39 @@ def test_extract_numbers_skips_identifiers_times_and_lone_words() -> None:
 @pytest.mark.parametrize(
     ("reply", "stance"),
     [
-        ("Yes, the phone fits within your available credit.", Stance.APPROVE),
-        ("Unfortunately, the phone doesn't fit: it's over your available credit.", Stance.DECLINE),
-        ("I'm sorry for the wait, but yes, you can pay in instalments.", Stance.APPROVE),
+        ("Yes, the phone fits within your available credit.", Action.APPROVE),
+        ("Unfortunately, the phone doesn't fit: it's over your available credit.", Action.DECLINE),
+        ("I'm sorry for the wait, but yes, you can pay in instalments.", Action.APPROVE),
         (
             "It's a lovely phone, but unfortunately it's above your available credit.",
-            Stance.DECLINE,
+            Action.DECLINE,
         ),
-        ("I can't see any reason why not: it fits.", Stance.APPROVE),
-        ("Nothing stops you from paying in instalments.", Stance.APPROVE),
-        ("You're not eligible for instalments.", Stance.DECLINE),
-        ("It's not within your available credit.", Stance.DECLINE),
-        ("Once you verify your identity, you can pay in instalments.", Stance.DECLINE),
-        ("If you'd like, you can pay over 6 months.", Stance.APPROVE),
-        ("Could you tell me which item you mean?", Stance.ASK_INFO),
-        ("I can't check without your order number. Could you share it?", Stance.ASK_INFO),
-        ("Unfortunately it doesn't fit. Is there anything else I can help with?", Stance.DECLINE),
-        ("Your limit is $500 and you have $300 available.", Stance.INFORM),
-        ("I'm connecting you with a colleague now.", Stance.HANDOFF),
+        ("I can't see any reason why not: it fits.", Action.APPROVE),
+        ("Nothing stops you from paying in instalments.", Action.APPROVE),
+        ("You're not eligible for instalments.", Action.DECLINE),
+        ("It's not within your available credit.", Action.DECLINE),
+        ("Once you verify your identity, you can pay in instalments.", Action.DECLINE),
+        ("If you'd like, you can pay over 6 months.", Action.APPROVE),
+        ("Could you tell me which item you mean?", Action.ASK_INFO),
+        ("I can't check without your order number. Could you share it?", Action.ASK_INFO),
+        ("Unfortunately it doesn't fit. Is there anything else I can help with?", Action.DECLINE),
+        ("Your limit is $500 and you have $300 available.", Action.INFORM),
+        ("I'm connecting you with a colleague now.", Action.HANDOFF),
     ],
 )
-def test_parse_reply_stance(reply: str, stance: Stance) -> None:
+def test_parse_reply_stance(reply: str, stance: Action) -> None:
     assert parse_reply(reply, Intent.PURCHASE_FIT).stance is stance
 
 
 def test_parse_reply_informational_intent_yes_is_an_answer() -> None:
     reply = "Yes, you have $300 of available credit."
-    assert parse_reply(reply, Intent.PURCHASE_FIT).stance is Stance.APPROVE
-    assert parse_reply(reply, Intent.CREDIT_INFO).stance is Stance.INFORM
+    assert parse_reply(reply, Intent.PURCHASE_FIT).stance is Action.APPROVE
+    assert parse_reply(reply, Intent.CREDIT_INFO).stance is Action.INFORM
 
 
 def test_parse_reply_no_info_is_not_a_refusal() -> None:
     reply = "Unfortunately I don't have your credit score, but your limit is €3,000."
-    assert parse_reply(reply, Intent.CREDIT_INFO).stance is Stance.INFORM
+    assert parse_reply(reply, Intent.CREDIT_INFO).stance is Action.INFORM
 
 
 @pytest.mark.parametrize(

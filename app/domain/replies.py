@@ -23,18 +23,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 
-from app.domain.rules import Intent
-from training.rewards.reasoning.numbers import Amount, Count, Number, extract_numbers
-
-
-class Stance(StrEnum):
-    APPROVE = "approve"
-    DECLINE = "decline"
-    ASK_INFO = "ask_info"
-    HANDOFF = "handoff"
-    INFORM = "inform"
+from app.domain.numbers import Amount, Count, Number, extract_numbers
+from app.domain.rules import Action, DeclineReason, Intent
 
 
 # Intents whose gold action is never a credit approval: a "yes" there is an answer.
@@ -58,7 +49,7 @@ class Claim:
 @dataclass(frozen=True)
 class ParsedReply:
     text: str
-    stance: Stance
+    stance: Action
     handoff: bool
     amounts: tuple[Amount, ...]
     counts: tuple[Count, ...]
@@ -196,7 +187,8 @@ _HANDOFF_RE = re.compile(
     r"advisor|adviser|staff|expert|department|manager)s?\b"
     r"|\b(?:while|as|and|then|now)\s+i\s+(?:transfer|connect|put)\s+you\b"
     r"|\b(?:get|bring|have)\s+(?:a|an|one of our|our)\s+(?:\w+\s+)?(?:specialist|agent|colleague|"
-    r"advisor|person|representative)s?\s+to\b"
+    r"advisor|person|representative)s?(?:\s+\w+){0,4}?\s+to\s+(?:look|help|check|review|call|"
+    r"contact|take|sort|go through|deal)\b"
     r"|\b(?:i'm|i am|i'll|i will|let me|i've|i have)\s+(?:now\s+|just\s+)?(?:transferring|"
     r"transfer|connecting|connect|passing|pass|handing|hand|putting|put|passed|handed)\s+you\s+"
     r"(?:over|through|on|across|now)\b"
@@ -285,15 +277,15 @@ def stance_scores(text: str) -> dict[str, float]:
     return scores
 
 
-def decide_stance(scores: dict[str, float], handoff: bool) -> Stance:
+def decide_stance(scores: dict[str, float], handoff: bool) -> Action:
     if handoff:
-        return Stance.HANDOFF
+        return Action.HANDOFF
     approve, decline, ask = scores["approve"], scores["decline"], scores["ask_info"]
     if ask >= 2.0 and ask > approve and ask >= decline:
-        return Stance.ASK_INFO
+        return Action.ASK_INFO
     if max(approve, decline) < 1.0:
-        return Stance.INFORM
-    return Stance.APPROVE if approve > decline else Stance.DECLINE
+        return Action.INFORM
+    return Action.APPROVE if approve > decline else Action.DECLINE
 
 
 # --- claims ---------------------------------------------------------------------------
@@ -405,7 +397,7 @@ def extract_claims(text: str, amounts: tuple[Amount, ...] = ()) -> list[Claim]:
     return claims
 
 
-StanceFallback = Callable[[str, Intent | None], Stance | None]
+StanceFallback = Callable[[str, Intent | None], Action | None]
 
 
 def parse_reply(
@@ -426,9 +418,9 @@ def parse_reply(
     if fallback is not None and not handoff and max(scores.values()) < 1.0:
         guess = fallback(text, intent)
         if guess is not None:
-            stance, handoff = guess, guess is Stance.HANDOFF
-    if stance is Stance.APPROVE and intent in INFORMATIONAL_INTENTS:
-        stance = Stance.INFORM
+            stance, handoff = guess, guess is Action.HANDOFF
+    if stance is Action.APPROVE and intent in INFORMATIONAL_INTENTS:
+        stance = Action.INFORM
     return ParsedReply(
         text=text,
         stance=stance,
@@ -439,3 +431,42 @@ def parse_reply(
         claims=tuple(extract_claims(text, numbers.amounts)),
         scores=scores,
     )
+
+
+# --- decline reasons ------------------------------------------------------------------
+
+_REASON_CUES: dict[DeclineReason, re.Pattern[str]] = {
+    DeclineReason.ACCOUNT_STANDING: re.compile(
+        r"\b(?:overdue|late|missed|past[- ]due|arrears|behind on|delinquen\w*|suspended|"
+        r"standing|payments? (?:up to date|are due|is due)|on hold)\b",
+        re.IGNORECASE,
+    ),
+    DeclineReason.UNVERIFIED: re.compile(r"\b(?:verif\w*|identity|ID|KYC)\b", re.IGNORECASE),
+    DeclineReason.REGION: re.compile(
+        r"\b(?:region|country|countries|where you live|your area|location|offered in|"
+        r"available in)\b",
+        re.IGNORECASE,
+    ),
+    DeclineReason.AGE: re.compile(
+        r"\b(?:adults?|under[- ]18|18|age|too young|minors?|grown[- ]ups?)\b", re.IGNORECASE
+    ),
+    DeclineReason.INSUFFICIENT_CREDIT: re.compile(
+        r"\b(?:available credit|credit (?:limit|left|available)|limit|exceed\w*|over|above|"
+        r"more than|short(?:fall)?|(?:doesn't|does not|won't|will not) (?:quite )?fit|"
+        r"not enough|too (?:much|expensive|high|pricey)|can spend|out of reach|"
+        r"balance|owe)\b",
+        re.IGNORECASE,
+    ),
+    DeclineReason.PRIVACY: re.compile(
+        r"\b(?:someone else|somebody else|another (?:person|customer|account|shopper)|"
+        r"other (?:customers?|people|person|shoppers?|accounts?)|your own|privacy|private|"
+        r"their own|anyone else|who owns)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def cited_reasons(text: str) -> frozenset[DeclineReason]:
+    """The decline reasons a reply names (by cue words; several may be named)."""
+    text = _normalise(text)
+    return frozenset(reason for reason, cue in _REASON_CUES.items() if cue.search(text))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.replies import detects_handoff
+from app.domain.replies import detects_handoff
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,350 @@
+"""What makes a reply correct: the four reasoning functions and the degenerate-output check.
+
+One definition, used three ways: MORE trains against these functions as constraints
+(`training.rewards.reasoning` lifts them into TRL rewards), evaluation reports them, and
+the service's reply guard runs them on every generated reply before the shopper sees it.
+Pure code over the profile, the storefront context and the reply: no model, microseconds
+to a millisecond per reply.
+
+Each check maps (facts, parsed reply) to a `Score` in [0, 1] with a short reason:
+
+* `check_decision`: the reply's stance is the gold action; a decline also names a reason
+  the rules support (a decline for an unverified identity that blames the balance fails).
+* `check_numeric`: the share of numbers in the reply that are licensed (1 with none).
+  Licensed: the decision's amounts and counts, and any number in what the model was
+  shown (facts, history, the shopper's message). An amount matches a licensed one within
+  the precision it was stated with ("$83" for $83.33), never looser than 5% of the value
+  nor tighter than half the currency's minor unit; an amount in another currency than
+  the profile's is licensed only if the shopper's side used it.
+* `check_state`: the share of claims about the shopper (eligibility, verification,
+  standing, tier, region, age, fraud review, limit / available credit / balance figures)
+  that agree with the profile (1 with none).
+* `check_handoff`: the reply hands off exactly when the gold action is a handoff.
+* `check_degenerate` (serving and evaluation): not empty, no leaked reasoning tag, no
+  repetition loop, not cut off at the token cap.
+
+When the shopper's intent is unknown (`TurnFacts.intent is None`, the service could not
+tell), only what needs no intent is checked: numbers, claims, and that the reply approves
+nothing the rules forbid for this shopper and the items in view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import cached_property, lru_cache
+
+from app.domain.money import CURRENCIES, quantize
+from app.domain.numbers import Amount, extract_numbers
+from app.domain.profile import AccountStanding, AgeBand, Profile, StorefrontContext
+from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
+from app.domain.replies import Claim, ParsedReply, cited_reasons, parse_reply
+from app.domain.rules import (
+    SUPPORTED_REGIONS,
+    Action,
+    Decision,
+    DeclineReason,
+    Intent,
+    cart_fit,
+    decide,
+    eligibility_failures,
+    monthly_payments,
+)
+
+
+@dataclass(frozen=True)
+class Score:
+    """One check's result: a value in [0, 1] and why."""
+
+    value: float
+    reason: str
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= 1.0
+
+
+@dataclass(frozen=True)
+class TurnFacts:
+    """Everything a reply to one shopper turn is checked against.
+
+    Args:
+        profile: the shopper's profile.
+        context: the storefront context of the turn (items in view, order).
+        message: the shopper's message.
+        intent: what the shopper asks; `None` when unknown (only intent-free checks run).
+        history: earlier messages of the session (numbers shown there are licensed).
+    """
+
+    profile: Profile
+    context: StorefrontContext
+    message: str
+    intent: Intent | None
+    history: tuple[ChatMessage, ...] = ()
+
+    @cached_property
+    def decision(self) -> Decision | None:
+        """The rules' decision, when the intent is known."""
+        return decide(self.profile, self.context, self.intent) if self.intent else None
+
+    @cached_property
+    def shown_text(self) -> str:
+        """Everything the model was shown besides instructions: facts, history, message."""
+        history = " ".join(m["content"] for m in self.history)
+        return f"{render_facts(self.profile, self.context)}\n{history}\n{self.message}"
+
+
+@lru_cache(maxsize=16384)
+def parse(text: str, intent: Intent | None) -> ParsedReply:
+    """Parse once per (reply, intent): every check reads the same parse."""
+    return parse_reply(text, intent)
+
+
+# --- decision -------------------------------------------------------------------------
+
+
+def supported_reasons(facts: TurnFacts, decision: Decision) -> frozenset[DeclineReason]:
+    """Decline reasons that are true for this turn (any one of them makes a right decline)."""
+    if decision.reason in (DeclineReason.PRIVACY, DeclineReason.INSUFFICIENT_CREDIT):
+        return frozenset({decision.reason})
+    return frozenset(eligibility_failures(facts.profile))
+
+
+def forbidden_approval(facts: TurnFacts) -> str | None:
+    """Why the rules forbid approving credit for this shopper and cart (None: allowed)."""
+    failures = eligibility_failures(facts.profile)
+    if failures:
+        return f"not eligible ({failures[0].value})"
+    if facts.profile.fraud_review:
+        return "account under fraud review"
+    fit = cart_fit(facts.profile, facts.context)
+    if fit is not None and not fit.fits:
+        return "the items in view exceed the available credit"
+    return None
+
+
+def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
+    if not any(ch.isalpha() for ch in parsed.text):
+        return Score(0.0, "empty reply decides nothing")  # even where the gold is `inform`
+    decision = facts.decision
+    if decision is None:
+        if parsed.stance is Action.APPROVE and (why := forbidden_approval(facts)):
+            return Score(0.0, f"approves, but the rules forbid it: {why}")
+        return Score(1.0, "intent unknown: no forbidden approval")
+    gold = decision.action
+    if parsed.stance is not gold:
+        return Score(0.0, f"stance {parsed.stance.value}, gold {gold.value}")
+    if gold is Action.DECLINE:
+        supported = supported_reasons(facts, decision)
+        cited = cited_reasons(parsed.text)
+        if not cited & supported:
+            named = ", ".join(sorted(r.value for r in cited)) or "none"
+            return Score(0.0, f"declines for {named}, the rules for {decision.reason}")
+    return Score(1.0, f"stance {parsed.stance.value} = gold")
+
+
+# --- numeric faithfulness -------------------------------------------------------------
+
+
+def _licensed(facts: TurnFacts) -> tuple[list[tuple[Decimal, str | None]], set[Decimal]]:
+    """(licensed amounts with currency, licensed plain values)."""
+    cur = facts.profile.currency
+    decision = facts.decision
+    if decision is None:  # intent unknown: every amount the facts imply for some request
+        decision = decide(facts.profile, facts.context, Intent.PURCHASE_FIT)
+        fit = cart_fit(facts.profile, facts.context)
+        extra = dict(decision.amounts)
+        if fit is not None:
+            extra["price"] = fit.total
+            extra["shortfall"] = fit.shortfall
+            for term, payment in monthly_payments(fit.total, facts.profile).items():
+                extra[f"monthly:{term}"] = payment
+        decision = replace(decision, amounts=extra)
+    amounts: list[tuple[Decimal, str | None]] = [(v, cur) for v in decision.amounts.values()]
+    amounts += [(quantize(i.price, cur), cur) for i in facts.context.items]
+    values: set[Decimal] = {Decimal(c) for c in decision.counts}
+    shown = extract_numbers(facts.shown_text)
+    amounts += [(a.value, a.currency) for a in shown.amounts]
+    values |= {Decimal(c.value) for c in shown.counts} | {n.value for n in shown.others}
+    # Digits glued to words ("under-18", "ord-55120") are licensed too once shown.
+    values |= {Decimal(d) for d in re.findall(r"\d+(?:\.\d+)?", facts.shown_text.replace(",", ""))}
+    values |= {Decimal(0)}  # "0% interest": the terms are interest-free
+    return amounts, values
+
+
+def _amount_ok(a: Amount, licensed: list[tuple[Decimal, str | None]], currency: str) -> bool:
+    half_minor = Decimal(1).scaleb(-CURRENCIES[currency][1]) / 2
+    for value, cur in licensed:
+        if a.currency is not None and cur is not None and a.currency != cur:
+            continue
+        tol = max(half_minor, min(a.tolerance, abs(value) * Decimal("0.05")))
+        if abs(a.value - value) <= tol:
+            return True
+    return False
+
+
+def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
+    amounts, values = _licensed(facts)
+    cur = facts.profile.currency
+    plain = [v for v, _ in amounts]
+    bad: list[str] = []
+    total = 0
+    for a in parsed.amounts:
+        total += 1
+        # An amount without a currency is checked against the profile's currency.
+        if not _amount_ok(a, amounts, a.currency or cur):
+            bad.append(a.text)
+    for c in parsed.counts:
+        total += 1
+        if Decimal(c.value) not in values:
+            bad.append(c.text)
+    for n in parsed.others:
+        total += 1
+        if n.value not in values and not any(abs(n.value - v) < Decimal("0.01") for v in plain):
+            bad.append(n.text)
+    if total == 0:
+        return Score(1.0, "no numbers")
+    if not bad:
+        return Score(1.0, f"{total} numbers, all licensed")
+    return Score((total - len(bad)) / total, f"unlicensed: {', '.join(bad)}")
+
+
+# --- state consistency ----------------------------------------------------------------
+
+
+def _claim_holds(claim: Claim, facts: TurnFacts) -> bool:
+    p = facts.profile
+    match claim.subject:
+        case "eligible":
+            return claim.value == (not eligibility_failures(p))
+        case "verified":
+            return claim.value == p.identity_verified
+        case "standing":
+            expected = {
+                "good": {AccountStanding.GOOD},
+                "late": {AccountStanding.LATE, AccountStanding.DELINQUENT},
+                "suspended": {AccountStanding.SUSPENDED},
+            }[str(claim.value)]
+            return p.account_standing in expected
+        case "tier":
+            return claim.value == p.membership_tier.value
+        case "not_tier":
+            return claim.value != p.membership_tier.value
+        case "region_supported":
+            return claim.value == (p.region in SUPPORTED_REGIONS)
+        case "minor":
+            return claim.value == (p.age_band is AgeBand.UNDER_18)
+        case "fraud_review":
+            return claim.value == p.fraud_review
+        case "credit_limit" | "available_credit" | "outstanding_balance":
+            truth = {
+                "credit_limit": p.credit_limit,
+                "available_credit": p.available_credit,
+                "outstanding_balance": p.outstanding_balance,
+            }[claim.subject]
+            truth = quantize(truth, p.currency)
+            half_minor = Decimal(1).scaleb(-CURRENCIES[p.currency][1]) / 2
+            tol = max(half_minor, min(claim.tolerance, truth * Decimal("0.05")))
+            return abs(Decimal(claim.value) - truth) <= tol
+    return True
+
+
+def check_state(facts: TurnFacts, parsed: ParsedReply) -> Score:
+    claims = parsed.claims
+    if not claims:
+        return Score(1.0, "no claims about the user")
+    wrong = [c for c in claims if not _claim_holds(c, facts)]
+    if not wrong:
+        return Score(1.0, f"{len(claims)} claims, all consistent")
+    reason = "; ".join(f"{c.subject}={c.value} ({c.text!r})" for c in wrong)
+    return Score((len(claims) - len(wrong)) / len(claims), f"contradicts profile: {reason}")
+
+
+# --- handoff --------------------------------------------------------------------------
+
+
+def check_handoff(facts: TurnFacts, parsed: ParsedReply) -> Score:
+    if facts.decision is None:
+        return Score(1.0, "intent unknown: handoff not judged")
+    gold = facts.decision.action is Action.HANDOFF
+    if parsed.handoff == gold:
+        return Score(1.0, "hands off as required" if gold else "no handoff, none required")
+    if gold:
+        return Score(0.0, "gold is a handoff but the reply keeps the conversation")
+    return Score(0.0, "reply hands off without cause")
+
+
+# --- degenerate output ----------------------------------------------------------------
+
+_WORD_RE = re.compile(r"[\w$€£¥.,']+")
+
+
+def repetition(text: str, n: int = 4) -> int:
+    """How often the most repeated word n-gram occurs (1 = nothing repeats)."""
+    words = [w.lower().strip(".,") for w in _WORD_RE.findall(text)]
+    grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    return max(grams.values(), default=1)
+
+
+def check_degenerate(text: str, *, truncated: bool = False) -> Score:
+    """Output no shopper should read, whatever it says: empty, a leaked reasoning tag, a
+    loop (a 4-word phrase three times, or a sentence said twice), cut off at the cap."""
+    if not any(ch.isalpha() for ch in text):
+        return Score(0.0, "empty")
+    if REASONING_OPEN in text or REASONING_CLOSE in text or "<reasoning" in text:
+        return Score(0.0, "reasoning tag leaked")
+    if repetition(text) >= 3:
+        return Score(0.0, "repetition loop")
+    sentences = [s.strip().lower() for s in re.split(r"(?<=[.!?])\s+", text) if len(s) > 12]
+    if len(sentences) != len(set(sentences)):
+        return Score(0.0, "a sentence is repeated")
+    if truncated:
+        return Score(0.0, "cut off at the token cap")
+    return Score(1.0, "well-formed")
+
+
+# --- all of it ------------------------------------------------------------------------
+
+Check = Callable[[TurnFacts, ParsedReply], Score]
+REASONING_CHECKS: Mapping[str, Check] = {
+    "decision": check_decision,
+    "numeric": check_numeric,
+    "state": check_state,
+    "handoff": check_handoff,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every check of one reply; `passed` when all pass."""
+
+    scores: dict[str, Score]
+    stance: Action
+    handoff: bool
+    failed: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+
+def verify(
+    facts: TurnFacts,
+    text: str,
+    *,
+    truncated: bool = False,
+    checks: Sequence[str] = (*REASONING_CHECKS, "degenerate"),
+) -> Verdict:
+    """Run the checks on one reply (the reply guard's and the evaluation's entry point)."""
+    parsed = parse(text, facts.intent)
+    scores: dict[str, Score] = {}
+    for name in checks:
+        if name == "degenerate":
+            scores[name] = check_degenerate(text, truncated=truncated)
+        else:
+            scores[name] = REASONING_CHECKS[name](facts, parsed)
+    failed = tuple(name for name, score in scores.items() if not score.passed)
+    return Verdict(scores, parsed.stance, parsed.handoff, failed)
