@@ -4,6 +4,7 @@ lifespan that builds the database engine, session cache and chat engine onto `ap
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -16,10 +17,12 @@ from app.api.middleware import RequestContextMiddleware
 from app.core import metrics
 from app.core.config import Settings
 from app.engine.base import ChatEngine
+from app.engine.intent import IntentClassifier
 from app.services.auth import Authenticator
 from app.services.chat import ChatLimits, ChatService
 from app.services.container import Services
 from app.services.experiments import ExperimentPolicyResolver
+from app.services.guard import GuardConfig, GuardMode, ReplyGuard
 from app.services.idempotency import IdempotencyService
 from app.services.outcome_setup import outcome_services
 from app.services.policies import DefaultPolicyResolver, PolicyResolver
@@ -50,6 +53,24 @@ def _make_cache(settings: Settings) -> SessionCache:
     return InMemorySessionCache(ttl_s=settings.MORE_SESSION_TTL_S, max_messages=max_messages)
 
 
+def _guard_config(settings: Settings) -> GuardConfig:
+    return GuardConfig(
+        mode=GuardMode(settings.MORE_GUARD_MODE),
+        candidates=settings.MORE_GUARD_CANDIDATES,
+        temperature=settings.MORE_GUARD_TEMPERATURE,
+        max_tokens=settings.MORE_MAX_TOKENS,
+    )
+
+
+def _intents(settings: Settings) -> IntentClassifier | None:
+    """The intent classifier, unless neither the guard nor the prompt needs it."""
+    if settings.MORE_GUARD_MODE == "off" and not settings.MORE_PROMPT_VERDICT:
+        return None
+    from app.engine.intent import default_intent_classifier
+
+    return default_intent_classifier()
+
+
 def _limits(settings: Settings) -> ChatLimits:
     return ChatLimits(
         max_tokens=settings.MORE_MAX_TOKENS,
@@ -61,6 +82,7 @@ def _limits(settings: Settings) -> ChatLimits:
         rate_limit_per_key=settings.MORE_RATE_LIMIT_PER_KEY,
         rate_limit_per_session=settings.MORE_RATE_LIMIT_PER_SESSION,
         rate_limit_window_s=settings.MORE_RATE_LIMIT_WINDOW_S,
+        prompt_verdict=settings.MORE_PROMPT_VERDICT,
     )
 
 
@@ -68,6 +90,7 @@ def create_app(
     settings: Settings | None = None,
     engine: ChatEngine | None = None,
     policies: PolicyResolver | None = None,
+    intents: IntentClassifier | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -76,6 +99,8 @@ def create_app(
         engine: an already-started chat engine owned by the caller (tests, benchmarks);
             default: built from the settings in the lifespan, started and closed there.
         policies: the policy resolver; default: the configured adapter or the base model.
+        intents: the shopper-intent classifier; default: the bundled MiniLM one (built once
+            per process), or none when neither the guard nor the prompt verdict needs it.
     """
 
     @asynccontextmanager
@@ -110,6 +135,8 @@ def create_app(
             metrics.ENGINE_QUEUE_DEPTH.set_function(lambda: chat_engine.queue_depth)
             stack.callback(metrics.ENGINE_QUEUE_DEPTH.set, 0)
 
+            # Off the event loop: embedding the prototypes takes a second or two.
+            classifier = intents or await asyncio.to_thread(_intents, cfg)
             profiles = ProfileService(db=db, ttl_s=cfg.MORE_PROFILE_CACHE_TTL_S)
             # A claim outlives a live request by at most the generation timeout plus the
             # write; one older than twice that was left by a process that died.
@@ -136,6 +163,8 @@ def create_app(
                     profiles=profiles,
                     idempotency=idempotency,
                     limits=_limits(cfg),
+                    guard=ReplyGuard(engine=chat_engine, config=_guard_config(cfg)),
+                    intents=classifier,
                 ),
             )
             app.state.outcomes = await stack.enter_async_context(

@@ -114,6 +114,32 @@ class Settings(BaseSettings):
         default=True, description="One short generation at start so the first request is fast."
     )
 
+    # --- Reply guard (docs/serving.md, "Verified replies") ---------------------------------
+    MORE_GUARD_MODE: Literal["off", "monitor", "enforce"] = Field(
+        default="enforce",
+        description="Check every reply against the rules before it is sent: enforce replaces "
+        "a failing reply, monitor only counts it, off skips the checks.",
+    )
+    MORE_GUARD_CANDIDATES: int = Field(
+        default=4,
+        ge=0,
+        le=16,
+        description="Replies sampled in one engine call when the first fails (0: straight "
+        "to the rule-grounded reply).",
+    )
+    MORE_GUARD_TEMPERATURE: float = Field(
+        default=0.8,
+        gt=0.0,
+        le=2.0,
+        description="Sampling temperature of those candidates (> 0, or they repeat the reply "
+        "that failed).",
+    )
+    MORE_PROMPT_VERDICT: bool = Field(
+        default=True,
+        description="Add the rules' verdict for the shopper's request to the prompt when its "
+        "intent is recognised (the shipped policies are trained with it).",
+    )
+
     # --- Sessions and caching --------------------------------------------------------------
     MORE_SESSION_TTL_S: int = Field(
         default=1800,

@@ -76,6 +76,30 @@ GENERATION_FAILURES = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+GUARD_CHECKS = Counter(
+    "more_guard_checks_total",
+    "Reply-guard checks of the policy's own reply, by policy version, check and outcome.",
+    ["policy", "constraint", "outcome"],
+    registry=REGISTRY,
+)
+GUARD_INTERVENTIONS = Counter(
+    "more_guard_interventions_total",
+    "Replies the guard replaced (resample, fallback) or let through (none), by policy version.",
+    ["policy", "kind"],
+    registry=REGISTRY,
+)
+GUARD_DURATION = Histogram(
+    "more_guard_duration_seconds",
+    "Time the reply guard spends checking one reply (without resampling).",
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+    registry=REGISTRY,
+)
+INTENT_DURATION = Histogram(
+    "more_intent_duration_seconds",
+    "Time to infer the shopper's intent from a message.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+    registry=REGISTRY,
+)
 ENGINE_QUEUE_DEPTH = Gauge(
     "more_engine_queue_depth",
     "Generations waiting or running in this replica's engine.",

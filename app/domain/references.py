@@ -554,3 +554,19 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         if len(replies) == k:
             break
     return replies
+
+
+CLARIFYING_REPLIES: tuple[str, ...] = (
+    "Sorry, I didn't quite catch that. I can help with instalments, your credit, orders and "
+    "returns: what would you like to know?",
+    "Could you tell me a bit more about what you need? I can help with payments, your "
+    "credit, orders and returns.",
+    "I want to get this right: could you rephrase your question? I can help with "
+    "instalments, orders and returns.",
+)
+
+
+def clarifying_reply(rng: random.Random) -> str:
+    """A question back that states no fact: the guard's reply when it cannot tell what
+    the shopper asked and the policy's reply failed a check."""
+    return rng.choice(CLARIFYING_REPLIES)

@@ -27,7 +27,6 @@ from decimal import Decimal
 from app.domain.numbers import Amount, Count, Number, extract_numbers
 from app.domain.rules import Action, DeclineReason, Intent
 
-
 # Intents whose gold action is never a credit approval: a "yes" there is an answer.
 INFORMATIONAL_INTENTS: frozenset[Intent] = frozenset(
     {Intent.CREDIT_INFO, Intent.ORDER_STATUS, Intent.RETURNS, Intent.SMALL_TALK}

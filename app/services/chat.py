@@ -1,9 +1,11 @@
 """The chat use case: one customer turn from request to persisted reply.
 
 authenticate (in the API layer) → rate limits → policy → profile → session history
-(cache, else the database) → prompt (`app.domain.prompt.build_messages`) → engine →
-persist the turn (session + both messages + idempotency record in ONE transaction) →
-update the cache → reply. One generation runs per session at a time.
+(cache, else the database) → the shopper's intent (`app.engine.intent`) → prompt
+(`app.domain.prompt.build_messages`, with the rules' verdict when the intent is known) →
+engine → reply guard (`app.services.guard`) → persist the turn (session + both messages +
+idempotency record in ONE transaction) → update the cache → reply. One generation runs
+per session at a time.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from app.core.errors import (
     UnknownSessionError,
 )
 from app.core.security import Principal
+from app.domain.checks import TurnFacts
+from app.domain.intents import in_context
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
 from app.engine.base import (
@@ -40,12 +44,14 @@ from app.engine.base import (
     EngineError,
     EngineOverloadedError,
     EngineTimeoutError,
+    Generation,
     SamplingSettings,
 )
+from app.engine.intent import IntentClassifier
+from app.services.guard import GuardedReply, GuardMode, ReplyGuard
 from app.services.idempotency import IdempotencyClaim, IdempotencyService
 from app.services.policies import Policy, PolicyResolver
 from app.services.profiles import ProfileService
-from app.domain.replies import detects_handoff
 from app.store import conversations, outcomes
 from app.store.models import SessionStatus
 from app.store.sessions import CacheUnavailableError, InMemorySessionCache, SessionCache
@@ -68,6 +74,7 @@ class ChatLimits:
     rate_limit_per_key: int = 600
     rate_limit_per_session: int = 30
     rate_limit_window_s: int = 60
+    prompt_verdict: bool = True  # add the rules' verdict line when the intent is known
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,7 @@ class _Prepared:
     started: float
     degraded: bool
     profile: Profile | None = None  # the facts the reply reasoned over (logged for retraining)
+    facts: TurnFacts | None = None  # what the reply guard checks the reply against
 
 
 class ChatService:
@@ -158,8 +166,12 @@ class ChatService:
         profiles: ProfileService,
         idempotency: IdempotencyService,
         limits: ChatLimits,
+        guard: ReplyGuard,
+        intents: IntentClassifier | None = None,
     ) -> None:
         self._db = db
+        self.guard = guard
+        self._intents = intents
         self._cache = cache
         self._engine = engine
         self._policies = policies
@@ -186,9 +198,8 @@ class ChatService:
             raise
         try:
             generation = await self._generate(prepared)
-            return await self._finish(
-                prepared, generation.text, generation.prompt_tokens, generation.completion_tokens
-            )
+            guarded = await self._review(prepared, generation)
+            return await self._finish(prepared, guarded, generation)
         except BaseException:
             await self._abandon(claim_or_stored)
             raise
@@ -285,7 +296,11 @@ class ChatService:
             degraded = degraded or cache_down
             max_messages = 2 * self.limits.history_max_turns
             history = history[-max_messages:] if max_messages else []
-            messages = build_messages(profile, turn.context, history, turn.message)
+            facts = await self._facts(profile, turn, history)
+            decision = facts.decision if self.limits.prompt_verdict else None
+            messages = build_messages(
+                profile, turn.context, history, turn.message, decision=decision
+            )
             if self._engine.queue_depth >= self.limits.max_queue:
                 metrics.GENERATION_FAILURES.labels("overloaded").inc()
                 raise OverloadedError("the assistant is busy; retry in a moment", retry_after_s=2)
@@ -307,6 +322,31 @@ class ChatService:
             started=started,
             degraded=degraded,
             profile=profile,
+            facts=facts,
+        )
+
+    async def _facts(
+        self, profile: Profile, turn: ChatTurn, history: list[ChatMessage]
+    ) -> TurnFacts:
+        """The turn as the guard checks it, with the shopper's intent when it can be told."""
+        intent = None
+        wanted = self.guard.config.mode is not GuardMode.OFF or self.limits.prompt_verdict
+        if self._intents is not None and wanted:
+            started = time.perf_counter()
+            guess = await self._intents.aclassify(turn.message, turn.user_id)
+            metrics.INTENT_DURATION.observe(time.perf_counter() - started)
+            intent = in_context(guess.intent, turn.context)
+        return TurnFacts(profile, turn.context, turn.message, intent, tuple(history))
+
+    async def _review(self, prepared: _Prepared, generation: Generation) -> GuardedReply:
+        assert prepared.facts is not None
+        return await self.guard.review(
+            facts=prepared.facts,
+            generation=generation,
+            messages=prepared.messages,
+            adapter=prepared.policy.adapter,
+            policy=prepared.policy.version,
+            seed=f"{prepared.session_id}:{len(prepared.history)}",
         )
 
     async def _history(
@@ -381,11 +421,19 @@ class ChatService:
         )
 
     async def _stream(self, prepared: _Prepared) -> AsyncIterator[Delta | ChatReply]:
+        """Deltas as the engine produces them, then the final reply.
+
+        With the guard enforcing, no unverified text may reach the shopper: the reply is
+        generated in full, checked (and replaced if it fails), then sent as one delta. The
+        first token then costs the whole generation (docs/serving.md, "Streaming").
+        """
         variant = prepared.policy.variant
+        enforce = self.guard.config.mode is GuardMode.ENFORCE
         ok = False
         try:
             parts: list[str] = []
             prompt_tokens = completion_tokens = 0
+            finish_reason: str | None = None
             gen_start = time.perf_counter()
             first_token: float | None = None
             try:
@@ -408,17 +456,30 @@ class ChatService:
                             if first_token is None:
                                 first_token = time.perf_counter()
                             parts.append(chunk.text)
-                            yield Delta(chunk.text)
+                            if not enforce:
+                                yield Delta(chunk.text)
                         if chunk.finished:
                             prompt_tokens = chunk.prompt_tokens
                             completion_tokens = chunk.completion_tokens
+                            finish_reason = chunk.finish_reason
             except (TimeoutError, EngineError) as exc:
                 raise self._generation_error(exc) from exc
             end = time.perf_counter()
             metrics.GENERATION_DURATION.labels(variant).observe(end - gen_start)
             metrics.TIME_TO_FIRST_TOKEN.labels(variant).observe((first_token or end) - gen_start)
-            reply = await self._finish(prepared, "".join(parts), prompt_tokens, completion_tokens)
+            generation = Generation(
+                text="".join(parts),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                finish_reason=finish_reason,
+                time_to_first_token_s=(first_token or end) - gen_start,
+                total_s=end - gen_start,
+            )
+            guarded = await self._review(prepared, generation)
+            reply = await self._finish(prepared, guarded, generation)
             ok = True
+            if enforce and reply.reply:
+                yield Delta(reply.reply)
             yield reply
         finally:
             # Runs on success, failure and client disconnect (the generator is closed).
@@ -427,10 +488,12 @@ class ChatService:
             await _quietly(self._unlock(prepared))
 
     async def _finish(
-        self, prepared: _Prepared, raw_text: str, prompt_tokens: int, completion_tokens: int
+        self, prepared: _Prepared, guarded: GuardedReply, generation: Generation
     ) -> ChatReply:
-        text = strip_reasoning(raw_text)  # direct replies only: never show reasoning
-        handoff = detects_handoff(text)
+        text = strip_reasoning(guarded.text)  # direct replies only: never show reasoning
+        handoff = guarded.handoff
+        prompt_tokens = generation.prompt_tokens
+        completion_tokens = generation.completion_tokens + guarded.extra_completion_tokens
         policy = prepared.policy
         latency_ms = round((time.perf_counter() - prepared.started) * 1000, 2)
         reply = ChatReply(
@@ -443,6 +506,8 @@ class ChatService:
             latency_ms=latency_ms,
             degraded=prepared.degraded,
         )
+        intent = prepared.facts.intent if prepared.facts else None
+        replaced = guarded.intervention.value != "none"
         turn_record = conversations.TurnRecord(
             user_message=prepared.turn.message,
             reply=text,
@@ -455,14 +520,19 @@ class ChatService:
             profile_snapshot=(
                 prepared.profile.model_dump(mode="json") if prepared.profile is not None else None
             ),
+            intent=intent.value if intent else None,
+            intervention=guarded.intervention.value if guarded.verdict is not None else None,
+            raw_reply=generation.text if replaced else None,
+            guard=guarded.record or None,
         )
 
         policy_handoff_logged = False
 
         async def persist() -> None:
             nonlocal policy_handoff_logged
-            # One transaction: session (on its first turn), both messages, the stored
-            # idempotent response. A failure leaves none of them behind.
+            # One transaction: session (on its first turn), both messages, the handoff
+            # (session silenced + event), the stored idempotent response. A failure leaves
+            # none of them behind.
             async with self._db() as db, db.begin():
                 await conversations.record_turn(
                     db,
@@ -474,7 +544,8 @@ class ChatService:
                     api_key_name=prepared.principal.key_name,
                     turn=turn_record,
                 )
-                if handoff:  # policy-initiated handoffs are outcome events too
+                if handoff:  # the reply handed the shopper to a person: the bot goes silent
+                    await outcomes.mark_session_human(db, session_id=prepared.session_id)
                     # The session row knows its experiment (a later turn's policy may not).
                     stored = await conversations.get_session(db, session_id=prepared.session_id)
                     policy_handoff_logged = bool(

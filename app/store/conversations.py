@@ -35,6 +35,11 @@ class TurnRecord:
     # Stored with the user message for retraining (JSON-ready dicts); None: not recorded.
     context: dict[str, Any] | None = None
     profile_snapshot: dict[str, Any] | None = None
+    # The reply guard's record (assistant row): intent, intervention, the replaced reply.
+    intent: str | None = None
+    intervention: str | None = None
+    raw_reply: str | None = None
+    guard: dict[str, Any] | None = None
 
 
 def _record(row: SessionRow) -> SessionRecord:
@@ -116,6 +121,10 @@ async def record_turn(
                 completion_tokens=turn.completion_tokens,
                 latency_ms=turn.latency_ms,
                 handoff=turn.handoff,
+                intent=turn.intent,
+                intervention=turn.intervention,
+                raw_reply=turn.raw_reply,
+                guard=turn.guard,
             ),
         ]
     )

@@ -139,6 +139,11 @@ class MessageRow(Base):
     # reasoned over, as JSON, so retraining can relabel the turn with the rules.
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     profile_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Assistant rows only (revision 0004): what the reply guard inferred, saw and did.
+    intent: Mapped[str | None] = mapped_column(String(32))
+    intervention: Mapped[str | None] = mapped_column(String(16))
+    raw_reply: Mapped[str | None] = mapped_column(Text)  # the policy's reply, when replaced
+    guard: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # raw verdict per check
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )

@@ -126,6 +126,9 @@ def pg_settings(pg_url: str, redis_prefix: str) -> Callable[..., Settings]:
             "MORE_MAX_TOKENS": 8,
             "MORE_GENERATION_TIMEOUT_S": 60,
             "MORE_DB_POOL_SIZE": 4,
+            # The tiny random model never writes a correct reply: plumbing tests see its
+            # raw text; the guard's own tests (test_chat_guard.py) turn it on.
+            "MORE_GUARD_MODE": "off",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -17,7 +17,7 @@ def generate_command(
     out: Annotated[
         Path, typer.Option(help="Output folder for <split>.jsonl and README.md.")
     ] = Path("data/ecommerce"),
-    n_train: Annotated[int, typer.Option(min=0, help="Train examples (customer turns).")] = 3000,
+    n_train: Annotated[int, typer.Option(min=0, help="Train examples (customer turns).")] = 6000,
     n_dev: Annotated[int, typer.Option(min=0, help="Dev examples.")] = 300,
     n_test: Annotated[int, typer.Option(min=0, help="Test examples.")] = 300,
     n_hard: Annotated[int, typer.Option(min=0, help="Hard examples (all hard categories).")] = 300,

@@ -21,14 +21,18 @@ app = typer.Typer(
 ConfigOpt = Annotated[
     Path, typer.Option("--config", "-c", exists=True, dir_okay=False, help="Run YAML file.")
 ]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option("--resume", help="Continue from the newest checkpoint in output_dir, if any."),
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override one config key, KEY=VALUE (YAML value); repeatable."),
 ]
 
 
-def _overrides(items: list[str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _overrides(items: list[str] | None, resume: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"resume_from_checkpoint": "last"} if resume else {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -64,20 +68,20 @@ def _report(summary: dict[str, Any]) -> None:
 
 
 @app.command("scaffold")
-def train_scaffold_cmd(config: ConfigOpt, set_: SetOpt = None) -> None:
-    """Stage 1: LoRA SFT teaching reason-then-reply, mixed with direct replies."""
+def train_scaffold_cmd(config: ConfigOpt, set_: SetOpt = None, resume: ResumeOpt = False) -> None:
+    """Stage 1: LoRA SFT on balanced direct replies (plus reasoned rows for the scaffold)."""
     from training.more.run import load_run, train_scaffold
 
-    run, cfg = load_run(config, "scaffold", _overrides(set_))
+    run, cfg = load_run(config, "scaffold", _overrides(set_, resume))
     _report(train_scaffold(run, cfg))
 
 
 @app.command("more")
-def train_more_cmd(config: ConfigOpt, set_: SetOpt = None) -> None:
+def train_more_cmd(config: ConfigOpt, set_: SetOpt = None, resume: ResumeOpt = False) -> None:
     """Stage 2: MORE (or a baseline via `mode`) from the scaffold."""
     from training.more.run import load_run, train_more
 
-    run, cfg = load_run(config, "more", _overrides(set_))
+    run, cfg = load_run(config, "more", _overrides(set_, resume))
     _report(train_more(run, cfg))
 
 

@@ -41,7 +41,12 @@ class RunArgs:
         train_file: TaskExample JSONL of the training split.
         max_train_examples: keep the first N examples (budgeted CPU runs).
         lora_r, lora_alpha, lora_dropout, lora_target_modules: the LoRA adapter.
-        direct_ratio: scaffold only: share of rows whose target is the direct reply.
+        per_cell: SFT: at most this many examples per (action, reason) cell (None: all).
+        verdict_share: share of prompts carrying the rules' verdict line (serving adds it
+            when it recognises the intent).
+        reasoned_share: scaffold: share of examples that also get a reasoned row (marker
+            prompt, trace, reply); 0 for plain SFT.
+        head_tokens, head_weight: SFT: loss weight of the reply's first tokens (the stance).
         eval_after: run the evaluation module on `eval_splits` after training when present.
         eval_splits: splits evaluated at the end.
         eval_data_dir: folder holding `<split>.jsonl` for the evaluation.
@@ -65,8 +70,22 @@ class RunArgs:
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
         metadata={"help": "Modules the LoRA adapts."},
     )
-    direct_ratio: float = field(
-        default=0.5, metadata={"help": "Scaffold: share of direct-reply targets (rest: reasoned)."}
+    per_cell: int | None = field(
+        default=None,
+        metadata={"help": "SFT: at most N examples per (action, reason) cell (unset: all)."},
+    )
+    verdict_share: float = field(
+        default=0.75, metadata={"help": "Share of prompts with the rules' verdict line."}
+    )
+    reasoned_share: float = field(
+        default=0.0,
+        metadata={"help": "Scaffold: share of examples that also get a reasoned row (0: SFT)."},
+    )
+    head_tokens: int = field(
+        default=4, metadata={"help": "SFT: reply tokens weighted as the stance."}
+    )
+    head_weight: float = field(
+        default=2.0, metadata={"help": "SFT: loss weight of those tokens (1 = plain SFT)."}
     )
     eval_after: bool = field(default=True, metadata={"help": "Evaluate on eval_splits at the end."})
     eval_splits: list[str] = field(
@@ -258,10 +277,9 @@ def train_scaffold(run: RunArgs, cfg: Any, source: TrainSource | None = None) ->
 
     With a `source`, plain LoRA SFT on its prompt/completion rows instead of `train_file`.
     """
-    from trl import SFTTrainer
-
-    from training.more.data import load_examples, scaffold_dataset
+    from training.more.data import balanced, load_examples, sft_dataset
     from training.more.metrics import MetricsJsonlCallback
+    from training.more.sft import ReplySFTTrainer
 
     started = time.perf_counter()
     out = Path(cfg.output_dir)
@@ -270,15 +288,22 @@ def train_scaffold(run: RunArgs, cfg: Any, source: TrainSource | None = None) ->
         dataset = source.dataset
     else:
         examples = load_examples(run.train_file, run.max_train_examples)
-        dataset = scaffold_dataset(examples, run.direct_ratio, cfg.seed)
+        dataset = sft_dataset(
+            balanced(examples, run.per_cell, seed=cfg.seed),
+            verdict_share=run.verdict_share,
+            reasoned_share=run.reasoned_share,
+            seed=cfg.seed,
+        )
     model, tokenizer = _load_base(_model_path(run))
-    trainer = SFTTrainer(
+    trainer = ReplySFTTrainer(
         model=model,
         args=cfg,
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=_lora(run),
         callbacks=[MetricsJsonlCallback(out / "metrics.jsonl")],
+        head_tokens=run.head_tokens,
+        head_weight=run.head_weight,
     )
     trainer.train(resume_from_checkpoint=_resume(cfg))
     return _finish(trainer, run, out, started, source)
@@ -303,7 +328,11 @@ def build_more_trainer(
     dataset = (
         source.dataset
         if source is not None
-        else grpo_dataset(load_examples(run.train_file, run.max_train_examples))
+        else grpo_dataset(
+            load_examples(run.train_file, run.max_train_examples),
+            verdict_share=run.verdict_share,
+            seed=cfg.seed,
+        )
     )
     model, tokenizer = _load_base(_model_path(run))
     peft_config = None
@@ -347,6 +376,9 @@ def train_more(
 
 
 def _resume(cfg: Any) -> str | bool | None:
-    if cfg.resume_from_checkpoint:
-        return cfg.resume_from_checkpoint
-    return None
+    """`resume_from_checkpoint`: a checkpoint folder, or `last` for the newest one in
+    `output_dir` (a fresh start when there is none yet, so one command serves both)."""
+    value = cfg.resume_from_checkpoint
+    if value == "last":
+        return True if any(Path(cfg.output_dir).glob("checkpoint-*")) else None
+    return value or None

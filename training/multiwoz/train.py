@@ -30,7 +30,15 @@ from training.more.run import RunArgs, TrainSource, config_class
 
 STAGES = {"sft": "scaffold", "more": "more"}  # MultiWOZ stage -> the trainer stage it runs
 # RunArgs keys about TaskExample files: a MultiWOZ run file setting them is a mistake.
-TASK_ONLY_KEYS = ("train_file", "direct_ratio", "eval_splits", "eval_data_dir", "eval_max_examples")
+TASK_ONLY_KEYS = (
+    "train_file",
+    "per_cell",
+    "verdict_share",
+    "reasoned_share",
+    "eval_splits",
+    "eval_data_dir",
+    "eval_max_examples",
+)
 
 
 @dataclass

@@ -299,8 +299,9 @@ async def test_chat_handoff_flag_and_prompt_holds_only_own_facts(shop):
     )
     assert response.status_code == 200 and response.json()["handoff"] is True
     system = engine.prompts[-1][0]["content"]
-    assert "Ada" in system and "$1,200.00" in system and "Pixel 9 phone, $299.00" in system
-    assert "Zed" not in system and "9,999.00" not in system
+    assert "Ada" in system and "$1,200" in system and '"Pixel 9 phone" $299' in system
+    assert "Zed" not in system and "9,999" not in system
+    assert "Verdict: hand off to a person" in system  # the intent was recognised
 
 
 async def test_chat_stream_stalled_engine_ends_with_timeout_event_and_frees_session(

@@ -27,7 +27,7 @@ async def test_profiles_create_update_read_roundtrip(make_client, pg_settings, p
         assert updated.status_code == 200
         await client.post("/v1/chat", json=chat_body(profile.user_id), headers=shop)
         assert "Grace" in engine.prompts[-1][0]["content"]
-        assert "$2,500.00" in engine.prompts[-1][0]["content"]
+        assert "$2,500" in engine.prompts[-1][0]["content"]
 
         read = await client.get(url, headers=admin)
         assert read.status_code == 200

@@ -73,8 +73,9 @@ def test_verdict_line_only_when_the_decision_is_given() -> None:
     with_verdict = build_messages(profile, context, [], "instalments?", decision=decision)
     assert with_verdict[0]["content"].endswith("Verdict: decline (identity not verified)")
     handoff = decide(profile, context, Intent.HUMAN_REQUEST)
-    assert "Verdict: hand off to a person" in (
-        build_messages(profile, context, [], "a person please", decision=handoff)[0]["content"]
+    assert (
+        "Verdict: hand off to a person"
+        in (build_messages(profile, context, [], "a person please", decision=handoff)[0]["content"])
     )
 
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from app.domain.rules import Intent
 from app.domain.numbers import extract_numbers, words_to_int
 from app.domain.replies import Action, detects_handoff, extract_claims, parse_reply
+from app.domain.rules import Intent
 
 
 @pytest.mark.parametrize(

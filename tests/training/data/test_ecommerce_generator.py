@@ -104,8 +104,13 @@ def test_generator_references_varied_and_formatted(
     # (Decision-first replies open with the verdict rather than a greeting, so whole-reply
     # repeats are commoner for declines that carry no amounts.)
     assert len(set(all_refs)) > 0.6 * len(all_refs)
-    assert all(not r.startswith(("Hi ", "Hi!", "Thanks for")) for exs in splits.values()
-               for ex in exs if ex.decision.action is not Action.INFORM for r in ex.references)
+    assert all(
+        not r.startswith(("Hi ", "Hi!", "Thanks for"))
+        for exs in splits.values()
+        for ex in exs
+        if ex.decision.action is not Action.INFORM
+        for r in ex.references
+    )
     groups: dict[tuple[str, str], list[str]] = {}
     for examples in splits.values():
         for ex in examples:

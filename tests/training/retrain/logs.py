@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from app.domain.profile import Profile, StorefrontContext
-from app.domain.rules import Intent, decide
 from app.domain.references import Turn, reference_replies
+from app.domain.rules import Intent, decide
 
 STORE = {"Authorization": "Bearer demo-storefront-key"}
 ADMIN = {"Authorization": "Bearer demo-admin-key"}

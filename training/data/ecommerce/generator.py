@@ -12,20 +12,29 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from app.domain.prompt import ChatMessage
+from app.domain.references import Turn, reference_replies
 from app.domain.rules import decide
 from training.data.ecommerce.population import fingerprint, sample_profile
-from app.domain.references import Turn, reference_replies
-from training.data.ecommerce.scenarios import HARD_BUILDERS, HARD_TAGS, Scenario, regular_scenario
+from training.data.ecommerce.scenarios import (
+    HARD_BUILDERS,
+    HARD_TAGS,
+    Scenario,
+    regular_scenario,
+    train_hard_scenario,
+)
 from training.data.schema import GoldDecision, Split, TaskExample
 
-GENERATOR_VERSION = "2"  # 2: decision-first references, short reasoning traces
+GENERATOR_VERSION = "2"  # 2: decision-first references, short traces, hard-type train turns
+# Share of train conversations drawn from the hard categories (with train-side phrasings
+# for the attacks), so the policy meets boundary amounts and injections before the hard split.
+TRAIN_HARD_SHARE = 0.12
 
 
 @dataclass(frozen=True)
 class SplitSizes:
     """Examples (customer turns) per split."""
 
-    train: int = 3000
+    train: int = 6000
     dev: int = 300
     test: int = 300
     hard: int = 300
@@ -94,6 +103,8 @@ def generate_split(
         user_id = f"u-{split.value}-{index:05d}"
         if split is Split.HARD:
             scenario = HARD_BUILDERS[HARD_TAGS[index % len(HARD_TAGS)]](rng, user_id)
+        elif split is Split.TRAIN and rng.random() < TRAIN_HARD_SHARE:
+            scenario = train_hard_scenario(rng, user_id)
         else:
             scenario = regular_scenario(rng, sample_profile(rng, user_id))
         index += 1

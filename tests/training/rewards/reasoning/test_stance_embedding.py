@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.domain.replies import Action, parse_reply
 from app.domain.rules import Intent
 from training.rewards.reasoning.embedding import EmbeddingStanceClassifier, prototype_replies
-from app.domain.replies import Action, parse_reply
 
 
 @pytest.fixture(scope="module")

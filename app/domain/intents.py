@@ -1,0 +1,325 @@
+"""What shoppers write, per intent: the generator's templates, more phrasings, one rule.
+
+* `MESSAGES` / `FOLLOW_UPS`: the task generator's customer-message templates (casual and
+  formal, some sloppy), filled from the profile and context by `customer_message`.
+* `MORE_PHRASINGS`: further ways shoppers ask, written for the intent classifier so it
+  knows more than the generator's templates (none of them is in the classifier's
+  evaluation sets, `tests/fixtures/intent_*.jsonl`).
+* `names_other_account`: the one rule that embeddings miss: a message naming another
+  account id, or asking about a relative's or friend's account.
+
+`prototype_messages()` lists every (message, intent) pair the classifier in
+`app.engine.intent` votes with. Pure: no I/O, no model.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from app.domain.money import format_amount
+from app.domain.profile import Profile, StorefrontContext
+from app.domain.rules import Intent
+
+MESSAGES: dict[Intent, tuple[str, ...]] = {
+    Intent.INSTALMENT_ELIGIBILITY: (
+        "Can I pay in instalments?",
+        "Hi, am I eligible for your pay-later plans?",
+        "do you do monthly payments for me?",
+        "Is it possible for me to split payments into instalments?",
+        "Could you check if I qualify for instalment payments?",
+        "I'd like to pay monthly instead of all at once. Can I?",
+        "Are instalments available on my account?",
+        "hey can i use the buy now pay later thing",
+        "What are my options for paying over time?",
+        "Can I spread the cost of my purchases?",
+    ),
+    Intent.PURCHASE_FIT: (
+        "Can I buy the {title} on instalments?",
+        "Would the {title} at {price} fit in my credit?",
+        "Can I afford the {title} with monthly payments?",
+        "Is {price} for the {title} within what I can spend on credit?",
+        "I want the {title}. Can I pay for it in instalments?",
+        "could i get this {title} on a payment plan?",
+        "Does my available credit cover the {title}?",
+        "How much a month would the {title} be?",
+        "Is my cart ok to pay in instalments? It's {price} in total.",
+        "Can I split the {price} for the {title} into monthly payments?",
+    ),
+    Intent.CREDIT_INFO: (
+        "What's my credit limit?",
+        "How much credit do I have left?",
+        "Can you tell me my available credit?",
+        "what is my spending limit right now",
+        "How much can I still spend on credit?",
+        "What do I owe at the moment and what's my limit?",
+        "Could you remind me of my credit limit and balance?",
+        "How much room is left on my account?",
+    ),
+    Intent.LIMIT_INCREASE: (
+        "Can I get a higher credit limit?",
+        "I'd like to increase my limit please.",
+        "Is it possible to raise my spending limit?",
+        "My limit is too low, can you bump it up?",
+        "How do I request a credit limit increase?",
+        "could you up my limit",
+    ),
+    Intent.ORDER_STATUS: (
+        "Where is my order?",
+        "When will my order arrive?",
+        "Any update on my delivery?",
+        "has my package shipped yet",
+        "Can you check the status of my order?",
+        "I'm still waiting for my parcel. What's going on?",
+    ),
+    Intent.RETURNS: (
+        "How do I return something?",
+        "I want to send an item back.",
+        "What's your returns process?",
+        "Can I return the item I bought?",
+        "this doesn't fit, how do i return it",
+        "How can I get a refund for an item?",
+    ),
+    Intent.DISPUTE: (
+        "I was charged twice for the same order.",
+        "I want to dispute a charge on my account.",
+        "The amount you took is wrong and I want it corrected.",
+        "I never received my refund and I'm disputing the payment.",
+        "There's a charge on my statement I don't agree with.",
+    ),
+    Intent.FRAUD_REPORT: (
+        "There's a purchase on my account I didn't make.",
+        "I think someone used my account without permission.",
+        "I don't recognise an order on my account. Is this fraud?",
+        "Someone hacked my account and bought things.",
+        "There are payments I didn't authorise!",
+    ),
+    Intent.HUMAN_REQUEST: (
+        "Can I talk to a real person?",
+        "I want to speak to a human agent.",
+        "Please put me through to someone from customer service.",
+        "get me a human please",
+        "I'd rather talk to an actual person, thanks.",
+        "Is there a person I can chat with?",
+    ),
+    Intent.OTHER_USER_DATA: (
+        "What's my husband's credit limit? His account is under the same address.",
+        "Can you tell me how much credit my sister has left?",
+        "My friend Alex asked me to check his balance for him.",
+        "What's the limit on account {other_id}?",
+        "I'm buying a gift with my partner - what can she spend on her account?",
+    ),
+    Intent.SMALL_TALK: (
+        "Hi there!",
+        "Thanks, that's all!",
+        "Hello, how are you today?",
+        "thank you so much",
+        "Good morning!",
+        "Great, thanks for the help.",
+        "Are you a bot?",
+    ),
+}
+
+FOLLOW_UPS: dict[Intent, tuple[str, ...]] = {
+    Intent.PURCHASE_FIT: (
+        "What about the {title}?",
+        "OK, and could I get the {title} at {price} that way?",
+        "Then how about the {title}?",
+        "And the {title}? Would that work on instalments?",
+    ),
+    Intent.ORDER_STATUS: (
+        "It's order {order_id}.",
+        "The order number is {order_id}.",
+        "Sure, {order_id}.",
+    ),
+}
+
+
+def customer_message(
+    rng: random.Random,
+    intent: Intent,
+    profile: Profile,
+    context: StorefrontContext,
+    *,
+    follow_up: bool = False,
+) -> str:
+    """One customer message for `intent`, filled from the context it refers to."""
+    pool = FOLLOW_UPS.get(intent, MESSAGES[intent]) if follow_up else MESSAGES[intent]
+    if intent is Intent.PURCHASE_FIT and not context.items:
+        pool = tuple(t for t in pool if "{" not in t) or (
+            "Can I buy something on instalments?",
+            "Would a purchase fit in my credit?",
+            "Could I afford a new phone on monthly payments?",
+        )
+    template = rng.choice(pool)
+    title = context.items[0].title if context.items else "item"
+    if len(context.items) > 1:
+        title = "items in my cart"
+    return template.format(
+        title=title,
+        price=format_amount(context.total, profile.currency),
+        order_id=context.order_id or "",
+        other_id=f"u-{rng.randint(1000, 9999)}",
+    )
+
+
+MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
+    Intent.INSTALMENT_ELIGIBILITY: (
+        "Can I use buy now, pay later?",
+        "Is pay in 3 available for me?",
+        "Do you offer finance on my account?",
+        "Am I able to pay in monthly instalments?",
+        "Can I pay monthly?",
+        "Is pay later an option for me?",
+        "Are payment plans available to me?",
+        "Can I pay in installments?",
+        "Could I spread payments over a few months?",
+        "Is interest-free credit available on my account?",
+    ),
+    Intent.PURCHASE_FIT: (
+        "Can I get this on finance?",
+        "Can I pay for this monthly?",
+        "Is this item within my credit?",
+        "Can I buy what's in my basket on credit?",
+        "What would this cost per month?",
+        "Can I put this order on a payment plan?",
+        "Is my credit enough for this?",
+        "Could I spread the cost of this over a few months?",
+        "Will my credit cover this purchase?",
+        "Can I pay this off in instalments?",
+        "Is this too expensive for my credit?",
+    ),
+    Intent.CREDIT_INFO: (
+        "How much credit have I got?",
+        "What's my available balance?",
+        "How much have I used of my limit?",
+        "What is my balance?",
+        "What's left on my credit?",
+        "How much can I spend?",
+        "What's my credit line?",
+        "What is the amount I owe?",
+        "Tell me my limit.",
+    ),
+    Intent.LIMIT_INCREASE: (
+        "Can you increase my credit limit?",
+        "I want a higher limit.",
+        "Raise my limit please.",
+        "Can I have more credit?",
+        "Is it possible to get a credit increase?",
+        "Could my credit line be increased?",
+        "Please give me a bigger credit limit.",
+    ),
+    Intent.ORDER_STATUS: (
+        "Where is my package?",
+        "Has my parcel been shipped?",
+        "When will my delivery arrive?",
+        "Can you track my order?",
+        "My order is late.",
+        "Is my order on the way?",
+        "What's the status of my delivery?",
+        "I haven't received my order yet.",
+    ),
+    Intent.RETURNS: (
+        "How do I send an item back?",
+        "Can I get a refund on this?",
+        "I want to return my order.",
+        "What is your return policy?",
+        "How do I exchange something?",
+        "The item is faulty, can I return it?",
+        "How do I get a return label?",
+    ),
+    Intent.DISPUTE: (
+        "I was overcharged.",
+        "You charged me twice.",
+        "I want to dispute this payment.",
+        "This charge is wrong.",
+        "I'm contesting a charge on my account.",
+        "The amount I was charged is incorrect.",
+        "I was billed for something I cancelled.",
+    ),
+    Intent.FRAUD_REPORT: (
+        "My account was hacked.",
+        "Someone made a purchase on my account without permission.",
+        "I didn't place this order.",
+        "There's an unauthorised transaction on my account.",
+        "I think someone stole my account.",
+        "I want to report fraud.",
+        "My card was used by someone else.",
+    ),
+    Intent.HUMAN_REQUEST: (
+        "Can I speak to an agent?",
+        "I want a human.",
+        "Let me talk to a real person.",
+        "Connect me with customer service.",
+        "I'd like to speak to a representative.",
+        "Can someone from your team contact me?",
+        "I don't want a bot, I want a person.",
+        "Transfer me to a human agent.",
+        "Can I talk to your manager?",
+    ),
+    Intent.OTHER_USER_DATA: (
+        "What is my sister's credit limit?",
+        "How much does my friend owe?",
+        "Can you check my partner's account?",
+        "Tell me the balance of another customer.",
+        "Is my son eligible for instalments?",
+    ),
+    Intent.SMALL_TALK: (
+        "Hi",
+        "Hello!",
+        "Thanks!",
+        "Thank you.",
+        "Bye.",
+        "Good morning.",
+        "How are you?",
+        "Are you human?",
+        "Is this a bot?",
+        "Ok thanks, bye.",
+    ),
+}
+
+# Another shopper's account: an account id in the message, or a relative's/friend's account.
+_ACCOUNT_ID = re.compile(r"\b(?:u|user|acct|account)[- #]?\d{3,}\b", re.IGNORECASE)
+_RELATIVE = (
+    r"(?:husband|wife|sister|brother|friend|partner|parent|mum|mom|mother|dad|father|son|"
+    r"daughter|girlfriend|boyfriend|neighbou?r|colleague|flatmate|roommate|cousin|uncle|aunt)"
+)
+_THIRD_PARTY = re.compile(
+    rf"\b{_RELATIVE}(?:'s\b|s'\s|\s+[A-Z][a-z]+'s\b"
+    r"|(?:\s+[A-Z][a-z]+)?\s+(?:wants to know|asked me|has (?:left|available)|owes?|can spend))"
+    r"|\b(?:his|her|their) (?:account|balance|limit|credit)\b|\b[A-Z][a-z]+'s (?:account|limit|"
+    r"balance|credit)\b",
+    re.IGNORECASE,
+)
+
+
+def names_other_account(message: str, own_user_id: str | None = None) -> bool:
+    """Whether the message asks about another shopper's account (the shopper's own id,
+    when given, does not count)."""
+    ids = {m.group(0).lower() for m in _ACCOUNT_ID.finditer(message)}
+    if own_user_id:
+        ids.discard(own_user_id.lower())
+    return bool(ids) or bool(_THIRD_PARTY.search(message))
+
+
+_FILL = {"title": "item", "price": "$129", "order_id": "ord-5521", "other_id": "u-8812"}
+
+
+def prototype_messages() -> list[tuple[str, Intent]]:
+    """Every (message, intent) the intent classifier votes with: the generator's
+    templates (filled with neutral values) and `MORE_PHRASINGS`, deduplicated."""
+    pairs: dict[str, Intent] = {}
+    for table in (MESSAGES, FOLLOW_UPS, MORE_PHRASINGS):
+        for intent, templates in table.items():
+            for template in templates:
+                pairs.setdefault(template.format(**_FILL), intent)
+    return sorted(pairs.items())
+
+
+def in_context(intent: Intent | None, context: StorefrontContext) -> Intent | None:
+    """The intent as the rules must read it on this page: "can I pay in instalments?"
+    with items in view asks whether *those items* can go on instalments, so it is decided
+    as a purchase (eligibility first, then whether the cart fits)."""
+    if intent is Intent.INSTALMENT_ELIGIBILITY and context.items:
+        return Intent.PURCHASE_FIT
+    return intent

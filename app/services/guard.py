@@ -1,0 +1,203 @@
+"""The reply guard: no reply reaches a shopper that breaks a rule the service knows.
+
+After the policy replies, the guard runs the same checks MORE trains against
+(`app.domain.checks`: decision with its reason, licensed numbers, true claims, handoff)
+plus the degenerate-output check, in well under a millisecond and with no model call.
+
+Modes (`MORE_GUARD_MODE`):
+
+* `off`: nothing is checked (the reply's handoff is still read from its text);
+* `monitor`: every reply is checked and counted, and sent as generated;
+* `enforce` (default): a failing reply is replaced by the first of `n` candidates
+  sampled in one engine call (shared prompt, temperature > 0) that passes, else by a
+  rule-grounded reply in the same voice (`app.domain.references`). A turn whose gold
+  action is a handoff ends handed off, as if the policy had said it.
+
+When the intent is unknown (the classifier abstained) only what needs no intent is
+checked: numbers, claims, no approval the rules forbid, and degenerate output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from app.core import metrics
+from app.domain.checks import TurnFacts, Verdict, forbidden_approval, verify
+from app.domain.prompt import ChatMessage
+from app.domain.references import Turn, clarifying_reply, reference_replies
+from app.domain.replies import detects_handoff
+from app.domain.rules import Action, Intent, decide
+from app.engine.base import Adapter, ChatEngine, EngineError, Generation, SamplingSettings
+
+logger = logging.getLogger(__name__)
+
+
+class GuardMode(StrEnum):
+    OFF = "off"
+    MONITOR = "monitor"
+    ENFORCE = "enforce"
+
+
+class Intervention(StrEnum):
+    NONE = "none"  # the policy's reply was sent
+    RESAMPLE = "resample"  # a resampled candidate that passed was sent
+    FALLBACK = "fallback"  # a rule-grounded reply was sent
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    """The guard's knobs (from the settings).
+
+    Args:
+        mode: off | monitor | enforce.
+        candidates: replies sampled in one engine call when the first one fails (0: go
+            straight to the rule-grounded reply).
+        temperature: sampling temperature of those candidates (> 0, or they repeat the
+            greedy reply that just failed).
+        max_tokens: reply cap of the candidates.
+    """
+
+    mode: GuardMode = GuardMode.ENFORCE
+    candidates: int = 4
+    temperature: float = 0.8
+    max_tokens: int = 64
+
+
+@dataclass(frozen=True)
+class GuardedReply:
+    """What the guard decided for one turn."""
+
+    text: str  # the reply to send
+    handoff: bool  # the sent reply hands the session to a person
+    intervention: Intervention
+    verdict: Verdict | None  # the policy's own reply, checked (None in `off` mode)
+    extra_completion_tokens: int = 0  # tokens spent on candidates
+    candidates_checked: int = 0
+    record: dict[str, Any] = field(default_factory=dict)  # stored with the turn
+
+
+def _rng(*parts: str) -> random.Random:
+    """A deterministic RNG per turn, so a retried turn gets the same fallback wording."""
+    return random.Random(hashlib.sha256("|".join(parts).encode()).hexdigest())
+
+
+def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = None) -> str:
+    """A rule-grounded reply for this turn, in the voice of the training references.
+
+    With the intent unknown, a reply that approved what the rules forbid is answered with
+    the rules' decline for the items in view (or for instalments); anything else with a
+    short question back, which states no fact that could be wrong.
+    """
+    rng = _rng("fallback", seed)
+    intent = facts.intent
+    if intent is None:
+        if raw_stance is not Action.APPROVE or forbidden_approval(facts) is None:
+            return clarifying_reply(rng)
+        intent = Intent.PURCHASE_FIT if facts.context.items else Intent.INSTALMENT_ELIGIBILITY
+    decision = decide(facts.profile, facts.context, intent)
+    turn = Turn(intent, facts.profile, facts.context, decision, (), facts.message)
+    return reference_replies(turn, rng, k=1)[0]
+
+
+class ReplyGuard:
+    """Checks the policy's reply and, in `enforce` mode, replaces a failing one."""
+
+    def __init__(self, *, engine: ChatEngine, config: GuardConfig) -> None:
+        self.engine = engine
+        self.config = config
+
+    def check(self, facts: TurnFacts, text: str, *, truncated: bool = False) -> Verdict:
+        started = time.perf_counter()
+        verdict = verify(facts, text, truncated=truncated)
+        metrics.GUARD_DURATION.observe(time.perf_counter() - started)
+        return verdict
+
+    async def review(
+        self,
+        *,
+        facts: TurnFacts,
+        generation: Generation,
+        messages: list[ChatMessage],
+        adapter: Adapter | None,
+        policy: str,
+        seed: str,
+    ) -> GuardedReply:
+        """Check `generation` (the policy's reply) and decide what the shopper reads."""
+        text = generation.text
+        if self.config.mode is GuardMode.OFF:
+            return GuardedReply(text, detects_handoff(text), Intervention.NONE, None)
+        verdict = self.check(facts, text, truncated=generation.finish_reason == "length")
+        for name, score in verdict.scores.items():
+            outcome = "pass" if score.passed else "fail"
+            metrics.GUARD_CHECKS.labels(policy, name, outcome).inc()
+        record: dict[str, Any] = {
+            "intent": facts.intent.value if facts.intent else None,
+            "raw": {name: round(score.value, 3) for name, score in verdict.scores.items()},
+            "failed": {name: verdict.scores[name].reason for name in verdict.failed},
+        }
+        if verdict.passed or self.config.mode is GuardMode.MONITOR:
+            return self._done(text, verdict.handoff, Intervention.NONE, verdict, record, policy)
+
+        extra, checked = 0, 0
+        if self.config.candidates > 0:
+            sampling = SamplingSettings(
+                max_tokens=self.config.max_tokens,
+                temperature=self.config.temperature,
+                n=self.config.candidates,
+                seed=int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16),
+            )
+            try:
+                candidates = await self.engine.generate_many(messages, sampling, adapter)
+            except EngineError as exc:  # the fallback still answers correctly
+                logger.warning("guard resample failed, using the fallback: %s", exc)
+                candidates = []
+            for candidate in candidates:
+                extra += candidate.completion_tokens
+                checked += 1
+                truncated = candidate.finish_reason == "length"
+                second = self.check(facts, candidate.text, truncated=truncated)
+                if second.passed:
+                    record["sent_by"] = "resample"
+                    return self._done(
+                        candidate.text,
+                        second.handoff,
+                        Intervention.RESAMPLE,
+                        verdict,
+                        record,
+                        policy,
+                        extra,
+                        checked,
+                    )
+        text = fallback_reply(facts, seed, raw_stance=verdict.stance)
+        record["sent_by"] = "fallback"
+        return self._done(
+            text,
+            detects_handoff(text),
+            Intervention.FALLBACK,
+            verdict,
+            record,
+            policy,
+            extra,
+            checked,
+        )
+
+    @staticmethod
+    def _done(
+        text: str,
+        handoff: bool,
+        intervention: Intervention,
+        verdict: Verdict,
+        record: dict[str, Any],
+        policy: str,
+        extra: int = 0,
+        checked: int = 0,
+    ) -> GuardedReply:
+        metrics.GUARD_INTERVENTIONS.labels(policy, intervention.value).inc()
+        record["intervention"] = intervention.value
+        return GuardedReply(text, handoff, intervention, verdict, extra, checked, record)

@@ -1,0 +1,149 @@
+"""The reply guard in the live chat path, on real PostgreSQL + Redis.
+
+The engine is scripted (its replies are chosen per test), the intent classifier is the
+real one on the bundled MiniLM, the checks are `app.domain.checks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from app.core import metrics
+from app.core.security import Scope
+from app.domain.prompt import ChatMessage
+from app.store.models import EventRow, MessageRow, SessionRow
+from tests.factories import ScriptedEngine, bearer, chat_body, make_profile, profile_body
+
+PHONE = {"items": [{"title": "Pixel 9 phone", "price": "299.00"}]}
+APPROVAL = "Yes, you can buy the Pixel 9 phone on instalments!"
+
+
+class Sequenced(ScriptedEngine):
+    """Replies from a list, one per generated reply (the last one repeats)."""
+
+    def __init__(self, replies: Sequence[str]) -> None:
+        self.replies = list(replies)
+        super().__init__(self._next)
+
+    def _next(self, messages: Sequence[ChatMessage]) -> str:
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+
+async def _shopper(client, admin: str, **fields) -> str:  # type: ignore[no-untyped-def]
+    profile = make_profile(**fields)
+    response = await client.put(
+        f"/v1/profiles/{profile.user_id}", json=profile_body(profile), headers=bearer(admin)
+    )
+    assert response.status_code == 201, response.text
+    return profile.user_id
+
+
+async def _assistant_row(client, session_id: str) -> MessageRow:  # type: ignore[no-untyped-def]
+    async with client.app.state.services.db() as db:
+        rows = await db.scalars(
+            select(MessageRow)
+            .where(MessageRow.session_id == session_id, MessageRow.role == "assistant")
+            .order_by(MessageRow.id.desc())
+        )
+        return next(iter(rows))
+
+
+def _count(name: str, **labels: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_forbidden_approval_is_replaced_by_a_passing_candidate(
+    make_client, pg_settings, pg_keys
+):
+    decline = "Unfortunately, instalments aren't available because your account is suspended."
+    engine = Sequenced([APPROVAL, decline])
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        user = await _shopper(client, pg_keys[Scope.ADMIN], account_standing="suspended")
+        body = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
+        response = await client.post(
+            "/v1/chat", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["reply"] == decline
+        row = await _assistant_row(client, response.json()["session_id"])
+        assert row.intervention == "resample" and row.raw_reply == APPROVAL
+        assert row.intent == "purchase_fit"
+        assert row.guard["raw"]["decision"] == 0.0 and "decision" in row.guard["failed"]
+        assert "Verdict: decline (account not in good standing)" in engine.prompts[0][0]["content"]
+
+
+async def test_fallback_reply_when_no_candidate_passes(make_client, pg_settings, pg_keys):
+    engine = ScriptedEngine(APPROVAL)  # every sample approves, every sample is wrong
+    before = _count("more_guard_interventions_total", policy="base", kind="fallback")
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        user = await _shopper(client, pg_keys[Scope.ADMIN], identity_verified=False)
+        body = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
+        response = await client.post(
+            "/v1/chat", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+
+        reply = response.json()["reply"]
+        assert response.status_code == 200 and APPROVAL not in reply
+        assert "verif" in reply.lower()  # the rules' reason, in the references' voice
+        row = await _assistant_row(client, response.json()["session_id"])
+        assert row.intervention == "fallback" and row.raw_reply == APPROVAL
+    assert _count("more_guard_interventions_total", policy="base", kind="fallback") == before + 1
+
+
+async def test_guard_hands_off_a_turn_that_needs_a_person(make_client, pg_settings, pg_keys):
+    engine = ScriptedEngine("I can help you with that right here.")
+    async with make_client(
+        pg_settings(MORE_GUARD_MODE="enforce", MORE_GUARD_CANDIDATES=0), engine
+    ) as client:
+        shop = bearer(pg_keys[Scope.STOREFRONT])
+        user = await _shopper(client, pg_keys[Scope.ADMIN])
+        response = await client.post(
+            "/v1/chat", json=chat_body(user, "I want to talk to a real person"), headers=shop
+        )
+        body = response.json()
+        assert response.status_code == 200 and body["handoff"] is True
+        sid = body["session_id"]
+        async with client.app.state.services.db() as db:
+            session = await db.get(SessionRow, sid)
+            events = list(await db.scalars(select(EventRow).where(EventRow.session_id == sid)))
+        assert session is not None and session.status == "human"  # the bot is silenced
+        assert [e.type for e in events] == ["handoff"]
+        again = await client.post(
+            "/v1/chat", json=chat_body(user, "hello?", session_id=sid), headers=shop
+        )
+        assert again.status_code == 409 and again.json()["error"]["code"] == "session_handed_off"
+
+
+async def test_stream_in_enforce_mode_never_sends_unverified_text(
+    make_client, pg_settings, pg_keys
+):
+    engine = ScriptedEngine(APPROVAL)
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        user = await _shopper(client, pg_keys[Scope.ADMIN], region="BR")
+        body = chat_body(user, "Can I buy this on instalments?", context=PHONE)
+        response = await client.post(
+            "/v1/chat/stream", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+        assert response.status_code == 200
+        assert "Yes, you can buy" not in response.text  # not a single unverified delta
+        assert "event: delta" in response.text and "event: done" in response.text
+        assert "region" in response.text or "country" in response.text
+
+
+async def test_monitor_mode_sends_the_raw_reply_and_counts_it(make_client, pg_settings, pg_keys):
+    engine = ScriptedEngine(APPROVAL)
+    before = _count("more_guard_checks_total", policy="base", constraint="decision", outcome="fail")
+    async with make_client(pg_settings(MORE_GUARD_MODE="monitor"), engine) as client:
+        user = await _shopper(client, pg_keys[Scope.ADMIN], account_standing="late")
+        body = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
+        response = await client.post(
+            "/v1/chat", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+        assert response.json()["reply"] == APPROVAL
+        row = await _assistant_row(client, response.json()["session_id"])
+        assert row.intervention == "none" and row.guard["raw"]["decision"] == 0.0
+    after = _count("more_guard_checks_total", policy="base", constraint="decision", outcome="fail")
+    assert after == before + 1

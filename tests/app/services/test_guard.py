@@ -1,0 +1,140 @@
+"""The reply guard on its own: what it lets through, what it replaces and with what."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.domain.checks import TurnFacts
+from app.domain.profile import CartItem, StorefrontContext
+from app.domain.rules import Intent
+from app.engine.base import Generation
+from app.services.guard import (
+    GuardConfig,
+    GuardMode,
+    Intervention,
+    ReplyGuard,
+    fallback_reply,
+)
+from tests.factories import ScriptedEngine, make_profile
+
+PHONE = StorefrontContext(items=[CartItem(title="Pixel 9 phone", price=Decimal("299"))])
+MESSAGES = [{"role": "user", "content": "Can I pay for this phone in instalments?"}]
+
+
+def _gen(text: str, finish_reason: str = "stop") -> Generation:
+    return Generation(text, 100, len(text.split()), finish_reason, 0.1, 0.2)
+
+
+def _guard(reply: str, mode: GuardMode = GuardMode.ENFORCE, candidates: int = 3) -> ReplyGuard:
+    engine = ScriptedEngine(reply)
+    return ReplyGuard(engine=engine, config=GuardConfig(mode=mode, candidates=candidates))
+
+
+async def _review(guard: ReplyGuard, facts: TurnFacts, text: str, **kw: str) -> object:
+    return await guard.review(
+        facts=facts,
+        generation=_gen(text, **kw),
+        messages=MESSAGES,  # type: ignore[arg-type]
+        adapter=None,
+        policy="test-v1",
+        seed="s-1",
+    )
+
+
+async def test_guard_passes_a_correct_reply_untouched() -> None:
+    facts = TurnFacts(make_profile(), PHONE, "Can I pay for this phone?", Intent.PURCHASE_FIT)
+    reply = "Yes, the Pixel 9 phone fits: it's $299 and you have $1,200 available."
+    guarded = await _review(_guard("unused"), facts, reply)
+    assert guarded.intervention is Intervention.NONE and guarded.text == reply
+    assert guarded.record["raw"]["decision"] == 1.0
+
+
+async def test_guard_replaces_a_forbidden_approval_with_a_passing_candidate() -> None:
+    suspended = make_profile(account_standing="suspended")
+    facts = TurnFacts(suspended, PHONE, "Can I buy it on instalments?", Intent.PURCHASE_FIT)
+    decline = "Unfortunately, instalments aren't available because your account is suspended."
+    guarded = await _review(_guard(decline), facts, "Yes, you can buy it on instalments!")
+    assert guarded.intervention is Intervention.RESAMPLE
+    assert guarded.text == decline
+    assert "decision" in guarded.record["failed"]
+    assert guarded.candidates_checked == 1 and guarded.extra_completion_tokens > 0
+
+
+async def test_guard_falls_back_to_a_rule_grounded_reply_when_no_candidate_passes() -> None:
+    suspended = make_profile(account_standing="suspended")
+    facts = TurnFacts(suspended, PHONE, "Can I buy it on instalments?", Intent.PURCHASE_FIT)
+    still_wrong = "Sure, go ahead, you're approved!"
+    guarded = await _review(_guard(still_wrong), facts, still_wrong)
+    assert guarded.intervention is Intervention.FALLBACK
+    assert guarded.candidates_checked == 3
+    assert "suspended" in guarded.text  # the reason the rules give
+    assert _guard("x").check(facts, guarded.text).passed
+
+
+async def test_guard_hands_off_when_the_turn_needs_a_person() -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), "I want a human", Intent.HUMAN_REQUEST)
+    guarded = await _review(_guard("I can help you here.", candidates=0), facts, "I can help.")
+    assert guarded.intervention is Intervention.FALLBACK and guarded.handoff
+    assert "handoff" in guarded.record["failed"]
+
+
+async def test_guard_catches_invented_amounts_and_false_claims() -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), "What's my limit?", Intent.CREDIT_INFO)
+    guard = _guard("x")
+    invented = guard.check(facts, "Your credit limit is $1,500 and you have $5,000 available.")
+    assert {"numeric", "state"} <= set(invented.failed)
+    assert guard.check(facts, "Your credit limit is $1,500 and you have $1,200 available.").passed
+
+
+@pytest.mark.parametrize(
+    ("text", "finish"),
+    [
+        ("", "stop"),
+        ("<reasoning>Request: credit info.", "stop"),
+        ("Available credit: $1,200. Available credit: $1,200. Available credit: $1,200.", "stop"),
+        ("Your credit limit is $1,500 and you have", "length"),
+    ],
+)
+async def test_guard_rejects_degenerate_output(text: str, finish: str) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), "What's my limit?", Intent.CREDIT_INFO)
+    guarded = await _review(_guard("", candidates=0), facts, text, finish_reason=finish)
+    assert guarded.intervention is Intervention.FALLBACK
+    assert "degenerate" in guarded.record["failed"]
+
+
+async def test_monitor_mode_sends_the_raw_reply_but_records_the_failure() -> None:
+    suspended = make_profile(account_standing="suspended")
+    facts = TurnFacts(suspended, PHONE, "Can I buy it?", Intent.PURCHASE_FIT)
+    guarded = await _review(_guard("x", GuardMode.MONITOR), facts, "Yes, you're approved!")
+    assert guarded.intervention is Intervention.NONE
+    assert guarded.text == "Yes, you're approved!"
+    assert "decision" in guarded.record["failed"]
+
+
+async def test_off_mode_checks_nothing() -> None:
+    facts = TurnFacts(make_profile(), PHONE, "Can I buy it?", None)
+    guarded = await _review(_guard("x", GuardMode.OFF), facts, "Let me connect you with an agent.")
+    assert guarded.verdict is None and guarded.handoff
+
+
+async def test_unknown_intent_checks_only_what_needs_no_intent() -> None:
+    over = StorefrontContext(items=[CartItem(title="TV", price=Decimal("5000"))])
+    facts = TurnFacts(make_profile(), over, "blah", None)
+    guard = _guard("x")
+    assert not guard.check(facts, "Yes, the TV fits, go ahead!").passed  # forbidden approval
+    assert guard.check(facts, "Happy to help with that.").passed  # nothing to judge
+    # The fallback for a forbidden approval declines; for anything else it asks back.
+    assert "doesn't fit" in fallback_reply(facts, "s", raw_stance=None) or "?" in (
+        fallback_reply(facts, "s", raw_stance=None)
+    )
+    from app.domain.rules import Action
+
+    decline = fallback_reply(facts, "s", raw_stance=Action.APPROVE)
+    assert guard.check(facts, decline).passed and "$5,000" in decline
+
+
+def test_fallback_is_deterministic_per_turn() -> None:
+    facts = TurnFacts(make_profile(), PHONE, "Can I?", Intent.PURCHASE_FIT)
+    assert fallback_reply(facts, "session-1:0") == fallback_reply(facts, "session-1:0")
