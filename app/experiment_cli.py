@@ -1,17 +1,23 @@
 """`more experiment ...`: list, create, ramp, stop, and report A/B experiments.
 
-With `--url` the command talks to a running service (admin key); without it, it works
-on the configured database directly (DATABASE_URL, else the embedded SQLite file).
+With `--url` the command talks to a running service (admin key) through
+`more_client.MoreClient`; without it, it works on the configured database directly
+(DATABASE_URL, else the embedded SQLite file).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from more_client import MoreClient
 
 experiment_app = typer.Typer(
     help="A/B experiments: define, ramp, stop, report.", no_args_is_help=True
@@ -37,15 +43,26 @@ def _services():  # type: ignore[no-untyped-def]
     return ExperimentService(db=create_session_factory(engine)), engine
 
 
-def _http(url: str, admin_key: str, method: str, path: str, **kwargs: Any) -> Any:
+def _client(url: str, admin_key: str) -> MoreClient:
+    """The admin client of the service at `url` (tests replace this to inject a transport)."""
+    from more_client import MoreClient
+
+    return MoreClient(url, admin_key=admin_key, timeout_s=60)
+
+
+@contextlib.contextmanager
+def _api(url: str, admin_key: str) -> Iterator[MoreClient]:
+    """A client whose failures end the command with the API's message and exit code 1."""
     import httpx
 
-    headers = {"Authorization": f"Bearer {admin_key}"}
-    response = httpx.request(method, url.rstrip("/") + path, headers=headers, timeout=60, **kwargs)
-    if response.status_code >= 400:
-        typer.echo(f"{method} {path} -> {response.status_code}: {response.text}", err=True)
-        raise typer.Exit(1)
-    return response
+    from more_client import MoreApiError
+
+    try:
+        with _client(url, admin_key) as client:
+            yield client
+    except (MoreApiError, httpx.HTTPError) as exc:
+        typer.echo(str(exc) or repr(exc), err=True)
+        raise typer.Exit(1) from exc
 
 
 @experiment_app.command("report")
@@ -62,14 +79,10 @@ def report(
     out = out or Path("runs/experiments") / name
     out.mkdir(parents=True, exist_ok=True)
     if url:
-        data = _http(
-            url, admin_key, "GET", f"/v1/experiments/{name}/report", params={"alpha": alpha}
-        )
-        body = data.json()
+        with _api(url, admin_key) as api:
+            body = api.experiment_report(name, alpha=alpha)
+            png = api.experiment_report_png(name, alpha=alpha)
         markdown = body.pop("markdown", "")
-        png = _http(
-            url, admin_key, "GET", f"/v1/experiments/{name}/report.png", params={"alpha": alpha}
-        ).content
         (out / "report.png").write_bytes(png)
     else:
         from app.services.analysis import plot_report
@@ -94,7 +107,8 @@ def report(
 def list_experiments(url: UrlOpt = None, admin_key: AdminKeyOpt = "demo-admin-key") -> None:
     """Experiments with status and current shares."""
     if url:
-        rows = _http(url, admin_key, "GET", "/v1/experiments").json()["data"]
+        with _api(url, admin_key) as api:
+            rows = api.list_experiments()["data"]
         for row in rows:
             shares = ", ".join(
                 f"{v['name']}={v['share']:.0%} ({v['policy_version']})" for v in row["variants"]
@@ -151,8 +165,8 @@ def create(
         variants.append({"name": vname, "policy_version": version, "weight": float(weight)})
     status = "running" if start else "draft"
     if url:
-        body = {"name": name, "status": status, "variants": variants, "salt": salt}
-        _http(url, admin_key, "POST", "/v1/experiments", json={k: v for k, v in body.items() if v})
+        with _api(url, admin_key) as api:
+            api.create_experiment(name=name, variants=variants, status=status, salt=salt or None)
     else:
         from app.services.assignment import ExperimentStatus
         from app.services.experiments import VariantInput
@@ -190,14 +204,8 @@ def update(
     if weights is None and status is None:
         raise typer.BadParameter("give --weight and/or --status")
     if url:
-        body = {"weights": weights, "status": status}
-        _http(
-            url,
-            admin_key,
-            "PATCH",
-            f"/v1/experiments/{name}",
-            json={k: v for k, v in body.items() if v is not None},
-        )
+        with _api(url, admin_key) as api:
+            api.update_experiment(name, weights=weights, status=status)
     else:
         from app.services.assignment import ExperimentStatus
 

@@ -122,9 +122,9 @@ def create_app(
             adapters = await resolver.adapters()
             chat_engine = engine
             if chat_engine is None:
-                from app.engine.factory import create_engine
+                from app.engine.factory import create_engine, engine_config
 
-                chat_engine = create_engine(cfg.engine_config(), adapters=adapters)
+                chat_engine = create_engine(engine_config(cfg, adapters), adapters=adapters)
                 stack.push_async_callback(chat_engine.close)
                 logger.info("starting the %s engine", cfg.MORE_ENGINE)
                 await chat_engine.start()

@@ -35,7 +35,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from more_client import AsyncMoreClient
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -252,21 +257,32 @@ def _parse_server_timing(header: str | None) -> dict[str, float]:
     return spans
 
 
-async def _one(client: Any, target: str, base: str, job: _Job, args: argparse.Namespace) -> dict:
+async def _one(
+    client: AsyncMoreClient | httpx.AsyncClient, job: _Job, args: argparse.Namespace
+) -> dict:
+    """One chat request to our API (`AsyncMoreClient`) or to vLLM's server (plain httpx).
+
+    An error answer is a result the level counts, not an exception.
+    """
+    from more_client import AsyncMoreClient, MoreApiError
+
     start = time.perf_counter()
-    if target == "api":
-        response = await client.post(
-            f"{base}/v1/chat",
-            headers={"Authorization": f"Bearer {args.api_key}"},
-            json={
-                "user_id": job.user_id,
-                "message": job.question,
-                "context": {"items": [{"title": "Pixel 9 phone", "price": "299.00"}]},
-            },
-        )
+    if isinstance(client, AsyncMoreClient):
+        try:  # `request`, not `chat`: the Server-Timing header is part of the measurement
+            response = await client.request(
+                "POST",
+                "/v1/chat",
+                json={
+                    "user_id": job.user_id,
+                    "message": job.question,
+                    "context": {"items": [{"title": "Pixel 9 phone", "price": "299.00"}]},
+                },
+            )
+        except MoreApiError as exc:
+            return {"ok": False, "error": str(exc)[:200]}
     else:
         response = await client.post(
-            f"{base}/v1/chat/completions",
+            "/v1/chat/completions",
             json={
                 "model": "bench",
                 "messages": job.messages,
@@ -274,9 +290,9 @@ async def _one(client: Any, target: str, base: str, job: _Job, args: argparse.Na
                 "temperature": 0.0,
             },
         )
+        if response.status_code != 200:
+            return {"ok": False, "error": f"{response.status_code}: {response.text[:200]}"}
     latency = time.perf_counter() - start
-    if response.status_code != 200:
-        return {"ok": False, "error": f"{response.status_code}: {response.text[:200]}"}
     body = response.json()
     return {
         "ok": True,
@@ -286,11 +302,11 @@ async def _one(client: Any, target: str, base: str, job: _Job, args: argparse.Na
     }
 
 
-async def _chat_timers(client: Any, base: str) -> tuple[float, float, float, float]:
+async def _chat_timers(client: AsyncMoreClient) -> tuple[float, float, float, float]:
     """(request seconds sum, request count, generation seconds sum, generation count)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    text = (await client.get(f"{base}/metrics")).text
+    text = (await client.request("GET", "/metrics")).text
     totals = [0.0, 0.0, 0.0, 0.0]
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -329,16 +345,31 @@ async def _level(target: str, base: str, concurrency: int, args: argparse.Namesp
     import httpx
     from tqdm import tqdm
 
+    from more_client import AsyncMoreClient, RetryPolicy
+
     n = max(args.min_requests, args.requests_factor * concurrency)
     jobs = _jobs(n)
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=args.request_timeout_s, limits=limits) as client:
+    client: AsyncMoreClient | httpx.AsyncClient
+    if target == "api":
+        # One attempt: a benchmark records each failure as it happened, and a retried
+        # request's latency would include the client's wait.
+        client = AsyncMoreClient(
+            base,
+            args.api_key,
+            timeout_s=args.request_timeout_s,
+            retry=RetryPolicy(max_attempts=1),
+            limits=limits,
+        )
+    else:
+        client = httpx.AsyncClient(base_url=base, timeout=args.request_timeout_s, limits=limits)
+    async with client:
         # Warm-up (not measured): connections, prefix cache, lazy paths.
-        await asyncio.gather(*(_one(client, target, base, j, args) for j in jobs[:2]))
+        await asyncio.gather(*(_one(client, j, args) for j in jobs[:2]))
         timers_before = None
-        if target == "api":
+        if isinstance(client, AsyncMoreClient):
             with contextlib.suppress(Exception):  # metrics are a bonus, not the benchmark
-                timers_before = await _chat_timers(client, base)
+                timers_before = await _chat_timers(client)
         queue: asyncio.Queue[_Job] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
@@ -349,7 +380,7 @@ async def _level(target: str, base: str, concurrency: int, args: argparse.Namesp
             while not queue.empty():
                 job = queue.get_nowait()
                 try:
-                    results.append(await _one(client, target, base, job, args))
+                    results.append(await _one(client, job, args))
                 except Exception as exc:  # a benchmark records failures, it does not stop
                     results.append({"ok": False, "error": repr(exc)})
                 bar.update(1)
@@ -360,9 +391,9 @@ async def _level(target: str, base: str, concurrency: int, args: argparse.Namesp
         wall = time.perf_counter() - start
         bar.close()
         non_generation = None
-        if timers_before is not None:
+        if timers_before is not None and isinstance(client, AsyncMoreClient):
             with contextlib.suppress(Exception):  # metrics are a bonus, not the benchmark
-                after = await _chat_timers(client, base)
+                after = await _chat_timers(client)
                 non_generation = _non_generation_ms(timers_before, after)
 
     ok = [r for r in results if r["ok"]]

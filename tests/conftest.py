@@ -148,3 +148,11 @@ async def vllm_engine(bundled_lora_dir: Path) -> AsyncIterator[VLLMEngine]:
     yield engine
     # Stops the spawned engine-core process, so pytest exits without hanging.
     await engine.close()
+
+
+@pytest.fixture(scope="session")
+def intent_classifier():  # type: ignore[no-untyped-def]
+    """The service's intent classifier on the bundled MiniLM (built once per process)."""
+    from app.engine.intent import default_intent_classifier
+
+    return default_intent_classifier()

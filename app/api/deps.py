@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.core.config import Settings
 from app.core.security import Principal, Scope
+from app.core.timing import span
 from app.services.chat import ChatService
 from app.services.container import Services
 from app.services.events import EventService
@@ -49,7 +50,8 @@ CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)
 
 async def require_storefront(services: ServicesDep, credentials: CredentialsDep) -> Principal:
     token = credentials.credentials if credentials else None
-    return await services.auth.authenticate(token, needed=Scope.STOREFRONT)
+    with span("auth"):
+        return await services.auth.authenticate(token, needed=Scope.STOREFRONT)
 
 
 async def require_admin(services: ServicesDep, credentials: CredentialsDep) -> Principal:

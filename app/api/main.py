@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.routes import chat, events, experiments, health, policies, profiles, sessions
+from app.api.routes import chat, events, experiments, health, policies, profiles, sessions, widget
 
 api_router = APIRouter()
 api_router.include_router(chat.router)
@@ -14,3 +14,5 @@ api_router.include_router(events.router)
 api_router.include_router(sessions.router)
 api_router.include_router(experiments.router)
 api_router.include_router(policies.router)
+api_router.include_router(widget.router)
+api_router.include_router(widget.demo_router)

@@ -11,13 +11,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
 from app.core.logging import request_id_var
+from app.core.timing import end_request, start_request
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestContextMiddleware:
-    """Tags each request with `X-Request-ID` (the caller's, if sane) and records
-    `more_http_requests_total` / `more_http_request_duration_seconds` by route template."""
+    """Tags each request with `X-Request-ID` (the caller's, if sane), adds the request's
+    `Server-Timing` spans (`app.core.timing`) and records `more_http_requests_total` /
+    `more_http_request_duration_seconds` by route template."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -29,6 +31,7 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        timing, timing_token = start_request()
         status = 500
         start = time.perf_counter()
 
@@ -37,10 +40,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (b"x-request-id", request_id.encode("latin-1")),
-                ]
+                extra = [(b"x-request-id", request_id.encode("latin-1"))]
+                if timing.spans:
+                    extra.append((b"server-timing", timing.header().encode("latin-1")))
+                message["headers"] = [*message["headers"], *extra]
             await send(message)
 
         try:
@@ -53,3 +56,4 @@ class RequestContextMiddleware:
             metrics.HTTP_REQUESTS.labels(*labels).inc()
             metrics.HTTP_REQUEST_DURATION.labels(*labels).observe(time.perf_counter() - start)
             request_id_var.reset(token)
+            end_request(timing_token)

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-if TYPE_CHECKING:  # the engine package imports nothing heavy, but keep core import-light
-    from app.engine.config import EngineConfig
 
 DEMO_STOREFRONT_KEY = "demo-storefront-key"
 DEMO_ADMIN_KEY = "demo-admin-key"
@@ -108,7 +105,12 @@ class Settings(BaseSettings):
         default=64, ge=1, description="vLLM's cap on sequences batched together."
     )
     MORE_MAX_LORAS: int = Field(default=4, ge=1, description="Distinct adapters in one batch.")
-    MORE_MAX_LORA_RANK: int = Field(default=64, ge=1, description="Largest adapter rank accepted.")
+    MORE_MAX_LORA_RANK: int | None = Field(
+        default=None,
+        ge=1,
+        description="Largest adapter rank accepted. Unset: the largest rank among the adapters "
+        "served at start (vLLM pads every adapter to it, so a needless 64 costs time).",
+    )
     MORE_ENGINE_SEED: int = Field(default=0, description="Engine sampling seed.")
     MORE_ENGINE_WARMUP: bool = Field(
         default=True, description="One short generation at start so the first request is fast."
@@ -240,26 +242,6 @@ class Settings(BaseSettings):
         if self.MORE_ADAPTER_PATH:
             return Path(self.MORE_ADAPTER_PATH).expanduser().name or "adapter"
         return "base"
-
-    def engine_config(self) -> EngineConfig:
-        """The engine settings these service settings imply."""
-        from app.engine.config import EngineConfig
-
-        return EngineConfig(
-            backend=self.MORE_ENGINE,
-            model_path=self.MORE_MODEL_PATH,
-            cache_dir=self.MORE_CACHE_DIR,
-            dtype=self.MORE_DTYPE,
-            seed=self.MORE_ENGINE_SEED,
-            max_model_len=self.MORE_MAX_MODEL_LEN,
-            gpu_memory_utilization=self.MORE_GPU_MEMORY_UTILIZATION,
-            max_num_seqs=self.MORE_MAX_NUM_SEQS,
-            max_queue=self.MORE_MAX_QUEUE,
-            max_loras=self.MORE_MAX_LORAS,
-            max_lora_rank=self.MORE_MAX_LORA_RANK,
-            generation_timeout_s=self.MORE_GENERATION_TIMEOUT_S,
-            warmup=self.MORE_ENGINE_WARMUP,
-        )
 
 
 def _async_driver(url: str) -> str:

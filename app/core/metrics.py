@@ -88,6 +88,13 @@ GUARD_INTERVENTIONS = Counter(
     ["policy", "kind"],
     registry=REGISTRY,
 )
+GUARD_REPLIES = Counter(
+    "more_guard_replies_total",
+    "Replies the guard checked, by policy version, whether the policy's own reply passed "
+    "every check (raw) and whether the reply sent did (sent): raw vs served satisfaction.",
+    ["policy", "raw", "sent"],
+    registry=REGISTRY,
+)
 GUARD_DURATION = Histogram(
     "more_guard_duration_seconds",
     "Time the reply guard spends checking one reply (without resampling).",

@@ -284,11 +284,18 @@ _RELATIVE = (
     r"(?:husband|wife|sister|brother|friend|partner|parent|mum|mom|mother|dad|father|son|"
     r"daughter|girlfriend|boyfriend|neighbou?r|colleague|flatmate|roommate|cousin|uncle|aunt)"
 )
+_ABOUT = r"(?:account|balance|limit|credit|available credit|spending limit)"
 _THIRD_PARTY = re.compile(
-    rf"\b{_RELATIVE}(?:'s\b|s'\s|\s+[A-Z][a-z]+'s\b"
-    r"|(?:\s+[A-Z][a-z]+)?\s+(?:wants to know|asked me|has (?:left|available)|owes?|can spend))"
-    r"|\b(?:his|her|their) (?:account|balance|limit|credit)\b|\b[A-Z][a-z]+'s (?:account|limit|"
-    r"balance|credit)\b",
+    # "my sister's limit", "her balance", "Tom's account"
+    rf"\b{_RELATIVE}(?:'s|s')\s+(?:\w+\s+)?{_ABOUT}\b"
+    rf"|\b(?:his|her|their)\s+(?:\w+\s+)?{_ABOUT}\b"
+    rf"|\b[A-Z][a-z]+'s\s+{_ABOUT}\b"
+    # "my friend Alex asked me", "my husband owes", "how much credit does my mum have"
+    rf"|\b{_RELATIVE}(?:\s+[A-Z][a-z]+)?\s+(?:wants to know|asked me|has left|has available|"
+    r"owes?|can spend|is eligible)\b"
+    rf"|\bhow much (?:credit |money )?(?:does|has|did) (?:my |our )?{_RELATIVE}\b"
+    rf"|\b(?:is|can|could) (?:my |our )?{_RELATIVE}(?:\s+[A-Z][a-z]+)? (?:eligible|pay|get|use)\b"
+    rf"|\bcheck (?:on )?(?:my |our )?{_RELATIVE}\b",
     re.IGNORECASE,
 )
 

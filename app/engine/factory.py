@@ -2,10 +2,52 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
+from app.core.config import Settings
 from app.engine.base import Adapter, ChatEngine
 from app.engine.config import EngineConfig
+
+# Ranks vLLM's LoRA kernels are built for; a rank in between is padded to the next one.
+_VLLM_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def adapter_rank(adapter: Adapter) -> int:
+    """The LoRA rank in an adapter folder's config (0 when it cannot be read: the
+    engine's own validation reports that folder properly when it loads it)."""
+    try:
+        rank = json.loads((Path(adapter.path) / "adapter_config.json").read_text()).get("r")
+    except (OSError, ValueError):
+        return 0
+    return rank if isinstance(rank, int) else 0
+
+
+def lora_rank_for(adapters: Sequence[Adapter]) -> int:
+    """The smallest rank vLLM accepts that holds every adapter (8 with none)."""
+    needed = max((adapter_rank(a) for a in adapters), default=0)
+    return next((r for r in _VLLM_RANKS if r >= needed), needed)
+
+
+def engine_config(settings: Settings, adapters: Sequence[Adapter] = ()) -> EngineConfig:
+    """The engine settings the service settings imply; `MORE_MAX_LORA_RANK` unset sizes the
+    LoRA rank to the adapters served at start (padding costs time per token on CPU)."""
+    return EngineConfig(
+        backend=settings.MORE_ENGINE,
+        model_path=settings.MORE_MODEL_PATH,
+        cache_dir=settings.MORE_CACHE_DIR,
+        dtype=settings.MORE_DTYPE,
+        seed=settings.MORE_ENGINE_SEED,
+        max_model_len=settings.MORE_MAX_MODEL_LEN,
+        gpu_memory_utilization=settings.MORE_GPU_MEMORY_UTILIZATION,
+        max_num_seqs=settings.MORE_MAX_NUM_SEQS,
+        max_queue=settings.MORE_MAX_QUEUE,
+        max_loras=settings.MORE_MAX_LORAS,
+        max_lora_rank=settings.MORE_MAX_LORA_RANK or lora_rank_for(adapters),
+        generation_timeout_s=settings.MORE_GENERATION_TIMEOUT_S,
+        warmup=settings.MORE_ENGINE_WARMUP,
+    )
 
 
 def create_engine(config: EngineConfig, adapters: Sequence[Adapter] = ()) -> ChatEngine:

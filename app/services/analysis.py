@@ -11,7 +11,10 @@ hand-computed example in the tests. Every statistic comes from scipy/statsmodels
 * mean satisfaction (1–5) with a t interval, compared by Welch's t-test
   (`scipy.stats.ttest_ind(equal_var=False)`), rebuilt exactly from the score counts;
 * sample-ratio mismatch: chi-square goodness of fit of assigned units against the
-  expected shares (`scipy.stats.chisquare`), flagged below p = 0.001.
+  expected shares (`scipy.stats.chisquare`), flagged below p = 0.001;
+* the reply guard's view, per assistant turn: the share of the policy's own replies that
+  passed every check (`raw_satisfaction_rate`, the online measure of what MORE optimises)
+  and the share the guard replaced (`intervention_rate`), with the same intervals.
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ from statsmodels.stats.proportion import (
 from statsmodels.stats.weightstats import DescrStatsW
 
 SATISFACTION_SCORES = (1, 2, 3, 4, 5)
-PROPORTION_METRICS = ("conversion_rate", "reached_conversion_rate", "handoff_rate")
+PROPORTION_METRICS = (
+    "conversion_rate",
+    "reached_conversion_rate",
+    "handoff_rate",
+    "raw_satisfaction_rate",
+    "intervention_rate",
+)
 METRICS = (*PROPORTION_METRICS, "satisfaction_mean")
 SRM_P_THRESHOLD = 0.001  # the usual SRM alarm level: a real mismatch, not noise
 
@@ -55,6 +64,9 @@ class VariantAggregate:
     handoffs: int
     satisfaction: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
     units: int | None = None
+    checked_turns: int = 0  # assistant turns the reply guard checked
+    raw_passed_turns: int = 0  # ... whose policy reply passed every check
+    intervened_turns: int = 0  # ... whose policy reply the guard replaced
 
     def __post_init__(self) -> None:
         if min(self.sessions, self.conversions, self.offer_sessions, self.handoffs) < 0:
@@ -67,6 +79,8 @@ class VariantAggregate:
             )
         if self.offer_sessions > self.sessions:
             raise ValueError(f"{self.variant}: offer_sessions cannot exceed sessions")
+        if not 0 <= max(self.raw_passed_turns, self.intervened_turns) <= self.checked_turns:
+            raise ValueError(f"{self.variant}: guard counts must be within checked_turns")
         if len(self.satisfaction) != len(SATISFACTION_SCORES) or min(self.satisfaction) < 0:
             raise ValueError(f"{self.variant}: satisfaction needs 5 counts >= 0 (scores 1..5)")
 
@@ -78,6 +92,10 @@ class VariantAggregate:
             return self.offer_conversions, self.offer_sessions
         if metric == "handoff_rate":
             return self.handoffs, self.sessions
+        if metric == "raw_satisfaction_rate":
+            return self.raw_passed_turns, self.checked_turns
+        if metric == "intervention_rate":
+            return self.intervened_turns, self.checked_turns
         raise KeyError(metric)
 
     def satisfaction_scores(self) -> np.ndarray:
@@ -352,11 +370,13 @@ def plot_report(report: ExperimentReport, path: Path | str, *, title: str | None
     path.parent.mkdir(parents=True, exist_ok=True)
     names = list(report.variants)
     colors = ["#7f7f7f" if n == report.control else f"C{i}" for i, n in enumerate(names)]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7))
     labels = {
         "conversion_rate": "Overall conversion",
         "reached_conversion_rate": "Reached conversion (offer shown)",
         "handoff_rate": "Handoff rate",
+        "raw_satisfaction_rate": "Policy replies passing every check",
+        "intervention_rate": "Replies the guard replaced",
         "satisfaction_mean": "Mean satisfaction (1–5)",
     }
     for ax, metric in zip(axes.flat, METRICS, strict=True):

@@ -35,6 +35,7 @@ from app.core.errors import (
     UnknownSessionError,
 )
 from app.core.security import Principal
+from app.core.timing import span
 from app.domain.checks import TurnFacts
 from app.domain.intents import in_context
 from app.domain.profile import Profile, StorefrontContext
@@ -188,7 +189,8 @@ class ChatService:
     ) -> ChatReply:
         """Answer one turn and persist it."""
         started = time.perf_counter()
-        claim_or_stored = await self._claim(principal, turn, idempotency_key)
+        with span("admit"):
+            claim_or_stored = await self._claim(principal, turn, idempotency_key)
         if isinstance(claim_or_stored, ChatReply):
             return claim_or_stored
         try:
@@ -197,9 +199,12 @@ class ChatService:
             await self._abandon(claim_or_stored)
             raise
         try:
-            generation = await self._generate(prepared)
-            guarded = await self._review(prepared, generation)
-            return await self._finish(prepared, guarded, generation)
+            with span("generate"):
+                generation = await self._generate(prepared)
+            with span("guard"):
+                guarded = await self._review(prepared, generation)
+            with span("persist"):
+                return await self._finish(prepared, guarded, generation)
         except BaseException:
             await self._abandon(claim_or_stored)
             raise
@@ -212,7 +217,8 @@ class ChatService:
         """Check the turn now (errors raise before any byte is sent), then stream it:
         `Delta`s, then the final `ChatReply`. Mid-stream failures raise `AppError`."""
         started = time.perf_counter()
-        claim_or_stored = await self._claim(principal, turn, idempotency_key)
+        with span("admit"):
+            claim_or_stored = await self._claim(principal, turn, idempotency_key)
         if isinstance(claim_or_stored, ChatReply):
             return _replay_stream(claim_or_stored)
         try:
@@ -247,14 +253,16 @@ class ChatService:
         started: float,
     ) -> _Prepared:
         degraded = False
-        profile = await self._guard_db(self._profiles.get(turn.user_id))
+        with span("profile"):
+            profile = await self._guard_db(self._profiles.get(turn.user_id))
 
         session = None
         if turn.session_id is not None:
-            async with self._db() as db:
-                session = await self._guard_db(
-                    conversations.get_session(db, session_id=turn.session_id)
-                )
+            with span("session"):
+                async with self._db() as db:
+                    session = await self._guard_db(
+                        conversations.get_session(db, session_id=turn.session_id)
+                    )
             # Another shopper's session is reported as unknown: ids must not leak.
             if session is None or session.user_id != turn.user_id:
                 raise UnknownSessionError(
@@ -268,21 +276,23 @@ class ChatService:
                 )
             await self._rate_limit(f"session:{session.id}", self.limits.rate_limit_per_session)
 
-        policy = await self._policies.resolve(
-            user_id=turn.user_id,
-            session_variant=session.variant if session else None,
-            session_policy_version=session.policy_version if session else None,
-        )
+        with span("assign"):
+            policy = await self._policies.resolve(
+                user_id=turn.user_id,
+                session_variant=session.variant if session else None,
+                session_policy_version=session.policy_version if session else None,
+            )
         session_id = session.id if session else str(uuid.uuid4())
 
         lock_cache: SessionCache = self._cache
         lock_ttl = self.limits.generation_timeout_s + 10
-        try:
-            token = await self._cache.acquire_lock(f"session:{session_id}", ttl_s=lock_ttl)
-        except CacheUnavailableError:
-            degraded = True
-            lock_cache = self._local
-            token = await self._local.acquire_lock(f"session:{session_id}", ttl_s=lock_ttl)
+        with span("lock"):
+            try:
+                token = await self._cache.acquire_lock(f"session:{session_id}", ttl_s=lock_ttl)
+            except CacheUnavailableError:
+                degraded = True
+                lock_cache = self._local
+                token = await self._local.acquire_lock(f"session:{session_id}", ttl_s=lock_ttl)
         if token is None:
             raise GenerationInProgressError(
                 "another reply is being generated for this session; wait for it to finish",
@@ -290,17 +300,20 @@ class ChatService:
             )
 
         try:
-            history, from_cache, cache_down = await self._history(
-                session_id, is_new=session is None
-            )
+            with span("history"):
+                history, from_cache, cache_down = await self._history(
+                    session_id, is_new=session is None
+                )
             degraded = degraded or cache_down
             max_messages = 2 * self.limits.history_max_turns
             history = history[-max_messages:] if max_messages else []
-            facts = await self._facts(profile, turn, history)
-            decision = facts.decision if self.limits.prompt_verdict else None
-            messages = build_messages(
-                profile, turn.context, history, turn.message, decision=decision
-            )
+            with span("intent"):
+                facts = await self._facts(profile, turn, history)
+            with span("prompt"):
+                decision = facts.decision if self.limits.prompt_verdict else None
+                messages = build_messages(
+                    profile, turn.context, history, turn.message, decision=decision
+                )
             if self._engine.queue_depth >= self.limits.max_queue:
                 metrics.GENERATION_FAILURES.labels("overloaded").inc()
                 raise OverloadedError("the assistant is busy; retry in a moment", retry_after_s=2)
@@ -521,6 +534,7 @@ class ChatService:
                 prepared.profile.model_dump(mode="json") if prepared.profile is not None else None
             ),
             intent=intent.value if intent else None,
+            guard_passed=guarded.verdict.passed if guarded.verdict is not None else None,
             intervention=guarded.intervention.value if guarded.verdict is not None else None,
             raw_reply=generation.text if replaced else None,
             guard=guarded.record or None,

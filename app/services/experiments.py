@@ -198,6 +198,9 @@ class ExperimentService:
                     handoffs=c.handoffs,
                     satisfaction=tuple(c.satisfaction),  # type: ignore[arg-type]
                     units=units.get(v.name, 0) if assigned else None,
+                    checked_turns=c.checked_turns,
+                    raw_passed_turns=c.raw_passed_turns,
+                    intervened_turns=c.intervened_turns,
                 )
             )
         return analyse(

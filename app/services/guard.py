@@ -142,7 +142,9 @@ class ReplyGuard:
             "failed": {name: verdict.scores[name].reason for name in verdict.failed},
         }
         if verdict.passed or self.config.mode is GuardMode.MONITOR:
-            return self._done(text, verdict.handoff, Intervention.NONE, verdict, record, policy)
+            return self._done(
+                text, verdict.handoff, Intervention.NONE, verdict, record, policy, sent=verdict
+            )
 
         extra, checked = 0, 0
         if self.config.candidates > 0:
@@ -163,7 +165,6 @@ class ReplyGuard:
                 truncated = candidate.finish_reason == "length"
                 second = self.check(facts, candidate.text, truncated=truncated)
                 if second.passed:
-                    record["sent_by"] = "resample"
                     return self._done(
                         candidate.text,
                         second.handoff,
@@ -171,20 +172,24 @@ class ReplyGuard:
                         verdict,
                         record,
                         policy,
-                        extra,
-                        checked,
+                        sent=second,
+                        extra=extra,
+                        checked=checked,
                     )
         text = fallback_reply(facts, seed, raw_stance=verdict.stance)
-        record["sent_by"] = "fallback"
+        sent = self.check(facts, text)  # the rules' own wording, checked all the same
+        if not sent.passed:  # a gap in the references: log it, never show the shopper
+            logger.error("fallback reply failed its checks: %s", sent.failed)
         return self._done(
             text,
-            detects_handoff(text),
+            sent.handoff,
             Intervention.FALLBACK,
             verdict,
             record,
             policy,
-            extra,
-            checked,
+            sent=sent,
+            extra=extra,
+            checked=checked,
         )
 
     @staticmethod
@@ -195,9 +200,14 @@ class ReplyGuard:
         verdict: Verdict,
         record: dict[str, Any],
         policy: str,
+        *,
+        sent: Verdict,
         extra: int = 0,
         checked: int = 0,
     ) -> GuardedReply:
         metrics.GUARD_INTERVENTIONS.labels(policy, intervention.value).inc()
+        metrics.GUARD_REPLIES.labels(
+            policy, "pass" if verdict.passed else "fail", "pass" if sent.passed else "fail"
+        ).inc()
         record["intervention"] = intervention.value
         return GuardedReply(text, handoff, intervention, verdict, extra, checked, record)

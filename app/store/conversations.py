@@ -37,6 +37,7 @@ class TurnRecord:
     profile_snapshot: dict[str, Any] | None = None
     # The reply guard's record (assistant row): intent, intervention, the replaced reply.
     intent: str | None = None
+    guard_passed: bool | None = None
     intervention: str | None = None
     raw_reply: str | None = None
     guard: dict[str, Any] | None = None
@@ -122,6 +123,7 @@ async def record_turn(
                 latency_ms=turn.latency_ms,
                 handoff=turn.handoff,
                 intent=turn.intent,
+                guard_passed=turn.guard_passed,
                 intervention=turn.intervention,
                 raw_reply=turn.raw_reply,
                 guard=turn.guard,

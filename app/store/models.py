@@ -141,6 +141,7 @@ class MessageRow(Base):
     profile_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Assistant rows only (revision 0004): what the reply guard inferred, saw and did.
     intent: Mapped[str | None] = mapped_column(String(32))
+    guard_passed: Mapped[bool | None] = mapped_column(Boolean)  # the policy's own reply
     intervention: Mapped[str | None] = mapped_column(String(16))
     raw_reply: Mapped[str | None] = mapped_column(Text)  # the policy's reply, when replaced
     guard: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # raw verdict per check

@@ -78,6 +78,11 @@ class VariantCounts:
     handoffs: int = 0  # sessions handed off: event, flagged reply or human takeover
     satisfaction: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
     revenue: dict[str, float] = field(default_factory=dict)  # currency -> converted amount
+    # Per assistant turn the reply guard checked: the policy's own reply passed every
+    # check (raw constraint satisfaction), and the guard replaced it (resample/fallback).
+    checked_turns: int = 0
+    raw_passed_turns: int = 0
+    intervened_turns: int = 0
 
 
 async def experiment_counts(db: AsyncSession, *, experiment: str) -> dict[str, VariantCounts]:
@@ -132,6 +137,20 @@ async def experiment_counts(db: AsyncSession, *, experiment: str) -> dict[str, V
             score = int(payload.get("score", 0))
             if 1 <= score <= 5:
                 counts[variant].satisfaction[score - 1] += 1
+
+    guarded = await db.execute(
+        select(MessageRow.session_id, MessageRow.guard_passed, MessageRow.intervention)
+        .join(SessionRow, SessionRow.id == MessageRow.session_id)
+        .where(SessionRow.experiment == experiment, MessageRow.guard_passed.is_not(None))
+    )
+    for session_id, passed, intervention in guarded:
+        variant = variant_of.get(session_id)
+        if variant is None:
+            continue
+        c = counts[variant]
+        c.checked_turns += 1
+        c.raw_passed_turns += bool(passed)
+        c.intervened_turns += intervention not in (None, "none")
 
     for session_id, variant in variant_of.items():
         c = counts[variant]

@@ -62,10 +62,25 @@ def eval_command(
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    engine: Annotated[
+        str,
+        typer.Option(help="Local policies run on transformers or vllm (batched, much faster)."),
+    ] = "transformers",
+    verdict: Annotated[
+        str,
+        typer.Option(
+            help="Verdict line in local prompts: inferred (as serving: from the recognised "
+            "intent), gold (the generator's intent) or none."
+        ),
+    ] = "inferred",
 ) -> None:
     """Evaluate a policy on a split: constraints, linguistic rewards, length, latency."""
+    from training.eval.policies import VERDICTS
     from training.eval.report import overall_markdown
     from training.eval.runner import run_eval
+
+    if verdict not in VERDICTS:
+        raise typer.BadParameter(f"--verdict must be one of {', '.join(VERDICTS)}")
 
     if out is None:
         label = policy.split(":", 1)[0]
@@ -88,6 +103,8 @@ def eval_command(
         concurrency=concurrency,
         threads=threads,
         progress=progress,
+        engine=engine,
+        verdict=verdict,
     )
     report = result.report
     typer.echo(

@@ -40,6 +40,7 @@ class ScoredReply:
     reply_tokens: int
     generated_tokens: int | None
     error: str | None
+    truncated: bool = False  # the reply hit the token cap
     constraints: dict[str, float | None] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)  # why, per reasoning function
     linguistic: dict[str, float | None] = field(default_factory=dict)
@@ -87,6 +88,7 @@ def score_replies(
             reply_tokens=count_tokens(r.text) if r.text else 0,
             generated_tokens=r.generated_tokens,
             error=r.error,
+            truncated=r.truncated,
         )
         for ex, r in zip(examples, replies, strict=True)
     ]
@@ -152,9 +154,17 @@ def summarize(
         name: _stats([v for row in rows if (v := row.linguistic.get(name)) is not None])["mean"]
         for name in linguistic_names
     }
+    from app.domain.checks import repetition
+
     return {
         "n": len(rows),
         "errors": sum(row.error is not None for row in rows),
+        # Output no shopper should read, whatever the functions say (app.domain.checks).
+        "degenerate": {
+            "empty": sum(not row.reply.strip() for row in rows if row.error is None),
+            "at_token_cap": sum(row.truncated for row in rows),
+            "repetition_loops": sum(repetition(row.reply) >= 3 for row in rows),
+        },
         "constraints": constraints,
         "all_satisfied": sum(all_ok) / len(all_ok) if all_ok else None,
         "linguistic": linguistic,

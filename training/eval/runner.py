@@ -193,6 +193,8 @@ def run_eval(
     concurrency: int = 4,
     threads: int | None = None,
     progress: bool = True,
+    engine: str = "transformers",
+    verdict: str = "inferred",
 ) -> EvalResult:
     """Load a split, build the policy from `policy_spec` and evaluate it.
 
@@ -224,6 +226,8 @@ def run_eval(
         max_new_tokens=max_new_tokens,
         batch_size=batch_size,
         concurrency=concurrency,
+        engine=engine,
+        verdict=verdict,  # type: ignore[arg-type]
     )
     try:
         return evaluate(
@@ -241,6 +245,8 @@ def run_eval(
                 "seed": seed,
                 "max_new_tokens": max_new_tokens,
                 "threads": threads,
+                "engine": engine,
+                "verdict": verdict if not policy_spec.startswith("http") else "service",
                 "model_path": model_path or "bundled SmolLM2-135M-Instruct",
             },
         )

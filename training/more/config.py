@@ -50,6 +50,8 @@ class MoreConfig(GRPOConfig):
         lambda_window (`int`, defaults to `8`): steps in the sliding constraint estimate.
         reasoning_coef (`float`, defaults to `1.0`): fixed coefficient of each reasoning term
             in `no_constraints` mode.
+        restandardise (`bool`, defaults to `True`): divide the combined per-sample signal by
+            its batch standard deviation, so a large Σλ does not shrink the step.
 
     > Adaptive linguistic weights
 
@@ -103,6 +105,10 @@ class MoreConfig(GRPOConfig):
     reasoning_coef: float = field(
         default=1.0,
         metadata={"help": "Fixed coefficient of each reasoning term in no_constraints mode."},
+    )
+    restandardise: bool = field(
+        default=True,
+        metadata={"help": "Unit-spread combined signal per batch (see docs/training.md)."},
     )
     weighting: str = field(
         default="alignment",

@@ -319,7 +319,7 @@ def build_more_trainer(
 
     Trains on `source.dataset` when given, else on the TaskExamples of `run.train_file`.
     """
-    from training.more.data import grpo_dataset, load_examples
+    from training.more.data import balanced, grpo_dataset, load_examples
     from training.more.metrics import MetricsJsonlCallback
     from training.more.rewards import resolve_rewards
     from training.more.trainer import MoreTrainer
@@ -329,7 +329,7 @@ def build_more_trainer(
         source.dataset
         if source is not None
         else grpo_dataset(
-            load_examples(run.train_file, run.max_train_examples),
+            balanced(load_examples(run.train_file, run.max_train_examples), run.per_cell, cfg.seed),
             verdict_share=run.verdict_share,
             seed=cfg.seed,
         )

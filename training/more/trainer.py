@@ -128,7 +128,13 @@ class MoreTrainer(GRPOTrainer):
             coefs = torch.full((self.n_constraints,), self.more_args.reasoning_coef)
             return combine_advantages(linguistic, w, constraints, coefs, scale_by_multipliers=False)
         lam = torch.tensor(self.multipliers.values, dtype=torch.float32)
-        return combine_advantages(linguistic, w, constraints, lam)
+        advantages = combine_advantages(linguistic, w, constraints, lam)
+        if self.more_args.restandardise:
+            # Every column was normalised, but their weighted sum is not: at λ ≈ 3 its
+            # spread shrinks and the decision constraint is pushed about half as hard as
+            # in the mixed baseline. Unit spread per batch keeps the step size comparable.
+            advantages = advantages / advantages.std().clamp(min=1e-4)
+        return advantages
 
     # -- the step -------------------------------------------------------------------------
 
@@ -255,10 +261,13 @@ class MoreTrainer(GRPOTrainer):
         self, inputs: list[Any], output: dict[str, Any]
     ) -> torch.Tensor:
         """Reference per-token log-probs of each reply given the prompt and its gold reasoning."""
-        prefixes = [self._prefix_ids(as_example(x["example"]).reasoning) for x in inputs]
+        examples = [as_example(x["example"]) for x in inputs]
+        prefixes = [self._prefix_ids(ex.reasoning) for ex in examples]
+        # The scaffold learned to reason under the marker prompt: condition it the same way.
+        prompt_ids, prompt_mask = self._marker_prompts(examples, output["prompt_ids"])
         ids, mask = build_conditioned_inputs(
-            output["prompt_ids"],
-            output["prompt_mask"],
+            prompt_ids,
+            prompt_mask,
             prefixes,
             output["completion_ids"],
             output["completion_mask"],
@@ -278,6 +287,27 @@ class MoreTrainer(GRPOTrainer):
                 self.model, ids, mask, keep, batch_size=batch_size
             )
         return logps
+
+    def _marker_prompts(
+        self, examples: list[Any], like: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, P) left-padded ids and mask of each example's scaffold prompt (the served
+        prompt plus `REASONING_MARKER`), on the device and dtype of `like`."""
+        rows = [
+            self._tokenizer.apply_chat_template(
+                ex.messages(reasoning=True), tokenize=True, add_generation_prompt=True
+            )
+            for ex in examples
+        ]
+        rows = [r["input_ids"] if isinstance(r, dict) or hasattr(r, "keys") else r for r in rows]
+        width = max(len(r) for r in rows)
+        pad = self._tokenizer.pad_token_id
+        ids = torch.full((len(rows), width), pad, dtype=like.dtype, device=like.device)
+        mask = torch.zeros((len(rows), width), dtype=torch.long, device=like.device)
+        for i, r in enumerate(rows):
+            ids[i, width - len(r) :] = torch.tensor(r, dtype=like.dtype, device=like.device)
+            mask[i, width - len(r) :] = 1
+        return ids, mask
 
     # -- checkpoints ------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ app's SQLAlchemy models over the same URL; default: the service's `Settings`). E
 message logged with its storefront context and profile snapshot (migration 0003) becomes
 one `TaskExample`:
 
-* intent: inferred from the customer's message (`training.retrain.intent`);
+* intent: inferred from the customer's message by the service's own classifier
+  (`app.engine.intent`), read in the page's context (`app.domain.intents.in_context`);
 * gold decision and reasoning: `app.domain.rules.decide` on the logged snapshot + context;
 * references: the generator's reference templates for that decision, plus the logged reply
   when its session ended well AND the reply passes every reasoning function (see below);
@@ -306,9 +307,9 @@ def build_examples(
     from app.domain.references import Turn, reference_replies
 
     if classify is None:
-        from training.retrain.intent import default_classifier
+        from app.engine.intent import default_intent_classifier
 
-        classify = default_classifier().classify_many
+        classify = default_intent_classifier().classify_many
     stats = stats if stats is not None else ExportStats()
     stats.sessions = len(outcomes)
     stats.user_turns = len(turns)

@@ -13,6 +13,9 @@ Everything lands in `out` (default `runs/retrain/<UTC timestamp>`):
 
 Registration goes through the admin API (`POST /v1/policies`), so the running service
 hot-loads the adapter; promotion stays a human decision (`POST /v1/policies/{name}/promote`).
+Every call to the service goes through `more_client.AsyncMoreClient`. The database is read
+through `app.store` only: the logs (`training.retrain.export`, no endpoint serves them) and,
+when no service URL is given, the registered policy versions.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from training.data.schema import Split, TaskExample
 
 if TYPE_CHECKING:
-    import httpx
+    from more_client import AsyncMoreClient
 
 DEFAULT_CONFIG = Path("training/configs/retrain.yaml")
 PROMOTED = "promoted"  # `--base-policy promoted`: the version promoted right now
@@ -142,63 +145,76 @@ class RetrainSummary:
 
 
 async def resolve_base_policy(
-    spec: str, *, http: httpx.AsyncClient | None, admin_key: str | None, database_url: str
+    spec: str, *, api: AsyncMoreClient | None, database_url: str
 ) -> BasePolicy:
-    """An adapter folder as is; otherwise a registered version (admin API, else database);
-    `promoted` means whichever version is promoted now (what a scheduled job wants)."""
+    """An adapter folder as is; otherwise a registered version, read through the admin API
+    when `api` is given, else from the service's database (`app.store.policy_versions`, for
+    runs without a service). `promoted` means whichever version is promoted now (what a
+    scheduled job wants).
+
+    Raises:
+        RetrainError: unknown version, nothing promoted, a bare base model, or the registry
+            refused the admin key.
+    """
     folder = Path(spec).expanduser()
     if (folder / "adapter_config.json").is_file():
         return BasePolicy(folder.resolve().name, folder.resolve())
-    adapter: str | None
-    if http is not None:
-        if spec == PROMOTED:
-            spec = await _promoted_via_api(http, admin_key)
-        r = await http.get(f"/v1/policies/{spec}", headers=_auth(admin_key))
-        if r.status_code == 404:
-            raise RetrainError(f"no policy version {spec!r} is registered (and no such folder)")
-        if r.status_code in (401, 403):
-            raise RetrainError(f"the registry refused the admin key ({r.status_code}): {r.text}")
-        r.raise_for_status()
-        adapter = r.json().get("adapter_path")
+    if api is not None:
+        version = await _version_via_api(api, spec)
     else:
-        from app.store.db import create_db_engine
-        from app.store.models import PolicyVersionRow
-
-        engine = create_db_engine(database_url, pool_size=1)
-        try:
-            async with engine.connect() as conn:
-                from sqlalchemy import select
-
-                query = select(PolicyVersionRow.name, PolicyVersionRow.adapter_path)
-                if spec == PROMOTED:
-                    query = query.where(PolicyVersionRow.status == PROMOTED)
-                else:
-                    query = query.where(PolicyVersionRow.name == spec)
-                row = (await conn.execute(query)).first()
-        finally:
-            await engine.dispose()
-        if row is None:
-            if spec == PROMOTED:
-                raise RetrainError(_NOTHING_PROMOTED)
-            raise RetrainError(f"no policy version {spec!r} is registered (and no such folder)")
-        spec, adapter = row.name, row.adapter_path
+        version = await _version_via_store(database_url, spec)
+    name, adapter = version["name"], version.get("adapter_path")
     if not adapter:
         raise RetrainError(
-            f"policy version {spec!r} is the bare base model: retraining starts from an adapter "
+            f"policy version {name!r} is the bare base model: retraining starts from an adapter "
             "(pass an adapter folder, e.g. a scaffold's, as --base-policy)"
         )
-    return BasePolicy(spec, Path(adapter))
+    return BasePolicy(name, Path(adapter))
 
 
-async def _promoted_via_api(http: httpx.AsyncClient, admin_key: str | None) -> str:
-    r = await http.get("/v1/policies", headers=_auth(admin_key))
-    if r.status_code in (401, 403):
-        raise RetrainError(f"the registry refused the admin key ({r.status_code}): {r.text}")
-    r.raise_for_status()
-    promoted = [v["name"] for v in r.json()["data"] if v["status"] == PROMOTED]
+async def _version_via_api(api: AsyncMoreClient, spec: str) -> dict[str, Any]:
+    """The version's registry record (`name`, `adapter_path`, ...) from the admin API."""
+    from more_client import MoreApiError
+
+    try:
+        if spec != PROMOTED:
+            return await api.get_policy(spec)
+        listed = await api.list_policies()
+    except MoreApiError as exc:
+        if exc.status == 404:
+            raise RetrainError(
+                f"no policy version {spec!r} is registered (and no such folder)"
+            ) from exc
+        if exc.status in (401, 403):
+            raise RetrainError(
+                f"the registry refused the admin key ({exc.status}): {exc.message}"
+            ) from exc
+        raise
+    promoted = [v for v in listed["data"] if v["status"] == PROMOTED]
     if not promoted:
         raise RetrainError(_NOTHING_PROMOTED)
-    return str(promoted[0])
+    return dict(promoted[0])
+
+
+async def _version_via_store(database_url: str, spec: str) -> dict[str, Any]:
+    """The same record from the registry's repository, for runs without a service."""
+    from app.store import policy_versions
+    from app.store.db import create_db_engine, create_session_factory
+
+    engine = create_db_engine(database_url, pool_size=1)
+    try:
+        async with create_session_factory(engine)() as db:
+            if spec == PROMOTED:
+                version = await policy_versions.promoted(db)
+            else:
+                version = await policy_versions.get(db, name=spec)
+    finally:
+        await engine.dispose()
+    if version is None:
+        if spec == PROMOTED:
+            raise RetrainError(_NOTHING_PROMOTED)
+        raise RetrainError(f"no policy version {spec!r} is registered (and no such folder)")
+    return {"name": version.name, "adapter_path": version.adapter_path}
 
 
 def generated_examples(cfg: RetrainConfig, n: int) -> list[TaskExample]:
@@ -219,10 +235,6 @@ def write_jsonl(examples: list[TaskExample], path: Path) -> None:
     from training.data.ecommerce.io import write_split
 
     write_split(examples, path)
-
-
-def _auth(key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def _train(cfg: RetrainConfig, base: BasePolicy, train_file: Path) -> dict[str, Any]:
@@ -305,42 +317,43 @@ def plot_comparison(base: dict[str, Any], new: dict[str, Any], path: Path) -> Pa
 
 
 async def register(
-    http: httpx.AsyncClient,
+    api: AsyncMoreClient,
     *,
     name: str,
     adapter: Path,
-    admin_key: str | None,
     details: dict[str, Any],
     metrics: dict[str, Any],
 ) -> dict[str, Any]:
-    """`POST /v1/policies`: the service hot-loads the adapter; the version is not promoted."""
-    r = await http.post(
-        "/v1/policies",
-        json={
-            "name": name,
-            "adapter_path": str(adapter.resolve()),
-            "details": details,
-            "metrics": metrics,
-        },
-        headers=_auth(admin_key),
-    )
-    if r.status_code != 201:
-        raise RetrainError(f"registration of {name!r} refused ({r.status_code}): {r.text}")
-    return r.json()
+    """`POST /v1/policies`: the service hot-loads the adapter; the version is not promoted.
+
+    Raises:
+        RetrainError: the registry refused the version (name taken, bad adapter, key).
+    """
+    from more_client import MoreApiError
+
+    try:
+        return await api.register_policy(
+            name=name, adapter_path=str(adapter.resolve()), details=details, metrics=metrics
+        )
+    except MoreApiError as exc:
+        raise RetrainError(
+            f"registration of {name!r} refused ({exc.status}): {exc.message}"
+        ) from exc
 
 
 # --- the job --------------------------------------------------------------------------
 
 
 async def retrain(
-    cfg: RetrainConfig, *, http: httpx.AsyncClient | None = None, progress: bool = True
+    cfg: RetrainConfig, *, api: AsyncMoreClient | None = None, progress: bool = True
 ) -> RetrainSummary:
-    """Run the whole job. `http` (tests: an ASGI client) overrides `cfg.register_url`."""
+    """Run the whole job. `api` (tests: a client on the app in process, with its own keys)
+    overrides `cfg.register_url` and `cfg.admin_key`."""
     import time
 
-    import httpx
     from tqdm.auto import tqdm
 
+    from more_client import AsyncMoreClient, RetryPolicy
     from training.retrain.export import export_logs, gold_action_counts, training_rows
 
     started = time.perf_counter()
@@ -351,15 +364,20 @@ async def retrain(
         from app.core.config import Settings
 
         cfg.database_url = Settings().database_url
-    owned: httpx.AsyncClient | None = None
-    if http is None and cfg.register_url:
-        http = owned = httpx.AsyncClient(base_url=cfg.register_url.rstrip("/"), timeout=300)
+    owned: AsyncMoreClient | None = None
+    if api is None and cfg.register_url:
+        # Reads are safe to repeat, so a flaky link is retried; the registration POST only
+        # when the service answered 429/503 or the connection never opened (more_client.retry).
+        api = owned = AsyncMoreClient(
+            cfg.register_url,
+            admin_key=cfg.admin_key,
+            timeout_s=300,  # registration loads the adapter into the engine
+            retry=RetryPolicy(server_errors=True, transport_errors=True),
+        )
     stages = tqdm(total=6, desc="retrain", unit="stage", disable=not progress)
     try:
         stages.set_postfix_str("resolve base policy")
-        base = await resolve_base_policy(
-            cfg.base_policy, http=http, admin_key=cfg.admin_key, database_url=cfg.database_url
-        )
+        base = await resolve_base_policy(cfg.base_policy, api=api, database_url=cfg.database_url)
         stages.update()
 
         stages.set_postfix_str("export logs")
@@ -420,13 +438,12 @@ async def retrain(
         stages.update()
 
         registered = None
-        if http is not None:
+        if api is not None:
             stages.set_postfix_str("register (not promoted)")
             registered = await register(
-                http,
+                api,
                 name=cfg.name,  # type: ignore[arg-type]
                 adapter=adapter,
-                admin_key=cfg.admin_key,
                 details={
                     "trained_from": base.name,
                     "run": str(out),

@@ -50,7 +50,8 @@ def simulate(
     import httpx
     from tqdm import tqdm
 
-    from training.simulate.driver import ApiClient, SimulationConfig, run_simulation
+    from more_client import AsyncMoreClient
+    from training.simulate.driver import SimulationConfig, run_simulation
     from training.simulate.judge import reasoning_judge
     from training.simulate.summary import oracle_recovery, plot_arms, summarise, to_dict
     from training.simulate.summary import to_markdown as summary_markdown
@@ -66,9 +67,13 @@ def simulate(
     judge = reasoning_judge()
 
     async def main() -> tuple:
-        timeout = httpx.Timeout(timeout_s, connect=10.0)
-        async with httpx.AsyncClient(base_url=url, timeout=timeout) as client:
-            api = ApiClient(client, api_key=api_key, admin_key=admin_key)
+        async with AsyncMoreClient(
+            url,
+            api_key,
+            admin_key=admin_key,
+            timeout_s=httpx.Timeout(timeout_s, connect=10.0),
+            retry=config.retry_policy(),
+        ) as api:
             with tqdm(total=sessions, desc="simulated sessions", unit="session") as bar:
                 result = await run_simulation(
                     api,
@@ -79,8 +84,8 @@ def simulate(
                 )
             report = png = None
             try:
-                report = await api.report(experiment)
-                png = await api.report_png(experiment)
+                report = await api.experiment_report(experiment)
+                png = await api.experiment_report_png(experiment)
             except Exception as exc:  # the local summary is still worth writing
                 typer.echo(f"server report unavailable: {exc}", err=True)
             return result, report, png

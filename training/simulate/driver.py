@@ -12,21 +12,22 @@ reference reply instead of calling the service, standing in for human agents; it
 never reaches the server, so it appears only in the simulator's own summary.
 
 Every session has its own rng (`seed`, index), so results do not depend on
-concurrency or on the order in which replies come back. Only the HTTP API is used
-(training code never imports the serving layers).
+concurrency or on the order in which replies come back. Only the HTTP API is used,
+through `more_client.AsyncMoreClient` (training code never imports the serving layers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from app.domain.rules import Action, Intent
+from more_client import AsyncMoreClient, MoreApiError, RetryPolicy
 from training.data.schema import TaskExample
 from training.simulate.outcomes import Judgement, Outcome, OutcomeModel
 
@@ -46,7 +47,7 @@ class SimulationConfig:
     oracle_share: share of sessions answered with gold reference replies (0 = none).
     user_prefix: simulated user ids are `<prefix>-<seed>-<index>`; never real users.
     max_retries: retries of a failed request (same idempotency key / event id).
-    retry_cap_s: longest wait honoured from a Retry-After header.
+    retry_cap_s: longest wait between attempts, a Retry-After header's included.
     """
 
     sessions: int = 200
@@ -62,6 +63,17 @@ class SimulationConfig:
             raise ValueError("sessions and concurrency must be >= 1")
         if not 0.0 <= self.oracle_share <= 1.0:
             raise ValueError("oracle_share must be in [0, 1]")
+
+    def retry_policy(self) -> RetryPolicy:
+        """How the simulator's client retries. Every call it makes is safe to repeat (the
+        chat carries an Idempotency-Key, events their event_id, profiles are PUT, handoffs
+        are deduplicated), so server and transport errors are retried as well."""
+        return RetryPolicy(
+            max_attempts=self.max_retries + 1,
+            server_errors=True,
+            transport_errors=True,
+            max_wait_s=self.retry_cap_s,
+        )
 
 
 @dataclass
@@ -96,95 +108,8 @@ class SimulationResult:
         return [r for r in self.records if r.error is None and r.outcome is not None]
 
 
-class SimulationError(RuntimeError):
-    """A request failed for good (after retries)."""
-
-
-class ApiClient:
-    """The few calls a storefront makes, with retries that keep idempotency keys."""
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        api_key: str,
-        admin_key: str,
-        max_retries: int = 3,
-        retry_cap_s: float = 10.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._client = client
-        self._api = {"Authorization": f"Bearer {api_key}"}
-        self._admin = {"Authorization": f"Bearer {admin_key}"}
-        self._max_retries = max_retries
-        self._retry_cap_s = retry_cap_s
-        self._sleep = sleep
-
-    async def put_profile(self, profile: dict[str, Any]) -> None:
-        """Create or replace the shopper's profile (the user id goes in the path only)."""
-        body = {k: v for k, v in profile.items() if k != "user_id"}
-        await self._request(
-            "PUT", f"/v1/profiles/{profile['user_id']}", json=body, headers=self._admin
-        )
-
-    async def chat(self, body: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
-        return await self._request(
-            "POST",
-            "/v1/chat",
-            json=body,
-            headers={**self._api, "Idempotency-Key": idempotency_key},
-        )
-
-    async def event(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._request("POST", "/v1/events", json=body, headers=self._api)
-
-    async def handoff(self, session_id: str, *, reason: str) -> dict[str, Any]:
-        return await self._request(
-            "POST",
-            f"/v1/sessions/{session_id}/handoff",
-            json={"reason": reason, "source": SIMULATION_SOURCE},
-            headers=self._api,
-        )
-
-    async def report(self, experiment: str) -> dict[str, Any]:
-        return await self._request(
-            "GET", f"/v1/experiments/{experiment}/report", headers=self._admin
-        )
-
-    async def report_png(self, experiment: str) -> bytes:
-        response = await self._send(
-            "GET", f"/v1/experiments/{experiment}/report.png", headers=self._admin
-        )
-        return response.content
-
-    async def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        response = await self._send(method, url, **kwargs)
-        return response.json() if response.content else {}
-
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        last = ""
-        for attempt in range(self._max_retries + 1):
-            try:
-                response = await self._client.request(method, url, **kwargs)
-            except httpx.TransportError as exc:  # connection refused, reset, timeout
-                last = f"{type(exc).__name__}: {exc}"
-                await self._sleep(min(2.0**attempt, self._retry_cap_s))
-                continue
-            if response.status_code in (429, 502, 503, 504):
-                last = f"{response.status_code} {response.text[:200]}"
-                wait = _retry_after(response) or 2.0**attempt
-                await self._sleep(min(wait, self._retry_cap_s))
-                continue
-            if response.status_code >= 400:
-                raise SimulationError(
-                    f"{method} {url} -> {response.status_code}: {response.text[:300]}"
-                )
-            return response
-        raise SimulationError(f"{method} {url} failed after retries: {last}")
-
-
 async def run_simulation(
-    api: ApiClient,
+    api: AsyncMoreClient,
     tasks: Sequence[TaskExample],
     *,
     config: SimulationConfig,
@@ -192,7 +117,11 @@ async def run_simulation(
     model: OutcomeModel | None = None,
     on_session: Callable[[SessionRecord], None] | None = None,
 ) -> SimulationResult:
-    """Run `config.sessions` simulated sessions against the API behind `api`."""
+    """Run `config.sessions` simulated sessions against the API behind `api`.
+
+    `api` needs both keys: the storefront key (chat, events, handoffs) and the admin key
+    (profiles); build it with `retry=config.retry_policy()`.
+    """
     if not tasks:
         raise ValueError("the simulator needs at least one task example")
     model = model or OutcomeModel()
@@ -214,7 +143,7 @@ async def run_simulation(
 
 
 async def simulate_session(
-    api: ApiClient,
+    api: AsyncMoreClient,
     example: TaskExample,
     *,
     index: int,
@@ -235,12 +164,16 @@ async def simulate_session(
             record.arm = ORACLE_ARM
             record.reply = rng.choice(example.references)
         else:
-            profile = example.profile.model_copy(update={"user_id": user_id})
-            await api.put_profile(profile.model_dump(mode="json"))
-            body: dict[str, Any] = {"user_id": user_id, "message": example.message}
-            if example.context.model_dump(exclude_defaults=True):
-                body["context"] = example.context.model_dump(mode="json", exclude_defaults=True)
-            reply = await api.chat(body, idempotency_key=f"{user_id}-{index}-chat")
+            # The path names the user; the body holds the facts only.
+            await api.put_profile(
+                user_id, example.profile.model_dump(mode="json", exclude={"user_id"})
+            )
+            reply = await api.chat(
+                user_id=user_id,
+                message=example.message,
+                context=example.context.model_dump(mode="json", exclude_defaults=True),
+                idempotency_key=f"{user_id}-{index}-chat",
+            )
             record.arm = str(reply.get("variant") or "default")
             record.policy_version = reply.get("policy_version")
             record.session_id = reply["session_id"]
@@ -259,13 +192,13 @@ async def simulate_session(
             record.events_sent = await _report_outcome(
                 api, record, currency=example.profile.currency, server_handoff=server_handoff
             )
-    except (SimulationError, KeyError, ValueError) as exc:
+    except (MoreApiError, httpx.HTTPError, KeyError, ValueError) as exc:
         record.error = f"{type(exc).__name__}: {exc}"
     return record
 
 
 async def _report_outcome(
-    api: ApiClient, record: SessionRecord, *, currency: str, server_handoff: bool
+    api: AsyncMoreClient, record: SessionRecord, *, currency: str, server_handoff: bool
 ) -> int:
     """Send the session's outcome the way a storefront would; returns requests sent."""
     assert record.outcome is not None and record.session_id is not None
@@ -284,29 +217,21 @@ async def _report_outcome(
 
     sent = 0
     if outcome.offer_shown:
-        await api.event(event("offer_shown"))
+        await api.post_event(event("offer_shown"))
         sent += 1
     if outcome.converted and outcome.amount is not None:
-        await api.event(event("conversion", amount=str(outcome.amount), currency=currency))
+        await api.post_event(event("conversion", amount=str(outcome.amount), currency=currency))
         sent += 1
     if outcome.handoff and outcome.handoff_reason == "policy":
         # The service logs handoffs it flags itself; a reply the parser reads as a
         # handoff but the service did not flag is logged here, once.
         if not server_handoff:
-            await api.event(event("handoff", reason="policy"))
+            await api.post_event(event("handoff", reason="policy"))
             sent += 1
     elif outcome.handoff and outcome.handoff_reason is not None:
-        await api.handoff(session_id, reason=outcome.handoff_reason)
+        await api.handoff(session_id, reason=outcome.handoff_reason, source=SIMULATION_SOURCE)
         sent += 1
     if outcome.satisfaction is not None:
-        await api.event(event("satisfaction", score=outcome.satisfaction))
+        await api.post_event(event("satisfaction", score=outcome.satisfaction))
         sent += 1
     return sent
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

@@ -7,6 +7,7 @@ import json
 from sqlalchemy import func, select
 
 from app.core.security import Scope
+from app.core.timing import parse_header
 from app.store.models import MessageRow, SessionRow
 from tests.factories import bearer, chat_body, make_profile, profile_body
 
@@ -59,6 +60,10 @@ async def test_chat_reply_persists_turn_and_continues_session(
             body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
         )
         assert first.headers["x-request-id"]
+        # Where the time went, span by span (app.core.timing).
+        spans = parse_header(first.headers["server-timing"])
+        assert {"auth", "admit", "profile", "assign", "prompt", "generate", "persist"} <= set(spans)
+        assert all(ms >= 0 for ms in spans.values())
 
         sid = body["session_id"]
         second = await client.post(

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.config import Settings
+from app.engine.factory import engine_config
 
 
 def make(**values) -> Settings:  # type: ignore[no-untyped-def]
@@ -62,6 +63,26 @@ def test_config_builds_the_engine_config() -> None:
         MORE_GENERATION_TIMEOUT_S=9,
         MORE_GPU_MEMORY_UTILIZATION=0.5,
     )
-    config = settings.engine_config()
+    config = engine_config(settings)
     assert (config.backend, config.model_path, config.max_queue) == ("transformers", "/m", 7)
     assert config.generation_timeout_s == 9 and config.gpu_memory_utilization == 0.5
+    assert config.max_lora_rank == 8  # no adapters: the smallest rank vLLM builds
+
+
+def test_engine_lora_rank_sized_to_the_adapters(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from app.engine.base import Adapter
+
+    folders = []
+    for rank in (16, 32):
+        folder = tmp_path / f"r{rank}"
+        folder.mkdir()
+        (folder / "adapter_config.json").write_text(json.dumps({"r": rank}))
+        folders.append(Adapter(name=f"r{rank}", path=str(folder)))
+    assert engine_config(make(), folders).max_lora_rank == 32
+    assert engine_config(make(MORE_MAX_LORA_RANK=64), folders).max_lora_rank == 64
+    odd = tmp_path / "r20"
+    odd.mkdir()
+    (odd / "adapter_config.json").write_text(json.dumps({"r": 20}))
+    assert engine_config(make(), [Adapter("odd", str(odd))]).max_lora_rank == 32

@@ -159,3 +159,23 @@ def test_analysis_report_renders_markdown_json_and_png(report, tmp_path: Path) -
     assert data["srm"]["mismatch"] is False
     path = plot_report(report, tmp_path / "report.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_guard_rates_per_variant_with_intervals() -> None:
+    from app.services.analysis import VariantAggregate, analyse
+
+    control = VariantAggregate(
+        "sft", 100, 10, 50, 8, 20, checked_turns=200, raw_passed_turns=150, intervened_turns=50
+    )
+    treat = VariantAggregate(
+        "more", 100, 12, 50, 9, 18, checked_turns=220, raw_passed_turns=198, intervened_turns=22
+    )
+    report = analyse([control, treat], control="sft")
+    raw = report.variants["more"]["raw_satisfaction_rate"]
+    assert raw.value == pytest.approx(0.9) and raw.n == 220
+    assert raw.ci_low < 0.9 < raw.ci_high
+    assert report.variants["sft"]["intervention_rate"].value == pytest.approx(0.25)
+    lift = report.comparison("more", "raw_satisfaction_rate")
+    assert lift.difference == pytest.approx(0.15) and lift.significant
+    with pytest.raises(ValueError, match="guard counts"):
+        VariantAggregate("x", 1, 0, 0, 0, 0, checked_turns=1, raw_passed_turns=2)

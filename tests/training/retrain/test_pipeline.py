@@ -19,6 +19,7 @@ from app.core.config import Settings
 from app.domain.profile import AccountStanding, StorefrontContext
 from app.main import create_app
 from app.store.migrations import upgrade
+from more_client import AsyncMoreClient
 from tests.factories import make_profile
 from tests.training.retrain.logs import ADMIN, PHONE, chat, event, put_profile
 from training.retrain.pipeline import (
@@ -52,6 +53,8 @@ class Service:
     client: httpx.AsyncClient
     settings: Settings
     engine: Any
+    transport: httpx.AsyncBaseTransport
+    api: AsyncMoreClient  # what the job uses: the admin key, on the same app
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +101,10 @@ async def service(
                     assert reply["policy_version"] == "tiny-v1"
                     sid = reply["session_id"]
                     await event(client, sid, "satisfaction", score=5 if i % 2 == 0 else 1)
-                yield Service(client, settings, engine)
+                async with AsyncMoreClient(
+                    "http://test", admin_key="demo-admin-key", transport=transport, timeout_s=300
+                ) as api:
+                    yield Service(client, settings, engine, transport, api)
     finally:
         await engine.close()
 
@@ -129,7 +135,7 @@ async def summary(service: Service, tmp_path_factory: pytest.TempPathFactory) ->
         admin_key="demo-admin-key",
         name="tiny-v2",
     )
-    return await retrain(cfg, http=service.client, progress=False)
+    return await retrain(cfg, api=service.api, progress=False)
 
 
 async def test_retrain_registers_an_unpromoted_version(
@@ -179,9 +185,9 @@ async def test_resolve_base_policy_reads_the_registry_table_without_the_api(
     service: Service, summary: RetrainSummary, tiny_lora_dir: Path
 ) -> None:
     url = service.settings.database_url
-    base = await resolve_base_policy("promoted", http=None, admin_key=None, database_url=url)
+    base = await resolve_base_policy("promoted", api=None, database_url=url)
     assert base.name == "tiny-v1" and base.adapter_path == tiny_lora_dir.resolve()
-    new = await resolve_base_policy("tiny-v2", http=None, admin_key=None, database_url=url)
+    new = await resolve_base_policy("tiny-v2", api=None, database_url=url)
     assert new.adapter_path == Path(summary.adapter).resolve()
 
 
@@ -202,7 +208,8 @@ async def test_retrain_refuses_unknown_base_policy(service: Service, tmp_path: P
 
     unknown = cfg(base_policy="no-such-version", admin_key="demo-admin-key")
     with pytest.raises(RetrainError, match="no policy version"):
-        await retrain(unknown, http=service.client, progress=False)
-    with pytest.raises(RetrainError, match="refused the admin key"):
-        await retrain(cfg(base_policy="tiny-v1"), http=service.client, progress=False)
+        await retrain(unknown, api=service.api, progress=False)
+    async with AsyncMoreClient("http://test", transport=service.transport) as keyless:
+        with pytest.raises(RetrainError, match="refused the admin key"):
+            await retrain(cfg(base_policy="tiny-v1"), api=keyless, progress=False)
     assert not (tmp_path / "data").exists()  # stopped before exporting anything

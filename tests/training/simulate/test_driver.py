@@ -12,13 +12,9 @@ import httpx
 import pytest
 
 from app.domain.rules import Action
+from more_client import AsyncMoreClient
 from training.data.schema import TaskExample
-from training.simulate.driver import (
-    ORACLE_ARM,
-    ApiClient,
-    SimulationConfig,
-    run_simulation,
-)
+from training.simulate.driver import ORACLE_ARM, SimulationConfig, run_simulation
 from training.simulate.outcomes import Judgement
 from training.simulate.summary import (
     ArmSummary,
@@ -54,13 +50,17 @@ def fake_judge(example: TaskExample, reply: str) -> Judgement:
 class FakeService:
     """Just enough of the API: profiles, chat (two variants), events, handoffs."""
 
-    def __init__(self, *, fail_first_events: int = 0, chat_status: int = 200) -> None:
+    def __init__(
+        self, *, fail_first_events: int = 0, chat_status: int = 200, drop_first_chats: int = 0
+    ) -> None:
         self.profiles: dict[str, dict[str, Any]] = {}
         self.events: dict[str, dict[str, Any]] = {}
         self.handoffs: list[tuple[str, str]] = []
         self.calls: Counter[str] = Counter()
         self.fail_first_events = fail_first_events
         self.chat_status = chat_status
+        self.drop_first_chats = drop_first_chats  # read timeouts after the chat was applied
+        self.chat_keys: list[str] = []
         self.sessions: dict[str, str] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -80,6 +80,10 @@ class FakeService:
             body = json.loads(request.content)
             assert body["user_id"] in self.profiles
             assert request.headers["Idempotency-Key"]
+            self.chat_keys.append(request.headers["Idempotency-Key"])
+            if self.drop_first_chats > 0:
+                self.drop_first_chats -= 1
+                raise httpx.ReadTimeout("the reply was lost", request=request)
             variant = "more" if zlib.crc32(body["user_id"].encode()) % 2 else "sft"
             session_id = f"s-{body['user_id']}"
             self.sessions[session_id] = variant
@@ -112,10 +116,16 @@ async def _run(service: FakeService, tasks, **config: Any):
     async def no_sleep(_: float) -> None:
         return None
 
-    transport = httpx.MockTransport(service)
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
-        api = ApiClient(client, api_key="store", admin_key="admin", sleep=no_sleep)
-        return await run_simulation(api, tasks, config=SimulationConfig(**config), judge=fake_judge)
+    settings = SimulationConfig(**config)
+    async with AsyncMoreClient(
+        "http://sim",
+        "store",
+        admin_key="admin",
+        retry=settings.retry_policy(),
+        transport=httpx.MockTransport(service),
+        sleep=no_sleep,
+    ) as api:
+        return await run_simulation(api, tasks, config=settings, judge=fake_judge)
 
 
 async def test_driver_sends_profiles_chats_and_outcome_events(tasks) -> None:
@@ -155,6 +165,15 @@ async def test_driver_retries_with_the_same_event_id(tasks) -> None:
     sent_events = sum(r.events_sent for r in result.records) - len(service.handoffs)
     assert service.calls["POST events"] == sent_events + 3  # three 503s retried
     assert len(service.events) == sent_events
+
+
+async def test_driver_retries_a_lost_chat_reply_with_the_same_idempotency_key(tasks) -> None:
+    service = FakeService(drop_first_chats=2)
+    result = await _run(service, tasks, sessions=5, seed=2, concurrency=1)
+    assert not result.errors
+    assert len(service.chat_keys) == 5 + 2
+    assert service.chat_keys[0] == service.chat_keys[1] == service.chat_keys[2]  # one turn
+    assert len(set(service.chat_keys)) == 5
 
 
 async def test_driver_oracle_arm_answers_with_references_without_the_service(tasks) -> None:

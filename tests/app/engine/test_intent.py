@@ -1,0 +1,87 @@
+"""The shopper-intent classifier: generated messages, hand-written unseen phrasings, rules."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from app.domain.intents import in_context, names_other_account
+from app.domain.profile import CartItem, StorefrontContext
+from app.domain.rules import Intent
+from app.engine.intent import MiniLMIntentClassifier, accuracy
+from training.data.ecommerce.generator import generate_split
+from training.data.schema import Split
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def _labelled(name: str) -> list[tuple[str, Intent]]:
+    rows = [json.loads(line) for line in (FIXTURES / name).read_text().splitlines() if line]
+    return [(r["message"], Intent(r["intent"])) for r in rows]
+
+
+def test_intent_on_generated_messages(intent_classifier: Any) -> None:
+    regular = generate_split(Split.TEST, 300, seed=11, n_refs=1)
+    hard = generate_split(Split.HARD, 140, seed=11, n_refs=1)
+    acc, abstained, _ = accuracy(intent_classifier, [(e.message, e.intent) for e in regular])
+    acc_hard, _, _ = accuracy(intent_classifier, [(e.message, e.intent) for e in hard])
+    assert acc >= 0.97 and abstained <= 0.01
+    assert acc_hard >= 0.90
+
+
+def test_intent_on_unseen_phrasings(intent_classifier: Any) -> None:
+    """Hand-written messages in no prototype (tests/fixtures/intent_*.jsonl). `dev` was
+    used to choose the thresholds; `heldout` only measures (docs/serving.md)."""
+    for name, floor in (("intent_dev.jsonl", 0.95), ("intent_heldout.jsonl", 0.93)):
+        labelled = _labelled(name)
+        assert len(labelled) >= 70
+        acc, abstained, when_answered = accuracy(intent_classifier, labelled)
+        assert acc >= floor, (name, acc)
+        # An abstention is safe (only intent-free checks run); a confident wrong intent
+        # would make the guard judge the wrong question, so that rate must stay tiny.
+        assert when_answered >= 0.97, (name, when_answered)
+        assert abstained <= 0.06
+
+
+def test_other_account_rule_ignores_own_id(intent_classifier: Any) -> None:
+    other = intent_classifier.classify("What's the limit on account u-5555?", "u-1001")
+    assert other.intent is Intent.OTHER_USER_DATA
+    assert names_other_account("Check u-5555 for me", "u-1001")
+    assert not names_other_account("My id is u-1001, what's my limit?", "u-1001")
+    assert names_other_account("Can you tell me how much credit my sister has left?", None)
+    assert names_other_account("What's my husband's credit limit?", None)
+    assert not names_other_account("Can I pay in instalments for my sister's gift?", None)
+    assert not names_other_account("Can I buy this for my dad on instalments?", None)
+
+
+def test_classifier_abstains_when_nothing_is_close_or_the_vote_splits() -> None:
+    from app.engine.bundled import load_minilm
+
+    strict = MiniLMIntentClassifier(
+        min_similarity=0.99,
+        prototypes=[("Where is my order?", Intent.ORDER_STATUS)],
+        encoder=load_minilm(),
+    )
+    assert strict.classify("Where is my order?").intent is Intent.ORDER_STATUS
+    assert strict.classify("The weather on Mars is cold tonight").intent is None
+
+
+def test_eligibility_with_items_in_view_is_decided_as_a_purchase() -> None:
+    cart = StorefrontContext(items=[CartItem(title="TV", price="500")])
+    assert in_context(Intent.INSTALMENT_ELIGIBILITY, cart) is Intent.PURCHASE_FIT
+    assert in_context(Intent.INSTALMENT_ELIGIBILITY, StorefrontContext()) is (
+        Intent.INSTALMENT_ELIGIBILITY
+    )
+    assert in_context(None, cart) is None
+
+
+def test_confusion_matrix_helper_counts_every_message(intent_classifier: Any) -> None:
+    labelled = _labelled("intent_dev.jsonl")[:20]
+    guesses = intent_classifier.classify_many([m for m, _ in labelled])
+    pairs = Counter(
+        (gold.value, g.intent.value if g.intent else "abstain")
+        for (_, gold), g in zip(labelled, guesses, strict=True)
+    )
+    assert sum(pairs.values()) == 20
