@@ -19,7 +19,7 @@ from app.core.config import Settings
 from app.engine.base import ChatEngine
 from app.engine.intent import IntentClassifier
 from app.services.auth import Authenticator
-from app.services.chat import ChatLimits, ChatService
+from app.services.chat import ChatService
 from app.services.container import Services
 from app.services.experiments import ExperimentPolicyResolver
 from app.services.guard import GuardConfig, GuardMode, ReplyGuard
@@ -27,6 +27,7 @@ from app.services.idempotency import IdempotencyService
 from app.services.outcome_setup import outcome_services
 from app.services.policies import DefaultPolicyResolver, PolicyResolver
 from app.services.profiles import ProfileService
+from app.services.turns import ChatLimits
 from app.store import idempotency as idempotency_repo
 from app.store.db import create_db_engine, create_session_factory
 from app.store.sessions import InMemorySessionCache, RedisSessionCache, SessionCache

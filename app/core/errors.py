@@ -6,6 +6,15 @@ shape (and the SSE `error` event). Nothing here knows about FastAPI.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+
+T = TypeVar("T")
+_logger = logging.getLogger(__name__)
+
 
 class AppError(Exception):
     """Base class: `status` and `type` are per class, `code`/`message` per instance."""
@@ -113,3 +122,27 @@ class GenerationTimeoutError(ServiceUnavailableError):
 
 class DatabaseUnavailableError(ServiceUnavailableError):
     code = "database_unavailable"
+
+
+# --- dependency outages -----------------------------------------------------------------
+
+# What a database outage looks like to the service: the driver's errors, socket errors and
+# timeouts. The one classification every service uses (and the API's last-resort handler).
+DATABASE_DOWN_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, TimeoutError)
+
+
+def database_unavailable(message: str = "the database is unavailable; retry shortly") -> AppError:
+    """The error a service raises for a database outage (503 with Retry-After)."""
+    return DatabaseUnavailableError(message, retry_after_s=5)
+
+
+async def database_call(awaitable: Awaitable[T]) -> T:
+    """Await a database operation, turning an outage into `DatabaseUnavailableError`
+    (app errors raised inside pass through unchanged)."""
+    try:
+        return await awaitable
+    except AppError:
+        raise
+    except DATABASE_DOWN_ERRORS as exc:
+        _logger.error("database unavailable: %s", type(exc).__name__)
+        raise database_unavailable() from exc

@@ -1,138 +1,56 @@
 """The chat use case: one customer turn from request to persisted reply.
 
-authenticate (in the API layer) → rate limits → policy → profile → session history
-(cache, else the database) → the shopper's intent (`app.engine.intent`) → prompt
-(`app.domain.prompt.build_messages`, with the rules' verdict when the intent is known) →
-engine → reply guard (`app.services.guard`) → persist the turn (session + both messages +
-idempotency record in ONE transaction) → update the cache → reply. One generation runs
-per session at a time.
+authenticate (in the API layer) → rate limits and the session lock (`session_guard`) →
+policy → profile → session history (cache, else the database) → the shopper's intent
+(`app.engine.intent`) → prompt (`app.domain.prompt.build_messages`, with the rules'
+verdict when the intent is known) → engine → reply guard (`guard`) → persist the turn
+(`turn_log`: one transaction, then the cache) → reply. One generation runs per session
+at a time. The request and reply types live in `turns`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import metrics
 from app.core.errors import (
-    AppError,
-    DatabaseUnavailableError,
-    GenerationInProgressError,
-    GenerationTimeoutError,
-    OverloadedError,
-    RateLimitedError,
-    ServiceUnavailableError,
     SessionHandedOffError,
     UnknownSessionError,
+    database_call,
 )
 from app.core.security import Principal
 from app.core.timing import span
 from app.domain.checks import TurnFacts
 from app.domain.intents import in_context
-from app.domain.profile import Profile, StorefrontContext
+from app.domain.profile import Profile
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
 from app.engine.base import (
     ChatEngine,
-    EngineError,
-    EngineOverloadedError,
-    EngineTimeoutError,
     Generation,
-    SamplingSettings,
 )
 from app.engine.intent import IntentClassifier
+from app.services.generation import ReplyGenerator
 from app.services.guard import GuardedReply, GuardMode, ReplyGuard
 from app.services.idempotency import IdempotencyClaim, IdempotencyService
 from app.services.policies import Policy, PolicyResolver
 from app.services.profiles import ProfileService
-from app.store import conversations, outcomes
+from app.services.session_guard import SessionGuard, SessionLock
+from app.services.turn_log import TurnLog
+from app.services.turns import ChatLimits, ChatReply, ChatTurn, Delta, Usage
+from app.store import conversations
 from app.store.models import SessionStatus
-from app.store.sessions import CacheUnavailableError, InMemorySessionCache, SessionCache
+from app.store.sessions import CacheUnavailableError, SessionCache
 
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_ROUTE = "chat"
-
-
-@dataclass(frozen=True)
-class ChatLimits:
-    """The knobs of a turn, from the settings."""
-
-    max_tokens: int = 96
-    temperature: float = 0.0
-    top_p: float = 1.0
-    history_max_turns: int = 8
-    generation_timeout_s: float = 30.0
-    max_queue: int = 64
-    rate_limit_per_key: int = 600
-    rate_limit_per_session: int = 30
-    rate_limit_window_s: int = 60
-    prompt_verdict: bool = True  # add the rules' verdict line when the intent is known
-
-
-@dataclass(frozen=True)
-class ChatTurn:
-    """What the storefront asked."""
-
-    user_id: str
-    message: str
-    session_id: str | None = None
-    context: StorefrontContext = field(default_factory=StorefrontContext)
-
-    def payload(self) -> dict[str, Any]:
-        """The request as hashed for idempotency (transport flags excluded)."""
-        return {
-            "user_id": self.user_id,
-            "message": self.message,
-            "session_id": self.session_id,
-            "context": self.context.model_dump(mode="json"),
-        }
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-
-@dataclass(frozen=True)
-class ChatReply:
-    session_id: str
-    reply: str
-    variant: str
-    policy_version: str
-    handoff: bool
-    usage: Usage
-    latency_ms: float
-    degraded: bool = False  # served without the session cache
-    replayed: bool = False  # an Idempotency-Key replay of a stored response
-
-    def to_dict(self) -> dict[str, Any]:
-        """The public response body."""
-        body = asdict(self)
-        body.pop("degraded")
-        body.pop("replayed")
-        return body
-
-    @classmethod
-    def from_stored(cls, body: dict[str, Any]) -> ChatReply:
-        return cls(**{**body, "usage": Usage(**body["usage"])}, replayed=True)
-
-
-@dataclass(frozen=True)
-class Delta:
-    """New reply text in a stream."""
-
-    text: str
 
 
 @dataclass
@@ -147,8 +65,7 @@ class _Prepared:
     history: list[ChatMessage]
     history_from_cache: bool
     messages: list[ChatMessage]
-    lock_token: str
-    lock_cache: SessionCache
+    lock: SessionLock
     claim: IdempotencyClaim | None
     started: float
     degraded: bool
@@ -171,16 +88,20 @@ class ChatService:
         intents: IntentClassifier | None = None,
     ) -> None:
         self._db = db
-        self.guard = guard
-        self._intents = intents
         self._cache = cache
-        self._engine = engine
         self._policies = policies
         self._profiles = profiles
         self._idempotency = idempotency
         self.limits = limits
-        # When the shared cache is down, locks and rate limits hold per replica instead.
-        self._local = InMemorySessionCache(ttl_s=cache.ttl_s, max_messages=cache.max_messages)
+        self.guard = guard
+        self._intents = intents
+        self._sessions = SessionGuard(
+            cache,
+            window_s=limits.rate_limit_window_s,
+            lock_ttl_s=limits.generation_timeout_s + 10,
+        )
+        self._log = TurnLog(db=db, cache=cache, idempotency=idempotency)
+        self._generator = ReplyGenerator(engine, limits)
 
     # -- public API ------------------------------------------------------------------------
 
@@ -200,7 +121,9 @@ class ChatService:
             raise
         try:
             with span("generate"):
-                generation = await self._generate(prepared)
+                generation = await self._generator.generate(
+                    prepared.messages, prepared.policy.adapter, variant=prepared.policy.variant
+                )
             with span("guard"):
                 guarded = await self._review(prepared, generation)
             with span("persist"):
@@ -233,10 +156,12 @@ class ChatService:
     async def _claim(
         self, principal: Principal, turn: ChatTurn, key: str | None
     ) -> IdempotencyClaim | ChatReply | None:
-        await self._rate_limit(f"key:{principal.key_name}", self.limits.rate_limit_per_key)
+        await self._sessions.rate_limit(
+            f"key:{principal.key_name}", self.limits.rate_limit_per_key, what="API key"
+        )
         if key is None:
             return None
-        outcome = await self._guard_db(
+        outcome = await database_call(
             self._idempotency.begin(
                 owner=principal.key_name, key=key, route=IDEMPOTENCY_ROUTE, payload=turn.payload()
             )
@@ -254,13 +179,13 @@ class ChatService:
     ) -> _Prepared:
         degraded = False
         with span("profile"):
-            profile = await self._guard_db(self._profiles.get(turn.user_id))
+            profile = await database_call(self._profiles.get(turn.user_id))
 
         session = None
         if turn.session_id is not None:
             with span("session"):
                 async with self._db() as db:
-                    session = await self._guard_db(
+                    session = await database_call(
                         conversations.get_session(db, session_id=turn.session_id)
                     )
             # Another shopper's session is reported as unknown: ids must not leak.
@@ -274,7 +199,9 @@ class ChatService:
                     "a human agent has taken over this session; the assistant stays silent",
                     param="session_id",
                 )
-            await self._rate_limit(f"session:{session.id}", self.limits.rate_limit_per_session)
+            await self._sessions.rate_limit(
+                f"session:{session.id}", self.limits.rate_limit_per_session, what="session"
+            )
 
         with span("assign"):
             policy = await self._policies.resolve(
@@ -284,20 +211,9 @@ class ChatService:
             )
         session_id = session.id if session else str(uuid.uuid4())
 
-        lock_cache: SessionCache = self._cache
-        lock_ttl = self.limits.generation_timeout_s + 10
         with span("lock"):
-            try:
-                token = await self._cache.acquire_lock(f"session:{session_id}", ttl_s=lock_ttl)
-            except CacheUnavailableError:
-                degraded = True
-                lock_cache = self._local
-                token = await self._local.acquire_lock(f"session:{session_id}", ttl_s=lock_ttl)
-        if token is None:
-            raise GenerationInProgressError(
-                "another reply is being generated for this session; wait for it to finish",
-                param="session_id",
-            )
+            lock = await self._sessions.lock(session_id)
+        degraded = lock.degraded
 
         try:
             with span("history"):
@@ -314,11 +230,9 @@ class ChatService:
                 messages = build_messages(
                     profile, turn.context, history, turn.message, decision=decision
                 )
-            if self._engine.queue_depth >= self.limits.max_queue:
-                metrics.GENERATION_FAILURES.labels("overloaded").inc()
-                raise OverloadedError("the assistant is busy; retry in a moment", retry_after_s=2)
+            self._generator.check_capacity()
         except BaseException:
-            await _quietly(lock_cache.release_lock(f"session:{session_id}", token))
+            await self._sessions.release(lock)
             raise
         return _Prepared(
             turn=turn,
@@ -329,8 +243,7 @@ class ChatService:
             history=history,
             history_from_cache=from_cache,
             messages=messages,
-            lock_token=token,
-            lock_cache=lock_cache,
+            lock=lock,
             claim=claim,
             started=started,
             degraded=degraded,
@@ -378,60 +291,12 @@ class ChatService:
             metrics.CACHE_FALLBACKS.inc()
             cache_down = True
         async with self._db() as db:
-            history = await self._guard_db(
+            history = await database_call(
                 conversations.recent_history(
                     db, session_id=session_id, max_messages=2 * self.limits.history_max_turns
                 )
             )
         return history, False, cache_down
-
-    def _sampling(self) -> SamplingSettings:
-        return SamplingSettings(
-            max_tokens=self.limits.max_tokens,
-            temperature=self.limits.temperature,
-            top_p=self.limits.top_p,
-        )
-
-    async def _generate(self, prepared: _Prepared):  # type: ignore[no-untyped-def]
-        variant = prepared.policy.variant
-        try:
-            # The engine enforces the timeout itself; this outer bound is the guarantee.
-            async with asyncio.timeout(self._outer_timeout_s):
-                generation = await self._engine.generate(
-                    prepared.messages, self._sampling(), prepared.policy.adapter
-                )
-        except (TimeoutError, EngineError) as exc:
-            raise self._generation_error(exc) from exc
-        metrics.GENERATION_DURATION.labels(variant).observe(generation.total_s)
-        metrics.TIME_TO_FIRST_TOKEN.labels(variant).observe(generation.time_to_first_token_s)
-        return generation
-
-    @property
-    def _outer_timeout_s(self) -> float:
-        """The service's own bound: the engine's timeout plus a little grace (the engine
-        should time out first and abort its request; this only guarantees no hang)."""
-        timeout = self.limits.generation_timeout_s
-        return timeout + min(5.0, max(1.0, timeout / 2))
-
-    def _generation_error(self, exc: TimeoutError | EngineError) -> AppError:
-        """The one mapping of engine failures to API errors, for replies and streams."""
-        if isinstance(exc, TimeoutError | EngineTimeoutError):
-            return self._timeout_error()
-        if isinstance(exc, EngineOverloadedError):
-            metrics.GENERATION_FAILURES.labels("overloaded").inc()
-            return OverloadedError("the assistant is busy; retry in a moment", retry_after_s=2)
-        metrics.GENERATION_FAILURES.labels("error").inc()
-        logger.error("generation failed", exc_info=exc)
-        return ServiceUnavailableError(
-            "the assistant could not reply; retry shortly", code="engine_error", retry_after_s=5
-        )
-
-    def _timeout_error(self) -> GenerationTimeoutError:
-        metrics.GENERATION_FAILURES.labels("timeout").inc()
-        return GenerationTimeoutError(
-            f"no reply within {self.limits.generation_timeout_s:g} s; retry shortly",
-            retry_after_s=max(1, int(self.limits.generation_timeout_s // 2)),
-        )
 
     async def _stream(self, prepared: _Prepared) -> AsyncIterator[Delta | ChatReply]:
         """Deltas as the engine produces them, then the final reply.
@@ -440,54 +305,20 @@ class ChatService:
         generated in full, checked (and replaced if it fails), then sent as one delta. The
         first token then costs the whole generation (docs/serving.md, "Streaming").
         """
-        variant = prepared.policy.variant
         enforce = self.guard.config.mode is GuardMode.ENFORCE
         ok = False
         try:
-            parts: list[str] = []
-            prompt_tokens = completion_tokens = 0
-            finish_reason: str | None = None
-            gen_start = time.perf_counter()
-            first_token: float | None = None
-            try:
-                # The deadline guards each `anext` only, never the `yield`: a timeout
-                # firing while the client is being written to would cancel the response
-                # task instead of raising here.
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + self._outer_timeout_s
-                chunks = self._engine.stream(
-                    prepared.messages, self._sampling(), prepared.policy.adapter
-                )
-                async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-                    while True:
-                        try:
-                            async with asyncio.timeout_at(deadline):
-                                chunk = await anext(chunks)
-                        except StopAsyncIteration:
-                            break
-                        if chunk.text:
-                            if first_token is None:
-                                first_token = time.perf_counter()
-                            parts.append(chunk.text)
-                            if not enforce:
-                                yield Delta(chunk.text)
-                        if chunk.finished:
-                            prompt_tokens = chunk.prompt_tokens
-                            completion_tokens = chunk.completion_tokens
-                            finish_reason = chunk.finish_reason
-            except (TimeoutError, EngineError) as exc:
-                raise self._generation_error(exc) from exc
-            end = time.perf_counter()
-            metrics.GENERATION_DURATION.labels(variant).observe(end - gen_start)
-            metrics.TIME_TO_FIRST_TOKEN.labels(variant).observe((first_token or end) - gen_start)
-            generation = Generation(
-                text="".join(parts),
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                finish_reason=finish_reason,
-                time_to_first_token_s=(first_token or end) - gen_start,
-                total_s=end - gen_start,
+            generation: Generation | None = None
+            pieces = self._generator.stream(
+                prepared.messages, prepared.policy.adapter, variant=prepared.policy.variant
             )
+            async with contextlib.aclosing(pieces):  # type: ignore[type-var]
+                async for piece in pieces:
+                    if isinstance(piece, Generation):
+                        generation = piece
+                    elif not enforce:
+                        yield Delta(piece)
+            assert generation is not None  # the generator always ends with it
             guarded = await self._review(prepared, generation)
             reply = await self._finish(prepared, guarded, generation)
             ok = True
@@ -540,66 +371,20 @@ class ChatService:
             guard=guarded.record or None,
         )
 
-        policy_handoff_logged = False
-
-        async def persist() -> None:
-            nonlocal policy_handoff_logged
-            # One transaction: session (on its first turn), both messages, the handoff
-            # (session silenced + event), the stored idempotent response. A failure leaves
-            # none of them behind.
-            async with self._db() as db, db.begin():
-                await conversations.record_turn(
-                    db,
-                    session_id=prepared.session_id,
-                    user_id=prepared.turn.user_id,
-                    variant=policy.variant,
-                    policy_version=policy.version,
-                    experiment=policy.experiment,
-                    api_key_name=prepared.principal.key_name,
-                    turn=turn_record,
-                )
-                if handoff:  # the reply handed the shopper to a person: the bot goes silent
-                    await outcomes.mark_session_human(db, session_id=prepared.session_id)
-                    # The session row knows its experiment (a later turn's policy may not).
-                    stored = await conversations.get_session(db, session_id=prepared.session_id)
-                    policy_handoff_logged = bool(
-                        await outcomes.insert_events(
-                            db,
-                            [
-                                outcomes.policy_handoff_event(
-                                    session_id=prepared.session_id,
-                                    user_id=prepared.turn.user_id,
-                                    variant=policy.variant,
-                                    policy_version=policy.version,
-                                    experiment=stored.experiment if stored else None,
-                                )
-                            ],
-                        )
-                    )
-                if prepared.claim is not None:
-                    await self._idempotency.complete(
-                        db, prepared.claim, status_code=200, response=reply.to_dict()
-                    )
-
-        await self._guard_db(persist())
-        if policy_handoff_logged:
-            metrics.HANDOFFS.labels(policy.variant, "policy").inc()
-
-        new_messages: list[ChatMessage] = [
-            {"role": "user", "content": prepared.turn.message},
-            {"role": "assistant", "content": text},
-        ]
-        try:
-            if prepared.history_from_cache:
-                if prepared.is_new:
-                    await self._cache.set_history(prepared.session_id, new_messages)
-                else:
-                    await self._cache.append(prepared.session_id, new_messages)
-            else:  # backfill what we read from the database
-                await self._cache.set_history(prepared.session_id, prepared.history + new_messages)
-        except CacheUnavailableError as exc:
-            logger.warning("session cache unavailable, turn kept in the database only: %s", exc)
-            reply = ChatReply(**{**reply.__dict__, "degraded": True})
+        cached = await self._log.record(
+            session_id=prepared.session_id,
+            user_id=prepared.turn.user_id,
+            policy=policy,
+            api_key_name=prepared.principal.key_name,
+            turn=turn_record,
+            claim=prepared.claim,
+            response=reply.to_dict(),
+            history=prepared.history,
+            history_from_cache=prepared.history_from_cache,
+            is_new=prepared.is_new,
+        )
+        if not cached:
+            reply = replace(reply, degraded=True)
 
         metrics.GENERATED_TOKENS.labels(policy.variant).inc(completion_tokens)
         metrics.PROMPT_TOKENS.labels(policy.variant).inc(prompt_tokens)
@@ -608,40 +393,12 @@ class ChatService:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _rate_limit(self, bucket: str, limit: int) -> None:
-        window = self.limits.rate_limit_window_s
-        try:
-            wait = await self._cache.hit(bucket, limit=limit, window_s=window)
-        except CacheUnavailableError:
-            wait = await self._local.hit(bucket, limit=limit, window_s=window)
-        if wait is not None:
-            what = "API key" if bucket.startswith("key:") else "session"
-            raise RateLimitedError(
-                f"too many requests for this {what}: at most {limit} per {window} s",
-                retry_after_s=wait,
-            )
-
     async def _unlock(self, prepared: _Prepared) -> None:
-        await _quietly(
-            prepared.lock_cache.release_lock(f"session:{prepared.session_id}", prepared.lock_token)
-        )
+        await self._sessions.release(prepared.lock)
 
     async def _abandon(self, claim: IdempotencyClaim | None) -> None:
         if claim is not None:
             await _quietly(self._idempotency.abandon(claim))
-
-    @staticmethod
-    async def _guard_db(awaitable):  # type: ignore[no-untyped-def]
-        """Turn database outages into a clean 503 instead of a 500."""
-        try:
-            return await awaitable
-        except AppError:
-            raise
-        except (SQLAlchemyError, OSError) as exc:
-            logger.error("database unavailable: %s", exc)
-            raise DatabaseUnavailableError(
-                "the database is unavailable; retry shortly", retry_after_s=5
-            ) from exc
 
 
 async def _replay_stream(reply: ChatReply) -> AsyncIterator[Delta | ChatReply]:

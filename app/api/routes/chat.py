@@ -16,7 +16,7 @@ from app.api.errors import app_error_body, error_body
 from app.api.schemas import ChatRequest, ChatResponse, ErrorResponse
 from app.core.errors import AppError
 from app.domain.profile import StorefrontContext
-from app.services.chat import ChatReply, ChatTurn, Delta
+from app.services.turns import ChatReply, ChatTurn, Delta
 
 router = APIRouter(
     prefix="/v1",
