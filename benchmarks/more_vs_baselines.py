@@ -1,187 +1,274 @@
-"""MORE vs its baselines and ablations, same data, seed and budget (bundled SmolLM2, CPU).
+"""MORE vs its baselines and ablations: same data, seed and budget (bundled SmolLM2, CPU).
 
-Trains the scaffold once, then SFT-only, MORE, mixed-reward GRPO, MORE without adaptive
-weights and MORE without constraints from the shipped run files (`training/configs/`),
-evaluates each on test and hard with the evaluation module, and writes a table
-(constraint satisfaction overall and per function, linguistic rewards, reply length,
-stability of the constraint curve) plus side-by-side curves.
+Stages, each resumable (`--resume` skips what is finished and continues a training run
+from its newest checkpoint):
 
-Jobs run in `--workers` processes with one torch thread each: on a 2-core machine two
-single-threaded jobs finish sooner than one job with two threads (OpenMP workers spin
-against each other). The scaffold and SFT-only train first; the four RL arms start from
-the scaffold as soon as it exists. Each job's log is `<out>/<arm>/job.log`. With
-`--resume`, an arm whose run finished (`summary.json`) is not trained again and a split
-already evaluated (`eval/<split>/report.json`) is not evaluated again.
+1. `data`: `more data generate` (seeded; a no-op when the splits exist);
+2. `scaffold` and `sft_only`: stage-1 SFT from `training/configs/{scaffold,sft_only}.yaml`;
+3. RL arms from the scaffold: `more`, `mixed`, `no_adaptive`, `no_constraints`
+   (`training/configs/<arm>.yaml`, the budgets written there);
+4. `eval`: every policy on the FULL test and hard splits with one vLLM engine, prompts as
+   serving builds them (`--verdict inferred`: the verdict line for the intent the
+   service's classifier recognises); SFT-only and MORE also without any verdict line.
 
-    python benchmarks/more_vs_baselines.py --data-dir data/ecommerce --workers 2 \
-        --scaffold-steps 60 --rl-steps 24 --eval-limit 60 --out runs/bench/comparison
+Training runs as `more train ...` subprocesses, so each stage's wall and CPU time
+(process + children, from `getrusage`) is measured on its own. The report: every
+reasoning function and linguistic reward per policy and split, degenerate output, reply
+length, the paired-bootstrap 95% interval of every difference that matters (MORE - mixed,
+mixed - SFT-only, MORE - SFT-only, MORE - each ablation) and the oscillation of each RL
+arm's constraint curve. Writes `<out>/comparison.{json,md,png}` and a copy of the table
+into `benchmarks/results/`.
+
+    python benchmarks/more_vs_baselines.py --arms scaffold,more --resume          # the pipeline
+    python benchmarks/more_vs_baselines.py --resume                               # all arms
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import multiprocessing
+import math
 import os
+import resource
+import shutil
+import subprocess
 import sys
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-CONFIGS = Path(__file__).resolve().parents[1] / "training" / "configs"
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "training" / "configs"
+SFT_ARMS = ("scaffold", "sft_only")
 RL_ARMS = ("more", "mixed", "no_adaptive", "no_constraints")
-POLICIES = ("sft_only", *RL_ARMS)
+ALL_ARMS = (*SFT_ARMS, *RL_ARMS)
+POLICIES = ("sft_only", *RL_ARMS)  # what is evaluated (the scaffold is a reference)
 SPLITS = ("test", "hard")
+# Differences reported with a paired-bootstrap interval: (a, b) means a - b.
+PAIRS = (
+    ("more", "mixed"),
+    ("mixed", "sft_only"),
+    ("more", "sft_only"),
+    ("more", "no_adaptive"),
+    ("more", "no_constraints"),
+)
 
 
-def _job(name: str, args: argparse.Namespace, out: Path, scaffold: str | None) -> dict[str, Any]:
-    """Train one arm (and evaluate it unless it is the scaffold), in a worker process."""
-    # Before torch is imported in this process: one intra-op thread per job.
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (user + system)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
-    torch.set_num_threads(1)
-    from training.eval.runner import run_eval
-    from training.more.run import load_run, train_more, train_scaffold
 
-    arm_dir = out / name
+class Stages:
+    """Runs stages and keeps their times in `<out>/stages.json` (kept across resumes)."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / "stages.json"
+        self.times: dict[str, dict[str, float]] = (
+            json.loads(self.path.read_text()) if self.path.is_file() else {}
+        )
+
+    def run(self, name: str, command: list[str], log: Path, env: dict[str, str]) -> None:
+        wall, cpu = time.perf_counter(), _cpu_s()
+        print(f"[{datetime.now(UTC):%H:%M}] {name}: {' '.join(command)}  (log: {log})", flush=True)
+        with log.open("a") as f:
+            done = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        if done.returncode != 0:
+            raise SystemExit(f"{name} failed (exit {done.returncode}); see {log}")
+        spent = self.times.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0})
+        spent["wall_s"] += time.perf_counter() - wall  # a resumed stage adds its new time
+        spent["cpu_s"] += _cpu_s() - cpu
+        self.path.write_text(json.dumps(self.times, indent=2))
+
+
+def train(arm: str, args: argparse.Namespace, stages: Stages) -> Path:
+    """Train one arm (or resume it); return its adapter folder."""
+    arm_dir = args.out / arm
+    adapter = arm_dir / "adapter"
+    if args.resume and (arm_dir / "summary.json").is_file() and adapter.is_dir():
+        print(f"{arm}: trained already ({adapter})", flush=True)
+        if arm not in stages.times:  # trained outside this script: its own clock only
+            wall = json.loads((arm_dir / "summary.json").read_text()).get("wall_seconds")
+            stages.times[arm] = {"wall_s": float(wall or 0.0), "cpu_s": float("nan")}
+            stages.path.write_text(json.dumps(stages.times, indent=2))
+        return adapter
     arm_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    finished = arm_dir / "summary.json"
-    resumed = args.resume and finished.is_file()
-    with (
-        (arm_dir / "job.log").open("a") as log,
-        contextlib.redirect_stdout(log),
-        contextlib.redirect_stderr(log),
-    ):
-        overrides: dict[str, Any] = {
-            "train_file": str(Path(args.data_dir) / "train.jsonl"),
-            "eval_after": False,
-            "seed": args.seed,
-            "output_dir": str(arm_dir),
-        }
-        if resumed:
-            adapter = json.loads(finished.read_text())
-            print(f"resumed: {name} was trained by an earlier run", file=log)
-        elif name in ("scaffold", "sft_only"):
-            overrides |= {
-                "max_steps": args.scaffold_steps,
-                "per_device_train_batch_size": args.sft_batch,
-                "max_train_examples": args.scaffold_steps * args.sft_batch,
-            }
-            adapter = train_scaffold(*load_run(CONFIGS / f"{name}.yaml", "scaffold", overrides))
-        else:
-            overrides |= {
-                "max_steps": args.rl_steps,
-                "scaffold_path": scaffold,
-                "per_device_train_batch_size": args.prompts_per_step * args.generations,
-                "num_generations": args.generations,
-                "max_completion_length": args.max_completion_length,
-                "max_train_examples": args.rl_steps * args.prompts_per_step,
-            }
-            adapter = train_more(*load_run(CONFIGS / f"{name}.yaml", "more", overrides))
-        trained = time.perf_counter()
-        results: dict[str, Any] = {}
-        if name != "scaffold":
-            for split in SPLITS:
-                done = arm_dir / "eval" / split / "report.json"
-                if args.resume and done.is_file():
-                    results[split] = json.loads(done.read_text())["overall"]
-                    continue
-                result = run_eval(
-                    f"adapter:{adapter['adapter']}",
-                    split=split,
-                    data=args.data_dir,
-                    limit=args.eval_limit,
-                    seed=args.seed,
-                    out_dir=arm_dir / "eval" / split,
-                    max_new_tokens=args.max_new_tokens,
-                    threads=1,
-                )
-                results[split] = result.report["overall"]
-    return {
-        "name": name,
-        "adapter": adapter["adapter"],
-        # A resumed arm reports the wall time of the run that trained it.
-        "train_s": adapter.get("wall_seconds", 0.0) if resumed else trained - started,
-        "eval_s": time.perf_counter() - trained,
-        "results": results,
-    }
+    stage = "scaffold" if arm in SFT_ARMS else "more"
+    command = [
+        str(Path(sys.executable).with_name("more")),
+        "train",
+        stage,
+        "--config",
+        str(CONFIGS / f"{arm}.yaml"),
+        "--set",
+        f"output_dir={arm_dir}",
+        "--set",
+        f"train_file={args.data_dir / 'train.jsonl'}",
+        "--set",
+        f"seed={args.seed}",
+    ]
+    if arm in RL_ARMS:
+        command += ["--set", f"scaffold_path={args.out / 'scaffold' / 'adapter'}"]
+    for override in args.set or []:
+        command += ["--set", override]
+    if args.resume:
+        command.append("--resume")
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "TOKENIZERS_PARALLELISM": "false"}
+    stages.run(arm, command, arm_dir / "job.log", env)
+    return adapter
 
 
-def _run_jobs(args: argparse.Namespace, out: Path) -> dict[str, dict[str, Any]]:
+def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) -> dict[str, Any]:
+    """Every policy on every split, one vLLM engine; reports cached per (policy, split)."""
     from tqdm import tqdm
 
-    done: dict[str, dict[str, Any]] = {}
-    ctx = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state in workers
-    with (
-        ProcessPoolExecutor(max_workers=args.workers, mp_context=ctx) as pool,
-        tqdm(total=1 + len(POLICIES), desc="arms", unit="arm", file=sys.stdout) as bar,
-    ):
-        pending: dict[Future[dict[str, Any]], str] = {
-            pool.submit(_job, name, args, out, None): name for name in ("scaffold", "sft_only")
+    from training.data.ecommerce.io import load_split
+    from training.eval.runner import evaluate
+
+    jobs = [(p, s, "inferred") for p in policies for s in SPLITS]
+    jobs += [(p, s, "none") for p in ("sft_only", "more") if p in policies for s in SPLITS]
+    results: dict[str, Any] = {}
+    todo = []
+    for policy, split, verdict in jobs:
+        report = args.out / policy / "eval" / f"{split}-{verdict}" / "report.json"
+        if args.resume and report.is_file():
+            results.setdefault(policy, {})[f"{split}-{verdict}"] = report
+        else:
+            todo.append((policy, split, verdict))
+    if todo:
+        from training.eval.policies import VLLMPolicy
+
+        wall, cpu = time.perf_counter(), _cpu_s()
+        engine = VLLMPolicy(max_new_tokens=args.max_new_tokens)
+        try:
+            for policy, split, verdict in tqdm(todo, desc="evaluate", unit="run"):
+                engine.verdict = verdict  # type: ignore[assignment]
+                engine.with_adapter(args.out / policy / "adapter", name=policy)
+                out = args.out / policy / "eval" / f"{split}-{verdict}"
+                evaluate(
+                    engine,
+                    load_split(args.data_dir, split),
+                    split=split,
+                    out_dir=out,
+                    progress=False,
+                    settings={"verdict": verdict, "engine": "vllm"},
+                )
+                results.setdefault(policy, {})[f"{split}-{verdict}"] = out / "report.json"
+        finally:
+            engine.close()
+        spent = stages.times.setdefault("eval", {"wall_s": 0.0, "cpu_s": 0.0})
+        spent["wall_s"] += time.perf_counter() - wall
+        spent["cpu_s"] += _cpu_s() - cpu
+        stages.path.write_text(json.dumps(stages.times, indent=2))
+    return results
+
+
+def _passes(report: Path) -> dict[str, dict[str, bool]]:
+    """{example id: {"all": ..., "decision": ...}} from a report's replies.jsonl."""
+    rows = [json.loads(line) for line in (report.parent / "replies.jsonl").read_text().splitlines()]
+    out = {}
+    for r in rows:
+        values = [v for v in r["constraints"].values() if v is not None]
+        out[r["id"]] = {
+            "all": all(v >= 0.95 for v in values),
+            "decision": (r["constraints"].get("decision") or 0) >= 0.95,
         }
-        while pending:
-            future = next(as_completed(pending))
-            name = pending.pop(future)
-            job = future.result()
-            done[name] = job
-            bar.update(1)
-            bar.write(
-                f"{name}: trained in {job['train_s']:.0f} s, evaluated in {job['eval_s']:.0f} s"
-            )
-            if name == "scaffold":
-                for arm in RL_ARMS:
-                    pending[pool.submit(_job, arm, args, out, job["adapter"])] = arm
-    return done
+    return out
 
 
-def _stability(out: Path) -> dict[str, float | None]:
+def paired_differences(reports: dict[str, Any]) -> list[dict[str, Any]]:
+    """Paired-bootstrap 95% intervals of per-turn pass-rate differences (scipy)."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    rows = []
+    for a, b in PAIRS:
+        if a not in reports or b not in reports:
+            continue
+        for split in SPLITS:
+            key = f"{split}-inferred"
+            pa, pb = _passes(reports[a][key]), _passes(reports[b][key])
+            ids = sorted(pa.keys() & pb.keys())
+            for metric in ("all", "decision"):
+                diff = np.array([int(pa[i][metric]) - int(pb[i][metric]) for i in ids], float)
+                ci = bootstrap(
+                    (diff,), np.mean, n_resamples=10_000, method="percentile", random_state=0
+                ).confidence_interval
+                rows.append(
+                    {
+                        "a": a,
+                        "b": b,
+                        "split": split,
+                        "metric": metric,
+                        "difference": float(diff.mean()),
+                        "ci_low": float(ci.low),
+                        "ci_high": float(ci.high),
+                        "n": len(ids),
+                    }
+                )
+    return rows
+
+
+def stability(out: Path, arms: list[str]) -> dict[str, float | None]:
     from training.more.metrics import read_metrics
     from training.more.stability import oscillation
 
-    figures: dict[str, float | None] = {"sft_only": None}
-    for arm in RL_ARMS:
-        rows = read_metrics(out / arm / "metrics.jsonl")
-        series = [
-            r["constraints/overall/mean"]
-            for r in rows
-            if r.get("constraints/overall/mean") is not None
-        ]
-        figures[arm] = oscillation(series) if series else None
+    figures: dict[str, float | None] = {}
+    for arm in arms:
+        rows = read_metrics(out / arm / "metrics.jsonl") if arm in RL_ARMS else []
+        series = [r["constraints/overall/mean"] for r in rows if r.get("constraints/overall/mean")]
+        figures[arm] = oscillation(series) if len(series) > 2 else None
     return figures
+
+
+def final_state(out: Path, arm: str) -> dict[str, Any] | None:
+    """Final λ and linguistic weights of an RL arm (from its summary)."""
+    summary = out / arm / "summary.json"
+    if arm not in RL_ARMS or not summary.is_file():
+        return None
+    state = json.loads(summary.read_text()).get("more_state") or {}
+    lambdas = {
+        name: round(math.exp(float(s["log_value"])), 4)
+        for name, s in (state.get("multipliers") or {}).items()
+    }
+    weights = (state.get("weights") or {}).get("weights")
+    return {"lambdas": lambdas, "weights": weights}
 
 
 def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else "–" if value is None else str(value)
 
 
-def _table(results: dict[str, Any], stability: dict[str, float | None]) -> str:
-    any_split = next(iter(results.values()))["test"]
-    functions = sorted(any_split["constraints"])
-    linguistic = sorted(any_split["linguistic"])
-    header = (
-        ["policy", "test all", "hard all"]
-        + [f"test {f.removesuffix('_reward')}" for f in functions]
-        + [f"hard {f.removesuffix('_reward')}" for f in functions]
-        + [f"test {g.removesuffix('_reward')}" for g in linguistic]
-        + ["reply tokens", "stability"]
-    )
+def table(overall: dict[str, dict[str, Any]], diffs: list[dict[str, Any]], stab: dict) -> str:
+    functions = ("decision", "numeric", "state", "handoff")
+    header = ["policy", "split", "all four", *functions, "natural", "fluency", "tokens p95",
+              "at cap", "loops", "stability"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, splits in results.items():
-        test, hard = splits["test"], splits["hard"]
-        cells = [name, _fmt(test["all_satisfied"]), _fmt(hard["all_satisfied"])]
-        cells += [_fmt(test["constraints"][f]["satisfied"]) for f in functions]
-        cells += [_fmt(hard["constraints"].get(f, {}).get("satisfied")) for f in functions]
-        cells += [_fmt(test["linguistic"].get(g)) for g in linguistic]
-        cells += [_fmt(test["reply_tokens"]["mean"]), _fmt(stability.get(name))]
-        lines.append("| " + " | ".join(cells) + " |")
+    for policy, splits in overall.items():
+        for key, o in splits.items():
+            cells = [policy, key, _fmt(o["all_satisfied"])]
+            cells += [_fmt(o["constraints"].get(f, {}).get("satisfied")) for f in functions]
+            cells += [
+                _fmt(o["linguistic"].get("naturalness")),
+                _fmt(o["linguistic"].get("fluency")),
+            ]
+            cells += [_fmt(o["reply_tokens"]["p95"]), str(o["degenerate"]["at_token_cap"])]
+            cells += [str(o["degenerate"]["repetition_loops"]), _fmt(stab.get(policy))]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| difference | split | metric | value | 95% CI (paired bootstrap) | n |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for d in diffs:
+        lines.append(
+            f"| {d['a']} - {d['b']} | {d['split']} | {d['metric']} | {d['difference']:+.3f} "
+            f"| [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] | {d['n']} |"
+        )
     return "\n".join(lines)
 
 
-def _plot(out: Path) -> Path:
+def plot(out: Path, arms: list[str]) -> Path | None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -190,19 +277,18 @@ def _plot(out: Path) -> Path:
     from training.more.metrics import read_metrics
     from training.more.stability import moving_average
 
+    rl = [a for a in arms if a in RL_ARMS and (out / a / "metrics.jsonl").is_file()]
+    if not rl:
+        return None
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for arm in RL_ARMS:
+    for arm in rl:
         rows = read_metrics(out / arm / "metrics.jsonl")
-        pts = [
-            (r["step"], r["constraints/overall/mean"])
-            for r in rows
-            if r.get("constraints/overall/mean") is not None
-        ]
-        if not pts:
-            continue
-        steps, values = zip(*pts, strict=True)
-        axes[0].plot(steps, values, label=arm, alpha=0.8)
-        axes[1].plot(steps, moving_average(values, 5), label=arm)
+        pts = [(r["step"], r["constraints/overall/mean"]) for r in rows
+               if r.get("constraints/overall/mean") is not None]  # fmt: skip
+        if pts:
+            steps, values = zip(*pts, strict=True)
+            axes[0].plot(steps, values, label=arm, alpha=0.8)
+            axes[1].plot(steps, moving_average(values, 5), label=arm)
     axes[0].set_title("constraint satisfaction per step (training batches)")
     axes[1].set_title("moving average (window 5)")
     for ax in axes:
@@ -210,7 +296,7 @@ def _plot(out: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    target = out / "constraints_side_by_side.png"
+    target = out / "comparison.png"
     fig.savefig(target, dpi=100)
     plt.close(fig)
     return target
@@ -218,46 +304,66 @@ def _plot(out: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default="data/ecommerce")
-    parser.add_argument("--workers", type=int, default=2, help="parallel single-thread jobs")
-    parser.add_argument("--scaffold-steps", type=int, default=60)
-    parser.add_argument("--sft-batch", type=int, default=8, help="rows per SFT step")
-    parser.add_argument("--rl-steps", type=int, default=24)
-    parser.add_argument("--prompts-per-step", type=int, default=2)
-    parser.add_argument("--generations", type=int, default=4, help="G completions per prompt")
-    parser.add_argument("--max-completion-length", type=int, default=48)
-    parser.add_argument("--eval-limit", type=int, default=60, help="examples per split")
-    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--arms", default=",".join(ALL_ARMS), help="comma-separated arms")
+    parser.add_argument("--data-dir", type=Path, default=Path("data/ecommerce"))
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/comparison"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="runs/bench/comparison")
-    parser.add_argument(
-        "--resume", action="store_true", help="reuse arms and evaluations already in --out"
-    )
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per job")
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--set", action="append", help="override a run-file key (all arms)")
+    parser.add_argument("--resume", action="store_true", help="continue what --out holds")
+    parser.add_argument("--skip-eval", action="store_true")
     args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    jobs = _run_jobs(args, out)
-    results = {name: jobs[name]["results"] for name in POLICIES}
-    stability = _stability(out)
-    table = _table(results, stability)
-    plot = _plot(out)
-    summary = {
-        "command": vars(args),
-        "total_wall_s": time.perf_counter() - started,
-        "jobs": {
-            name: {k: v for k, v in job.items() if k != "results"} for name, job in jobs.items()
-        },
-        "results": results,
-        "stability": stability,
-        "plot": str(plot),
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    unknown = set(arms) - set(ALL_ARMS)
+    if unknown:
+        parser.error(f"unknown arms {sorted(unknown)}; choose from {', '.join(ALL_ARMS)}")
+    if any(a in RL_ARMS for a in arms) and "scaffold" not in arms:
+        arms.insert(0, "scaffold")  # the RL arms start from it
+    args.out.mkdir(parents=True, exist_ok=True)
+    stages = Stages(args.out)
+    load_start = os.getloadavg()
+
+    if not (args.data_dir / "train.jsonl").is_file():
+        more = str(Path(sys.executable).with_name("more"))
+        stages.run("data", [more, "data", "generate", "--out", str(args.data_dir)],
+                   args.out / "data.log", dict(os.environ))  # fmt: skip
+    for arm in arms:
+        train(arm, args, stages)
+    policies = [a for a in arms if a in POLICIES]
+    if args.skip_eval or not policies:
+        return
+    reports = evaluate_all(args, policies, stages)
+    overall = {
+        p: {k: json.loads(Path(v).read_text())["overall"] for k, v in sorted(splits.items())}
+        for p, splits in reports.items()
     }
-    (out / "comparison.json").write_text(json.dumps(summary, indent=2, default=str))
-    (out / "comparison.md").write_text(table + "\n")
-    print(table)
-    print(f"\ntotal {summary['total_wall_s'] / 60:.1f} min; plot: {plot}")
-    for name, job in summary["jobs"].items():
-        print(f"  {name:15s} train {job['train_s']:6.0f} s  eval {job['eval_s']:6.0f} s")
+    diffs = paired_differences(reports)
+    stab = stability(args.out, policies)
+    png = plot(args.out, policies)
+    text = table(overall, diffs, stab)
+    pipeline = sum(stages.times.get(s, {}).get("wall_s", 0.0) for s in ("data", "scaffold", "more"))
+    summary = {
+        "command": " ".join(sys.argv),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "loadavg_at_start": load_start,
+        "stages": stages.times,
+        "pipeline_wall_s": pipeline + stages.times.get("eval", {}).get("wall_s", 0.0),
+        "overall": overall,
+        "differences": diffs,
+        "stability": stab,
+        "final_state": {a: final_state(args.out, a) for a in policies},
+        "plot": str(png) if png else None,
+    }
+    (args.out / "comparison.json").write_text(json.dumps(summary, indent=2, default=str))
+    (args.out / "comparison.md").write_text(text + "\n")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    results = ROOT / "benchmarks" / "results"
+    shutil.copy(args.out / "comparison.json", results / f"more_vs_baselines-{stamp}.json")
+    shutil.copy(args.out / "comparison.md", results / f"more_vs_baselines-{stamp}.md")
+    print(text)
+    for name, t in stages.times.items():
+        print(f"  {name:15s} wall {t['wall_s'] / 60:6.1f} min  cpu {t['cpu_s'] / 60:6.1f} min")
 
 
 if __name__ == "__main__":
