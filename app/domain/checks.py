@@ -11,8 +11,9 @@ Each check maps (facts, parsed reply) to a `Score` in [0, 1] with a short reason
 * `check_decision`: the reply's stance is the gold action; a decline also names a reason
   the rules support (a decline for an unverified identity that blames the balance fails).
 * `check_numeric`: the share of numbers in the reply that are licensed (1 with none).
-  Licensed: the decision's amounts and counts, and any number in what the model was
-  shown (facts, history, the shopper's message). An amount matches a licensed one within
+  Licensed: every amount the facts imply (limit, balance, available credit, the cart's
+  total, shortfall and monthly payment per allowed term), the counts (terms, quantities),
+  and any number in what the model was shown (facts, history, the shopper's message). An amount matches a licensed one within
   the precision it was stated with ("$83" for $83.33), never looser than 5% of the value
   nor tighter than half the currency's minor unit; an amount in another currency than
   the profile's is licensed only if the shopper's side used it.
@@ -152,17 +153,18 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
 def _licensed(facts: TurnFacts) -> tuple[list[tuple[Decimal, str | None]], set[Decimal]]:
     """(licensed amounts with currency, licensed plain values)."""
     cur = facts.profile.currency
-    decision = facts.decision
-    if decision is None:  # intent unknown: every amount the facts imply for some request
-        decision = decide(facts.profile, facts.context, Intent.PURCHASE_FIT)
-        fit = cart_fit(facts.profile, facts.context)
-        extra = dict(decision.amounts)
-        if fit is not None:
-            extra["price"] = fit.total
-            extra["shortfall"] = fit.shortfall
-            for term, payment in monthly_payments(fit.total, facts.profile).items():
-                extra[f"monthly:{term}"] = payment
-        decision = replace(decision, amounts=extra)
+    # Every amount the facts imply, whatever the request: the limit, balance and available
+    # credit, the cart's total and shortfall, and its monthly payment for each term the
+    # tier allows. Stating one is never an invention, even if the request was misread.
+    decision = decide(facts.profile, facts.context, Intent.PURCHASE_FIT)
+    implied = dict(decision.amounts)
+    fit = cart_fit(facts.profile, facts.context)
+    if fit is not None:
+        implied["price"] = fit.total
+        implied["shortfall"] = fit.shortfall
+        for term, payment in monthly_payments(fit.total, facts.profile).items():
+            implied[f"monthly:{term}"] = payment
+    decision = replace(decision, amounts=implied)
     amounts: list[tuple[Decimal, str | None]] = [(v, cur) for v in decision.amounts.values()]
     amounts += [(quantize(i.price, cur), cur) for i in facts.context.items]
     values: set[Decimal] = {Decimal(c) for c in decision.counts}

@@ -289,7 +289,6 @@ _THIRD_PARTY = re.compile(
     # "my sister's limit", "her balance", "Tom's account"
     rf"\b{_RELATIVE}(?:'s|s')\s+(?:\w+\s+)?{_ABOUT}\b"
     rf"|\b(?:his|her|their)\s+(?:\w+\s+)?{_ABOUT}\b"
-    rf"|\b[A-Z][a-z]+'s\s+{_ABOUT}\b"
     # "my friend Alex asked me", "my husband owes", "how much credit does my mum have"
     rf"|\b{_RELATIVE}(?:\s+[A-Z][a-z]+)?\s+(?:wants to know|asked me|has left|has available|"
     r"owes?|can spend|is eligible)\b"
@@ -300,13 +299,17 @@ _THIRD_PARTY = re.compile(
 )
 
 
+# "Tom's account": a capitalised name, so case matters ("the customer's credit" is not one).
+_NAMED = re.compile(rf"\b(?!The\b|My\b|Your\b)[A-Z][a-z]+'s\s+(?i:{_ABOUT})\b")
+
+
 def names_other_account(message: str, own_user_id: str | None = None) -> bool:
     """Whether the message asks about another shopper's account (the shopper's own id,
     when given, does not count)."""
     ids = {m.group(0).lower() for m in _ACCOUNT_ID.finditer(message)}
     if own_user_id:
         ids.discard(own_user_id.lower())
-    return bool(ids) or bool(_THIRD_PARTY.search(message))
+    return bool(ids) or bool(_THIRD_PARTY.search(message) or _NAMED.search(message))
 
 
 _FILL = {"title": "item", "price": "$129", "order_id": "ord-5521", "other_id": "u-8812"}
