@@ -12,6 +12,10 @@ one `TaskExample`:
   when its session ended well AND the reply passes every reasoning function (see below);
 * history: the session's earlier messages, as the prompt saw them.
 
+Guard interventions (the service replaced a failing policy reply, revision 0004) are also
+written as preference pairs, `interventions.jsonl`: the prompt, the sent reply as
+`chosen`, the policy's own reply as `rejected` (`intervention_pairs`).
+
 Outcomes (per session: offer shown, converted, handed off, satisfaction) are attached as
 `OutcomeLabels` and as `outcome:*` tags. How they are used (docs/retraining.md):
 a *filter* deciding which logged replies become extra references (only replies that both
@@ -35,8 +39,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.domain.intents import in_context
 from app.domain.profile import Profile, StorefrontContext
-from app.domain.rules import Action, decide
+from app.domain.rules import Action, Intent, decide
 from training.data.schema import GoldDecision, Split, TaskExample
 
 SIMULATOR_SOURCE = "simulator"
@@ -97,6 +102,11 @@ class LoggedTurn:
     policy_version: str
     variant: str
     created_at: datetime | None
+    # The reply guard's record of the assistant row (revision 0004): what it inferred and
+    # did, and the policy's own reply when it replaced it.
+    intent: str | None = None
+    intervention: str | None = None
+    raw_reply: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,7 @@ class ExportStats:
     positive_sessions: int = 0
     negative_sessions: int = 0
     logged_references: int = 0  # logged replies promoted to references
+    interventions: int = 0  # guard replacements exported as preference pairs
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +158,7 @@ class ExportStats:
             "positive_sessions": self.positive_sessions,
             "negative_sessions": self.negative_sessions,
             "logged_references": self.logged_references,
+            "interventions": self.interventions,
         }
 
 
@@ -267,6 +279,9 @@ def _turns(session: Any, rows: Sequence[Any], history_max: int) -> list[LoggedTu
                     policy_version=session.policy_version,
                     variant=session.variant,
                     created_at=row.created_at,
+                    intent=reply.intent,
+                    intervention=reply.intervention,
+                    raw_reply=reply.raw_reply,
                 )
             )
             turn_no += 1
@@ -335,18 +350,20 @@ def build_examples(
         if guess.intent is None:
             stats.skipped["intent_unclear"] += 1
             continue
+        intent = in_context(guess.intent, context)
+        assert intent is not None
         outcome = outcomes.get(turn.session_id, OutcomeLabels())
-        decision = decide(profile, context, guess.intent)
+        decision = decide(profile, context, intent)
         # Seeded per turn: the same logs always give the same references.
         rng = random.Random(f"more-retrain/{seed}/{turn.session_id}/{turn.turn_no}")
         references = reference_replies(
-            Turn(guess.intent, profile, context, decision, (), turn.message), rng, k=n_refs
+            Turn(intent, profile, context, decision, (), turn.message), rng, k=n_refs
         )
         split = split_of(turn.session_id, dev_fraction)
         base = TaskExample(
             id=f"{split.value}-log.{turn.session_id}-{turn.turn_no}",
             split=split,
-            intent=guess.intent,
+            intent=intent,
             profile=profile,
             context=context,
             history=list(turn.history),
@@ -381,8 +398,40 @@ def build_examples(
         )
         stats.exported += 1
         stats.by_split[split.value] += 1
-        stats.by_intent[guess.intent.value] += 1
+        stats.by_intent[intent.value] += 1
     return out
+
+
+def intervention_pairs(
+    turns: Sequence[LoggedTurn], exported: Sequence[ExportedExample]
+) -> list[dict[str, Any]]:
+    """Each guard intervention as a preference pair (TRL's prompt/chosen/rejected format):
+    the prompt as the policy saw it, the reply the guard sent (chosen) and the policy's
+    own failing reply (rejected). A correction the service already made is exactly what
+    the next policy should learn to write itself."""
+    by_turn = {(e.session_id, e.example.id.rsplit("-", 1)[-1]): e for e in exported}
+    pairs = []
+    for turn in turns:
+        if turn.intervention in (None, "none") or not turn.raw_reply:
+            continue
+        item = by_turn.get((turn.session_id, str(turn.turn_no)))
+        if item is None:  # the turn could not be labelled (no snapshot, intent unclear)
+            continue
+        example = item.example
+        served = Intent(turn.intent) if turn.intent else None
+        prompt = example.messages(verdict=served is not None, intent=served)
+        pairs.append(
+            {
+                "prompt": prompt,
+                "chosen": [{"role": "assistant", "content": turn.reply}],
+                "rejected": [{"role": "assistant", "content": turn.raw_reply}],
+                "intervention": turn.intervention,
+                "session_id": turn.session_id,
+                "example_id": example.id,
+                "policy_version": turn.policy_version,
+            }
+        )
+    return pairs
 
 
 def training_rows(
@@ -461,8 +510,15 @@ async def export_logs(
         "logged": out / "logged.jsonl",
         "train": out / "logged_train.jsonl",
         "dev": out / "logged_dev.jsonl",
+        "interventions": out / "interventions.jsonl",
     }
     import json
+
+    pairs = intervention_pairs(turns, examples)
+    stats.interventions = len(pairs)
+    with paths["interventions"].open("w", encoding="utf-8") as f:
+        for pair in pairs:
+            f.write(json.dumps(pair) + "\n")
 
     with paths["logged"].open("w", encoding="utf-8") as f:
         for item in examples:

@@ -84,7 +84,8 @@ async def _legacy_session(url: str) -> None:
 @pytest.fixture(scope="module")
 async def logged(tmp_path_factory: pytest.TempPathFactory, intent_classifier: Any) -> Logged:
     root = tmp_path_factory.mktemp("retrain-export")
-    settings = Settings(MORE_DATA_DIR=root / "service", _env_file=None)  # type: ignore[call-arg]
+    # Monitor mode: the policy's (scripted, partly wrong) replies are what gets logged.
+    settings = Settings(MORE_DATA_DIR=root / "service", MORE_GUARD_MODE="monitor", _env_file=None)  # type: ignore[call-arg]
     await asyncio.to_thread(upgrade, settings.database_url)  # runs its own event loop
     app = create_app(settings, engine=ScriptedEngine(_reply))
     sessions: dict[str, str] = {}
@@ -241,3 +242,38 @@ async def test_export_reads_only_sessions_since(logged: Logged) -> None:
     assert len(past) == 5
     future, outcomes = await read_logs(url, since=datetime.now(UTC) + timedelta(days=1))
     assert future == [] and outcomes == {}
+
+
+async def test_guard_interventions_export_as_preference_pairs(
+    tmp_path: Path, intent_classifier: Any
+) -> None:
+    """Enforce mode replaces the wrong replies; the export pairs each replacement (chosen)
+    with the policy's own reply (rejected), prompted as the policy saw the turn."""
+    import json
+
+    settings = Settings(MORE_DATA_DIR=tmp_path / "service", _env_file=None)  # type: ignore[call-arg]
+    await asyncio.to_thread(upgrade, settings.database_url)
+    app = create_app(settings, engine=ScriptedEngine(_reply), intents=intent_classifier)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for profile in (GOOD, LATE):
+                await put_profile(client, profile)
+            fixed = await chat(client, LATE.user_id, ELIGIBLE)  # "Yes" to a late account
+            kept = await chat(client, GOOD.user_id, BUY, PHONE)  # correct: not a pair
+    assert fixed["reply"] != REPLIES[ELIGIBLE] and kept["reply"] == REPLIES[BUY]
+    result = await export_logs(
+        settings.database_url,
+        tmp_path / "export",
+        dev_fraction=0.0,
+        progress=False,
+        classify=intent_classifier.classify_many,
+    )
+    pairs = [json.loads(line) for line in result.paths["interventions"].read_text().splitlines()]
+    assert result.stats.interventions == len(pairs) == 1
+    (pair,) = pairs
+    assert pair["rejected"][0]["content"] == REPLIES[ELIGIBLE]
+    assert pair["chosen"][0]["content"] == fixed["reply"]
+    assert pair["intervention"] in ("resample", "fallback")
+    assert pair["prompt"][-1]["content"] == ELIGIBLE
+    assert "Verdict: decline" in pair["prompt"][0]["content"]
