@@ -8,9 +8,10 @@ so both follow the same retry policy (`more_client.retry`) and raise the same er
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -538,3 +539,39 @@ class AsyncMoreClient(_Endpoints[Awaitable[JSON], Awaitable[bytes], Awaitable[ht
 
     async def _bytes(self, call: _Call) -> bytes:
         return (await self._send(call)).content
+
+    async def stream_chat(
+        self,
+        *,
+        user_id: str,
+        message: str,
+        session_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[tuple[str, JSON]]:
+        """`POST /v1/chat/stream`: the server-sent events as they arrive, `(event, data)`:
+        `delta` ({"text"}) pieces, then `done` (the ChatResponse) or `error` (the error
+        shape). Not retried: a stream may have been partly read.
+
+        Raises:
+            MoreApiError: the request was refused before streaming (4xx/5xx status).
+            httpx.TransportError: no answer.
+        """
+        body: JSON = {"user_id": user_id, "message": message}
+        if session_id is not None:
+            body["session_id"] = session_id
+        if context:
+            body["context"] = dict(context)
+        call = _Call("POST", "/v1/chat/stream", body)
+        async with self._http.stream(
+            "POST", call.path, json=body, headers=self._headers(call)
+        ) as response:
+            if not response.is_success:
+                await response.aread()
+                raise MoreApiError.from_response(response)
+            event = "message"
+            async for line in response.aiter_lines():
+                if line.startswith("event:"):
+                    event = line.removeprefix("event:").strip()
+                elif line.startswith("data:"):
+                    yield event, json.loads(line.removeprefix("data:").strip())
+                    event = "message"

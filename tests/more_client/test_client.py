@@ -285,3 +285,35 @@ async def test_async_client_retries_transport_errors_when_enabled() -> None:
         with pytest.raises(httpx.ConnectError):
             await api.get_policy("v1")
     assert len(script.requests) == 1
+
+
+async def test_async_stream_chat_yields_events_in_order() -> None:
+    body = (
+        'event: delta\r\ndata: {"text": "Yes"}\r\n\r\n'
+        'event: delta\r\ndata: {"text": ", it fits."}\r\n\r\n'
+        'event: done\r\ndata: {"reply": "Yes, it fits.", "handoff": false}\r\n\r\n'
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/chat/stream"
+        assert request.headers["authorization"] == "Bearer shop"
+        return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+    client = AsyncMoreClient("http://t", "shop", transport=httpx.MockTransport(handler))
+    async with client:
+        events = [e async for e in client.stream_chat(user_id="u", message="hi")]
+    assert [name for name, _ in events] == ["delta", "delta", "done"]
+    assert events[-1][1]["reply"] == "Yes, it fits."
+
+
+async def test_async_stream_chat_refused_before_streaming_raises() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        error = {"type": "not_found", "code": "unknown_user", "message": "no such user"}
+        return httpx.Response(404, json={"error": error})
+
+    client = AsyncMoreClient("http://t", "shop", transport=httpx.MockTransport(handler))
+    async with client:
+        with pytest.raises(MoreApiError) as raised:
+            async for _ in client.stream_chat(user_id="u", message="hi"):
+                pass
+    assert raised.value.status == 404 and raised.value.code == "unknown_user"
