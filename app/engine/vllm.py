@@ -12,7 +12,9 @@ KV-cache sizing); `start()` blocks the event loop meanwhile, which is fine in a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -134,7 +136,7 @@ class VLLMEngine(ChatEngine):
             if known.lora_path == adapter.path:
                 return
             raise AdapterError(
-                f"adapter {adapter.name!r} is already served from {known.lora_path}; "
+                f"adapter {adapter.name!r} is already served from another folder; "
                 "register the new weights under a new version name"
             )
         validate_adapter(adapter, max_rank=self.config.max_lora_rank)
@@ -152,13 +154,19 @@ class VLLMEngine(ChatEngine):
         self._loras[adapter.name] = request
         logger.info("adapter %s loaded (lora id %d)", adapter.name, request.lora_int_id)
 
-    async def stream(
+    @contextlib.asynccontextmanager
+    async def _request(
         self,
         messages: Sequence[ChatMessage],
         sampling: SamplingSettings,
-        adapter: Adapter | None = None,
-    ) -> AsyncIterator[GenerationChunk]:
-        """Stream a direct reply; aborts the vLLM request on timeout or when closed early."""
+        adapter: Adapter | None,
+        **params: Any,
+    ) -> AsyncIterator[tuple[AsyncIterator[Any], Deadline, int]]:
+        """One admitted vLLM request: (its outputs, its deadline, prompt tokens).
+
+        Closing an unfinished vLLM generator aborts its request in the engine core, so
+        leaving the block early (timeout, early stop, client gone) frees the engine.
+        """
         llm = self._require_engine()
         lora = self._lora_for(adapter)
         with self._limit.admit():
@@ -169,44 +177,54 @@ class VLLMEngine(ChatEngine):
                 raise
             except Exception as exc:  # e.g. the chat template rejects the roles
                 raise EngineError(f"could not render the prompt: {exc}") from exc
-            params = self._sampling_params(sampling, n_prompt)
-            raw = llm.generate(prompt, params, uuid.uuid4().hex, lora_request=lora)
-            reply = ReplyFilter()
-            n_completion = 0
-            finish_reason: str | None = None
+            sampling_params = self._sampling_params(sampling, n_prompt)
+            for name, value in params.items():
+                setattr(sampling_params, name, value)
+            raw = llm.generate(prompt, sampling_params, uuid.uuid4().hex, lora_request=lora)
             try:
-                while True:
-                    try:
-                        output = await deadline.next(raw)
-                    except StopAsyncIteration:
-                        break
-                    completion = output.outputs[0]
-                    n_completion += len(completion.token_ids)  # DELTA: new tokens only
-                    text = reply.feed(completion.text)
-                    if text:
-                        yield GenerationChunk(text=text)
-                    if reply.done:  # a reasoning tag inside the reply: stop here
-                        finish_reason = "stop"
-                        break
-                    if output.finished:
-                        # Keep reading: the generator then ends by itself, whereas closing
-                        # it here would send a needless abort to the engine core.
-                        finish_reason = completion.finish_reason
+                yield raw, deadline, n_prompt
             except EngineError:
                 raise
             except Exception as exc:
                 raise EngineError(f"generation failed: {exc}") from exc
             finally:
-                # Closing an unfinished vLLM generator aborts its request in the engine core
-                # (timeout, early stop, or the client went away and we were cancelled).
                 await raw.aclose()
-            yield GenerationChunk(
-                text=reply.finish(),
-                finished=True,
-                prompt_tokens=n_prompt,
-                completion_tokens=n_completion,
-                finish_reason=finish_reason,
-            )
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        sampling: SamplingSettings,
+        adapter: Adapter | None = None,
+    ) -> AsyncIterator[GenerationChunk]:
+        """Stream a direct reply; aborts the vLLM request on timeout or when closed early."""
+        reply = ReplyFilter()
+        n_completion = 0
+        finish_reason: str | None = None
+        async with self._request(messages, sampling, adapter) as (raw, deadline, n_prompt):
+            while True:
+                try:
+                    output = await deadline.next(raw)
+                except StopAsyncIteration:
+                    break
+                completion = output.outputs[0]
+                n_completion += len(completion.token_ids)  # DELTA: new tokens only
+                text = reply.feed(completion.text)
+                if text:
+                    yield GenerationChunk(text=text)
+                if reply.done:  # a reasoning tag inside the reply: stop here
+                    finish_reason = "stop"
+                    break
+                if output.finished:
+                    # Keep reading: the generator then ends by itself, whereas closing
+                    # it here would send a needless abort to the engine core.
+                    finish_reason = completion.finish_reason
+        yield GenerationChunk(
+            text=reply.finish(),
+            finished=True,
+            prompt_tokens=n_prompt,
+            completion_tokens=n_completion,
+            finish_reason=finish_reason,
+        )
 
     async def generate_many(
         self,
@@ -215,47 +233,31 @@ class VLLMEngine(ChatEngine):
         adapter: Adapter | None = None,
     ) -> list[Generation]:
         """`sampling.n` replies in one vLLM request: the prompt is prefilled once."""
-        import time
-
         from vllm.sampling_params import RequestOutputKind
 
-        llm = self._require_engine()
-        lora = self._lora_for(adapter)
-        with self._limit.admit():
-            deadline = Deadline(self.config.generation_timeout_s)
-            start = time.perf_counter()
-            prompt, n_prompt = await self._render(messages)
-            params = self._sampling_params(sampling, n_prompt)
-            params.n = sampling.n
-            params.output_kind = RequestOutputKind.FINAL_ONLY
-            raw = llm.generate(prompt, params, uuid.uuid4().hex, lora_request=lora)
-            final = None
-            try:
-                while True:
-                    try:
-                        final = await deadline.next(raw)
-                    except StopAsyncIteration:
-                        break
-            except EngineError:
-                raise
-            except Exception as exc:
-                raise EngineError(f"generation failed: {exc}") from exc
-            finally:
-                await raw.aclose()
-            total = time.perf_counter() - start
-            if final is None:
-                return []
-            return [
-                Generation(
-                    text=strip_reasoning(out.text),
-                    prompt_tokens=n_prompt,
-                    completion_tokens=len(out.token_ids),
-                    finish_reason=out.finish_reason,
-                    time_to_first_token_s=total,
-                    total_s=total,
-                )
-                for out in final.outputs
-            ]
+        start = time.perf_counter()
+        final = None
+        options = {"n": sampling.n, "output_kind": RequestOutputKind.FINAL_ONLY}
+        async with self._request(messages, sampling, adapter, **options) as (raw, deadline, n):
+            while True:
+                try:
+                    final = await deadline.next(raw)
+                except StopAsyncIteration:
+                    break
+        total = time.perf_counter() - start
+        if final is None:
+            return []
+        return [
+            Generation(
+                text=strip_reasoning(out.text),
+                prompt_tokens=n,
+                completion_tokens=len(out.token_ids),
+                finish_reason=out.finish_reason,
+                time_to_first_token_s=total,
+                total_s=total,
+            )
+            for out in final.outputs
+        ]
 
     def _require_engine(self) -> AsyncLLM:
         if self._llm is None:
@@ -270,14 +272,26 @@ class VLLMEngine(ChatEngine):
             raise AdapterError(f"unknown adapter {adapter.name!r}: add_adapter() it first")
         return request
 
+    @property
+    def context_length(self) -> int:
+        return self.config.max_model_len
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        if self._tokenizer is None:
+            raise EngineError("the vLLM engine is not running (start() it first)")
+        return len(self._token_ids(messages))
+
+    def _token_ids(self, messages: Sequence[ChatMessage]) -> list[int]:
+        text = self._tokenizer.apply_chat_template(
+            list(messages), tokenize=False, add_generation_prompt=True
+        )
+        return list(self._tokenizer.encode(text, add_special_tokens=False))
+
     async def _render(self, messages: Sequence[ChatMessage]) -> tuple[Any, int]:
         """Apply the model's chat template and hand vLLM the token ids."""
         from vllm.inputs import TokensPrompt
 
-        text = self._tokenizer.apply_chat_template(
-            list(messages), tokenize=False, add_generation_prompt=True
-        )
-        ids = self._tokenizer.encode(text, add_special_tokens=False)
+        ids = self._token_ids(messages)
         if len(ids) >= self.config.max_model_len:
             raise PromptTooLongError(
                 f"prompt of {len(ids)} tokens leaves no room for a reply "

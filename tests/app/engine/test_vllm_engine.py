@@ -107,7 +107,30 @@ async def test_vllm_engine_closed_stream_aborts_the_request(vllm_engine: VLLMEng
     assert vllm_engine._llm.get_num_unfinished_requests() == 0
 
 
+async def test_vllm_engine_counts_prompt_tokens_as_it_renders_them(
+    vllm_engine: VLLMEngine,
+) -> None:
+    messages: list[ChatMessage] = [{"role": "user", "content": "Is it 6 x $49.83 a month?"}]
+    generation = await vllm_engine.generate(messages, SamplingSettings(max_tokens=2))
+    assert vllm_engine.count_tokens(messages) == generation.prompt_tokens > 0
+    assert vllm_engine.context_length == vllm_engine.config.max_model_len
+
+
 async def test_vllm_engine_refuses_prompt_longer_than_context(vllm_engine: VLLMEngine) -> None:
     with pytest.raises(PromptTooLongError, match="max_model_len"):
         await vllm_engine.generate(_messages("price " * 3000), GREEDY)
+    assert vllm_engine.queue_depth == 0
+
+
+async def test_vllm_engine_samples_several_candidates_in_one_request(
+    vllm_engine: VLLMEngine, bundled_lora_dir: Path
+) -> None:
+    """The reply guard's resample: n sequences share one prompt prefill."""
+    adapter = Adapter(name="bundled-lora", path=str(bundled_lora_dir))
+    sampled = SamplingSettings(max_tokens=12, temperature=1.0, n=3, seed=7)
+    candidates = await vllm_engine.generate_many(_messages(), sampled, adapter=adapter)
+
+    assert len(candidates) == 3
+    assert all(c.prompt_tokens > 10 and 1 <= c.completion_tokens <= 12 for c in candidates)
+    assert len({c.text for c in candidates}) > 1  # sampled, not three copies of greedy
     assert vllm_engine.queue_depth == 0
