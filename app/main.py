@@ -5,13 +5,16 @@ lifespan that builds the database engine, session cache and chat engine onto `ap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.errors import install_error_handlers
+from app.api.gate import RequestGateMiddleware
 from app.api.main import api_router
 from app.api.middleware import RequestContextMiddleware
 from app.core import metrics
@@ -27,6 +30,9 @@ from app.services.idempotency import IdempotencyService
 from app.services.outcome_setup import outcome_services
 from app.services.policies import DefaultPolicyResolver, PolicyResolver
 from app.services.profiles import ProfileService
+from app.services.rate_limits import RateLimiter
+from app.services.shopper_data import ShopperDataService, purge_expired_messages
+from app.services.tenancy import TenancyService
 from app.services.turns import ChatLimits
 from app.store import idempotency as idempotency_repo
 from app.store.db import create_db_engine, create_session_factory
@@ -67,8 +73,10 @@ def _intents(settings: Settings) -> IntentClassifier | None:
     """The intent classifier, unless neither the guard nor the prompt needs it."""
     if settings.MORE_GUARD_MODE == "off" and not settings.MORE_PROMPT_VERDICT:
         return None
-    from app.engine.intent import default_intent_classifier
+    from app.engine.intent import default_intent_classifier, use_one_thread
 
+    if settings.MORE_ENGINE == "vllm":
+        use_one_thread()  # the engine has its own process; torch here only encodes messages
     return default_intent_classifier()
 
 
@@ -80,11 +88,61 @@ def _limits(settings: Settings) -> ChatLimits:
         history_max_turns=settings.MORE_HISTORY_MAX_TURNS,
         generation_timeout_s=settings.MORE_GENERATION_TIMEOUT_S,
         max_queue=settings.MORE_MAX_QUEUE,
-        rate_limit_per_key=settings.MORE_RATE_LIMIT_PER_KEY,
         rate_limit_per_session=settings.MORE_RATE_LIMIT_PER_SESSION,
-        rate_limit_window_s=settings.MORE_RATE_LIMIT_WINDOW_S,
+        rate_limit_per_user=settings.MORE_RATE_LIMIT_PER_USER,
         prompt_verdict=settings.MORE_PROMPT_VERDICT,
     )
+
+
+class UnsafeStartupError(RuntimeError):
+    """The configuration would expose a service nobody can use, or anybody can."""
+
+
+async def _refuse_keyless_public_bind(settings: Settings, auth: Authenticator) -> None:
+    """On a non-loopback bind, refuse to start without any API key.
+
+    The demo keys are already refused there (`Settings`); what is left is a service that
+    answers every request with 401, which is a deployment mistake worth stopping at once.
+    A database that cannot be read now is not a reason to refuse: without a static key
+    every request then needs the database anyway, so nothing is open.
+    """
+    if settings.loopback_bind:
+        return
+    try:
+        has_keys = await auth.has_keys()
+    except Exception as exc:
+        logger.warning("could not check for API keys at startup: %s", type(exc).__name__)
+        return
+    if not has_keys:
+        raise UnsafeStartupError(
+            f"MORE_HOST={settings.MORE_HOST} is not a loopback address and no API key is "
+            "configured: set MORE_ADMIN_API_KEY and MORE_DEMO_API_KEY (secrets of your own, "
+            "not the demo values) or create keys with `more apikey create`, or bind to "
+            "MORE_HOST=127.0.0.1"
+        )
+
+
+# How often each replica enforces MORE_MESSAGE_RETENTION_DAYS (the first run at start).
+RETENTION_PURGE_INTERVAL_S = 3600.0
+
+
+async def _purge_messages_periodically(
+    db: async_sessionmaker[AsyncSession], retention_days: int
+) -> None:
+    """Enforce the message retention now and every hour (every replica runs it; a delete
+    of what another replica already deleted costs nothing)."""
+    while True:
+        try:
+            await purge_expired_messages(db, retention_days=retention_days)
+        except Exception as exc:  # a database outage: try again next time
+            logger.warning("retention purge failed: %s", type(exc).__name__)
+        await asyncio.sleep(RETENTION_PURGE_INTERVAL_S)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_app(
@@ -113,6 +171,13 @@ def create_app(
             db = create_session_factory(db_engine)
             cache = _make_cache(cfg)
             stack.push_async_callback(cache.close)
+            limiter = RateLimiter(
+                window_s=cfg.MORE_RATE_LIMIT_WINDOW_S,
+                redis_url=cfg.REDIS_URL,
+                prefix=cfg.MORE_REDIS_PREFIX,
+                timeout_s=cfg.MORE_REDIS_TIMEOUT_S,
+            )
+            stack.push_async_callback(limiter.close)
 
             resolver = policies or ExperimentPolicyResolver(
                 db=db,
@@ -144,6 +209,8 @@ def create_app(
             idempotency = IdempotencyService(
                 db=db, stale_after_s=2 * cfg.MORE_GENERATION_TIMEOUT_S + 30
             )
+            auth = Authenticator(db=db, storefront_key=cfg.storefront_key, admin_key=cfg.admin_key)
+            await _refuse_keyless_public_bind(cfg, auth)
             app.state.services = Services(
                 settings=cfg,
                 db_engine=db_engine,
@@ -151,9 +218,8 @@ def create_app(
                 cache=cache,
                 engine=chat_engine,
                 policies=resolver,
-                auth=Authenticator(
-                    db=db, storefront_key=cfg.storefront_key, admin_key=cfg.admin_key
-                ),
+                auth=auth,
+                limiter=limiter,
                 profiles=profiles,
                 idempotency=idempotency,
                 chat=ChatService(
@@ -165,8 +231,11 @@ def create_app(
                     idempotency=idempotency,
                     limits=_limits(cfg),
                     guard=ReplyGuard(engine=chat_engine, config=_guard_config(cfg)),
+                    limiter=limiter,
                     intents=classifier,
                 ),
+                shoppers=ShopperDataService(db=db, cache=cache, profiles=profiles),
+                tenancy=TenancyService(db=db, forget_key=auth.forget_key),
             )
             app.state.outcomes = await stack.enter_async_context(
                 outcome_services(
@@ -184,6 +253,12 @@ def create_app(
                     )
             except Exception as exc:
                 logger.warning("could not purge old idempotency records: %s", exc)
+            if cfg.MORE_MESSAGE_RETENTION_DAYS is not None:
+                purger = asyncio.create_task(
+                    _purge_messages_periodically(db, cfg.MORE_MESSAGE_RETENTION_DAYS),
+                    name="message-retention",
+                )
+                stack.push_async_callback(_cancel, purger)
             logger.info(
                 "ready: %s mode, engine=%s, policy=%s",
                 "embedded" if cfg.embedded else "external",
@@ -200,5 +275,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.include_router(api_router)
+    # The last added runs first: request id and metrics see every response, the gate's too.
+    app.add_middleware(RequestGateMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app
