@@ -204,8 +204,9 @@ class MoreTrainer(GRPOTrainer):
 
         Surrogate for reward j at the sampling policy (ratio 1, so the clip is inactive):
         L_j = mean_i A_ij * mean_t log π(y_it), with A_ij that reward's group-normalised score.
-        One forward with gradients, J backward passes through `torch.autograd.grad` (the
-        parameters' `.grad` stays untouched, so the optimiser step is unaffected).
+        Per chunk of rows, one forward with gradients and J backward passes through
+        `torch.autograd.grad`, summed over chunks (the parameters' `.grad` stays untouched,
+        so the optimiser step is unaffected).
         """
         local = slice(
             self.accelerator.process_index * len(inputs),
@@ -219,30 +220,37 @@ class MoreTrainer(GRPOTrainer):
         model = self.accelerator.unwrap_model(self.model)
         completion_ids = output["completion_ids"]
         width = completion_ids.size(1)
-        with torch.enable_grad():
-            # A plain forward that projects only the completion positions through the LM head:
-            # cheaper to differentiate J times than TRL's chunked log-prob kernel.
-            logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=width + 1).logits
-            logits = (
-                logits[:, :-1, :] / self.temperature
-            )  # (B, C, V): position t predicts token t+1
-            logps = torch.log_softmax(logits.float(), dim=-1)
-            logps = logps.gather(-1, completion_ids.unsqueeze(-1)).squeeze(-1)  # (B, C)
-            seq_logp = (logps * completion_mask).sum(1) / completion_mask.sum(1).clamp(min=1.0)
-            flat = []
-            for j in range(adv.shape[1]):
-                surrogate = (adv[:, j].to(seq_logp.device) * seq_logp).mean()
-                grads = torch.autograd.grad(
-                    surrogate, params, retain_graph=j < adv.shape[1] - 1, allow_unused=True
-                )
-                flat.append(
-                    torch.cat(
+        total = max(ids.size(0), 1)
+        chunk = max(self.args.per_device_train_batch_size, 1)
+        flat = [None] * adv.shape[1]
+        # Row chunks of one micro-batch: a forward with gradients over the whole generation
+        # batch (32 completions x ~180 tokens) peaks near 18 GB on this CPU.
+        for lo in range(0, ids.size(0), chunk):
+            rows = slice(lo, lo + chunk)
+            with torch.enable_grad():
+                # A plain forward that projects only the completion positions through the
+                # LM head: cheaper to differentiate J times than TRL's chunked kernel.
+                logits = model(
+                    input_ids=ids[rows], attention_mask=mask[rows], logits_to_keep=width + 1
+                ).logits
+                logits = logits[:, :-1, :] / self.temperature  # (b, C, V): t predicts t+1
+                logps = torch.log_softmax(logits.float(), dim=-1)
+                logps = logps.gather(-1, completion_ids[rows].unsqueeze(-1)).squeeze(-1)  # (b, C)
+                cmask = completion_mask[rows]
+                seq_logp = (logps * cmask).sum(1) / cmask.sum(1).clamp(min=1.0)  # (b,)
+                for j in range(adv.shape[1]):
+                    # Sum over chunks of the batch mean: each chunk adds its rows / total.
+                    surrogate = (adv[rows, j].to(seq_logp.device) * seq_logp).sum() / total
+                    grads = torch.autograd.grad(
+                        surrogate, params, retain_graph=j < adv.shape[1] - 1, allow_unused=True
+                    )
+                    part = torch.cat(
                         [
                             (g if g is not None else torch.zeros_like(p)).reshape(-1)
                             for g, p in zip(grads, params, strict=True)
                         ]
-                    )
-                )
+                    ).detach()
+                    flat[j] = part if flat[j] is None else flat[j] + part  # type: ignore[operator]
         stacked = torch.stack(flat).detach()  # (J, P)
         # Every process scored different prompts: average so all ranks apply the same update.
         return self.accelerator.reduce(stacked, reduction="mean").cpu()
