@@ -3,8 +3,15 @@
 # SmolLM2 converted at build time, so the container never downloads a model.
 #
 #   docker build -t more-dialogue .
-#   docker run -p 8000:8000 more-dialogue              # embedded: SQLite + in-process cache
+#   docker run -p 8000:8000 \
+#     -e MORE_ADMIN_API_KEY="$(openssl rand -hex 32)" \
+#     -e MORE_DEMO_API_KEY="$(openssl rand -hex 32)" more-dialogue   # embedded: SQLite
 #   docker compose up                                  # PostgreSQL + Redis + Prometheus
+#
+# The image binds 0.0.0.0 (MORE_HOST), so it never uses the public demo keys: it refuses
+# to start with them, and without any key (set the two above, or create keys with
+# `more apikey create` in the data volume). Registered adapters must live under
+# MORE_ADAPTERS_ROOT (the working directory /srv by default).
 #
 # GPU variant (documented, not built here): start from a CUDA runtime image, e.g.
 #   FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04 (with python3.11), install the `gpu`

@@ -1,4 +1,5 @@
-"""Serving subcommands of `more`: bootstrap, serve, db, seed-demo, apikey, up.
+"""Serving subcommands of `more`: bootstrap, serve, db, seed-demo, up (and, from
+`app.tenancy_cli`, apikey, storefront and db purge).
 
 Heavy imports (torch, vllm, uvicorn, the app) stay inside the commands so `more --help`
 is fast.
@@ -14,10 +15,8 @@ from typing import Annotated
 import typer
 
 from app.core.config import Settings
-from app.core.security import Scope
 
-db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
-apikey_app = typer.Typer(help="API keys for storefronts and admins.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations (Alembic) and retention.", no_args_is_help=True)
 
 
 def _settings() -> Settings:
@@ -83,40 +82,6 @@ def seed_demo() -> None:
     for case in cases:
         decision = case.action.value + (f" ({case.reason.value})" if case.reason else "")
         typer.echo(f"{case.profile.user_id:<18} {decision:<32} {case.note}")
-
-
-@apikey_app.command("create")
-def apikey_create(
-    name: Annotated[str, typer.Option(help="A unique label, e.g. the storefront's name.")],
-    scope: Annotated[Scope, typer.Option(help="storefront (chat, events) or admin.")] = (
-        Scope.STOREFRONT
-    ),
-) -> None:
-    """Create an API key and print it once (only its hash is stored)."""
-    from sqlalchemy.exc import IntegrityError
-
-    from app.store.api_keys import create_api_key
-
-    settings = _settings()
-
-    async def run() -> str:
-        from app.store.db import create_db_engine, create_session_factory
-
-        engine = create_db_engine(settings.database_url, pool_size=1)
-        try:
-            async with create_session_factory(engine)() as db, db.begin():
-                key, _ = await create_api_key(db, name=name, scope=scope)
-            return key
-        finally:
-            await engine.dispose()
-
-    try:
-        key = asyncio.run(run())
-    except IntegrityError as exc:
-        typer.secho(f"a key named {name!r} already exists", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(f"created {scope.value} key {name!r}; store it now, it is not shown again:")
-    typer.echo(key)
 
 
 def serve(
@@ -193,15 +158,22 @@ def curl_example(settings: Settings) -> str:
 
 
 def _run_server(settings: Settings, host: str | None, port: int | None) -> None:
+    import os
+
     import uvicorn
 
     from app.core.logging import configure_logging
 
+    if host is not None and host != settings.MORE_HOST:
+        # The app reads its settings again in the worker: it must see the address it is
+        # really bound to, since the demo keys and a keyless start depend on it.
+        os.environ["MORE_HOST"] = host
+        settings = _settings()
     configure_logging(settings.MORE_LOG_LEVEL, json_lines=settings.MORE_LOG_JSON)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=host or settings.MORE_HOST,
+        host=settings.MORE_HOST,
         port=port or settings.MORE_PORT,
         log_config=None,  # keep our handler (request ids, JSON lines)
         access_log=False,  # the metrics middleware counts requests; no per-request lines
@@ -222,7 +194,10 @@ def register(root: typer.Typer) -> None:
     root.command("seed-demo")(seed_demo)
     root.command("up")(up)
     root.add_typer(db_app, name="db")
-    root.add_typer(apikey_app, name="apikey")
+
+    from app.tenancy_cli import register as register_tenancy
+
+    register_tenancy(root, db_app=db_app)
 
     from app.experiment_cli import register as register_experiments
 

@@ -1,8 +1,9 @@
 """`more experiment ...`: list, create, ramp, stop, and report A/B experiments.
 
-With `--url` the command talks to a running service (admin key) through
-`more_client.MoreClient`; without it, it works on the configured database directly
-(DATABASE_URL, else the embedded SQLite file).
+With `--url` the command talks to a running service (admin key, whose storefront the
+experiments belong to) through `more_client.MoreClient`; without it, it works on the
+configured database directly (DATABASE_URL, else the embedded SQLite file), on the
+storefront given by `--storefront`, as `cli:<os user>` in the admin audit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from app.core.security import DEFAULT_STOREFRONT_ID
 
 if TYPE_CHECKING:
     from more_client import MoreClient
@@ -30,6 +33,20 @@ UrlOpt = Annotated[
 AdminKeyOpt = Annotated[
     str, typer.Option(envvar="MORE_ADMIN_API_KEY", help="Admin key (with --url).")
 ]
+StorefrontOpt = Annotated[
+    str,
+    typer.Option(
+        "--storefront", help="Whose experiments (without --url; with it, the key's storefront)."
+    ),
+]
+
+
+def _principal(storefront: str) -> Any:
+    """The CLI as an admin of `storefront` (direct database access already implies it)."""
+    from app.core.security import Principal, Scope
+    from app.tenancy_cli import cli_principal
+
+    return Principal(cli_principal().key_name, storefront, frozenset({Scope.ADMIN}))
 
 
 def _services():  # type: ignore[no-untyped-def]
@@ -74,6 +91,7 @@ def report(
     out: Annotated[
         Path | None, typer.Option(help="Folder for report.json/.md/.png (default runs/...).")
     ] = None,
+    storefront: StorefrontOpt = DEFAULT_STOREFRONT_ID,
 ) -> None:
     """Per-variant conversion, reached conversion, handoffs, satisfaction; lifts, CIs, SRM."""
     out = out or Path("runs/experiments") / name
@@ -90,7 +108,7 @@ def report(
         async def run() -> Any:
             service, engine = _services()
             try:
-                return await service.report(name, alpha=alpha)
+                return await service.report(storefront_id=storefront, name=name, alpha=alpha)
             finally:
                 await engine.dispose()
 
@@ -104,7 +122,11 @@ def report(
 
 
 @experiment_app.command("list")
-def list_experiments(url: UrlOpt = None, admin_key: AdminKeyOpt = "demo-admin-key") -> None:
+def list_experiments(
+    url: UrlOpt = None,
+    admin_key: AdminKeyOpt = "demo-admin-key",
+    storefront: StorefrontOpt = DEFAULT_STOREFRONT_ID,
+) -> None:
     """Experiments with status and current shares."""
     if url:
         with _api(url, admin_key) as api:
@@ -121,7 +143,7 @@ def list_experiments(url: UrlOpt = None, admin_key: AdminKeyOpt = "demo-admin-ke
     async def run() -> None:
         service, engine = _services()
         try:
-            for record in await service.list():
+            for record in await service.list(storefront_id=storefront):
                 shares = effective_shares(record)
                 text = ", ".join(
                     f"{v.name}={shares[v.name]:.0%} ({v.policy_version})" for v in record.variants
@@ -154,6 +176,7 @@ def create(
     salt: Annotated[str | None, typer.Option(help="Hash salt (default: the name).")] = None,
     url: UrlOpt = None,
     admin_key: AdminKeyOpt = "demo-admin-key",
+    storefront: StorefrontOpt = DEFAULT_STOREFRONT_ID,
 ) -> None:
     """Define an experiment between registered policy versions."""
     variants = []
@@ -175,6 +198,7 @@ def create(
             service, engine = _services()
             try:
                 await service.create(
+                    principal=_principal(storefront),
                     name=name,
                     salt=salt,
                     status=ExperimentStatus(status),
@@ -198,6 +222,7 @@ def update(
     status: Annotated[str | None, typer.Option(help="running or stopped.")] = None,
     url: UrlOpt = None,
     admin_key: AdminKeyOpt = "demo-admin-key",
+    storefront: StorefrontOpt = DEFAULT_STOREFRONT_ID,
 ) -> None:
     """Ramp weights or start/stop; users already assigned keep their variant."""
     weights = _weights(weight) if weight else None
@@ -213,7 +238,10 @@ def update(
             service, engine = _services()
             try:
                 await service.update(
-                    name, weights=weights, status=ExperimentStatus(status) if status else None
+                    principal=_principal(storefront),
+                    name=name,
+                    weights=weights,
+                    status=ExperimentStatus(status) if status else None,
                 )
             finally:
                 await engine.dispose()

@@ -152,8 +152,8 @@ def main() -> None:
     for name, fig in result["intent"].items():
         lines.append(
             f"| intent accuracy, {name} ({fig['n']} unseen phrasings) | {fig['accuracy']:.3f} "
-            f"(abstained {fig['abstained']:.3f}; when answering {fig['accuracy_when_answered']:.3f})"
-            " |"
+            f"(abstained {fig['abstained']:.3f}; "
+            f"when answering {fig['accuracy_when_answered']:.3f}) |"
         )
     for split, fig in result["false_interventions"].items():
         if split == "check_time_ms":

@@ -9,15 +9,16 @@ from its newest checkpoint):
    (`training/configs/<arm>.yaml`, the budgets written there);
 4. `eval`: every policy on the FULL test and hard splits with one vLLM engine, prompts as
    serving builds them (`--verdict inferred`: the verdict line for the intent the
-   service's classifier recognises); SFT-only and MORE also without any verdict line.
+   service's classifier recognises); the scaffold, SFT-only and MORE also without any
+   verdict line.
 
 Training runs as `more train ...` subprocesses, so each stage's wall and CPU time
 (process + children, from `getrusage`) is measured on its own. The report: every
 reasoning function and linguistic reward per policy and split, degenerate output, reply
-length, the paired-bootstrap 95% interval of every difference that matters (MORE - mixed,
-mixed - SFT-only, MORE - SFT-only, MORE - each ablation) and the oscillation of each RL
-arm's constraint curve. Writes `<out>/comparison.{json,md,png}` and a copy of the table
-into `benchmarks/results/`.
+length, the paired-bootstrap 95% interval of every difference that matters (MORE -
+scaffold, MORE - mixed, mixed - SFT-only, MORE - SFT-only, MORE - each ablation) and the
+oscillation of each RL arm's constraint curve. Writes `<out>/comparison.{json,md,png}`
+and a copy of the table into `benchmarks/results/`.
 
     python benchmarks/more_vs_baselines.py --arms scaffold,more --resume          # the pipeline
     python benchmarks/more_vs_baselines.py --resume                               # all arms
@@ -43,10 +44,11 @@ CONFIGS = ROOT / "training" / "configs"
 SFT_ARMS = ("scaffold", "sft_only")
 RL_ARMS = ("more", "mixed", "no_adaptive", "no_constraints")
 ALL_ARMS = (*SFT_ARMS, *RL_ARMS)
-POLICIES = ("sft_only", *RL_ARMS)  # what is evaluated (the scaffold is a reference)
+POLICIES = ALL_ARMS  # the scaffold too: it is what RL starts from and what ships as `sft`
 SPLITS = ("test", "hard")
 # Differences reported with a paired-bootstrap interval: (a, b) means a - b.
 PAIRS = (
+    ("more", "scaffold"),
     ("more", "mixed"),
     ("mixed", "sft_only"),
     ("more", "sft_only"),
@@ -129,7 +131,9 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
     from training.eval.runner import evaluate
 
     jobs = [(p, s, "inferred") for p in policies for s in SPLITS]
-    jobs += [(p, s, "none") for p in ("sft_only", "more") if p in policies for s in SPLITS]
+    jobs += [
+        (p, s, "none") for p in ("scaffold", "sft_only", "more") if p in policies for s in SPLITS
+    ]
     results: dict[str, Any] = {}
     todo = []
     for policy, split, verdict in jobs:

@@ -56,12 +56,29 @@ def _run_sync(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _check_sqlite_foreign_keys(connection: Connection) -> None:
+    # Enforcement was off while tables were rebuilt: prove nothing dangles now.
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"foreign key violations after migrating: {problems[:5]}")
+
+
 async def run_migrations_online() -> None:
     engine = create_db_engine(_url(), pool_size=1)
     try:
         async with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # Batch mode rebuilds a table by copy, drop and rename; with foreign keys
+                # enforced, dropping a parent table cascades to its children (Alembic's
+                # advice). The pragma only works outside a transaction: first statement.
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             await connection.run_sync(_run_sync)
+            if sqlite:
+                await connection.run_sync(_check_sqlite_foreign_keys)
             await connection.commit()
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     finally:
         await engine.dispose()
 

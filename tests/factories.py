@@ -7,9 +7,13 @@ able to stall or fail on demand; it records every prompt it was given.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
+import threading
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -21,6 +25,7 @@ from app.engine.base import (
     ChatEngine,
     EngineError,
     GenerationChunk,
+    PromptTooLongError,
     SamplingSettings,
 )
 
@@ -56,6 +61,38 @@ def profile_body(profile: Profile) -> dict[str, Any]:
     return body
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, *, startup_timeout_s: float = 60) -> Iterator[str]:
+    """Run `app` under a real uvicorn server on a free loopback port, in a background
+    thread with its own event loop (lifespan included); yields its base URL. Real sockets
+    let a test hang up mid-response, which an in-process transport cannot."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -68,7 +105,9 @@ class ScriptedEngine(ChatEngine):
     """Replies with `reply(messages)` split into word chunks.
 
     `gate`, when set, makes every generation wait for it (to hold a session busy);
-    `fail_with` raises that error instead of replying; `delay_s` sleeps per chunk.
+    `fail_with` raises that error instead of replying; `delay_s` sleeps per chunk. A prompt
+    token is a whitespace-separated word; `max_model_len` bounds prompt + reply like a
+    real engine's context (None: unbounded).
     """
 
     model_name = "scripted"
@@ -78,9 +117,11 @@ class ScriptedEngine(ChatEngine):
         reply: str | Callable[[Sequence[ChatMessage]], str] = "Happy to help with that.",
         *,
         delay_s: float = 0.0,
+        max_model_len: int | None = None,
     ) -> None:
         self.reply = reply
         self.delay_s = delay_s
+        self.max_model_len = max_model_len
         self.gate: asyncio.Event | None = None
         self.fail_with: EngineError | None = None
         self.prompts: list[list[ChatMessage]] = []
@@ -106,6 +147,13 @@ class ScriptedEngine(ChatEngine):
     def queue_depth(self) -> int:
         return self._depth
 
+    @property
+    def context_length(self) -> int | None:
+        return self.max_model_len
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return sum(len(m["content"].split()) for m in messages)
+
     async def stream(
         self,
         messages: Sequence[ChatMessage],
@@ -115,6 +163,8 @@ class ScriptedEngine(ChatEngine):
         self._depth += 1
         try:
             self.prompts.append(list(messages))
+            if self.max_model_len is not None and self.count_tokens(messages) >= self.max_model_len:
+                raise PromptTooLongError("the prompt leaves no room for a reply")
             self.adapters_used.append(adapter.name if adapter else None)
             self.started.set()
             if self.gate is not None:
@@ -127,7 +177,7 @@ class ScriptedEngine(ChatEngine):
                 if self.delay_s:
                     await asyncio.sleep(self.delay_s)
                 yield GenerationChunk(text=word if i == 0 else " " + word)
-            prompt_tokens = sum(len(m["content"].split()) for m in messages)
+            prompt_tokens = self.count_tokens(messages)
             yield GenerationChunk(
                 text="",
                 finished=True,

@@ -18,9 +18,15 @@ from app.services.handoff import HandoffService
 from app.services.outcome_setup import OutcomeServices
 from app.services.profiles import ProfileService
 from app.services.registry import PolicyRegistry
+from app.services.shopper_data import ShopperDataService
+from app.services.tenancy import TenancyService
 
 # auto_error=False: a missing key becomes our own 401 in the common error shape.
-_bearer = HTTPBearer(auto_error=False, description="A storefront or admin API key.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key: it belongs to one storefront and carries scopes (storefront, "
+    "admin, operator).",
+)
 
 
 def get_services(request: Request) -> Services:
@@ -42,9 +48,19 @@ def get_profiles(services: ServicesDep) -> ProfileService:
     return services.profiles
 
 
+def get_shoppers(services: ServicesDep) -> ShopperDataService:
+    return services.shoppers
+
+
+def get_tenancy(services: ServicesDep) -> TenancyService:
+    return services.tenancy
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
 ProfilesDep = Annotated[ProfileService, Depends(get_profiles)]
+ShoppersDep = Annotated[ShopperDataService, Depends(get_shoppers)]
+TenancyDep = Annotated[TenancyService, Depends(get_tenancy)]
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -59,8 +75,24 @@ async def require_admin(services: ServicesDep, credentials: CredentialsDep) -> P
     return await services.auth.authenticate(token, needed=Scope.ADMIN)
 
 
+async def require_operator(services: ServicesDep, credentials: CredentialsDep) -> Principal:
+    token = credentials.credentials if credentials else None
+    return await services.auth.authenticate(token, needed=Scope.OPERATOR)
+
+
+async def require_admin_or_operator(
+    services: ServicesDep, credentials: CredentialsDep
+) -> Principal:
+    token = credentials.credentials if credentials else None
+    return await services.auth.authenticate(token, needed=(Scope.ADMIN, Scope.OPERATOR))
+
+
+# The caller, checked for a scope; each carries the key's storefront.
 StorefrontDep = Annotated[Principal, Depends(require_storefront)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
+OperatorDep = Annotated[Principal, Depends(require_operator)]
+# Reading the shared registry: operators, and admins choosing versions for experiments.
+RegistryReaderDep = Annotated[Principal, Depends(require_admin_or_operator)]
 IdempotencyKeyDep = Annotated[
     str | None,
     Header(

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.core.errors import AppError, DatabaseUnavailableError
 
@@ -74,16 +75,49 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method served at the path template this path resolves to, as the OpenAPI
+    schema lists them.
+
+    Starlette's 405 names only the first route that matched, so a path with a GET and a
+    PUT route answered a POST with `Allow: PUT`. The template is the first route's that
+    matches (as routing resolves it): `/v1/policies/rollback` is the rollback route's
+    path, not an instance of `/v1/policies/{name}`."""
+    routes = request.app.router.routes
+    first = next((r for r in routes if r.matches(request.scope)[0] is not Match.NONE), None)
+    template = getattr(first, "path", None)
+    methods: set[str] = set()
+    for route in routes:
+        if template is not None and getattr(route, "path", None) == template:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+# FastAPI's answer to a body it could not decode at all (not UTF-8, a broken form).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        # The same mistake as malformed JSON, so the same documented answer: 422.
+        body = error_body(
+            "invalid_request_error", "invalid_request", "request body is not valid JSON"
+        )
+        return JSONResponse(body, status_code=422)
     type_, code = _HTTP_TYPES.get(exc.status_code, ("server_error", "http_error"))
     if exc.status_code >= 500:
         type_ = "server_error"
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and message == "Not Found":
         message = "no such endpoint; see /docs"
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"method {request.method} not allowed here; use {' or '.join(allowed)}"
     return JSONResponse(
-        error_body(type_, code, message), status_code=exc.status_code, headers=exc.headers
+        error_body(type_, code, message), status_code=exc.status_code, headers=headers
     )
 
 

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
+import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from app.api.schemas import SessionId, UserId
-from app.domain.money import CURRENCIES
+from app.api.tenancy_schemas import UtcDatetime
+from app.domain.json_types import JsonInteger, JsonMetadata, Text
+from app.domain.money import CURRENCIES, PositiveAmount
 from app.services.events import HandoffReason, RecordStatus
+from app.services.registry import VERSION_PATTERN
 
+_RFC3339 = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+def _rfc3339(value: object) -> object:
+    # pydantic alone would also take epoch numbers, dates without a time and times without
+    # an offset; the schema's `date-time` is RFC 3339, so that is what is accepted.
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-11-22T10:20:30Z")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
 EventId = Annotated[
     str,
     Field(
@@ -48,18 +65,12 @@ class _EventBase(BaseModel):
     user_id: UserId | None = Field(
         default=None, description="If given, must be the session's shopper."
     )
-    occurred_at: datetime | None = Field(
-        default=None, description="When it happened (ISO 8601); default: when received."
+    occurred_at: Timestamp | None = Field(
+        default=None,
+        description="When it happened: an RFC 3339 date-time with its offset, e.g. "
+        "2026-11-22T10:20:30Z; default: when received.",
     )
     source: Source = None
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        # A time without an offset is taken as UTC, so every stored time is comparable.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
     def payload(self) -> dict[str, Any]:
         """Type-specific fields, JSON-ready, as stored with the event."""
@@ -81,9 +92,11 @@ class ConversionEvent(_EventBase):
     """The shopper bought after the chat."""
 
     type: Literal["conversion"]
-    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2, examples=["299.00"])
-    currency: str = Field(pattern="^[A-Z]{3}$", examples=["USD"])
-    order_id: str | None = Field(default=None, max_length=64, examples=["ord-7781"])
+    amount: PositiveAmount = Field(examples=["299.00"])
+    currency: str = Field(
+        pattern="^[A-Z]{3}$", examples=["USD"], json_schema_extra={"enum": sorted(CURRENCIES)}
+    )
+    order_id: Text | None = Field(default=None, max_length=64, examples=["ord-7781"])
 
     @field_validator("currency")
     @classmethod
@@ -98,15 +111,15 @@ class HandoffEvent(_EventBase):
 
     type: Literal["handoff"]
     reason: HandoffReason = Field(examples=["customer_request"])
-    note: str | None = Field(default=None, max_length=500)
+    note: Text | None = Field(default=None, max_length=500)
 
 
 class SatisfactionEvent(_EventBase):
     """The shopper rated the conversation."""
 
     type: Literal["satisfaction"]
-    score: int = Field(ge=1, le=5, examples=[4])
-    comment: str | None = Field(default=None, max_length=1000)
+    score: JsonInteger = Field(ge=1, le=5, examples=[4])
+    comment: Text | None = Field(default=None, max_length=1000)
 
 
 EventRequest = Annotated[
@@ -146,7 +159,7 @@ class HandoffRequest(BaseModel):
     user_id: UserId | None = Field(
         default=None, description="If given, must be the session's shopper."
     )
-    note: str | None = Field(default=None, max_length=500)
+    note: Text | None = Field(default=None, max_length=500)
     source: Source = None
 
 
@@ -165,8 +178,10 @@ class VariantRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    weight: float = Field(ge=0, le=1000, description="Relative weight (normalised).")
-    policy_version: str = Field(min_length=1, max_length=128, examples=["more-v1"])
+    weight: float = Field(ge=0, le=1000, strict=True, description="Relative weight (normalised).")
+    policy_version: str = Field(
+        min_length=1, max_length=128, pattern=VERSION_PATTERN, examples=["more-v1"]
+    )
 
 
 class ExperimentCreateRequest(BaseModel):
@@ -187,7 +202,7 @@ class ExperimentCreateRequest(BaseModel):
     )
 
     name: Name
-    salt: str | None = Field(
+    salt: Text | None = Field(
         default=None,
         min_length=1,
         max_length=64,
@@ -205,17 +220,13 @@ class ExperimentUpdateRequest(BaseModel):
         json_schema_extra={"examples": [{"weights": {"sft": 0.2, "more": 0.8}}]},
     )
 
-    weights: dict[str, Annotated[float, Field(ge=0, le=1000)]] | None = Field(
+    weights: dict[str, Annotated[float, Field(ge=0, le=1000, strict=True)]] | None = Field(
         default=None,
-        description="New weights for every variant. Already-assigned users keep their variant.",
+        description="New weights for every variant (all of them, at least one positive: "
+        "else 409). Already-assigned users keep their variant. Neither weights nor status: "
+        "nothing changes.",
     )
     status: Literal["running", "stopped"] | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> ExperimentUpdateRequest:
-        if self.weights is None and self.status is None:
-            raise ValueError("give weights, status or both")
-        return self
 
 
 class VariantResponse(BaseModel):
@@ -232,8 +243,8 @@ class ExperimentResponse(BaseModel):
     status: Literal["draft", "running", "stopped"]
     allocation_version: int = Field(description="Increases with every ramp.")
     variants: list[VariantResponse]
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
 
 
 class ExperimentListResponse(BaseModel):
@@ -304,13 +315,13 @@ class PolicyRegisterRequest(BaseModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
         description="Immutable version name.",
     )
-    adapter_path: str | None = Field(
+    adapter_path: Text | None = Field(
         default=None,
         max_length=1024,
         description="A PEFT LoRA folder on the server (none: the bare base model).",
     )
-    details: dict[str, Any] = Field(default_factory=dict, description="Free-form metadata.")
-    metrics: dict[str, Any] = Field(default_factory=dict, description="Evaluation metrics.")
+    details: JsonMetadata = Field(default_factory=dict, description="Free-form metadata.")
+    metrics: JsonMetadata = Field(default_factory=dict, description="Evaluation metrics.")
 
 
 class PolicyResponse(BaseModel):
@@ -320,8 +331,8 @@ class PolicyResponse(BaseModel):
     status: Literal["registered", "promoted", "retired", "rolled_back"]
     details: dict[str, Any]
     metrics: dict[str, Any]
-    created_at: datetime | None = None
-    promoted_at: datetime | None = None
+    created_at: UtcDatetime | None = None
+    promoted_at: UtcDatetime | None = None
 
 
 class PolicyListResponse(BaseModel):

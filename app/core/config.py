@@ -7,6 +7,7 @@ PostgreSQL / Redis. The code paths above the storage interfaces are the same.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,12 @@ class Settings(BaseSettings):
         default=Path("models"),
         description="Shipped adapters (`sft/`, `more/`) that the embedded default "
         "experiment sft-vs-more compares.",
+    )
+    MORE_ADAPTERS_ROOT: Path = Field(
+        default=Path("."),
+        description="The folder every adapter registered through the API must be inside; "
+        "a relative adapter_path is resolved against it, a path outside it is a 422. "
+        "Default: the working directory (which holds models/ and runs/).",
     )
     MORE_POLICY_VERSION: str | None = Field(
         default=None,
@@ -157,6 +164,13 @@ class Settings(BaseSettings):
     MORE_IDEMPOTENCY_TTL_S: int = Field(
         default=86400, ge=60, description="How long a stored response replays for its key."
     )
+    MORE_MESSAGE_RETENTION_DAYS: int | None = Field(
+        default=None,
+        ge=1,
+        description="Delete chat messages (text, storefront context, profile snapshots) "
+        "older than this many days; every replica purges at start and hourly, `more db "
+        "purge` on demand. Unset: keep them.",
+    )
 
     # --- Access --------------------------------------------------------------------------
     MORE_DEMO_API_KEY: str | None = Field(
@@ -170,16 +184,52 @@ class Settings(BaseSettings):
         default=False,
         description="Accept the public demo keys with PostgreSQL/Redis (never in production).",
     )
+    MORE_METRICS_KEY: str | None = Field(
+        default=None,
+        description="When set, /metrics answers only `Authorization: Bearer <this key>` "
+        "(it shows revenue and traffic). Unset: /metrics is open.",
+    )
     MORE_RATE_LIMIT_PER_KEY: int = Field(
         default=600, ge=1, description="Chat requests per API key per window."
     )
     MORE_RATE_LIMIT_PER_SESSION: int = Field(
         default=30, ge=1, description="Chat requests per session per window."
     )
+    MORE_RATE_LIMIT_PER_USER: int = Field(
+        default=60,
+        ge=1,
+        description="Chat requests per shopper (user_id) within one API key per window.",
+    )
+    MORE_RATE_LIMIT_EVENTS_PER_KEY: int = Field(
+        default=1200,
+        ge=1,
+        description="Event and session-handoff requests per API key per window.",
+    )
+    MORE_RATE_LIMIT_ADMIN_PER_KEY: int = Field(
+        default=300,
+        ge=1,
+        description="Admin requests (profiles, experiments, policies) per API key per window.",
+    )
+    MORE_RATE_LIMIT_AUTH_FAILURES_PER_IP: int = Field(
+        default=30,
+        ge=1,
+        description="Failed authentications per client IP per window; past it every "
+        "request from that IP gets 429 until the window has passed.",
+    )
     MORE_RATE_LIMIT_WINDOW_S: int = Field(default=60, ge=1, description="Rate-limit window.")
+    MORE_MAX_BODY_BYTES: int = Field(
+        default=65536,
+        ge=1024,
+        description="Largest request body accepted, in bytes; a larger one is refused "
+        "with 413 before it is read in full or parsed.",
+    )
 
     # --- Process -------------------------------------------------------------------------
-    MORE_HOST: str = Field(default="127.0.0.1", description="Bind address of `more serve`.")
+    MORE_HOST: str = Field(
+        default="127.0.0.1",
+        description="Bind address of `more serve`. Any non-loopback address (e.g. 0.0.0.0) "
+        "refuses the public demo keys and needs an API key to start.",
+    )
     MORE_PORT: int = Field(default=8000, ge=1, le=65535, description="Port of `more serve`.")
     MORE_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Root log level."
@@ -195,6 +245,8 @@ class Settings(BaseSettings):
         "MORE_DEMO_API_KEY",
         "MORE_ADMIN_API_KEY",
         "MORE_CACHE_DIR",
+        "MORE_METRICS_KEY",
+        "MORE_MESSAGE_RETENTION_DAYS",
         mode="before",
     )
     @classmethod
@@ -214,6 +266,25 @@ class Settings(BaseSettings):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _demo_keys_only_on_loopback(self) -> Settings:
+        # Anyone who reaches a public port can read the README's demo keys.
+        if self.loopback_bind:
+            return self
+        for name in ("MORE_DEMO_API_KEY", "MORE_ADMIN_API_KEY"):
+            if getattr(self, name) in (DEMO_STOREFRONT_KEY, DEMO_ADMIN_KEY):
+                raise ValueError(
+                    f"{name} is a public demo key and MORE_HOST={self.MORE_HOST} is not a "
+                    f"loopback address: set {name} to a secret of your own (or create keys "
+                    "with `more apikey create`), or bind to MORE_HOST=127.0.0.1"
+                )
+        return self
+
+    @property
+    def loopback_bind(self) -> bool:
+        """The service listens on a loopback address only (reachable from this machine)."""
+        return is_loopback(self.MORE_HOST)
+
     @property
     def embedded(self) -> bool:
         """No external services: SQLite file + in-process cache."""
@@ -227,13 +298,20 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.MORE_DATA_DIR / 'more.db').resolve()}"
 
     @property
+    def _demo_defaults(self) -> bool:
+        # The laptop default only: embedded mode on a loopback bind.
+        return self.embedded and self.loopback_bind
+
+    @property
     def storefront_key(self) -> str | None:
-        """The static storefront key, the demo one by default in embedded mode."""
-        return self.MORE_DEMO_API_KEY or (DEMO_STOREFRONT_KEY if self.embedded else None)
+        """The static storefront key; the demo one by default in embedded mode on a
+        loopback bind."""
+        return self.MORE_DEMO_API_KEY or (DEMO_STOREFRONT_KEY if self._demo_defaults else None)
 
     @property
     def admin_key(self) -> str | None:
-        return self.MORE_ADMIN_API_KEY or (DEMO_ADMIN_KEY if self.embedded else None)
+        """The static admin key; the demo one by default like `storefront_key`."""
+        return self.MORE_ADMIN_API_KEY or (DEMO_ADMIN_KEY if self._demo_defaults else None)
 
     @cached_property
     def default_policy_version(self) -> str:
@@ -242,6 +320,16 @@ class Settings(BaseSettings):
         if self.MORE_ADAPTER_PATH:
             return Path(self.MORE_ADAPTER_PATH).expanduser().name or "adapter"
         return "base"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address only accepts connections from this machine."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:  # a hostname: it may resolve to anything, so treat it as public
+        return False
 
 
 def _async_driver(url: str) -> str:

@@ -100,6 +100,18 @@ class IdempotencyInProgressError(ConflictError):
     code = "idempotency_key_in_progress"
 
 
+class EventIdReusedError(ConflictError):
+    """An outcome event id already stored with a different body."""
+
+    code = "event_id_reused"
+
+
+class PayloadTooLargeError(AppError):
+    status = 413
+    type = "invalid_request_error"
+    code = "payload_too_large"
+
+
 class RateLimitedError(AppError):
     status = 429
     type = "rate_limit_error"

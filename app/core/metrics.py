@@ -72,7 +72,7 @@ CHAT_REPLIES = Counter(
 )
 GENERATION_FAILURES = Counter(
     "more_generation_failures_total",
-    "Generations that did not complete, by reason (timeout, overloaded, error).",
+    "Generations that did not complete, by reason (timeout, overloaded, prompt_too_long, error).",
     ["reason"],
     registry=REGISTRY,
 )

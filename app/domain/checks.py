@@ -13,10 +13,11 @@ Each check maps (facts, parsed reply) to a `Score` in [0, 1] with a short reason
 * `check_numeric`: the share of numbers in the reply that are licensed (1 with none).
   Licensed: every amount the facts imply (limit, balance, available credit, the cart's
   total, shortfall and monthly payment per allowed term), the counts (terms, quantities),
-  and any number in what the model was shown (facts, history, the shopper's message). An amount matches a licensed one within
-  the precision it was stated with ("$83" for $83.33), never looser than 5% of the value
-  nor tighter than half the currency's minor unit; an amount in another currency than
-  the profile's is licensed only if the shopper's side used it.
+  and any number in what the model was shown (facts, history, the shopper's message).
+  An amount matches a licensed one within the precision it was stated with ("$83" for
+  $83.33), never looser than 5% of the value nor tighter than half the currency's minor
+  unit; an amount in another currency than the profile's is licensed only if the
+  shopper's side used it.
 * `check_state`: the share of claims about the shopper (eligibility, verification,
   standing, tier, region, age, fraud review, limit / available credit / balance figures)
   that agree with the profile (1 with none).

@@ -11,6 +11,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.domain.json_types import JsonInteger, Text
+from app.domain.money import CURRENCIES, Amount, PositiveAmount
+
 
 class AccountStanding(StrEnum):
     GOOD = "good"
@@ -41,9 +44,15 @@ class Profile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     user_id: str = Field(min_length=1, max_length=128, examples=["u-1001"])
-    first_name: str | None = Field(default=None, max_length=64, examples=["Ada"])
+    first_name: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f]*$",  # no control characters: it is quoted in the prompt
+        examples=["Ada"],
+    )
     account_standing: AccountStanding = AccountStanding.GOOD
-    identity_verified: bool = True
+    # Strict: `true`/`false` only, as the schema says (not 0, 1 or "yes").
+    identity_verified: bool = Field(default=True, strict=True)
     region: str = Field(
         default="US",
         min_length=2,
@@ -53,20 +62,22 @@ class Profile(BaseModel):
     )
     age_band: AgeBand = AgeBand.AGE_25_34
     membership_tier: MembershipTier = MembershipTier.STANDARD
-    currency: str = Field(default="USD", pattern="^[A-Z]{3}$", description="ISO 4217 code.")
-    credit_limit: Decimal = Field(default=Decimal("0"), ge=0, max_digits=14, decimal_places=2)
-    outstanding_balance: Decimal = Field(
-        default=Decimal("0"), ge=0, max_digits=14, decimal_places=2
+    currency: str = Field(
+        default="USD",
+        pattern="^[A-Z]{3}$",
+        description="ISO 4217 code, one of the supported currencies.",
+        json_schema_extra={"enum": sorted(CURRENCIES)},
     )
+    credit_limit: Amount = Decimal("0")
+    outstanding_balance: Amount = Decimal("0")
     fraud_review: bool = Field(
         default=False,
+        strict=True,
         description="The account is under fraud review: credit questions go to a human.",
     )
 
     @model_validator(mode="after")
     def _known_currency(self) -> Profile:
-        from app.domain.money import CURRENCIES  # local: money imports nothing from here
-
         if self.currency not in CURRENCIES:
             raise ValueError(
                 f"currency {self.currency!r} is not supported; use one of {sorted(CURRENCIES)}"
@@ -82,9 +93,9 @@ class Profile(BaseModel):
 class CartItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200, examples=["Pixel 9 phone"])
-    price: Decimal = Field(gt=0, max_digits=14, decimal_places=2, examples=["299.00"])
-    quantity: int = Field(default=1, ge=1, le=99)
+    title: Text = Field(min_length=1, max_length=200, examples=["Pixel 9 phone"])
+    price: PositiveAmount = Field(examples=["299.00"])
+    quantity: JsonInteger = Field(default=1, ge=1, le=99)
 
 
 class StorefrontContext(BaseModel):
@@ -92,14 +103,14 @@ class StorefrontContext(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    product_id: str | None = Field(default=None, max_length=128, examples=["sku-123"])
+    product_id: Text | None = Field(default=None, max_length=128, examples=["sku-123"])
     items: list[CartItem] = Field(
         default_factory=list,
         max_length=20,
         description="Items in view or in the cart, with prices in the profile's currency.",
     )
-    order_id: str | None = Field(default=None, max_length=64, examples=["ord-7781"])
-    order_status: str | None = Field(
+    order_id: Text | None = Field(default=None, max_length=64, examples=["ord-7781"])
+    order_status: Text | None = Field(
         default=None, max_length=64, examples=["shipped, arriving Thursday"]
     )
 

@@ -25,18 +25,24 @@ def validate_adapter(adapter: Adapter, *, max_rank: int) -> dict[str, Any]:
     """
     if not adapter.name or not adapter.name.strip():
         raise AdapterError("an adapter needs a non-empty name")
+    # Messages name files by their role, never by their absolute path: they reach API
+    # callers through the policy registry.
     path = Path(adapter.path)
     if not path.is_dir():
-        raise AdapterError(f"adapter {adapter.name!r}: {path} is not a directory")
+        raise AdapterError(f"adapter {adapter.name!r}: the adapter folder does not exist")
     config_file = path / "adapter_config.json"
     try:
         config = json.loads(config_file.read_text())
     except FileNotFoundError:
-        raise AdapterError(f"adapter {adapter.name!r}: {config_file} is missing") from None
+        raise AdapterError(
+            f"adapter {adapter.name!r}: adapter_config.json is missing from its folder"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise AdapterError(f"adapter {adapter.name!r}: {config_file} is not JSON: {exc}") from None
+        raise AdapterError(
+            f"adapter {adapter.name!r}: adapter_config.json is not JSON: {exc}"
+        ) from None
     if not isinstance(config, Mapping):
-        raise AdapterError(f"adapter {adapter.name!r}: {config_file} is not a JSON object")
+        raise AdapterError(f"adapter {adapter.name!r}: adapter_config.json is not a JSON object")
     if config.get("peft_type", "LORA") != "LORA":
         raise AdapterError(
             f"adapter {adapter.name!r}: peft_type {config.get('peft_type')!r}, only LORA is served"
@@ -50,7 +56,9 @@ def validate_adapter(adapter: Adapter, *, max_rank: int) -> dict[str, Any]:
             "raise the engine's max_lora_rank (MORE_MAX_LORA_RANK)"
         )
     if not any((path / name).is_file() for name in _WEIGHT_FILES):
-        raise AdapterError(f"adapter {adapter.name!r}: no adapter_model weights in {path}")
+        raise AdapterError(
+            f"adapter {adapter.name!r}: no adapter_model.safetensors (or .bin) in its folder"
+        )
     return dict(config)
 
 

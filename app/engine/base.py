@@ -156,3 +156,13 @@ class ChatEngine(abc.ABC):
     @abc.abstractmethod
     def queue_depth(self) -> int:
         """Requests waiting or running in the engine right now."""
+
+    @property
+    @abc.abstractmethod
+    def context_length(self) -> int | None:
+        """Tokens one sequence may hold, prompt and reply together (None: no known limit)."""
+
+    @abc.abstractmethod
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """Tokens `messages` take as a prompt, rendered with the chat template exactly as
+        `stream` renders them (so a caller can trim history to fit `context_length`)."""

@@ -182,7 +182,7 @@ class TransformersEngine(ChatEngine):
             if known == adapter.path:
                 return
             raise AdapterError(
-                f"adapter {adapter.name!r} is already served from {known}; "
+                f"adapter {adapter.name!r} is already served from another folder; "
                 "register the new weights under a new version name"
             )
         validate_adapter(adapter, max_rank=self.config.max_lora_rank)
@@ -289,13 +289,24 @@ class TransformersEngine(ChatEngine):
         if self._model is None:
             raise EngineError("the transformers engine is not running (start() it first)")
 
-    def _encode(self, messages: Sequence[ChatMessage]) -> Any:
+    @property
+    def context_length(self) -> int:
+        return self.config.max_model_len
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        self._require_model()
+        return int(self._token_ids(messages).shape[1])
+
+    def _token_ids(self, messages: Sequence[ChatMessage]) -> Any:
         text = self._tokenizer.apply_chat_template(
             list(messages), tokenize=False, add_generation_prompt=True
         )
-        input_ids = self._tokenizer(text, add_special_tokens=False, return_tensors="pt")[
+        return self._tokenizer(text, add_special_tokens=False, return_tensors="pt")[
             "input_ids"
         ]  # (1, T)
+
+    def _encode(self, messages: Sequence[ChatMessage]) -> Any:
+        input_ids = self._token_ids(messages)  # (1, T)
         if input_ids.shape[1] >= self.config.max_model_len:
             raise PromptTooLongError(
                 f"prompt of {input_ids.shape[1]} tokens leaves no room for a reply "

@@ -385,8 +385,10 @@ def plot_report(report: ExperimentReport, path: Path | str, *, title: str | None
             est = report.variants[name][metric]
             v = est.value if est.value is not None else 0.0
             values.append(v)
-            errors[0].append(v - est.ci_low if est.ci_low is not None else 0.0)
-            errors[1].append(est.ci_high - v if est.ci_high is not None else 0.0)
+            # Clamped: an interval's bound can sit a rounding error past its estimate (a
+            # Wilson bound at p = 0 or 1), and matplotlib refuses negative error bars.
+            errors[0].append(max(0.0, v - est.ci_low) if est.ci_low is not None else 0.0)
+            errors[1].append(max(0.0, est.ci_high - v) if est.ci_high is not None else 0.0)
         ax.bar(names, values, yerr=errors, capsize=6, color=colors)
         ax.set_title(labels[metric])
         tops = [v + up for v, up in zip(values, errors[1], strict=True)]

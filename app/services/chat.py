@@ -10,13 +10,16 @@ at a time. The request and reply types live in `turns`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import metrics
@@ -41,6 +44,7 @@ from app.services.guard import GuardedReply, GuardMode, ReplyGuard
 from app.services.idempotency import IdempotencyClaim, IdempotencyService
 from app.services.policies import Policy, PolicyResolver
 from app.services.profiles import ProfileService
+from app.services.rate_limits import RateLimiter
 from app.services.session_guard import SessionGuard, SessionLock
 from app.services.turn_log import TurnLog
 from app.services.turns import ChatLimits, ChatReply, ChatTurn, Delta, Usage
@@ -51,6 +55,10 @@ from app.store.sessions import CacheUnavailableError, SessionCache
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_ROUTE = "chat"
+# The same words for a session that never existed, another shopper's and another
+# storefront's (no id echoed): a caller cannot probe which session ids exist.
+UNKNOWN_SESSION = "unknown session for this user: omit session_id to start a new one"
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,6 +79,38 @@ class _Prepared:
     degraded: bool
     profile: Profile | None = None  # the facts the reply reasoned over (logged for retraining)
     facts: TurnFacts | None = None  # what the reply guard checks the reply against
+    persist: asyncio.Task[ChatReply] | None = None  # recording the turn, once generated
+    released: bool = False  # lock released and claim settled (`ChatService._release`)
+
+
+class TurnStream(AsyncIterator[Delta | ChatReply]):
+    """The `Delta`s and final `ChatReply` of one streamed turn.
+
+    `aclose()` always releases the session lock and settles the idempotency claim, even
+    when iteration never began (a client that hangs up before the first event), which
+    closing a never-started generator would not do.
+    """
+
+    def __init__(
+        self,
+        events: AsyncGenerator[Delta | ChatReply, None],
+        release: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._events = events
+        self._release = release
+
+    def __aiter__(self) -> TurnStream:
+        return self
+
+    async def __anext__(self) -> Delta | ChatReply:
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        try:
+            await shielded(self._events.aclose())
+        finally:
+            if self._release is not None:
+                await shielded(self._release())
 
 
 class ChatService:
@@ -85,6 +125,7 @@ class ChatService:
         idempotency: IdempotencyService,
         limits: ChatLimits,
         guard: ReplyGuard,
+        limiter: RateLimiter,
         intents: IntentClassifier | None = None,
     ) -> None:
         self._db = db
@@ -96,9 +137,7 @@ class ChatService:
         self.guard = guard
         self._intents = intents
         self._sessions = SessionGuard(
-            cache,
-            window_s=limits.rate_limit_window_s,
-            lock_ttl_s=limits.generation_timeout_s + 10,
+            cache, limiter=limiter, lock_ttl_s=limits.generation_timeout_s + 10
         )
         self._log = TurnLog(db=db, cache=cache, idempotency=idempotency)
         self._generator = ReplyGenerator(engine, limits)
@@ -117,7 +156,7 @@ class ChatService:
         try:
             prepared = await self._prepare(principal, turn, claim_or_stored, started)
         except BaseException:
-            await self._abandon(claim_or_stored)
+            await shielded(self._abandon(claim_or_stored))
             raise
         try:
             with span("generate"):
@@ -127,43 +166,53 @@ class ChatService:
             with span("guard"):
                 guarded = await self._review(prepared, generation)
             with span("persist"):
-                return await self._finish(prepared, guarded, generation)
-        except BaseException:
-            await self._abandon(claim_or_stored)
-            raise
+                return await self._persist(prepared, guarded, generation)
         finally:
-            await self._unlock(prepared)
+            await self._release(prepared)
 
     async def open_stream(
         self, *, principal: Principal, turn: ChatTurn, idempotency_key: str | None = None
-    ) -> AsyncIterator[Delta | ChatReply]:
+    ) -> TurnStream:
         """Check the turn now (errors raise before any byte is sent), then stream it:
-        `Delta`s, then the final `ChatReply`. Mid-stream failures raise `AppError`."""
+        `Delta`s, then the final `ChatReply`. Mid-stream failures raise `AppError`.
+
+        The caller must `aclose()` the stream however it ends: that releases the session
+        lock and the idempotency claim."""
         started = time.perf_counter()
         with span("admit"):
             claim_or_stored = await self._claim(principal, turn, idempotency_key)
         if isinstance(claim_or_stored, ChatReply):
-            return _replay_stream(claim_or_stored)
+            return TurnStream(_replay_stream(claim_or_stored))
         try:
             prepared = await self._prepare(principal, turn, claim_or_stored, started)
         except BaseException:
-            await self._abandon(claim_or_stored)
+            await shielded(self._abandon(claim_or_stored))
             raise
-        return self._stream(prepared)
+        return TurnStream(self._stream(prepared), lambda: self._release(prepared))
 
     # -- steps -----------------------------------------------------------------------------
 
     async def _claim(
         self, principal: Principal, turn: ChatTurn, key: str | None
     ) -> IdempotencyClaim | ChatReply | None:
+        # The key's own limit is counted before the body is read (`app.api.gate`); this
+        # one keeps a single shopper from spending the whole key's budget.
         await self._sessions.rate_limit(
-            f"key:{principal.key_name}", self.limits.rate_limit_per_key, what="API key"
+            "user",
+            principal.key_name,
+            turn.user_id,
+            limit=self.limits.rate_limit_per_user,
+            what="shopper",
         )
         if key is None:
             return None
         outcome = await database_call(
             self._idempotency.begin(
-                owner=principal.key_name, key=key, route=IDEMPOTENCY_ROUTE, payload=turn.payload()
+                storefront_id=principal.storefront_id,
+                owner=principal.key_name,
+                key=key,
+                route=IDEMPOTENCY_ROUTE,
+                payload=turn.payload(),
             )
         )
         if isinstance(outcome, IdempotencyClaim):
@@ -179,32 +228,35 @@ class ChatService:
     ) -> _Prepared:
         degraded = False
         with span("profile"):
-            profile = await database_call(self._profiles.get(turn.user_id))
+            profile = await database_call(
+                self._profiles.get(storefront_id=principal.storefront_id, user_id=turn.user_id)
+            )
 
         session = None
         if turn.session_id is not None:
             with span("session"):
                 async with self._db() as db:
                     session = await database_call(
-                        conversations.get_session(db, session_id=turn.session_id)
+                        conversations.get_session(
+                            db, storefront_id=principal.storefront_id, session_id=turn.session_id
+                        )
                     )
-            # Another shopper's session is reported as unknown: ids must not leak.
+            # Another shopper's or storefront's session is reported as unknown, in words
+            # that name no id: ids must not leak.
             if session is None or session.user_id != turn.user_id:
-                raise UnknownSessionError(
-                    f"no session {turn.session_id!r} for this user: omit session_id to start one",
-                    param="session_id",
-                )
+                raise UnknownSessionError(UNKNOWN_SESSION, param="session_id")
             if session.status == SessionStatus.HUMAN:
                 raise SessionHandedOffError(
                     "a human agent has taken over this session; the assistant stays silent",
                     param="session_id",
                 )
             await self._sessions.rate_limit(
-                f"session:{session.id}", self.limits.rate_limit_per_session, what="session"
+                "session", session.id, limit=self.limits.rate_limit_per_session, what="session"
             )
 
         with span("assign"):
             policy = await self._policies.resolve(
+                storefront_id=principal.storefront_id,
                 user_id=turn.user_id,
                 session_variant=session.variant if session else None,
                 session_policy_version=session.policy_version if session else None,
@@ -218,7 +270,7 @@ class ChatService:
         try:
             with span("history"):
                 history, from_cache, cache_down = await self._history(
-                    session_id, is_new=session is None
+                    principal.storefront_id, session_id, is_new=session is None
                 )
             degraded = degraded or cache_down
             max_messages = 2 * self.limits.history_max_turns
@@ -227,12 +279,17 @@ class ChatService:
                 facts = await self._facts(profile, turn, history)
             with span("prompt"):
                 decision = facts.decision if self.limits.prompt_verdict else None
-                messages = build_messages(
-                    profile, turn.context, history, turn.message, decision=decision
+                # Trimmed by tokens to the engine's context; `history` itself stays whole
+                # (it backfills the session cache).
+                messages = self._generator.fit_prompt(
+                    lambda past: build_messages(
+                        profile, turn.context, past, turn.message, decision=decision
+                    ),
+                    history,
                 )
             self._generator.check_capacity()
         except BaseException:
-            await self._sessions.release(lock)
+            await shielded(self._sessions.release(lock))
             raise
         return _Prepared(
             turn=turn,
@@ -276,7 +333,7 @@ class ChatService:
         )
 
     async def _history(
-        self, session_id: str, *, is_new: bool
+        self, storefront_id: str, session_id: str, *, is_new: bool
     ) -> tuple[list[ChatMessage], bool, bool]:
         """(history, came from the cache, cache was down)."""
         if is_new:
@@ -293,12 +350,15 @@ class ChatService:
         async with self._db() as db:
             history = await database_call(
                 conversations.recent_history(
-                    db, session_id=session_id, max_messages=2 * self.limits.history_max_turns
+                    db,
+                    storefront_id=storefront_id,
+                    session_id=session_id,
+                    max_messages=2 * self.limits.history_max_turns,
                 )
             )
         return history, False, cache_down
 
-    async def _stream(self, prepared: _Prepared) -> AsyncIterator[Delta | ChatReply]:
+    async def _stream(self, prepared: _Prepared) -> AsyncGenerator[Delta | ChatReply, None]:
         """Deltas as the engine produces them, then the final reply.
 
         With the guard enforcing, no unverified text may reach the shopper: the reply is
@@ -306,7 +366,6 @@ class ChatService:
         first token then costs the whole generation (docs/serving.md, "Streaming").
         """
         enforce = self.guard.config.mode is GuardMode.ENFORCE
-        ok = False
         try:
             generation: Generation | None = None
             pieces = self._generator.stream(
@@ -320,16 +379,26 @@ class ChatService:
                         yield Delta(piece)
             assert generation is not None  # the generator always ends with it
             guarded = await self._review(prepared, generation)
-            reply = await self._finish(prepared, guarded, generation)
-            ok = True
+            reply = await self._persist(prepared, guarded, generation)
             if enforce and reply.reply:
                 yield Delta(reply.reply)
             yield reply
         finally:
-            # Runs on success, failure and client disconnect (the generator is closed).
-            if not ok:
-                await _quietly(self._abandon(prepared.claim))
-            await _quietly(self._unlock(prepared))
+            # Success, failure, or the client hung up (the generator is closed, or
+            # cancelled mid-await): the lock and the claim are settled either way.
+            await self._release(prepared)
+
+    async def _persist(
+        self, prepared: _Prepared, guarded: GuardedReply, generation: Generation
+    ) -> ChatReply:
+        """Record the turn, to the end even if the caller is cancelled meanwhile.
+
+        The reply exists by now, so a client that hangs up during the write still gets
+        its turn recorded and its idempotent response stored: a retry with the same
+        Idempotency-Key replays it instead of generating (and logging) a second reply.
+        """
+        prepared.persist = asyncio.ensure_future(self._finish(prepared, guarded, generation))
+        return await shielded(prepared.persist)
 
     async def _finish(
         self, prepared: _Prepared, guarded: GuardedReply, generation: Generation
@@ -372,6 +441,7 @@ class ChatService:
         )
 
         cached = await self._log.record(
+            storefront_id=prepared.principal.storefront_id,
             session_id=prepared.session_id,
             user_id=prepared.turn.user_id,
             policy=policy,
@@ -393,6 +463,26 @@ class ChatService:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    async def _release(self, prepared: _Prepared) -> None:
+        """Release the session lock and settle the claim: completed if the turn was
+        recorded, freed for a retry otherwise. Idempotent; runs shielded from cancellation
+        (a client disconnect cancels the request's task while this is still to do)."""
+        if prepared.released:
+            return
+        prepared.released = True
+        await shielded(self._settle(prepared))
+
+    async def _settle(self, prepared: _Prepared) -> None:
+        recorded = False
+        if prepared.persist is not None:
+            # A write still running (its caller was cancelled) decides the claim's fate.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await prepared.persist
+                recorded = True
+        if not recorded:
+            await self._abandon(prepared.claim)
+        await _quietly(self._unlock(prepared))
+
     async def _unlock(self, prepared: _Prepared) -> None:
         await self._sessions.release(prepared.lock)
 
@@ -401,9 +491,30 @@ class ChatService:
             await _quietly(self._idempotency.abandon(claim))
 
 
-async def _replay_stream(reply: ChatReply) -> AsyncIterator[Delta | ChatReply]:
+async def _replay_stream(reply: ChatReply) -> AsyncGenerator[Delta | ChatReply, None]:
     yield Delta(reply.reply)
     yield reply
+
+
+# Cleanup tasks still running after their caller was cancelled: referenced until done,
+# so the event loop's weak references cannot drop them half-way.
+_SHIELDED: set[asyncio.Future[Any]] = set()
+
+
+async def shielded(awaitable: Awaitable[T]) -> T:
+    """Await `awaitable` in its own task that runs to the end whatever happens to the caller.
+
+    Both kinds of cancellation reach request handlers: anyio's level-triggered cancel
+    scopes (sse-starlette's task group when the client hangs up), which would cancel
+    every await of a cleanup again, and asyncio's native `Task.cancel()`. The anyio
+    shield keeps the former out; `asyncio.shield` keeps the task running through the
+    latter, while the caller's own await is interrupted as it must be.
+    """
+    task = asyncio.ensure_future(awaitable)
+    _SHIELDED.add(task)
+    task.add_done_callback(_SHIELDED.discard)
+    with anyio.CancelScope(shield=True):
+        return await asyncio.shield(task)
 
 
 async def _quietly(awaitable) -> None:  # type: ignore[no-untyped-def]

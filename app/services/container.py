@@ -13,6 +13,9 @@ from app.services.chat import ChatService
 from app.services.idempotency import IdempotencyService
 from app.services.policies import PolicyResolver
 from app.services.profiles import ProfileService
+from app.services.rate_limits import RateLimiter
+from app.services.shopper_data import ShopperDataService
+from app.services.tenancy import TenancyService
 from app.store.sessions import SessionCache
 
 
@@ -25,6 +28,9 @@ class Services:
     engine: ChatEngine
     policies: PolicyResolver
     auth: Authenticator
+    limiter: RateLimiter
     profiles: ProfileService
     idempotency: IdempotencyService
     chat: ChatService
+    shoppers: ShopperDataService
+    tenancy: TenancyService

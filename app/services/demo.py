@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.security import DEFAULT_STOREFRONT_ID
 from app.domain.profile import (
     AccountStanding,
     AgeBand,
@@ -126,9 +127,12 @@ def check_demo_cases() -> None:
 
 
 async def seed_demo_profiles(db: async_sessionmaker[AsyncSession]) -> list[DemoCase]:
-    """Upsert every demo profile (idempotent) and return the cases."""
+    """Upsert every demo profile into the default storefront (idempotent; the demo keys
+    belong to it) and return the cases."""
     check_demo_cases()
     async with db() as session, session.begin():
         for case in DEMO_CASES:
-            await repo.upsert_profile(session, profile=case.profile)
+            await repo.upsert_profile(
+                session, storefront_id=DEFAULT_STOREFRONT_ID, profile=case.profile
+            )
     return list(DEMO_CASES)

@@ -1,8 +1,11 @@
 """Outcome events: record them idempotently, through an outbox when the database is down.
 
-Every event is tied to a session; the session gives the user, variant, policy version
-and experiment (the server's record wins over anything a client could claim). An event
-id seen before is acknowledged as a duplicate and never counted twice.
+Every event is tied to a session of the caller's storefront; the session gives the
+user, variant, policy version and experiment (the server's record wins over anything a
+client could claim). Event ids are unique per storefront: an id seen before with the
+same body is acknowledged as a duplicate and never counted twice; with another body it
+is a conflict (`event_id_reused`). Ids the service makes itself (`takeover:<session>`,
+`policy-handoff:<session>`) live in a separate namespace a client cannot write.
 """
 
 from __future__ import annotations
@@ -24,16 +27,24 @@ from app.core import metrics
 from app.core.errors import (
     AppError,
     DatabaseUnavailableError,
+    EventIdReusedError,
     ServiceUnavailableError,
     UnknownSessionError,
 )
+from app.core.security import DEFAULT_STOREFRONT_ID
+from app.services.idempotency import request_hash
 from app.services.outbox import Outbox, OutboxError
 from app.store import conversations, outcomes
+from app.store.models import EventOrigin
 
 logger = logging.getLogger(__name__)
 
 # Anything the database layer can raise; `is_outage()` tells an outage from a bug.
 DB_DOWN_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, TimeoutError)
+
+# One message for an unknown session, another user's and another storefront's; it names
+# no id, so a caller cannot probe which session ids exist.
+UNKNOWN_SESSION = "unknown session: use the session_id of a reply (and its user_id, if given)"
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -85,12 +96,23 @@ class OutcomeEvent:
     event_id: str
     type: EventType
     session_id: str
+    storefront_id: str
     user_id: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)  # amount/currency/reason/score/...
     occurred_at: datetime | None = None
+    origin: str = EventOrigin.CLIENT  # SERVER: an id the service made (own namespace)
+
+    def request_hash(self) -> str | None:
+        """Digest of what the client sent under this id (None for server-made events)."""
+        if self.origin != EventOrigin.CLIENT:
+            return None
+        body = {k: v for k, v in self.to_json().items() if k not in ("storefront_id", "origin")}
+        return request_hash("event", body)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "storefront_id": self.storefront_id,
+            "origin": self.origin,
             "event_id": self.event_id,
             "type": self.type.value,
             "session_id": self.session_id,
@@ -106,9 +128,12 @@ class OutcomeEvent:
             event_id=data["event_id"],
             type=EventType(data["type"]),
             session_id=data["session_id"],
+            # Items queued before tenancy were all the default storefront's.
+            storefront_id=data.get("storefront_id") or DEFAULT_STOREFRONT_ID,
             user_id=data.get("user_id"),
             payload=dict(data.get("payload") or {}),
             occurred_at=datetime.fromisoformat(occurred) if occurred else None,
+            origin=data.get("origin") or EventOrigin.CLIENT,
         )
 
 
@@ -182,26 +207,28 @@ class EventService:
     ) -> list[tuple[outcomes.NewEvent, bool]]:
         """Resolve each event's session and insert; (row, inserted now) per event.
 
-        Strict (the online path): an unknown session, or one of another user, is a 404.
+        Strict (the online path): an unknown session, one of another user or another
+        storefront, is a 404; an id stored before with another body is a 409.
         Lenient (outbox replay, the event was already accepted): it is stored without a
-        session link and marked, never dropped.
+        session link and marked, never dropped; a reused id is kept as the first body.
         """
         rows: list[outcomes.NewEvent] = []
         for event in events:
-            session = await conversations.get_session(db, session_id=event.session_id)
+            session = await conversations.get_session(
+                db, storefront_id=event.storefront_id, session_id=event.session_id
+            )
             if session is not None and event.user_id not in (None, session.user_id):
                 session = None  # not this user's session: treat as unknown, leak nothing
             if session is None and strict:
-                raise UnknownSessionError(
-                    f"no session {event.session_id!r}"
-                    + (f" for user {event.user_id!r}" if event.user_id else ""),
-                    param="session_id",
-                )
+                raise UnknownSessionError(UNKNOWN_SESSION, param="session_id")
             payload = dict(event.payload)
             if session is None:
                 payload["unresolved_session_id"] = event.session_id
             rows.append(
                 outcomes.NewEvent(
+                    storefront_id=event.storefront_id,
+                    origin=event.origin,
+                    request_hash=event.request_hash(),
                     client_event_id=event.event_id,
                     type=event.type.value,
                     session_id=session.id if session else None,
@@ -214,13 +241,34 @@ class EventService:
                 )
             )
         inserted = await outcomes.insert_events(db, rows)
-        seen: set[str] = set()
+        await self._check_reuse(db, [r for r in rows if r.key not in inserted], strict=strict)
+        seen: set[outcomes.EventKey] = set()
         result = []
         for row in rows:
             # A batch may repeat an id (a retried request queued twice): count it once.
-            result.append((row, row.client_event_id in inserted - seen))
-            seen.add(row.client_event_id)
+            result.append((row, row.key in inserted - seen))
+            seen.add(row.key)
         return result
+
+    @staticmethod
+    async def _check_reuse(
+        db: AsyncSession, duplicates: Sequence[outcomes.NewEvent], *, strict: bool
+    ) -> None:
+        """An id stored before must carry the same body as now (rows stored before bodies
+        were hashed, and server-made ones, have no hash and always match)."""
+        reused = [r for r in duplicates if r.request_hash is not None]
+        stored = await outcomes.stored_request_hashes(db, keys=[r.key for r in reused])
+        for row in reused:
+            digest = stored.get(row.key)
+            if digest is None or digest == row.request_hash:
+                continue
+            if strict:
+                raise EventIdReusedError(
+                    "this event_id was already recorded with a different body; use a new "
+                    "event_id for a new event",
+                    param="event_id",
+                )
+            logger.warning("outbox: event id reused with a different body, the first one is kept")
 
     async def drain_once(self) -> int:
         """Move one batch from the outbox into the database; items handled."""
@@ -239,7 +287,9 @@ class EventService:
             except (KeyError, ValueError, TypeError):
                 # Only this service writes the outbox, so this is a bug: keep the item
                 # out of the way (and logged) rather than blocking every later event.
-                logger.error("dead-lettering malformed outbox item %s: %r", item_id, data)
+                # Field names only: the values hold amounts and shoppers' comments.
+                fields = sorted(data) if isinstance(data, dict) else type(data).__name__
+                logger.error("dead-lettering malformed outbox item %s (fields %s)", item_id, fields)
                 await self.outbox.dead_letter(item_id)
         try:
             async with self._db() as db, db.begin():

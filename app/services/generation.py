@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from app.core import metrics
 from app.core.errors import (
     AppError,
     GenerationTimeoutError,
+    InvalidRequestError,
     OverloadedError,
     ServiceUnavailableError,
 )
@@ -24,6 +25,7 @@ from app.engine.base import (
     EngineOverloadedError,
     EngineTimeoutError,
     Generation,
+    PromptTooLongError,
     SamplingSettings,
 )
 from app.services.turns import ChatLimits
@@ -43,6 +45,38 @@ class ReplyGenerator:
         if self._engine.queue_depth >= self.limits.max_queue:
             metrics.GENERATION_FAILURES.labels("overloaded").inc()
             raise OverloadedError("the assistant is busy; retry in a moment", retry_after_s=2)
+
+    def fit_prompt(
+        self,
+        build: Callable[[list[ChatMessage]], list[ChatMessage]],
+        history: list[ChatMessage],
+    ) -> list[ChatMessage]:
+        """The prompt `build(history)` with as much of `history` as fits the engine's
+        context and still leaves room for a whole reply (`max_tokens`).
+
+        The oldest turns go first, a shopper message and its reply together. A message
+        that does not fit even without history is the caller's to shorten: 422
+        `prompt_too_long`, never the 503 "retry shortly" that a retry cannot cure.
+        """
+        messages = build(history)
+        limit = self._engine.context_length
+        if limit is None:
+            return messages
+        # A reply cap as large as the context (a misconfiguration) still leaves one token.
+        budget = limit - min(self.limits.max_tokens, limit - 1)
+        while (tokens := self._engine.count_tokens(messages)) > budget:
+            if not history:
+                metrics.GENERATION_FAILURES.labels("prompt_too_long").inc()
+                raise InvalidRequestError(
+                    f"the message is too long for the assistant: its prompt takes {tokens} "
+                    f"tokens and at most {budget} fit; shorten the message (or the context "
+                    "items sent with it)",
+                    code="prompt_too_long",
+                    param="message",
+                )
+            history = history[2:]
+            messages = build(history)
+        return messages
 
     @property
     def sampling(self) -> SamplingSettings:
@@ -118,6 +152,16 @@ class ReplyGenerator:
 
     def error(self, exc: TimeoutError | EngineError) -> AppError:
         """The one mapping of engine failures to API errors, for replies and streams."""
+        if isinstance(exc, PromptTooLongError):
+            # `fit_prompt` trims first; this only catches a count that disagreed with the
+            # engine's. Retrying the same request cannot help, so it is not a 503.
+            metrics.GENERATION_FAILURES.labels("prompt_too_long").inc()
+            return InvalidRequestError(
+                "the conversation is too long for the assistant's context; shorten the "
+                "message or start a new session",
+                code="prompt_too_long",
+                param="message",
+            )
         if isinstance(exc, TimeoutError | EngineTimeoutError):
             metrics.GENERATION_FAILURES.labels("timeout").inc()
             return GenerationTimeoutError(

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.errors import AppError, DatabaseUnavailableError, UnknownSessionError
 from app.services.events import (
     DB_DOWN_ERRORS,
+    UNKNOWN_SESSION,
     EventService,
     EventType,
     HandoffReason,
@@ -16,6 +17,7 @@ from app.services.events import (
     observe,
 )
 from app.store import conversations, outcomes
+from app.store.models import EventOrigin
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class HandoffService:
     async def take_over(
         self,
         *,
+        storefront_id: str,
         session_id: str,
         reason: HandoffReason,
         user_id: str | None = None,
@@ -43,16 +46,21 @@ class HandoffService:
     ) -> HandoffResult:
         """Mark the session as human-handled and log one handoff event, atomically.
 
-        Idempotent: the event id is derived from the session, so a repeated takeover
-        neither changes anything nor counts twice. Unlike outcome events this cannot
-        go through the outbox: silencing the bot needs the database.
+        Idempotent: the event id is derived from the session (in the server's namespace,
+        which clients cannot write), so a repeated takeover neither changes anything nor
+        counts twice. Unlike outcome events this cannot go through the outbox: silencing
+        the bot needs the database. Another storefront's session is an unknown one.
         """
         try:
             async with self._db() as db, db.begin():
-                session = await conversations.get_session(db, session_id=session_id)
+                session = await conversations.get_session(
+                    db, storefront_id=storefront_id, session_id=session_id
+                )
                 if session is None or user_id not in (None, session.user_id):
-                    raise UnknownSessionError(f"no session {session_id!r}", param="session_id")
-                changed = await outcomes.mark_session_human(db, session_id=session_id)
+                    raise UnknownSessionError(UNKNOWN_SESSION, param="session_id")
+                changed = await outcomes.mark_session_human(
+                    db, storefront_id=storefront_id, session_id=session_id
+                )
                 payload = {"reason": reason.value}
                 if note:
                     payload["note"] = note
@@ -64,7 +72,9 @@ class HandoffService:
                         event_id=f"takeover:{session_id}",
                         type=EventType.HANDOFF,
                         session_id=session_id,
+                        storefront_id=storefront_id,
                         payload=payload,
+                        origin=EventOrigin.SERVER,
                     ),
                 )
         except AppError:

@@ -18,6 +18,7 @@ from app.store import idempotency as repo
 class IdempotencyClaim:
     """This request owns `key`; its response is stored with the work it describes."""
 
+    storefront_id: str
     owner: str
     key: str
 
@@ -37,13 +38,15 @@ class IdempotencyService:
         self._stale_after_s = stale_after_s
 
     async def begin(
-        self, *, owner: str, key: str, route: str, payload: dict[str, Any]
+        self, *, storefront_id: str, owner: str, key: str, route: str, payload: dict[str, Any]
     ) -> IdempotencyClaim | dict[str, Any]:
-        """Claim `key`, or return the stored response of the earlier identical request."""
+        """Claim `key` for `owner` (an API key of `storefront_id`), or return the stored
+        response of the earlier identical request."""
         digest = request_hash(route, payload)
         async with self._db() as db:
             existing = await repo.claim(
                 db,
+                storefront_id=storefront_id,
                 owner=owner,
                 key=key,
                 route=route,
@@ -51,7 +54,7 @@ class IdempotencyService:
                 stale_after_s=self._stale_after_s,
             )
         if existing is None:
-            return IdempotencyClaim(owner=owner, key=key)
+            return IdempotencyClaim(storefront_id=storefront_id, owner=owner, key=key)
         if existing.request_hash != digest:
             raise IdempotencyKeyReusedError(
                 "this Idempotency-Key was already used with a different request body; "
@@ -76,10 +79,17 @@ class IdempotencyService:
     ) -> None:
         """Store the response inside the caller's transaction."""
         await repo.complete(
-            db, owner=claim.owner, key=claim.key, status_code=status_code, response=response
+            db,
+            storefront_id=claim.storefront_id,
+            owner=claim.owner,
+            key=claim.key,
+            status_code=status_code,
+            response=response,
         )
 
     async def abandon(self, claim: IdempotencyClaim) -> None:
         """The request failed: free the key so that a retry runs again."""
         async with self._db() as db:
-            await repo.release(db, owner=claim.owner, key=claim.key)
+            await repo.release(
+                db, storefront_id=claim.storefront_id, owner=claim.owner, key=claim.key
+            )

@@ -80,7 +80,11 @@ async def outcome_services(
         handoffs=HandoffService(db=db, events=events),
         experiments=ExperimentService(db=db, on_change=on_change),
         registry=PolicyRegistry(
-            db=db, add_adapter=engine.add_adapter, base_model=engine.model_name, on_change=on_change
+            db=db,
+            add_adapter=engine.add_adapter,
+            base_model=engine.model_name,
+            adapters_root=settings.MORE_ADAPTERS_ROOT,
+            on_change=on_change,
         ),
     )
     drainer = asyncio.create_task(events.run_drainer(), name="events-outbox-drainer")

@@ -1,8 +1,8 @@
 """Which policy (variant, version, adapter) answers a turn.
 
-Today every turn gets the default policy: the configured adapter on the base model, or
-the base model alone. A/B experiments plug in here by implementing `PolicyResolver`
-(sticky by user; a session keeps the policy it started with).
+The default: the configured adapter on the base model, or the base model alone, for
+every storefront. A/B experiments plug in here by implementing `PolicyResolver` (per
+storefront, sticky by user; a session keeps the policy it started with).
 """
 
 from __future__ import annotations
@@ -33,11 +33,13 @@ class PolicyResolver(abc.ABC):
     async def resolve(
         self,
         *,
+        storefront_id: str,
         user_id: str,
         session_variant: str | None = None,
         session_policy_version: str | None = None,
     ) -> Policy:
-        """The policy for this turn; an existing session passes the policy it started with."""
+        """The policy for this turn of a storefront's shopper; an existing session passes
+        the policy it started with."""
 
     async def adapters(self) -> list[Adapter]:
         """Adapters the engine must have loaded before serving."""
@@ -56,6 +58,7 @@ class DefaultPolicyResolver(PolicyResolver):
     async def resolve(
         self,
         *,
+        storefront_id: str,
         user_id: str,
         session_variant: str | None = None,
         session_policy_version: str | None = None,

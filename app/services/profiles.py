@@ -1,4 +1,4 @@
-"""Profile use cases: read (with a short per-replica TTL cache) and upsert."""
+"""Profile use cases: read (with a short per-replica TTL cache) and upsert, per storefront."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import time
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import UnknownUserError
+from app.core.security import Principal
 from app.domain.profile import Profile
+from app.services.audit import record_change
 from app.store import profiles as repo
+
+# One message for "no such shopper" whatever the reason (never created, erased, or
+# another storefront's): it names no id, so it cannot be used to probe which exist.
+UNKNOWN_USER = "no profile for this user_id: create it with PUT /v1/profiles/{user_id}"
 
 
 class ProfileService:
@@ -18,30 +24,46 @@ class ProfileService:
     def __init__(self, *, db: async_sessionmaker[AsyncSession], ttl_s: float) -> None:
         self._db = db
         self._ttl_s = ttl_s
-        self._cache: dict[str, tuple[float, Profile]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, Profile]] = {}
 
-    async def get(self, user_id: str) -> Profile:
+    async def get(self, *, storefront_id: str, user_id: str) -> Profile:
+        """The storefront's shopper, or `UnknownUserError` (404)."""
         now = time.monotonic()
-        hit = self._cache.get(user_id)
+        cache_key = (storefront_id, user_id)
+        hit = self._cache.get(cache_key)
         if hit is not None and hit[0] > now:
             return hit[1]
         async with self._db() as db:
-            profile = await repo.get_profile(db, user_id=user_id)
+            profile = await repo.get_profile(db, storefront_id=storefront_id, user_id=user_id)
         if profile is None:
-            self._cache.pop(user_id, None)
-            raise UnknownUserError(
-                f"no profile for user_id {user_id!r}: create it with PUT /v1/profiles/{user_id}",
-                param="user_id",
-            )
+            self._cache.pop(cache_key, None)
+            raise UnknownUserError(UNKNOWN_USER, param="user_id")
         if self._ttl_s > 0:
             if len(self._cache) > 10_000:  # bounded memory under many distinct users
                 self._cache.clear()
-            self._cache[user_id] = (now + self._ttl_s, profile)
+            self._cache[cache_key] = (now + self._ttl_s, profile)
         return profile
 
-    async def put(self, profile: Profile) -> tuple[Profile, bool]:
-        """Create or replace; returns the profile and whether it was created."""
+    async def put(self, *, principal: Principal, profile: Profile) -> tuple[Profile, bool]:
+        """Create or replace a shopper of the caller's storefront (audited); returns the
+        profile and whether it was created."""
+        storefront_id = principal.storefront_id
         async with self._db() as db, db.begin():
-            saved, created = await repo.upsert_profile(db, profile=profile)
-        self._cache.pop(profile.user_id, None)
-        return saved, created
+            previous, created = await repo.upsert_profile(
+                db, storefront_id=storefront_id, profile=profile
+            )
+            await record_change(
+                db,
+                principal=principal,
+                action="profile.put",
+                storefront_id=storefront_id,
+                target=profile.user_id,
+                before=previous.model_dump(mode="json") if previous else None,
+                after=profile.model_dump(mode="json"),
+            )
+        self.forget(storefront_id=storefront_id, user_id=profile.user_id)
+        return profile, created
+
+    def forget(self, *, storefront_id: str, user_id: str) -> None:
+        """Drop this replica's cached copy (after a change or an erasure)."""
+        self._cache.pop((storefront_id, user_id), None)

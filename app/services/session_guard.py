@@ -1,8 +1,9 @@
-"""Who may run a turn now: rate limits per key and per session, one generation per session.
+"""Who may run a turn now: rate limits per session and per shopper, one generation per
+session.
 
-Both live in the shared session cache (Redis) so every replica sees them. When the cache
-is down they hold per replica instead (an in-process cache), and the turn is served
-degraded rather than refused: a Redis outage must not stop the shop's chat.
+Both live in Redis (the rate limiter's and the session cache's) so every replica sees
+them. When Redis is down they hold per replica instead (in process), and the turn is
+served degraded rather than refused: a Redis outage must not stop the shop's chat.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from app.core.errors import GenerationInProgressError, RateLimitedError
+from app.core.errors import GenerationInProgressError
+from app.services.rate_limits import RateLimiter
 from app.store.sessions import CacheUnavailableError, InMemorySessionCache, SessionCache
 
 logger = logging.getLogger(__name__)
@@ -31,28 +33,20 @@ class SessionGuard:
 
     Args:
         cache: the shared session cache.
-        window_s: rate-limit window.
+        limiter: the service's rate limiter.
         lock_ttl_s: how long a lock outlives a crashed holder (the generation timeout plus
             a margin, so a live generation never loses its lock).
     """
 
-    def __init__(self, cache: SessionCache, *, window_s: int, lock_ttl_s: float) -> None:
+    def __init__(self, cache: SessionCache, *, limiter: RateLimiter, lock_ttl_s: float) -> None:
         self._cache = cache
         self._local = InMemorySessionCache(ttl_s=cache.ttl_s, max_messages=cache.max_messages)
-        self.window_s = window_s
+        self._limiter = limiter
         self.lock_ttl_s = lock_ttl_s
 
-    async def rate_limit(self, bucket: str, limit: int, *, what: str) -> None:
-        """Count one request in `bucket`; `RateLimitedError` (429) past `limit` per window."""
-        try:
-            wait = await self._cache.hit(bucket, limit=limit, window_s=self.window_s)
-        except CacheUnavailableError:
-            wait = await self._local.hit(bucket, limit=limit, window_s=self.window_s)
-        if wait is not None:
-            raise RateLimitedError(
-                f"too many requests for this {what}: at most {limit} per {self.window_s} s",
-                retry_after_s=wait,
-            )
+    async def rate_limit(self, family: str, *identifiers: str, limit: int, what: str) -> None:
+        """Count one request in the bucket; `RateLimitedError` (429) past `limit` per window."""
+        await self._limiter.hit(family, *identifiers, limit=limit, what=what)
 
     async def lock(self, session_id: str) -> SessionLock:
         """Take the session's generation lock, or `GenerationInProgressError` (409)."""

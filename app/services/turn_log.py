@@ -41,6 +41,7 @@ class TurnLog:
     async def record(
         self,
         *,
+        storefront_id: str,
         session_id: str,
         user_id: str,
         policy: Policy,
@@ -54,7 +55,9 @@ class TurnLog:
     ) -> bool:
         """Persist the turn, then cache it; False when the cache could not be updated."""
         handoff_logged = await database_call(
-            self._persist(session_id, user_id, policy, api_key_name, turn, claim, response)
+            self._persist(
+                storefront_id, session_id, user_id, policy, api_key_name, turn, claim, response
+            )
         )
         if handoff_logged:
             metrics.HANDOFFS.labels(policy.variant, "policy").inc()
@@ -77,6 +80,7 @@ class TurnLog:
 
     async def _persist(
         self,
+        storefront_id: str,
         session_id: str,
         user_id: str,
         policy: Policy,
@@ -90,6 +94,7 @@ class TurnLog:
         async with self._db() as db, db.begin():
             await conversations.record_turn(
                 db,
+                storefront_id=storefront_id,
                 session_id=session_id,
                 user_id=user_id,
                 variant=policy.variant,
@@ -99,14 +104,19 @@ class TurnLog:
                 turn=turn,
             )
             if turn.handoff:  # the reply handed the shopper to a person: the bot goes silent
-                await outcomes.mark_session_human(db, session_id=session_id)
+                await outcomes.mark_session_human(
+                    db, storefront_id=storefront_id, session_id=session_id
+                )
                 # The session row knows its experiment (a later turn's policy may not).
-                stored = await conversations.get_session(db, session_id=session_id)
+                stored = await conversations.get_session(
+                    db, storefront_id=storefront_id, session_id=session_id
+                )
                 handoff_logged = bool(
                     await outcomes.insert_events(
                         db,
                         [
                             outcomes.policy_handoff_event(
+                                storefront_id=storefront_id,
                                 session_id=session_id,
                                 user_id=user_id,
                                 variant=policy.variant,

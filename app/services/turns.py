@@ -18,9 +18,8 @@ class ChatLimits:
     history_max_turns: int = 8
     generation_timeout_s: float = 30.0
     max_queue: int = 64
-    rate_limit_per_key: int = 600
     rate_limit_per_session: int = 30
-    rate_limit_window_s: int = 60
+    rate_limit_per_user: int = 60  # per shopper within one API key
     prompt_verdict: bool = True  # add the rules' verdict line when the intent is known
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.prompt import ChatMessage
@@ -15,6 +16,7 @@ from app.store.models import MessageRow, SessionRow, SessionStatus, utcnow
 @dataclass(frozen=True)
 class SessionRecord:
     id: str
+    storefront_id: str
     user_id: str
     variant: str
     policy_version: str
@@ -46,6 +48,7 @@ class TurnRecord:
 def _record(row: SessionRow) -> SessionRecord:
     return SessionRecord(
         id=row.id,
+        storefront_id=row.storefront_id,
         user_id=row.user_id,
         variant=row.variant,
         policy_version=row.policy_version,
@@ -54,20 +57,35 @@ def _record(row: SessionRow) -> SessionRecord:
     )
 
 
-async def get_session(db: AsyncSession, *, session_id: str) -> SessionRecord | None:
-    row = await db.get(SessionRow, session_id)
+async def _session_row(
+    db: AsyncSession, storefront_id: str, session_id: str, *, lock: bool = False
+) -> SessionRow | None:
+    query = select(SessionRow).where(
+        SessionRow.id == session_id, SessionRow.storefront_id == storefront_id
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return await db.scalar(query)
+
+
+async def get_session(
+    db: AsyncSession, *, storefront_id: str, session_id: str
+) -> SessionRecord | None:
+    """The session if it belongs to `storefront_id` (another storefront's is None)."""
+    row = await _session_row(db, storefront_id, session_id)
     return None if row is None else _record(row)
 
 
 async def recent_history(
-    db: AsyncSession, *, session_id: str, max_messages: int
+    db: AsyncSession, *, storefront_id: str, session_id: str, max_messages: int
 ) -> list[ChatMessage]:
     """The last `max_messages` messages of a session, oldest first."""
     if max_messages <= 0:
         return []
     rows = await db.scalars(
         select(MessageRow)
-        .where(MessageRow.session_id == session_id)
+        .join(SessionRow, SessionRow.id == MessageRow.session_id)
+        .where(MessageRow.session_id == session_id, SessionRow.storefront_id == storefront_id)
         .order_by(MessageRow.id.desc())
         .limit(max_messages)
     )
@@ -77,6 +95,7 @@ async def recent_history(
 async def record_turn(
     db: AsyncSession,
     *,
+    storefront_id: str,
     session_id: str,
     user_id: str,
     variant: str,
@@ -89,11 +108,12 @@ async def record_turn(
 
     The caller owns the transaction, so both messages (and the session) land together.
     """
-    row = await db.get(SessionRow, session_id)
+    row = await _session_row(db, storefront_id, session_id)
     if row is None:
         db.add(
             SessionRow(
                 id=session_id,
+                storefront_id=storefront_id,
                 user_id=user_id,
                 variant=variant,
                 policy_version=policy_version,
@@ -133,6 +153,20 @@ async def record_turn(
     await db.flush()
 
 
-async def count_messages(db: AsyncSession, *, session_id: str) -> int:
-    rows = await db.scalars(select(MessageRow.id).where(MessageRow.session_id == session_id))
-    return len(list(rows))
+async def count_messages(db: AsyncSession, *, storefront_id: str, session_id: str) -> int:
+    return int(
+        await db.scalar(
+            select(func.count(MessageRow.id))
+            .join(SessionRow, SessionRow.id == MessageRow.session_id)
+            .where(MessageRow.session_id == session_id, SessionRow.storefront_id == storefront_id)
+        )
+        or 0
+    )
+
+
+async def purge_messages_before(db: AsyncSession, *, cutoff: datetime) -> int:
+    """Delete every message older than `cutoff` (all storefronts: retention is one
+    setting); their text, storefront context and profile snapshots go with them. Sessions
+    and outcome events stay, so A/B reports keep counting. Returns the messages deleted."""
+    result = await db.execute(delete(MessageRow).where(MessageRow.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

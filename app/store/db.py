@@ -16,12 +16,15 @@ from sqlalchemy.ext.asyncio import (
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An async engine; for SQLite, creates the file's folder and enables FKs and WAL."""
+    """An async engine; for SQLite, creates the file's folder and enables FKs and WAL.
+
+    Both hide statement parameters from errors (`hide_parameters`): they hold personal data.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 15})
+        engine = create_async_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -34,6 +37,9 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
+        # Bound values (names, messages, amounts) never reach an exception's text, and
+        # so never a log line or an error message.
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,

@@ -36,6 +36,7 @@ class VariantRecord:
 @dataclass(frozen=True)
 class ExperimentRecord:
     id: int
+    storefront_id: str
     name: str
     salt: str
     status: str
@@ -57,26 +58,42 @@ class PolicyVersionRecord:
     adapter_path: str | None
 
 
-async def get_experiment(db: AsyncSession, *, name: str) -> ExperimentRecord | None:
-    row = await db.scalar(select(ExperimentRow).where(ExperimentRow.name == name))
+async def get_experiment(
+    db: AsyncSession, *, storefront_id: str, name: str
+) -> ExperimentRecord | None:
+    row = await db.scalar(
+        select(ExperimentRow).where(
+            ExperimentRow.storefront_id == storefront_id, ExperimentRow.name == name
+        )
+    )
     return None if row is None else await _record(db, row)
 
 
-async def list_experiments(db: AsyncSession) -> list[ExperimentRecord]:
-    rows = await db.scalars(select(ExperimentRow).order_by(ExperimentRow.id))
+async def list_experiments(db: AsyncSession, *, storefront_id: str) -> list[ExperimentRecord]:
+    rows = await db.scalars(
+        select(ExperimentRow)
+        .where(ExperimentRow.storefront_id == storefront_id)
+        .order_by(ExperimentRow.id)
+    )
     return [await _record(db, row) for row in rows]
 
 
-async def running_experiments(db: AsyncSession) -> list[ExperimentRecord]:
-    rows = await db.scalars(
-        select(ExperimentRow).where(ExperimentRow.status == "running").order_by(ExperimentRow.id)
-    )
+async def running_experiments(
+    db: AsyncSession, *, storefront_id: str | None
+) -> list[ExperimentRecord]:
+    """Running experiments of one storefront, or of every storefront (None: the policy
+    resolver loads them all at once)."""
+    query = select(ExperimentRow).where(ExperimentRow.status == "running")
+    if storefront_id is not None:
+        query = query.where(ExperimentRow.storefront_id == storefront_id)
+    rows = await db.scalars(query.order_by(ExperimentRow.id))
     return [await _record(db, row) for row in rows]
 
 
 async def create_experiment(
     db: AsyncSession,
     *,
+    storefront_id: str,
     name: str,
     salt: str,
     status: str,
@@ -84,7 +101,7 @@ async def create_experiment(
     weights: dict[str, float],
     ranges: list[Any],
 ) -> ExperimentRecord:
-    row = ExperimentRow(name=name, salt=salt, status=status)
+    row = ExperimentRow(storefront_id=storefront_id, name=name, salt=salt, status=status)
     db.add(row)
     await db.flush()
     for v in variants:
@@ -145,9 +162,12 @@ async def allocation_history(db: AsyncSession, *, experiment_id: int) -> dict[in
     return {version: ranges for version, ranges in rows}
 
 
-async def get_assignment(db: AsyncSession, *, experiment_id: int, user_id: str) -> str | None:
+async def get_assignment(
+    db: AsyncSession, *, storefront_id: str, experiment_id: int, user_id: str
+) -> str | None:
     return await db.scalar(
         select(ExperimentAssignmentRow.variant).where(
+            ExperimentAssignmentRow.storefront_id == storefront_id,
             ExperimentAssignmentRow.experiment_id == experiment_id,
             ExperimentAssignmentRow.user_id == user_id,
         )
@@ -155,7 +175,13 @@ async def get_assignment(db: AsyncSession, *, experiment_id: int, user_id: str) 
 
 
 async def put_assignment(
-    db: AsyncSession, *, experiment_id: int, user_id: str, variant: str, version: int
+    db: AsyncSession,
+    *,
+    storefront_id: str,
+    experiment_id: int,
+    user_id: str,
+    variant: str,
+    version: int,
 ) -> tuple[str, bool]:
     """Store the user's variant unless one exists: (stored variant, inserted now).
 
@@ -166,17 +192,20 @@ async def put_assignment(
     inserted = await db.scalar(
         insert(ExperimentAssignmentRow)
         .values(
+            storefront_id=storefront_id,
             experiment_id=experiment_id,
             user_id=user_id,
             variant=variant,
             allocation_version=version,
         )
-        .on_conflict_do_nothing(index_elements=["experiment_id", "user_id"])
+        .on_conflict_do_nothing(index_elements=["storefront_id", "user_id", "experiment_id"])
         .returning(ExperimentAssignmentRow.variant)
     )
     if inserted is not None:
         return inserted, True
-    stored = await get_assignment(db, experiment_id=experiment_id, user_id=user_id)
+    stored = await get_assignment(
+        db, storefront_id=storefront_id, experiment_id=experiment_id, user_id=user_id
+    )
     assert stored is not None
     return stored, False
 
@@ -230,6 +259,7 @@ async def _record(db: AsyncSession, row: ExperimentRow) -> ExperimentRecord:
     )
     return ExperimentRecord(
         id=row.id,
+        storefront_id=row.storefront_id,
         name=row.name,
         salt=row.salt,
         status=row.status,

@@ -3,6 +3,11 @@
 `events`, `policy_versions`, `experiments` and `experiment_variants` are created by the
 first migration for the outcome-logging and A/B work to fill in. Types are portable
 between PostgreSQL and the embedded SQLite file.
+
+Tenancy (revision 0005): every shopper-facing row carries `storefront_id`. Repositories
+always pass it; the server default (the default storefront, where all pre-tenancy data
+lives) only catches writers that predate tenancy, e.g. a replica of the previous release
+during a rolling upgrade.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -30,6 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from app.core.security import DEFAULT_STOREFRONT_ID
 
 # Deterministic constraint names, so migrations can drop/alter them on every backend.
 NAMING_CONVENTION = {
@@ -72,6 +80,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def _storefront_fk() -> Any:
+    """The owning storefront: a foreign key with the default storefront as server default."""
+    return mapped_column(
+        String(64), ForeignKey("storefronts.id"), server_default=DEFAULT_STOREFRONT_ID
+    )
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
@@ -81,11 +96,30 @@ class TimestampMixin:
     )
 
 
+class StorefrontRow(Base):
+    """A tenant: every API key, shopper, session and event belongs to one."""
+
+    __tablename__ = "storefronts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
 class ProfileRow(TimestampMixin, Base):
-    """One shopper's facts (all fields of `app.domain.profile.Profile`)."""
+    """One shopper's facts (all fields of `app.domain.profile.Profile`); a `user_id` is
+    the storefront's own id, so two storefronts may use the same one."""
 
     __tablename__ = "profiles"
 
+    storefront_id: Mapped[str] = mapped_column(
+        String(64),
+        ForeignKey("storefronts.id"),
+        primary_key=True,
+        server_default=DEFAULT_STOREFRONT_ID,
+    )
     user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     first_name: Mapped[str | None] = mapped_column(String(64))
     account_standing: Mapped[str] = mapped_column(String(16))
@@ -111,9 +145,20 @@ class SessionRow(TimestampMixin, Base):
     """A conversation of one shopper with one policy version."""
 
     __tablename__ = "sessions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["storefront_id", "user_id"],
+            ["profiles.storefront_id", "profiles.user_id"],
+            name="fk_sessions_storefront_id_profiles",
+        ),
+        Index("ix_sessions_storefront_id_user_id", "storefront_id", "user_id"),
+    )
 
+    # Session ids are server-minted UUIDs, unique across storefronts; every lookup still
+    # filters by the caller's storefront.
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("profiles.user_id"), index=True)
+    storefront_id: Mapped[str] = mapped_column(String(64), server_default=DEFAULT_STOREFRONT_ID)
+    user_id: Mapped[str] = mapped_column(String(128))
     variant: Mapped[str] = mapped_column(String(64))
     policy_version: Mapped[str] = mapped_column(String(128), index=True)
     experiment: Mapped[str | None] = mapped_column(String(128))
@@ -125,7 +170,10 @@ class MessageRow(Base):
     """One message of a session; a turn's user and assistant rows are written together."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_session_id_id", "session_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_session_id_id", "session_id", "id"),
+        Index("ix_messages_created_at", "created_at"),  # the retention purge
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
@@ -151,27 +199,39 @@ class MessageRow(Base):
 
 
 class ApiKeyRow(Base):
-    """A server-to-server key; only its SHA-256 hash is stored."""
+    """A server-to-server key of one storefront; only SHA-256 hashes are stored.
+
+    A rotation keeps the row (name, storefront, scopes) and replaces the hash; the old
+    hash stays valid until `previous_key_expires_at` so callers can switch over."""
 
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    storefront_id: Mapped[str] = _storefront_fk()
+    name: Mapped[str] = mapped_column(String(128), unique=True)  # global: it names the caller
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    scope: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(64))  # space-separated scopes, as OAuth's
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    previous_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    previous_key_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class IdempotencyRow(Base):
     """A POST seen under an `Idempotency-Key`: its payload hash and, once done, its response."""
 
     __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("owner", "key", name="uq_idempotency_records_owner_key"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "storefront_id", "owner", "key", name="uq_idempotency_records_storefront_owner_key"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    storefront_id: Mapped[str] = _storefront_fk()
     owner: Mapped[str] = mapped_column(String(128))  # the API key name: keys never collide
     key: Mapped[str] = mapped_column(String(255))
     route: Mapped[str] = mapped_column(String(128))
@@ -183,18 +243,38 @@ class IdempotencyRow(Base):
     )
 
 
+class EventOrigin:
+    """Values of `events.origin`: whose namespace `client_event_id` is in."""
+
+    CLIENT = "client"  # ids the storefront chose (`POST /v1/events`)
+    SERVER = "server"  # ids the service made (`policy-handoff:<session>`, `takeover:<session>`)
+
+
 class EventRow(Base):
-    """An outcome event (offer shown, conversion, handoff, satisfaction)."""
+    """An outcome event (offer shown, conversion, handoff, satisfaction).
+
+    An event id is unique per storefront and origin: one storefront's ids never collide
+    with another's, and a client cannot take an id the server will write."""
 
     __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint(
+            "storefront_id", "origin", "client_event_id", name="uq_events_storefront_origin_id"
+        ),
+        Index("ix_events_storefront_id_user_id", "storefront_id", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    client_event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    storefront_id: Mapped[str] = _storefront_fk()
+    origin: Mapped[str] = mapped_column(String(8), server_default=EventOrigin.CLIENT)
+    client_event_id: Mapped[str] = mapped_column(String(128))
+    # SHA-256 of the client's request: the same id with another body is a conflict.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(32), index=True)
     session_id: Mapped[str | None] = mapped_column(
         ForeignKey("sessions.id", ondelete="SET NULL"), index=True
     )
-    user_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(128))
     variant: Mapped[str | None] = mapped_column(String(64))
     policy_version: Mapped[str | None] = mapped_column(String(128))
     experiment: Mapped[str | None] = mapped_column(String(128))
@@ -223,10 +303,16 @@ class PolicyVersionRow(Base):
 
 
 class ExperimentRow(TimestampMixin, Base):
+    """A storefront's A/B test between policy versions of the shared registry."""
+
     __tablename__ = "experiments"
+    __table_args__ = (
+        UniqueConstraint("storefront_id", "name", name="uq_experiments_storefront_name"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    storefront_id: Mapped[str] = _storefront_fk()
+    name: Mapped[str] = mapped_column(String(128))
     salt: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft|running|stopped
 
@@ -274,18 +360,46 @@ class ExperimentAssignmentRow(Base):
 
     __tablename__ = "experiment_assignments"
     __table_args__ = (
+        # Leads with (storefront, user): erasure and export find a shopper's rows by it.
         UniqueConstraint(
-            "experiment_id", "user_id", name="uq_experiment_assignments_experiment_user"
+            "storefront_id",
+            "user_id",
+            "experiment_id",
+            name="uq_experiment_assignments_storefront_user_experiment",
         ),
+        Index("ix_experiment_assignments_experiment_id", "experiment_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    storefront_id: Mapped[str] = _storefront_fk()
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(128))
     variant: Mapped[str] = mapped_column(String(64))
     allocation_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+class AdminAuditRow(Base):
+    """One admin or operator change: who (key name), what (action, target), when, and the
+    state before and after as JSON. Erasing a shopper clears `before`/`after` of the rows
+    about them (their personal data) but keeps who did what when."""
+
+    __tablename__ = "admin_audit"
+    __table_args__ = (Index("ix_admin_audit_storefront_id_target", "storefront_id", "target"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # The storefront the change concerns; NULL for global changes (the policy registry).
+    storefront_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("storefronts.id"))
+    actor: Mapped[str] = mapped_column(String(128))  # key name, or `cli:<os user>`
+    action: Mapped[str] = mapped_column(String(64))  # e.g. profile.put, policy.promote
+    target: Mapped[str | None] = mapped_column(String(256))  # user id, experiment, version...
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[Any | None] = mapped_column(JSON)
+    after: Mapped[Any | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
     )
 
 

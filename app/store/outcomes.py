@@ -7,17 +7,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.store.models import EventRow, MessageRow, SessionRow, SessionStatus
+from app.store.models import EventOrigin, EventRow, MessageRow, SessionRow, SessionStatus
+
+# (storefront_id, origin, client_event_id): what makes an event id unique.
+EventKey = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
 class NewEvent:
-    """One event row to write; `client_event_id` makes the write idempotent."""
+    """One event row to write; its key (storefront, origin, id) makes the write idempotent."""
 
+    storefront_id: str
     client_event_id: str
     type: str
     session_id: str | None
@@ -27,23 +31,33 @@ class NewEvent:
     experiment: str | None
     payload: dict[str, Any]
     occurred_at: datetime | None = None
+    origin: str = EventOrigin.CLIENT
+    request_hash: str | None = None  # of the client's request (None: server-made)
+
+    @property
+    def key(self) -> EventKey:
+        return (self.storefront_id, self.origin, self.client_event_id)
 
 
-async def insert_events(db: AsyncSession, events: Sequence[NewEvent]) -> set[str]:
-    """Insert events, skipping ids already stored; return the ids inserted now.
+async def insert_events(db: AsyncSession, events: Sequence[NewEvent]) -> set[EventKey]:
+    """Insert events, skipping keys already stored; return the keys inserted now.
 
-    `ON CONFLICT DO NOTHING` on the unique client event id makes concurrent retries and
-    outbox replays safe on both PostgreSQL and SQLite, without a read-then-write race.
+    `ON CONFLICT DO NOTHING` on the unique (storefront, origin, id) makes concurrent
+    retries and outbox replays safe on both PostgreSQL and SQLite, without a
+    read-then-write race.
     """
     if not events:
         return set()
-    unique: dict[str, NewEvent] = {}
+    unique: dict[EventKey, NewEvent] = {}
     for e in events:
-        unique.setdefault(e.client_event_id, e)  # the first of any repeated id wins
+        unique.setdefault(e.key, e)  # the first of any repeated key wins
     dialect = db.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [
         {
+            "storefront_id": e.storefront_id,
+            "origin": e.origin,
+            "request_hash": e.request_hash,
             "client_event_id": e.client_event_id,
             "type": e.type,
             "session_id": e.session_id,
@@ -59,11 +73,37 @@ async def insert_events(db: AsyncSession, events: Sequence[NewEvent]) -> set[str
     statement = (
         insert(EventRow)
         .values(rows)
-        .on_conflict_do_nothing(index_elements=["client_event_id"])
-        .returning(EventRow.client_event_id)
+        .on_conflict_do_nothing(index_elements=["storefront_id", "origin", "client_event_id"])
+        .returning(EventRow.storefront_id, EventRow.origin, EventRow.client_event_id)
     )
     result = await db.execute(statement)
-    return set(result.scalars())
+    return {(row[0], row[1], row[2]) for row in result}
+
+
+async def stored_request_hashes(
+    db: AsyncSession, *, keys: Sequence[EventKey]
+) -> dict[EventKey, str | None]:
+    """The request hash stored under each key that exists (None: stored before hashes
+    were kept, or server-made)."""
+    if not keys:
+        return {}
+    rows = await db.execute(
+        select(
+            EventRow.storefront_id, EventRow.origin, EventRow.client_event_id, EventRow.request_hash
+        ).where(
+            or_(
+                *(
+                    and_(
+                        EventRow.storefront_id == storefront_id,
+                        EventRow.origin == origin,
+                        EventRow.client_event_id == event_id,
+                    )
+                    for storefront_id, origin, event_id in keys
+                )
+            )
+        )
+    )
+    return {(sf, origin, event_id): digest for sf, origin, event_id, digest in rows}
 
 
 @dataclass
@@ -85,16 +125,19 @@ class VariantCounts:
     intervened_turns: int = 0
 
 
-async def experiment_counts(db: AsyncSession, *, experiment: str) -> dict[str, VariantCounts]:
-    """Outcome counts per variant, counted per session.
+async def experiment_counts(
+    db: AsyncSession, *, storefront_id: str, experiment: str
+) -> dict[str, VariantCounts]:
+    """Outcome counts per variant of one storefront's experiment, counted per session.
 
     Sessions come from `sessions.experiment`; a session counts as handed off when it has
     a handoff event, a reply the service flagged as a handoff, or a human took it over.
     """
+    in_experiment = and_(
+        SessionRow.storefront_id == storefront_id, SessionRow.experiment == experiment
+    )
     sessions = await db.execute(
-        select(SessionRow.id, SessionRow.variant, SessionRow.status).where(
-            SessionRow.experiment == experiment
-        )
+        select(SessionRow.id, SessionRow.variant, SessionRow.status).where(in_experiment)
     )
     variant_of: dict[str, str] = {}
     counts: dict[str, VariantCounts] = {}
@@ -108,7 +151,7 @@ async def experiment_counts(db: AsyncSession, *, experiment: str) -> dict[str, V
     flagged = await db.scalars(
         select(MessageRow.session_id)
         .join(SessionRow, SessionRow.id == MessageRow.session_id)
-        .where(SessionRow.experiment == experiment, MessageRow.handoff.is_(True))
+        .where(in_experiment, MessageRow.handoff.is_(True))
         .distinct()
     )
     handed.update(flagged)
@@ -117,7 +160,9 @@ async def experiment_counts(db: AsyncSession, *, experiment: str) -> dict[str, V
     converted: set[str] = set()
     events = await db.execute(
         select(EventRow.session_id, EventRow.type, EventRow.payload).where(
-            EventRow.experiment == experiment, EventRow.session_id.is_not(None)
+            EventRow.storefront_id == storefront_id,
+            EventRow.experiment == experiment,
+            EventRow.session_id.is_not(None),
         )
     )
     for session_id, kind, payload in events:
@@ -141,7 +186,7 @@ async def experiment_counts(db: AsyncSession, *, experiment: str) -> dict[str, V
     guarded = await db.execute(
         select(MessageRow.session_id, MessageRow.guard_passed, MessageRow.intervention)
         .join(SessionRow, SessionRow.id == MessageRow.session_id)
-        .where(SessionRow.experiment == experiment, MessageRow.guard_passed.is_not(None))
+        .where(in_experiment, MessageRow.guard_passed.is_not(None))
     )
     for session_id, passed, intervention in guarded:
         variant = variant_of.get(session_id)
@@ -161,9 +206,15 @@ async def experiment_counts(db: AsyncSession, *, experiment: str) -> dict[str, V
     return counts
 
 
-async def mark_session_human(db: AsyncSession, *, session_id: str) -> bool:
-    """A human takes over: the assistant stays silent. False if it already was."""
-    row = await db.get(SessionRow, session_id, with_for_update=True)
+async def mark_session_human(db: AsyncSession, *, storefront_id: str, session_id: str) -> bool:
+    """A human takes over: the assistant stays silent. False if it already was (or the
+    session is not this storefront's)."""
+    row = await db.scalar(
+        select(SessionRow)
+        .where(SessionRow.id == session_id, SessionRow.storefront_id == storefront_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if row is None or row.status == SessionStatus.HUMAN:
         return False
     row.status = SessionStatus.HUMAN
@@ -173,6 +224,7 @@ async def mark_session_human(db: AsyncSession, *, session_id: str) -> bool:
 
 def policy_handoff_event(
     *,
+    storefront_id: str,
     session_id: str,
     user_id: str,
     variant: str,
@@ -181,6 +233,8 @@ def policy_handoff_event(
 ) -> NewEvent:
     """The handoff event of a reply that handed the shopper to a human (once per session)."""
     return NewEvent(
+        storefront_id=storefront_id,
+        origin=EventOrigin.SERVER,
         client_event_id=f"policy-handoff:{session_id}",
         type="handoff",
         session_id=session_id,

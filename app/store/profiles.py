@@ -1,8 +1,9 @@
-"""Profiles repository: rows <-> `app.domain.profile.Profile`."""
+"""Profiles repository: rows <-> `app.domain.profile.Profile`, per storefront."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.profile import Profile
@@ -17,26 +18,66 @@ def _to_domain(row: ProfileRow) -> Profile:
     )
 
 
-async def get_profile(db: AsyncSession, *, user_id: str) -> Profile | None:
-    row = await db.get(ProfileRow, user_id)
+async def _row(
+    db: AsyncSession, storefront_id: str, user_id: str, *, lock: bool = False
+) -> ProfileRow | None:
+    query = select(ProfileRow).where(
+        ProfileRow.storefront_id == storefront_id, ProfileRow.user_id == user_id
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return await db.scalar(query)
+
+
+async def get_profile(db: AsyncSession, *, storefront_id: str, user_id: str) -> Profile | None:
+    row = await _row(db, storefront_id, user_id)
     return None if row is None else _to_domain(row)
 
 
-async def upsert_profile(db: AsyncSession, *, profile: Profile) -> tuple[Profile, bool]:
-    """Insert or replace a profile; returns it and whether it was created."""
-    row = await db.get(ProfileRow, profile.user_id, with_for_update=True)
-    created = row is None
+async def upsert_profile(
+    db: AsyncSession, *, storefront_id: str, profile: Profile
+) -> tuple[Profile | None, bool]:
+    """Insert or replace a profile; returns the profile it replaced (None if created)
+    and whether it was created.
+
+    Concurrent first PUTs of one shopper are settled by `ON CONFLICT DO NOTHING` on the
+    primary key: one inserts, the others replace what it wrote (200, never an error)."""
     values = profile.model_dump(mode="python")
+    row = await _row(db, storefront_id, profile.user_id, lock=True)
     if row is None:
-        row = ProfileRow(**values)
-        db.add(row)
-    else:
-        for name in _FIELDS:
-            setattr(row, name, values[name])
+        insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
+        inserted = await db.scalar(
+            insert(ProfileRow)
+            .values(storefront_id=storefront_id, **values)
+            .on_conflict_do_nothing(index_elements=["storefront_id", "user_id"])
+            .returning(ProfileRow.user_id)
+        )
+        if inserted is not None:
+            return None, True
+        row = await _row(db, storefront_id, profile.user_id, lock=True)
+        assert row is not None  # a concurrent PUT inserted it first
+    previous = _to_domain(row)
+    for name in _FIELDS:
+        setattr(row, name, values[name])
     await db.flush()
-    return profile, created
+    return previous, False
 
 
-async def list_user_ids(db: AsyncSession, *, limit: int = 100) -> list[str]:
-    result = await db.scalars(select(ProfileRow.user_id).order_by(ProfileRow.user_id).limit(limit))
+async def delete_profile(db: AsyncSession, *, storefront_id: str, user_id: str) -> bool:
+    """Delete a profile (its sessions first: they reference it); False if there was none."""
+    row = await _row(db, storefront_id, user_id, lock=True)
+    if row is None:
+        return False
+    await db.delete(row)
+    await db.flush()
+    return True
+
+
+async def list_user_ids(db: AsyncSession, *, storefront_id: str, limit: int = 100) -> list[str]:
+    result = await db.scalars(
+        select(ProfileRow.user_id)
+        .where(ProfileRow.storefront_id == storefront_id)
+        .order_by(ProfileRow.user_id)
+        .limit(limit)
+    )
     return list(result)

@@ -1,5 +1,5 @@
-"""Session cache: recent history per session (sliding TTL, size cap), per-session
-generation locks and rate-limit counters, in Redis or in process.
+"""Session cache: recent history per session (sliding TTL, size cap) and per-session
+generation locks, in Redis or in process (rate limits: `app.services.rate_limits`).
 
 PostgreSQL holds the durable record; this cache only saves reading it on every turn.
 Both implementations share one interface, so the service code above is the same.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import abc
 import json
-import math
 import time
 import uuid
 from collections import deque
@@ -44,16 +43,16 @@ class SessionCache(abc.ABC):
         so an expired entry is never revived with only the newest turn."""
 
     @abc.abstractmethod
+    async def forget(self, session_ids: Sequence[str]) -> None:
+        """Drop the cached history of these sessions (their shopper was erased)."""
+
+    @abc.abstractmethod
     async def acquire_lock(self, name: str, *, ttl_s: float) -> str | None:
         """Take a named lock for at most `ttl_s`; returns its token, or None if held."""
 
     @abc.abstractmethod
     async def release_lock(self, name: str, token: str) -> None:
         """Release a lock if `token` still holds it."""
-
-    @abc.abstractmethod
-    async def hit(self, bucket: str, *, limit: int, window_s: int) -> int | None:
-        """Count one request in a fixed window; seconds to wait if over `limit`, else None."""
 
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -64,21 +63,18 @@ class SessionCache(abc.ABC):
 
 
 class InMemorySessionCache(SessionCache):
-    """One process's cache: the embedded default and the fallback for locks and limits."""
+    """One process's cache: the embedded default and the fallback for locks."""
 
     def __init__(self, *, ttl_s: int, max_messages: int) -> None:
         super().__init__(ttl_s=ttl_s, max_messages=max_messages)
         self._history: dict[str, tuple[float, deque[ChatMessage]]] = {}
         self._locks: dict[str, tuple[float, str]] = {}
-        self._counters: dict[str, tuple[int, int]] = {}  # bucket -> (window index, count)
 
     def _sweep(self, now: float) -> None:
         # Amortised cleanup keeps memory bounded by live sessions.
         if len(self._history) > 1024:
             for key in [k for k, (exp, _) in self._history.items() if exp <= now]:
                 del self._history[key]
-        if len(self._counters) > 4096:
-            self._counters.clear()
 
     async def get_history(self, session_id: str) -> list[ChatMessage] | None:
         entry = self._history.get(session_id)
@@ -101,6 +97,10 @@ class InMemorySessionCache(SessionCache):
         entry[1].extend(messages)
         self._history[session_id] = (now + self.ttl_s, entry[1])
 
+    async def forget(self, session_ids: Sequence[str]) -> None:
+        for session_id in session_ids:
+            self._history.pop(session_id, None)
+
     async def acquire_lock(self, name: str, *, ttl_s: float) -> str | None:
         now = time.monotonic()
         held = self._locks.get(name)
@@ -115,16 +115,6 @@ class InMemorySessionCache(SessionCache):
         if held is not None and held[1] == token:
             del self._locks[name]
 
-    async def hit(self, bucket: str, *, limit: int, window_s: int) -> int | None:
-        now = time.time()
-        window = int(now // window_s)
-        current, count = self._counters.get(bucket, (window, 0))
-        count = count + 1 if current == window else 1
-        self._counters[bucket] = (window, count)
-        if count > limit:
-            return max(1, math.ceil((window + 1) * window_s - now))
-        return None
-
     async def ping(self) -> None:
         return None
 
@@ -137,7 +127,7 @@ return 0
 
 
 class RedisSessionCache(SessionCache):
-    """Redis: a list per session (RPUSHX + LTRIM + EXPIRE), SET NX locks, INCR windows."""
+    """Redis: a list per session (RPUSHX + LTRIM + EXPIRE) and SET NX locks."""
 
     def __init__(
         self, url: str, *, ttl_s: int, max_messages: int, prefix: str = "more:", timeout_s: float
@@ -196,6 +186,11 @@ class RedisSessionCache(SessionCache):
             pipe.expire(key, self.ttl_s)
             await self._call(pipe.execute())
 
+    async def forget(self, session_ids: Sequence[str]) -> None:
+        for start in range(0, len(session_ids), 500):
+            keys = [self._key("history", sid) for sid in session_ids[start : start + 500]]
+            await self._call(self._redis.delete(*keys))
+
     async def acquire_lock(self, name: str, *, ttl_s: float) -> str | None:
         token = uuid.uuid4().hex
         ok = await self._call(
@@ -205,18 +200,6 @@ class RedisSessionCache(SessionCache):
 
     async def release_lock(self, name: str, token: str) -> None:
         await self._call(self._release(keys=[self._key("lock", name)], args=[token]))
-
-    async def hit(self, bucket: str, *, limit: int, window_s: int) -> int | None:
-        now = time.time()
-        window = int(now // window_s)
-        key = self._key("rl", f"{bucket}:{window}")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, window_s + 1)
-            count, _ = await self._call(pipe.execute())
-        if int(count) > limit:
-            return max(1, math.ceil((window + 1) * window_s - now))
-        return None
 
     async def ping(self) -> None:
         await self._call(self._redis.ping())

@@ -76,20 +76,33 @@ def pg_url(fresh_pg_database: Callable[[], str]) -> str:
 
 @pytest.fixture(scope="session")
 def pg_keys(pg_url: str) -> dict[Scope, str]:
-    """A storefront and an admin key created the production way (hashed in the DB)."""
+    """Keys of the default storefront created the production way (hashed in the DB): a
+    storefront key, an admin key that is also an operator (as admin keys from before the
+    operator scope are migrated), and an operator-only key."""
 
     async def create() -> dict[Scope, str]:
+        from app.core.security import DEFAULT_STOREFRONT_ID
         from app.store.api_keys import create_api_key
         from app.store.db import create_db_engine, create_session_factory
 
         engine = create_db_engine(pg_url, pool_size=1)
+        keys: dict[Scope, str] = {}
         try:
             async with create_session_factory(engine)() as db, db.begin():
-                shop, _ = await create_api_key(db, name="test-shop", scope=Scope.STOREFRONT)
-                admin, _ = await create_api_key(db, name="test-admin", scope=Scope.ADMIN)
+                for scope, scopes in (
+                    (Scope.STOREFRONT, {Scope.STOREFRONT}),
+                    (Scope.ADMIN, {Scope.ADMIN, Scope.OPERATOR}),
+                    (Scope.OPERATOR, {Scope.OPERATOR}),
+                ):
+                    keys[scope], _ = await create_api_key(
+                        db,
+                        name=f"test-{scope.value}",
+                        storefront_id=DEFAULT_STOREFRONT_ID,
+                        scopes=scopes,
+                    )
         finally:
             await engine.dispose()
-        return {Scope.STOREFRONT: shop, Scope.ADMIN: admin}
+        return keys
 
     return run_sync(asyncio.run, create())
 

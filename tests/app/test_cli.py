@@ -43,7 +43,7 @@ def test_cli_db_seed_and_apikey_roundtrip(env: dict[str, str | None]) -> None:
     duplicate = runner.invoke(more, ["apikey", "create", "--name", "shop-1"], env=env)
     assert duplicate.exit_code == 1 and "already exists" in duplicate.output
 
-    async def lookup() -> Scope | None:
+    async def lookup() -> frozenset[Scope]:
         from app.core.config import Settings
         from app.services.auth import Authenticator
         from app.store.db import create_db_engine, create_session_factory
@@ -59,13 +59,13 @@ def test_cli_db_seed_and_apikey_roundtrip(env: dict[str, str | None]) -> None:
             auth = Authenticator(
                 db=create_session_factory(engine), storefront_key=None, admin_key=None
             )
-            return (await auth.authenticate(key, needed=Scope.ADMIN)).scope
+            return (await auth.authenticate(key, needed=Scope.ADMIN)).scopes
         finally:
             await engine.dispose()
 
     from tests.factories import run_sync
 
-    assert run_sync(asyncio.run, lookup()) is Scope.ADMIN
+    assert run_sync(asyncio.run, lookup()) == {Scope.ADMIN}
 
     downgraded = runner.invoke(more, ["db", "downgrade", "base"], env=env)
     assert downgraded.exit_code == 0, downgraded.output

@@ -111,6 +111,12 @@ def test_deploy_compose_commands_ports_and_urls_agree(compose: dict[str, Any]) -
     assert api_job["static_configs"][0]["targets"] == [f"api:{port}"]
     mounted = " ".join(services["prometheus"]["volumes"])
     assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml" in mounted
+    # a metrics key set on the API is the token Prometheus scrapes with
+    assert "MORE_METRICS_KEY" in env
+    token_file = api_job["authorization"]["credentials_file"]
+    assert token_file == "/run/secrets/metrics_key"
+    assert "metrics_key" in services["prometheus"]["secrets"]
+    assert compose["secrets"]["metrics_key"]["environment"] == "MORE_METRICS_KEY"
 
 
 def test_deploy_dockerfile_consistent_with_settings_and_cli() -> None:
@@ -140,3 +146,42 @@ def test_deploy_docs_list_every_setting() -> None:
     doc = (ROOT / "README.md").read_text()
     missing = [name for name in SETTINGS if f"`{name}`" not in doc]
     assert not missing, f"README.md lacks {missing}"
+
+
+def test_deploy_compose_redis_keeps_the_outbox_across_restarts(compose: dict[str, Any]) -> None:
+    # The events outbox lives in Redis while PostgreSQL is down: append-only file, fsynced
+    # every second, on a volume (docs/serving.md, "Durability").
+    redis = compose["services"]["redis"]
+    argv = list(redis["command"])
+    options = dict(zip(argv[1::2], argv[2::2], strict=True))
+    assert argv[0] == "redis-server"
+    assert options["--appendonly"] == "yes" and options["--appendfsync"] == "everysec"
+    assert options["--maxmemory-policy"].startswith("volatile-")  # never evicts the outbox
+    volume = next(v for v in redis["volumes"] if v.endswith(":/data"))
+    assert volume.split(":")[0] in compose["volumes"]
+
+
+def _dockerfile_env() -> dict[str, str]:
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    env: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            for pair in shlex.split(line[4:]):
+                key, _, value = pair.partition("=")
+                env[key] = value
+    return env
+
+
+def test_deploy_public_binds_never_serve_the_demo_keys(compose: dict[str, Any]) -> None:
+    image = {k: v for k, v in _dockerfile_env().items() if k in SETTINGS}
+    api = {
+        k: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(v))
+        for k, v in compose["services"]["api"]["environment"].items()
+        if k in SETTINGS
+    }
+    for env in (image, api):
+        settings = Settings(_env_file=None, **env)  # type: ignore[call-arg]
+        assert not settings.loopback_bind
+        assert settings.storefront_key is None and settings.admin_key is None
+        with pytest.raises(ValueError, match="public demo key"):
+            Settings(_env_file=None, **{**env, "MORE_ADMIN_API_KEY": "demo-admin-key"})  # type: ignore[call-arg]

@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import yaml
 
+from app.core.config import Settings
 from app.main import create_app
+from tests.factories import ScriptedEngine
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
 _HISTOGRAM_SUFFIX = re.compile(r"_(bucket|sum|count)$")
@@ -30,12 +32,17 @@ def _queried_metrics() -> set[str]:
     return names
 
 
-async def test_dashboard_metrics_exist_on_metrics_endpoint() -> None:
+async def test_dashboard_metrics_exist_on_metrics_endpoint(tmp_path: Path) -> None:
     queried = _queried_metrics()
     assert len(queried) >= 8
-    transport = httpx.ASGITransport(app=create_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        text = (await client.get("/metrics")).text
+    settings = Settings(MORE_DATA_DIR=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings, engine=ScriptedEngine())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/metrics")
+    assert response.status_code == 200, response.text
+    text = response.text
     exported = set(re.findall(r"^# TYPE (\S+) ", text, flags=re.MULTILINE))
     missing = {
         name

@@ -10,12 +10,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
+from starlette.types import Receive, Scope, Send
 
 from app.api.deps import ChatDep, IdempotencyKeyDep, StorefrontDep
 from app.api.errors import app_error_body, error_body
 from app.api.schemas import ChatRequest, ChatResponse, ErrorResponse
 from app.core.errors import AppError
 from app.domain.profile import StorefrontContext
+from app.services.chat import TurnStream, shielded
 from app.services.turns import ChatReply, ChatTurn, Delta
 
 router = APIRouter(
@@ -86,14 +88,11 @@ def _headers(reply: ChatReply) -> dict[str, str]:
 async def _events(stream: AsyncIterator[Delta | ChatReply]) -> AsyncIterator[dict[str, Any]]:
     """SSE events: `delta`s, then `done` with the full response, or one `error`."""
     try:
-        # aclosing: a client disconnect closes the service's generator at once, which
-        # releases the session lock and frees the idempotency key.
-        async with contextlib.aclosing(stream):  # type: ignore[type-var]
-            async for item in stream:
-                if isinstance(item, Delta):
-                    yield {"event": "delta", "data": json.dumps({"text": item.text})}
-                else:
-                    yield {"event": "done", "data": json.dumps(item.to_dict())}
+        async for item in stream:
+            if isinstance(item, Delta):
+                yield {"event": "delta", "data": json.dumps({"text": item.text})}
+            else:
+                yield {"event": "done", "data": json.dumps(item.to_dict())}
     except AppError as exc:
         yield {"event": "error", "data": json.dumps(app_error_body(exc))}
     except Exception:
@@ -101,11 +100,39 @@ async def _events(stream: AsyncIterator[Delta | ChatReply]) -> AsyncIterator[dic
         yield {"event": "error", "data": json.dumps(body)}
 
 
+class _TurnEventResponse(EventSourceResponse):
+    """An SSE response that closes its turn however the response ends.
+
+    A client that hangs up makes sse-starlette cancel its task group, possibly before the
+    event generator ever ran (and so before any cleanup of its own could). Closing the
+    turn here, shielded from that cancellation, releases the session lock and settles
+    the Idempotency-Key claim in every case: before the first event, mid-stream, or
+    while the reply is checked or written.
+    """
+
+    def __init__(self, stream: TurnStream) -> None:
+        super().__init__(_events(stream), ping=15)
+        self._turn_stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await shielded(self._close())
+
+    async def _close(self) -> None:
+        # Close the event generator first (it may be suspended inside the turn's own
+        # generator), then the turn.
+        with contextlib.suppress(Exception):
+            await self.body_iterator.aclose()  # type: ignore[attr-defined]
+        await self._turn_stream.aclose()
+
+
 async def _sse(
     chat: ChatDep, principal: StorefrontDep, body: ChatRequest, key: str | None
 ) -> EventSourceResponse:
     stream = await chat.open_stream(principal=principal, turn=_turn(body), idempotency_key=key)
-    return EventSourceResponse(_events(stream), ping=15)
+    return _TurnEventResponse(stream)
 
 
 @router.post(

@@ -1,4 +1,5 @@
-"""Outcome events: offers shown, conversions, handoffs and ratings, idempotent by id."""
+"""Outcome events: offers shown, conversions, handoffs and ratings, idempotent by id
+within the caller's storefront."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ router = APIRouter(
     responses={
         401: {"model": ErrorResponse, "description": "Missing or invalid API key."},
         403: {"model": ErrorResponse, "description": "The key's scope does not allow this."},
-        404: {"model": ErrorResponse, "description": "Unknown session (or not this user's)."},
+        404: {
+            "model": ErrorResponse,
+            "description": "Unknown session (or not this user's, or not your storefront's).",
+        },
+        409: {
+            "model": ErrorResponse,
+            "description": "`event_id_reused`: this event_id was recorded with a different body.",
+        },
         422: {"model": ErrorResponse, "description": "Malformed event."},
         503: {
             "model": ErrorResponse,
@@ -37,7 +45,11 @@ _STATUS = {
     response_model=EventResponse,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": EventResponse, "description": "Duplicate event_id: nothing changed."},
+        200: {
+            "model": EventResponse,
+            "description": "Duplicate: this event_id was recorded with the same body; nothing "
+            "changed.",
+        },
         202: {
             "model": EventResponse,
             "description": "Accepted into the outbox (database unavailable); stored later.",
@@ -45,7 +57,7 @@ _STATUS = {
     },
 )
 async def create_event(
-    body: EventRequest, _: StorefrontDep, events: EventsDep, response: Response
+    body: EventRequest, principal: StorefrontDep, events: EventsDep, response: Response
 ) -> EventResponse:
     """Record an outcome event of a chat session."""
     result = await events.record(
@@ -53,6 +65,7 @@ async def create_event(
             event_id=body.event_id,
             type=EventType(body.type),
             session_id=body.session_id,
+            storefront_id=principal.storefront_id,
             user_id=body.user_id,
             payload=body.payload(),
             occurred_at=body.occurred_at,

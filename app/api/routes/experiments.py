@@ -1,4 +1,5 @@
-"""Experiment admin: define, ramp, start and stop A/B tests, and read their report."""
+"""Experiment admin: define, ramp, start and stop the caller's storefront's A/B tests
+between versions of the shared policy registry, and read their report."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ router = APIRouter(
 NamePath = Annotated[
     str, Path(min_length=1, max_length=64, pattern=NAME_PATTERN, examples=["sft-vs-more"])
 ]
-_NOT_FOUND = {404: {"model": ErrorResponse, "description": "Unknown experiment."}}
+_NOT_FOUND = {
+    404: {"model": ErrorResponse, "description": "No such experiment in your storefront."}
+}
 
 
 def _response(record: ExperimentRecord) -> ExperimentResponse:
@@ -67,15 +70,17 @@ def _response(record: ExperimentRecord) -> ExperimentResponse:
     responses={
         409: {
             "model": ErrorResponse,
-            "description": "The name exists, or another experiment is running.",
+            "description": "The name exists, another experiment is running, two variants "
+            "share a name, a policy version is not registered, or every weight is zero.",
         }
     },
 )
 async def create_experiment(
-    body: ExperimentCreateRequest, _: AdminDep, experiments: ExperimentsDep
+    body: ExperimentCreateRequest, principal: AdminDep, experiments: ExperimentsDep
 ) -> ExperimentResponse:
     """Define an experiment (variants point at registered policy versions)."""
     record = await experiments.create(
+        principal=principal,
         name=body.name,
         salt=body.salt,
         status=ExperimentStatus(body.status),
@@ -85,18 +90,20 @@ async def create_experiment(
 
 
 @router.get("", response_model=ExperimentListResponse)
-async def list_experiments(_: AdminDep, experiments: ExperimentsDep) -> ExperimentListResponse:
-    """All experiments."""
-    records = await experiments.list()
+async def list_experiments(
+    principal: AdminDep, experiments: ExperimentsDep
+) -> ExperimentListResponse:
+    """All experiments of your storefront."""
+    records = await experiments.list(storefront_id=principal.storefront_id)
     return ExperimentListResponse(data=[_response(r) for r in records], count=len(records))
 
 
 @router.get("/{name}", response_model=ExperimentResponse, responses=_NOT_FOUND)
 async def read_experiment(
-    name: NamePath, _: AdminDep, experiments: ExperimentsDep
+    name: NamePath, principal: AdminDep, experiments: ExperimentsDep
 ) -> ExperimentResponse:
     """One experiment with its current allocation."""
-    return _response(await experiments.get(name))
+    return _response(await experiments.get(storefront_id=principal.storefront_id, name=name))
 
 
 @router.patch(
@@ -104,32 +111,40 @@ async def read_experiment(
     response_model=ExperimentResponse,
     responses={
         **_NOT_FOUND,
-        409: {"model": ErrorResponse, "description": "Another experiment is running."},
+        409: {
+            "model": ErrorResponse,
+            "description": "Another experiment is running, the weights do not name exactly "
+            "the experiment's variants, or every weight is zero.",
+        },
     },
 )
 async def update_experiment(
-    name: NamePath, body: ExperimentUpdateRequest, _: AdminDep, experiments: ExperimentsDep
+    name: NamePath, body: ExperimentUpdateRequest, principal: AdminDep, experiments: ExperimentsDep
 ) -> ExperimentResponse:
     """Ramp weights and/or start or stop; assigned users keep their variant."""
     record = await experiments.update(
-        name,
+        principal=principal,
+        name=name,
         weights=body.weights,
         status=ExperimentStatus(body.status) if body.status else None,
     )
     return _response(record)
 
 
+# At least 1e-6: below ~2e-16, 1 - alpha/2 rounds to 1 in floating point and the
+# statistics libraries' quantiles become infinite (a 500 on alpha=5e-324).
 Alpha = Annotated[
-    float, Query(gt=0, lt=0.5, description="Significance level (0.05: 95% intervals).")
+    float,
+    Query(ge=1e-6, lt=0.5, description="Significance level (0.05: 95% intervals), 1e-6 to 0.5."),
 ]
 
 
 @router.get("/{name}/report", response_model=ExperimentReportResponse, responses=_NOT_FOUND)
 async def read_experiment_report(
-    name: NamePath, _: AdminDep, experiments: ExperimentsDep, alpha: Alpha = 0.05
+    name: NamePath, principal: AdminDep, experiments: ExperimentsDep, alpha: Alpha = 0.05
 ) -> ExperimentReportResponse:
     """Per-variant outcomes, lift vs control with intervals and p-values, SRM check."""
-    report = await experiments.report(name, alpha=alpha)
+    report = await experiments.report(storefront_id=principal.storefront_id, name=name, alpha=alpha)
     return ExperimentReportResponse.model_validate(
         {**report.to_dict(), "markdown": report.to_markdown()}
     )
@@ -144,14 +159,14 @@ async def read_experiment_report(
     },
 )
 async def read_experiment_report_chart(
-    name: NamePath, _: AdminDep, experiments: ExperimentsDep, alpha: Alpha = 0.05
+    name: NamePath, principal: AdminDep, experiments: ExperimentsDep, alpha: Alpha = 0.05
 ) -> Response:
     """The report as a PNG chart (bars with intervals per metric and variant)."""
     import asyncio
     import tempfile
     from pathlib import Path as FsPath
 
-    report = await experiments.report(name, alpha=alpha)
+    report = await experiments.report(storefront_id=principal.storefront_id, name=name, alpha=alpha)
     with tempfile.TemporaryDirectory() as tmp:
         path = FsPath(tmp) / "report.png"
         # matplotlib is CPU-bound and not async: keep the event loop free.

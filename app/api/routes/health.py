@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import ServicesDep
-from app.api.schemas import HealthResponse, ReadinessResponse
+from app.api.deps import CredentialsDep, ServicesDep, SettingsDep
+from app.api.schemas import ErrorResponse, HealthResponse, ReadinessResponse
+from app.core.errors import AuthenticationError
 from app.core.metrics import render_latest
+from app.core.security import hash_key
 from app.services.health import check_readiness
 
 router = APIRouter(tags=["health"])
@@ -37,10 +41,31 @@ async def read_readiness(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if readiness.serving else 503)
 
 
+async def require_metrics_key(settings: SettingsDep, credentials: CredentialsDep) -> None:
+    """With `MORE_METRICS_KEY` set, only `Authorization: Bearer <that key>` may scrape."""
+    expected = settings.MORE_METRICS_KEY
+    if expected is None:
+        return
+    if credentials is None:
+        raise AuthenticationError(
+            "missing metrics key: send `Authorization: Bearer <MORE_METRICS_KEY>`",
+            code="missing_api_key",
+        )
+    if not hmac.compare_digest(hash_key(credentials.credentials), hash_key(expected)):
+        raise AuthenticationError("invalid metrics key")
+
+
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    dependencies=[Depends(require_metrics_key)],
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        401: {
+            "model": ErrorResponse,
+            "description": "`MORE_METRICS_KEY` is set and the request does not carry it.",
+        },
+    },
 )
 async def read_metrics() -> Response:
     """Prometheus metrics of this replica."""

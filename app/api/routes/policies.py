@@ -1,4 +1,7 @@
-"""Policy registry: register (hot-loads the adapter), promote and roll back versions."""
+"""Policy registry: register (hot-loads the adapter), promote and roll back versions.
+
+The registry is shared by every storefront (one engine serves them all): changing it
+needs the operator scope; admins may read it to pick versions for their experiments."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from app.api.deps import AdminDep, RegistryDep
+from app.api.deps import OperatorDep, RegistryDep, RegistryReaderDep
 from app.api.outcome_schemas import (
     PolicyListResponse,
     PolicyRegisterRequest,
@@ -22,7 +25,10 @@ router = APIRouter(
     tags=["policies"],
     responses={
         401: {"model": ErrorResponse, "description": "Missing or invalid API key."},
-        403: {"model": ErrorResponse, "description": "Needs an admin key."},
+        403: {
+            "model": ErrorResponse,
+            "description": "Changes need an operator key; reading needs admin or operator.",
+        },
         422: {"model": ErrorResponse, "description": "Invalid request or adapter folder."},
     },
 )
@@ -45,17 +51,21 @@ def _response(version: PolicyVersion) -> PolicyResponse:
     responses={409: {"model": ErrorResponse, "description": "The version name exists."}},
 )
 async def create_policy(
-    body: PolicyRegisterRequest, _: AdminDep, registry: RegistryDep
+    body: PolicyRegisterRequest, principal: OperatorDep, registry: RegistryDep
 ) -> PolicyResponse:
     """Register a policy version; its adapter is loaded into the engine now."""
     version = await registry.register(
-        name=body.name, adapter_path=body.adapter_path, details=body.details, metrics=body.metrics
+        principal=principal,
+        name=body.name,
+        adapter_path=body.adapter_path,
+        details=body.details,
+        metrics=body.metrics,
     )
     return _response(version)
 
 
 @router.get("", response_model=PolicyListResponse)
-async def list_policies(_: AdminDep, registry: RegistryDep) -> PolicyListResponse:
+async def list_policies(_: RegistryReaderDep, registry: RegistryDep) -> PolicyListResponse:
     """All registered policy versions."""
     versions = await registry.list()
     return PolicyListResponse(data=[_response(v) for v in versions], count=len(versions))
@@ -66,21 +76,25 @@ async def list_policies(_: AdminDep, registry: RegistryDep) -> PolicyListRespons
     response_model=PolicyRollbackResponse,
     responses={409: {"model": ErrorResponse, "description": "Nothing is promoted."}},
 )
-async def rollback_policy(_: AdminDep, registry: RegistryDep) -> PolicyRollbackResponse:
+async def rollback_policy(principal: OperatorDep, registry: RegistryDep) -> PolicyRollbackResponse:
     """Withdraw the promoted version and restore the previous one (or the default)."""
-    withdrawn, promoted = await registry.rollback()
+    withdrawn, promoted = await registry.rollback(principal=principal)
     return PolicyRollbackResponse(
         withdrawn=_response(withdrawn), promoted=_response(promoted) if promoted else None
     )
 
 
 @router.get("/{name}", response_model=PolicyResponse, responses=_NOT_FOUND)
-async def read_policy(name: VersionPath, _: AdminDep, registry: RegistryDep) -> PolicyResponse:
+async def read_policy(
+    name: VersionPath, _: RegistryReaderDep, registry: RegistryDep
+) -> PolicyResponse:
     """One policy version."""
     return _response(await registry.get(name))
 
 
 @router.post("/{name}/promote", response_model=PolicyResponse, responses=_NOT_FOUND)
-async def promote_policy(name: VersionPath, _: AdminDep, registry: RegistryDep) -> PolicyResponse:
+async def promote_policy(
+    name: VersionPath, principal: OperatorDep, registry: RegistryDep
+) -> PolicyResponse:
     """Serve this version to new sessions outside experiments (no restart)."""
-    return _response(await registry.promote(name))
+    return _response(await registry.promote(principal=principal, name=name))

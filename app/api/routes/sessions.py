@@ -16,7 +16,10 @@ router = APIRouter(
     responses={
         401: {"model": ErrorResponse, "description": "Missing or invalid API key."},
         403: {"model": ErrorResponse, "description": "The key's scope does not allow this."},
-        404: {"model": ErrorResponse, "description": "Unknown session (or not this user's)."},
+        404: {
+            "model": ErrorResponse,
+            "description": "Unknown session (or not this user's, or not your storefront's).",
+        },
         422: {"model": ErrorResponse, "description": "Malformed request."},
         503: {"model": ErrorResponse, "description": "The database is unavailable; retry."},
     },
@@ -36,13 +39,14 @@ SessionIdPath = Annotated[
 @router.post("/{session_id}/handoff", response_model=HandoffResponse)
 async def create_session_handoff(
     session_id: SessionIdPath,
-    _: StorefrontDep,
+    principal: StorefrontDep,
     handoffs: HandoffsDep,
     body: Annotated[HandoffRequest | None, Body()] = None,
 ) -> HandoffResponse:
     """Hand the session to a human agent; the assistant stays silent for it."""
     body = body or HandoffRequest()
     result = await handoffs.take_over(
+        storefront_id=principal.storefront_id,
         session_id=session_id,
         reason=body.reason,
         user_id=body.user_id,

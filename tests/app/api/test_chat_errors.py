@@ -68,7 +68,8 @@ async def test_chat_unknown_user_is_404_with_message(shop):
         "unknown_user",
         "user_id",
     )
-    assert "nobody-here" in err["message"]
+    # It says what to do, and names no id: answers must not help probe which ids exist.
+    assert "PUT /v1/profiles/" in err["message"] and "nobody-here" not in err["message"]
 
 
 async def test_chat_unknown_or_foreign_session_is_404(shop):
@@ -86,6 +87,8 @@ async def test_chat_unknown_or_foreign_session_is_404(shop):
         "/v1/chat", json=chat_body(user_id, session_id=sid), headers=storefront
     )
     assert_error(foreign, 404, "unknown_session", "session_id")
+    # Exactly the answer an id that never existed gets.
+    assert foreign.json() == unknown.json()
 
 
 @pytest.mark.parametrize(

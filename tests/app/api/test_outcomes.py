@@ -197,6 +197,15 @@ async def test_experiment_assigns_sticky_variants_and_hot_loads_adapters(
         _, chat = await _session(client)
         assert chat["variant"] == "more"
 
+    # Weights that miss a variant conflict with the experiment; an empty PATCH changes
+    # nothing and says so.
+    r = await client.patch(
+        "/v1/experiments/ab-sticky", json={"weights": {"control": 1}}, headers=ADMIN
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "variant_mismatch"
+    r = await client.patch("/v1/experiments/ab-sticky", json={}, headers=ADMIN)
+    assert r.status_code == 200 and r.json()["allocation_version"] == 2
+
     r = await client.patch("/v1/experiments/ab-sticky", json={"status": "stopped"}, headers=ADMIN)
     assert r.json()["status"] == "stopped"
     _, chat = await _session(client)
@@ -278,8 +287,11 @@ async def test_experiment_rejects_bad_definitions(app: Any, client: httpx.AsyncC
             {"name": "b", "weight": 1, "policy_version": "never-registered"},
         ],
     }
+    # Well-formed bodies that conflict with the registry or with themselves: 409, since
+    # the schema cannot state these rules (Schemathesis: valid data is never a 422).
     r = await client.post("/v1/experiments", json=unknown, headers=ADMIN)
-    assert r.status_code == 422 and "never-registered" in r.json()["error"]["message"]
+    assert r.status_code == 409 and "never-registered" in r.json()["error"]["message"]
+    assert r.json()["error"]["code"] == "unknown_policy_version"
     zero = {
         "name": "zero",
         "variants": [
@@ -287,7 +299,17 @@ async def test_experiment_rejects_bad_definitions(app: Any, client: httpx.AsyncC
             {"name": "b", "weight": 0, "policy_version": "base"},
         ],
     }
-    assert (await client.post("/v1/experiments", json=zero, headers=ADMIN)).status_code == 422
+    r = await client.post("/v1/experiments", json=zero, headers=ADMIN)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_allocation"
+    twins = {
+        "name": "twins",
+        "variants": [
+            {"name": "a", "weight": 1, "policy_version": "base"},
+            {"name": "a", "weight": 1, "policy_version": "base"},
+        ],
+    }
+    r = await client.post("/v1/experiments", json=twins, headers=ADMIN)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "duplicate_variant_name"
 
 
 async def test_metrics_expose_per_variant_outcomes(client: httpx.AsyncClient) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.core.config import Settings
 from app.core.security import Scope
@@ -46,9 +47,12 @@ async def test_pg_events_idempotent_and_registry_hot_loads_a_real_adapter(
     tiny_model_dir: Path,
     make_lora_adapter: Callable[..., Path],
     make_client,  # type: ignore[no-untyped-def]
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     admin, store = _headers(pg_keys, Scope.ADMIN), _headers(pg_keys, Scope.STOREFRONT)
-    async with make_client(pg_settings(), tiny_engine) as client:
+    # the test adapters are written under pytest's temporary folder: the adapters root
+    settings = pg_settings(MORE_ADAPTERS_ROOT=tmp_path_factory.getbasetemp())
+    async with make_client(settings, tiny_engine) as client:
         chat = await _session(client, pg_keys)
         event = {
             "event_id": f"{chat['session_id']}:conversion",

@@ -39,7 +39,11 @@ def _adapter_folder(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    cfg = Settings(MORE_DATA_DIR=tmp_path_factory.mktemp("policies-api"))
+    # Every test's tmp_path lies under the base temp folder: the adapters root here.
+    cfg = Settings(
+        MORE_DATA_DIR=tmp_path_factory.mktemp("policies-api"),
+        MORE_ADAPTERS_ROOT=tmp_path_factory.getbasetemp(),
+    )
     upgrade(cfg.database_url)
     return cfg
 
@@ -149,9 +153,36 @@ async def test_registry_refuses_broken_adapters_and_duplicates(
         "/v1/policies", json={"name": "broken", "adapter_path": str(empty)}, headers=ADMIN
     )
     assert r.status_code == 422 and "adapter_config.json" in r.json()["error"]["message"]
+    assert str(tmp_path) not in r.text  # no absolute server path in an error
     assert (await client.get("/v1/policies/broken", headers=ADMIN)).status_code == 404
     ok = {"name": "dup-v1", "adapter_path": _adapter_folder(tmp_path / "dup")}
     assert (await client.post("/v1/policies", json=ok, headers=ADMIN)).status_code == 201
     assert (await client.post("/v1/policies", json=ok, headers=ADMIN)).status_code == 409
     assert (await client.post("/v1/policies/ghost/promote", headers=ADMIN)).status_code == 404
     assert (await client.post("/v1/policies", json=ok, headers=STORE)).status_code == 403
+
+
+async def test_registry_confines_adapter_paths_to_the_adapters_root(
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    root = settings.MORE_ADAPTERS_ROOT.resolve()
+    inside = Path(_adapter_folder(tmp_path / "inside"))
+    relative = str(inside.resolve().relative_to(root))
+    r = await client.post(
+        "/v1/policies", json={"name": "confined-v1", "adapter_path": relative}, headers=ADMIN
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["adapter_path"] == str(inside.resolve())
+
+    outside = Path("/tmp") / f"more-outside-{tmp_path.name}"  # never created: only its name
+    link = tmp_path / "link-out"
+    link.symlink_to("/etc")
+    for escape in (str(outside), "../../../../../../etc", str(link), "/etc/passwd"):
+        r = await client.post(
+            "/v1/policies", json={"name": "escape-v1", "adapter_path": escape}, headers=ADMIN
+        )
+        assert r.status_code == 422, (escape, r.text)
+        error = r.json()["error"]
+        assert error["param"] == "adapter_path" and "MORE_ADAPTERS_ROOT" in error["message"]
+        assert str(root) not in r.text and "/etc" not in error["message"]
+    assert (await client.get("/v1/policies/escape-v1", headers=ADMIN)).status_code == 404

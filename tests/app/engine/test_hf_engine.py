@@ -247,6 +247,15 @@ async def test_transformers_engine_refuses_prompt_longer_than_context(
     assert hf_engine.queue_depth == 0
 
 
+async def test_transformers_engine_counts_prompt_tokens_as_it_renders_them(
+    hf_engine: TransformersEngine,
+) -> None:
+    messages = _messages("How much is it per month over 6 months?")
+    generation = await hf_engine.generate(messages, SamplingSettings(max_tokens=2))
+    assert hf_engine.count_tokens(messages) == generation.prompt_tokens > 0
+    assert hf_engine.context_length == hf_engine.config.max_model_len
+
+
 async def test_transformers_engine_not_started_is_not_ready(tiny_model_dir: Path) -> None:
     engine = TransformersEngine(_config(tiny_model_dir))
 

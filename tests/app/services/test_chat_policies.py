@@ -22,6 +22,7 @@ class ByUserResolver(PolicyResolver):
     async def resolve(
         self,
         *,
+        storefront_id: str,
         user_id: str,
         session_variant: str | None = None,
         session_policy_version: str | None = None,

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app.core.security import DEFAULT_STOREFRONT_ID
 from app.services.events import EventService, EventType, OutcomeEvent, RecordStatus
 from app.services.outbox import Outbox, RedisStreamOutbox, SpoolOutbox
 from app.store.db import create_db_engine, create_session_factory
@@ -144,6 +145,7 @@ def _event(session_id: str, kind: str, n: int) -> OutcomeEvent:
         event_id=f"{session_id}:{kind}:{n}",
         type=EventType(kind),
         session_id=session_id,
+        storefront_id=DEFAULT_STOREFRONT_ID,
         payload=payload,
     )
 
@@ -247,7 +249,10 @@ async def test_outbox_event_for_unknown_session_is_kept_not_dropped(
     outbox = SpoolOutbox(tmp_path / "spool")
     service = EventService(db=db, outbox=outbox)
     ghost = OutcomeEvent(
-        event_id=f"ghost-{uuid.uuid4()}", type=EventType.OFFER_SHOWN, session_id="gone"
+        event_id=f"ghost-{uuid.uuid4()}",
+        type=EventType.OFFER_SHOWN,
+        session_id="gone",
+        storefront_id=DEFAULT_STOREFRONT_ID,
     )
     await outbox.put(ghost.to_json())
     assert await service.drain_all() == 1
@@ -280,7 +285,10 @@ async def test_outbox_item_the_database_refuses_is_dead_lettered_not_blocking(
     session_id = await _session(db, variant="control")
     good = [_event(session_id, "satisfaction", n) for n in range(3)]
     poison = OutcomeEvent(  # longer than the column: PostgreSQL refuses it on every replay
-        event_id="x" * 300, type=EventType.OFFER_SHOWN, session_id=session_id
+        event_id="x" * 300,
+        type=EventType.OFFER_SHOWN,
+        session_id=session_id,
+        storefront_id=DEFAULT_STOREFRONT_ID,
     )
     await outbox.put(good[0].to_json())
     await outbox.put(poison.to_json())

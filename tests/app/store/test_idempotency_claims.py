@@ -39,7 +39,13 @@ async def _age(db, key: str, seconds: float) -> None:  # type: ignore[no-untyped
 
 async def test_a_stale_unfinished_claim_is_taken_over_by_the_same_request(db) -> None:  # type: ignore[no-untyped-def]
     key = f"k-{uuid.uuid4().hex}"
-    claim = {"owner": "shop", "key": key, "route": "/v1/chat", "request_hash": "h1"}
+    claim = {
+        "storefront_id": "default",
+        "owner": "shop",
+        "key": key,
+        "route": "/v1/chat",
+        "request_hash": "h1",
+    }
     async with db() as s:
         assert await repo.claim(s, **claim, stale_after_s=60) is None
     async with db() as s:  # a live request: still in progress
@@ -59,7 +65,13 @@ async def test_a_stale_unfinished_claim_is_taken_over_by_the_same_request(db) ->
 
 async def test_without_a_stale_age_claims_wait_and_finished_ones_replay(db) -> None:  # type: ignore[no-untyped-def]
     key = f"k-{uuid.uuid4().hex}"
-    claim = {"owner": "shop", "key": key, "route": "/v1/chat", "request_hash": "h1"}
+    claim = {
+        "storefront_id": "default",
+        "owner": "shop",
+        "key": key,
+        "route": "/v1/chat",
+        "request_hash": "h1",
+    }
     async with db() as s:
         assert await repo.claim(s, **claim) is None
     await _age(db, key, 3600)
@@ -67,7 +79,14 @@ async def test_without_a_stale_age_claims_wait_and_finished_ones_replay(db) -> N
         waiting = await repo.claim(s, **claim)
     assert waiting is not None and waiting.status_code is None
     async with db() as s, s.begin():
-        await repo.complete(s, owner="shop", key=key, status_code=200, response={"ok": True})
+        await repo.complete(
+            s,
+            storefront_id="default",
+            owner="shop",
+            key=key,
+            status_code=200,
+            response={"ok": True},
+        )
     async with db() as s:  # an old finished response is replayed, never re-run
         done = await repo.claim(s, **claim, stale_after_s=60)
     assert done is not None and done.response == {"ok": True}

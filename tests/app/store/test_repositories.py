@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from app.core.security import DEFAULT_STOREFRONT_ID as SF
 from app.store import conversations, profiles
 from app.store.db import create_db_engine, create_session_factory
 from app.store.migrations import upgrade
@@ -23,10 +24,10 @@ async def test_repositories_money_roundtrips_exactly_and_turns_are_recorded(
             credit_limit=Decimal("123456789012.34"), outstanding_balance=Decimal("0.10")
         )
         async with db() as s, s.begin():
-            _, created = await profiles.upsert_profile(s, profile=profile)
+            _, created = await profiles.upsert_profile(s, storefront_id=SF, profile=profile)
         assert created
         async with db() as s:
-            loaded = await profiles.get_profile(s, user_id=profile.user_id)
+            loaded = await profiles.get_profile(s, storefront_id=SF, user_id=profile.user_id)
         assert loaded == profile
         assert loaded.credit_limit == Decimal("123456789012.34")
         assert loaded.available_credit == Decimal("123456789012.24")
@@ -36,6 +37,7 @@ async def test_repositories_money_roundtrips_exactly_and_turns_are_recorded(
             async with db() as s, s.begin():
                 await conversations.record_turn(
                     s,
+                    storefront_id=SF,
                     session_id="s-1",
                     user_id=profile.user_id,
                     variant="default",
@@ -45,9 +47,25 @@ async def test_repositories_money_roundtrips_exactly_and_turns_are_recorded(
                     turn=turn,
                 )
         async with db() as s:
-            assert await conversations.count_messages(s, session_id="s-1") == 6
-            recent = await conversations.recent_history(s, session_id="s-1", max_messages=3)
-            session = await conversations.get_session(s, session_id="s-1")
+            assert await conversations.count_messages(s, storefront_id=SF, session_id="s-1") == 6
+            recent = await conversations.recent_history(
+                s, storefront_id=SF, session_id="s-1", max_messages=3
+            )
+            session = await conversations.get_session(s, storefront_id=SF, session_id="s-1")
+            # Another storefront sees none of it.
+            assert (
+                await conversations.get_session(s, storefront_id="other", session_id="s-1") is None
+            )
+            assert (
+                await conversations.count_messages(s, storefront_id="other", session_id="s-1") == 0
+            )
+            assert not await conversations.recent_history(
+                s, storefront_id="other", session_id="s-1", max_messages=3
+            )
+            assert (
+                await profiles.get_profile(s, storefront_id="other", user_id=profile.user_id)
+                is None
+            )
         assert [m["role"] for m in recent] == ["assistant", "user", "assistant"]
         assert session is not None and session.user_id == profile.user_id
     finally:

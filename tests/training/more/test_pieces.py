@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
 
-from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, strip_reasoning
+from app.domain.prompt import (
+    REASONING_CLOSE,
+    REASONING_MARKER,
+    REASONING_OPEN,
+    strip_reasoning,
+)
 from training.data.schema import TaskExample
-from training.more.data import grpo_dataset, load_examples, scaffold_rows
+from training.more.data import balanced, cell, grpo_dataset, load_examples, sft_rows
 from training.more.metrics import plot_metrics, read_metrics
 from training.more.rewards import resolve_reward, resolve_rewards
 from training.more.scaffold import build_conditioned_inputs, reasoning_prefix
@@ -53,21 +59,37 @@ def test_reasoning_prefix_is_stripped_at_inference() -> None:
     assert strip_reasoning(prefix + "Yes, it fits.") == "Yes, it fits."
 
 
-def test_scaffold_rows_mix_reasoned_and_direct(task_examples: list[TaskExample]) -> None:
-    rows = scaffold_rows(task_examples * 10, direct_ratio=0.5, seed=1)
-    kinds = [r["kind"] for r in rows]
-    assert 10 < kinds.count("direct") < 30
-    for row, ex in zip(rows, task_examples * 10, strict=True):
+def test_sft_rows_mix_reasoned_and_direct(task_examples: list[TaskExample]) -> None:
+    examples = task_examples * 10
+    rows = sft_rows(examples, verdict_share=0.5, reasoned_share=0.5, seed=1)
+    direct = [r for r in rows if r["kind"] == "direct"]
+    reasoned = [r for r in rows if r["kind"] == "reasoned"]
+    assert len(direct) == len(examples)  # one direct row per example, always
+    assert 5 < len(reasoned) < len(examples) - 5
+    assert 5 < sum(r["verdict"] for r in direct) < len(direct) - 5
+    for row in direct:
+        assert not row["completion"][0]["content"].startswith(REASONING_OPEN)
+        # the served prompt never carries the marker, so it never elicits a trace
+        assert REASONING_MARKER not in str(row["prompt"])
+    for row in reasoned:
         content = row["completion"][0]["content"]
-        assert row["prompt"] == ex.messages()
-        if row["kind"] == "reasoned":
-            assert content.startswith(REASONING_OPEN)
-            assert all(line in content for line in ex.reasoning)
-            assert strip_reasoning(content) in ex.references
-        else:
-            assert content in ex.references
-    assert all(r["kind"] == "direct" for r in scaffold_rows(task_examples, direct_ratio=1.0))
-    assert rows == scaffold_rows(task_examples * 10, direct_ratio=0.5, seed=1)  # deterministic
+        assert content.startswith(REASONING_OPEN)
+        assert REASONING_MARKER in str(row["prompt"])
+        assert strip_reasoning(content)  # a reply follows the closed trace
+    assert all(r["kind"] == "direct" for r in sft_rows(task_examples, reasoned_share=0.0, seed=1))
+    assert rows == sft_rows(examples, verdict_share=0.5, reasoned_share=0.5, seed=1)
+    with pytest.raises(ValueError, match="verdict_share"):
+        sft_rows(task_examples, verdict_share=1.5)
+
+
+def test_balanced_caps_every_cell(task_examples: list[TaskExample]) -> None:
+    examples = task_examples * 10
+    chosen = balanced(examples, per_cell=2, seed=3)
+    counts = Counter(cell(ex) for ex in chosen)
+    assert set(counts) == {cell(ex) for ex in examples}  # no cell dropped
+    assert max(counts.values()) <= 2
+    assert balanced(examples, per_cell=2, seed=3) == chosen  # deterministic
+    assert len(balanced(examples, per_cell=None)) == len(examples)
 
 
 def test_grpo_rows_and_jsonl_roundtrip(task_examples: list[TaskExample], tmp_path: Path) -> None:

@@ -67,6 +67,8 @@ async def service(
     root = tmp_path_factory.mktemp("retrain-service")
     settings = Settings(  # type: ignore[call-arg]
         MORE_DATA_DIR=root,
+        # adapters (the tiny LoRA, retrained versions) live under pytest's temporary folder
+        MORE_ADAPTERS_ROOT=tmp_path_factory.getbasetemp(),
         MORE_ENGINE="transformers",
         MORE_MODEL_PATH=str(tiny_model_dir),
         MORE_MAX_TOKENS=8,
