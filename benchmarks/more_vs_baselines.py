@@ -131,9 +131,13 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
     from training.eval.runner import evaluate
 
     jobs = [(p, s, "inferred") for p in policies for s in SPLITS]
-    jobs += [
-        (p, s, "none") for p in ("scaffold", "sft_only", "more") if p in policies for s in SPLITS
-    ]
+    if args.without_verdict:
+        jobs += [
+            (p, s, "none")
+            for p in ("scaffold", "sft_only", "more")
+            if p in policies
+            for s in SPLITS
+        ]
     results: dict[str, Any] = {}
     todo = []
     for policy, split, verdict in jobs:
@@ -145,8 +149,14 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
     if todo:
         from training.eval.policies import VLLMPolicy
 
+        # Offline evaluation owns the machine: vLLM's CPU default binds its threads to all
+        # cores but one (kept for an API process), which halves throughput here.
+        cores = os.cpu_count() or 1
+        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{cores - 1}")
+        os.environ.setdefault("OMP_NUM_THREADS", str(cores))
+
         wall, cpu = time.perf_counter(), _cpu_s()
-        engine = VLLMPolicy(max_new_tokens=args.max_new_tokens)
+        engine = VLLMPolicy(max_new_tokens=args.max_new_tokens, max_lora_rank=args.max_lora_rank)
         try:
             for policy, split, verdict in tqdm(todo, desc="evaluate", unit="run"):
                 engine.verdict = verdict  # type: ignore[assignment]
@@ -317,6 +327,15 @@ def main() -> None:
     parser.add_argument("--set", action="append", help="override a run-file key (all arms)")
     parser.add_argument("--resume", action="store_true", help="continue what --out holds")
     parser.add_argument("--skip-eval", action="store_true")
+    parser.add_argument(
+        "--without-verdict",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also evaluate the scaffold, SFT-only and MORE with no verdict line",
+    )
+    parser.add_argument(
+        "--max-lora-rank", type=int, default=32, help="the engine's LoRA slot size (>= arms' r)"
+    )
     args = parser.parse_args()
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     unknown = set(arms) - set(ALL_ARMS)
