@@ -67,7 +67,7 @@ def main() -> None:
         raise SystemExit(f"no checkpoint-* adapters in {args.run_dir}")
     per_step = rows_per_step(args.run_dir)
     load = os.getloadavg()
-    policy = VLLMPolicy(max_new_tokens=args.max_new_tokens)
+    policy = VLLMPolicy(max_new_tokens=args.max_new_tokens, lora=True)
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
     try:

@@ -130,11 +130,13 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
     from training.data.ecommerce.io import load_split
     from training.eval.runner import evaluate
 
-    jobs = [(p, s, "inferred") for p in policies for s in SPLITS]
+    # The RL arms first (what the comparison is about), the SFT arms they start from last.
+    ordered = sorted(policies, key=lambda p: p in SFT_ARMS)
+    jobs = [(p, s, "inferred") for p in ordered for s in SPLITS]
     if args.without_verdict:
         jobs += [
             (p, s, "none")
-            for p in ("scaffold", "sft_only", "more")
+            for p in ("more", "scaffold", "sft_only")
             if p in policies
             for s in SPLITS
         ]
@@ -156,7 +158,9 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
         os.environ.setdefault("OMP_NUM_THREADS", str(cores))
 
         wall, cpu = time.perf_counter(), _cpu_s()
-        engine = VLLMPolicy(max_new_tokens=args.max_new_tokens, max_lora_rank=args.max_lora_rank)
+        engine = VLLMPolicy(
+            max_new_tokens=args.max_new_tokens, max_lora_rank=args.max_lora_rank, lora=True
+        )
         try:
             for policy, split, verdict in tqdm(todo, desc="evaluate", unit="run"):
                 engine.verdict = verdict  # type: ignore[assignment]
