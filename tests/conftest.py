@@ -139,7 +139,7 @@ async def vllm_engine(bundled_lora_dir: Path) -> AsyncIterator[VLLMEngine]:
             max_model_len=1024,
             max_queue=16,
             max_loras=2,
-            max_lora_rank=16,
+            max_lora_rank=32,  # the shipped adapters (models/) are r 32
             generation_timeout_s=120.0,
         ),
         adapters=[Adapter(name="bundled-lora", path=str(bundled_lora_dir))],

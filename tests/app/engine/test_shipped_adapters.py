@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from app.domain.checks import TurnFacts, verify
 from app.domain.profile import CartItem, Profile, StorefrontContext
-from app.domain.prompt import build_messages
+from app.domain.prompt import REASONING_OPEN, build_messages
+from app.domain.rules import Action, Intent, decide
 from app.engine.base import Adapter, SamplingSettings
 from app.engine.vllm import VLLMEngine
+from app.services.demo import DEMO_CASES
 
 pytestmark = pytest.mark.slow
 
@@ -45,3 +48,34 @@ async def test_shipped_adapter_changes_the_served_reply(vllm_engine: VLLMEngine,
 
     assert tuned.text and tuned.text != base.text
     assert "<reasoning>" not in tuned.text
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("with_verdict", [True, False], ids=["verdict", "no-verdict"])
+async def test_shipped_adapter_approves_the_readme_example(
+    vllm_engine: VLLMEngine, name: str, with_verdict: bool
+) -> None:
+    """The README's curl: demo-eligible asks about a $299 phone. Both adapters, with the
+    served prompt (the rules' verdict when the service recognises the intent) and without
+    it (the classifier abstained), answer directly with an approval, never a reasoning
+    trace. The default policy (`more`) with the served prompt is right in every check,
+    in <= 40 tokens: what the README shows. The other combinations may still misstate a
+    monthly amount; the reply guard resamples those (measured in docs/results.md)."""
+    profile = next(c.profile for c in DEMO_CASES if c.profile.user_id == "demo-eligible")
+    context = StorefrontContext(items=[CartItem(title="Pixel 9 phone", price=Decimal("299.00"))])
+    message = "Can I pay for this phone in instalments?"
+    decision = decide(profile, context, Intent.PURCHASE_FIT) if with_verdict else None
+    messages = build_messages(profile, context, [], message, decision=decision)
+    adapter = Adapter(name=f"shipped-{name}", path=str(MODELS / name))
+    await vllm_engine.add_adapter(adapter)
+
+    reply = await vllm_engine.generate(messages, SamplingSettings(max_tokens=64), adapter=adapter)
+
+    assert REASONING_OPEN not in reply.text
+    assert reply.finish_reason != "length", reply.text
+    facts = TurnFacts(profile, context, message, Intent.PURCHASE_FIT)
+    verdict = verify(facts, reply.text)
+    assert verdict.stance is Action.APPROVE, reply.text
+    if name == "more" and with_verdict:
+        assert verdict.passed, (reply.text, verdict.failed)
+        assert reply.completion_tokens <= 40, reply.text
