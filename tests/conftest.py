@@ -60,6 +60,11 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, bundled_model_dir: 
     )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
+    # Zero the special tokens' (tied) embeddings: their logits are then 0 while the maximum
+    # over ~49k random logits is well above it, so greedy replies are never made of tokens
+    # that decode to nothing (a near-tie could otherwise flip with the torch thread count).
+    with torch.no_grad():
+        model.get_input_embeddings().weight[tokenizer.all_special_ids] = 0.0
     model.save_pretrained(path, safe_serialization=True)
     tokenizer.save_pretrained(path)
     return path
