@@ -1,7 +1,9 @@
 """Pieces the load and contract scripts share: a fresh PostgreSQL database, a private Redis
 key prefix, and a scripted engine that makes the API, not the model, the thing measured.
 
-Imported by `benchmarks/soak.py` and `benchmarks/api_contract.py` (run as scripts, so this
+Also a server process that is always stopped with its whole process group, and a wait for
+its readiness probe. Imported by `benchmarks/soak.py`, `benchmarks/serve_load.py` and
+`benchmarks/api_contract.py` (run as scripts, so this
 folder is on `sys.path`); nothing here runs at import.
 """
 
@@ -9,9 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
+import subprocess
+import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 SCRIPTED_REPLY = (
@@ -128,3 +135,41 @@ def scripted_engine(token_delay_s: float = 0.0) -> Any:
                 self._depth -= 1
 
     return ScriptedBenchEngine()
+
+
+@contextlib.contextmanager
+def server_process(
+    cmd: list[str], env: dict[str, str], log: Path, cwd: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `cmd` in its own process group and always stop the whole group afterwards."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd
+        )
+        try:
+            yield proc
+        finally:
+            for sig, wait_s in ((signal.SIGINT, 30), (signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+                if proc.poll() is not None:
+                    break
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, sig)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=wait_s)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the engine-core process, if left
+
+
+async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode} before ready ({url})")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(2)
+    raise TimeoutError(f"{url} not ready after {timeout_s:.0f} s")

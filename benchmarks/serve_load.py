@@ -38,14 +38,11 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +50,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 NO_ADAPTERS = "/nonexistent/no-shipped-adapters"  # keeps the embedded A/B from starting
+
+from _harness import free_port, server_process, wait_ready  # noqa: E402  (this folder)
 
 QUESTIONS = (
     "Can I pay for this phone in instalments?",
@@ -147,48 +146,6 @@ def make_parser() -> argparse.ArgumentParser:
 # --- servers ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _server(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `cmd` in its own process group and always stop the whole group afterwards."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
-        )
-        try:
-            yield proc
-        finally:
-            for sig, wait_s in ((signal.SIGINT, 30), (signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-                if proc.poll() is not None:
-                    break
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, sig)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=wait_s)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # the engine-core process, if left
-
-
-async def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=5) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode} before ready ({url})")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(url)).status_code == 200:
-                    return
-            await asyncio.sleep(2)
-    raise TimeoutError(f"{url} not ready after {timeout_s:.0f} s")
-
-
 def _engine_env(args: argparse.Namespace) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["HF_HUB_OFFLINE"] = "1"
@@ -219,7 +176,7 @@ def _merged_model(args: argparse.Namespace, workdir: Path) -> Path:
 
 @contextlib.asynccontextmanager
 async def _serve(name: str, target: Target, args: argparse.Namespace, workdir: Path):  # type: ignore[no-untyped-def]
-    port = _free_port()
+    port = free_port()
     log = workdir / f"{name}.log"
     env = _engine_env(args)
     if target.kind == "vllm":
@@ -258,9 +215,9 @@ async def _serve(name: str, target: Target, args: argparse.Namespace, workdir: P
         cmd = [more, "serve", "--port", str(port)]
         ready = "/readyz"
     print(f"[{time.strftime('%H:%M:%S')}] starting {name} on :{port} (log {log})", flush=True)
-    with _server(cmd, env, log) as proc:
+    with server_process(cmd, env, log, ROOT) as proc:
         base = f"http://127.0.0.1:{port}"
-        await _wait_ready(base + ready, proc, args.startup_timeout_s)
+        await wait_ready(base + ready, proc, args.startup_timeout_s)
         yield base
 
 

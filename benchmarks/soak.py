@@ -30,14 +30,11 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from _harness import drop_redis_prefix, free_port, fresh_database, scripted_engine  # noqa: E402
+from _harness import (  # noqa: E402
+    drop_redis_prefix,
+    free_port,
+    fresh_database,
+    scripted_engine,
+    server_process,
+    wait_ready,
+)
 
 VENV_BIN = Path(sys.executable).parent
 QUESTIONS = (
@@ -116,40 +120,6 @@ def serve_scripted(argv: list[str]) -> None:
 
 
 # --- servers and storage -------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _server(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `cmd` in its own process group and always stop the whole group afterwards."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
-        )
-        try:
-            yield proc
-        finally:
-            for sig, wait_s in ((signal.SIGINT, 30), (signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-                if proc.poll() is not None:
-                    break
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, sig)  # the group we created: vLLM's engine core too
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=wait_s)
-
-
-async def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=5) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode} before ready")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(url)).status_code == 200:
-                    return
-            await asyncio.sleep(1)
-    raise TimeoutError(f"{url} not ready after {timeout_s:.0f} s")
 
 
 # --- measurements --------------------------------------------------------------------------
@@ -518,9 +488,9 @@ async def _run(args: argparse.Namespace, workdir: Path) -> Report:
                 cmd = [str(VENV_BIN / "more"), "serve", "--port", str(port)]
             log = workdir / "server.log"
             print(f"starting the API ({args.engine}) on 127.0.0.1:{port}; log {log}", flush=True)
-            with _server(cmd, env, log) as proc:
+            with server_process(cmd, env, log, ROOT) as proc:
                 base = f"http://127.0.0.1:{port}"
-                await _wait_ready(f"{base}/readyz", proc, args.startup_timeout_s)
+                await wait_ready(f"{base}/readyz", proc, args.startup_timeout_s)
                 return await _load(base, proc.pid, keys, args)
         finally:
             await drop_redis_prefix(args.redis_url, prefix)
