@@ -40,7 +40,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 
 from app.domain.money import CURRENCIES, quantize
-from app.domain.numbers import Amount, extract_numbers
+from app.domain.numbers import Amount, Count, extract_numbers
 from app.domain.profile import AccountStanding, AgeBand, Profile, StorefrontContext
 from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
 from app.domain.replies import Claim, ParsedReply, cited_reasons, parse_reply
@@ -189,6 +189,91 @@ def _amount_ok(a: Amount, licensed: list[tuple[Decimal, str | None]], currency: 
     return False
 
 
+# An amount in the role of a monthly payment: "$50 a month", "$50/mo", "$50 monthly",
+# "monthly payments of $50", "that's $50 per month".
+_MONTHLY_AFTER_RE = re.compile(
+    r"^\s*(?:(?:a|per|each|every)\s+month\b|/\s?(?:mo|month)\b|monthly\b)", re.IGNORECASE
+)
+_MONTHLY_BEFORE_RE = re.compile(
+    r"\bmonthly\s+(?:payments?|instal?l?ments?|amount|cost|price)"
+    r"(?:\s+(?:of|is|are|would be|will be|comes? to|just|only|about|around|roughly))*:?\s*$",
+    re.IGNORECASE,
+)
+# An amount in the role of the shortfall: "$20 above your available credit", "$20 more
+# than the available credit", "$20 short".
+_SHORTFALL_AFTER_RE = re.compile(
+    r"^\s*(?:(?:above|over|beyond|more than|short of)\s+(?:your|the|what you have)?\s*"
+    r"(?:available|credit|limit|spending)|short\b)",
+    re.IGNORECASE,
+)
+_SENTENCE_END_RE = re.compile(r"[.!?;](?=\s|$)|\n")
+_TERM_UNIT_RE = re.compile(r"^(?:months?|monthly|instal|payment)", re.IGNORECASE)
+
+
+def _is_monthly(text: str, a: Amount) -> bool:
+    return bool(
+        _MONTHLY_AFTER_RE.match(text[a.end : a.end + 16])
+        or _MONTHLY_BEFORE_RE.search(text[max(0, a.start - 60) : a.start])
+    )
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    left = max((m.end() for m in _SENTENCE_END_RE.finditer(text, 0, start)), default=0)
+    right = _SENTENCE_END_RE.search(text, end)
+    return left, right.start() if right else len(text)
+
+
+def _monthly_licensed(
+    facts: TurnFacts, text: str, a: Amount, counts: Sequence[Count]
+) -> list[tuple[Decimal, str | None]]:
+    """What a monthly amount may be: a price in view divided by a term.
+
+    The term is the one its sentence names ("$50 a month over 6 months", "six monthly
+    payments of $50"), else any term the tier allows. The prices are the cart's total and
+    each item's own; monthly figures the shopper stated are licensed too.
+    """
+    cur = facts.profile.currency
+    lo, hi = _sentence(text, a.start, a.end)
+    named = {c.value for c in counts if lo <= c.start < hi and _TERM_UNIT_RE.match(c.unit)}
+    terms = named or set(monthly_payments(Decimal(1), facts.profile))
+    prices = [quantize(i.price, cur) for i in facts.context.items]
+    fit = cart_fit(facts.profile, facts.context)
+    if fit is not None:
+        prices.append(fit.total)
+    licensed: list[tuple[Decimal, str | None]] = [
+        (quantize(price / term, cur), cur) for price in prices for term in terms if term > 0
+    ]
+    # Only the shopper's own monthly figures: an earlier reply's payment was for the cart
+    # in view then ("six monthly payments of $257.50" for the bike, repeated for the lens).
+    said = [m["content"] for m in facts.history if m["role"] == "user"] + [facts.message]
+    licensed += [
+        (s.value, s.currency)
+        for text in said
+        for s in extract_numbers(text).amounts
+        if _is_monthly(text, s)
+    ]
+    return licensed
+
+
+def _shortfall_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
+    """What an amount stated as "above your available credit" may be: the cart's
+    shortfall, or each item's own, or a figure the shopper stated."""
+    cur = facts.profile.currency
+    available = quantize(facts.profile.available_credit, cur)
+    licensed: list[tuple[Decimal, str | None]] = []
+    fit = cart_fit(facts.profile, facts.context)
+    if fit is not None and fit.shortfall > 0:
+        licensed.append((fit.shortfall, cur))
+    licensed += [
+        (quantize(i.price, cur) - available, cur)
+        for i in facts.context.items
+        if quantize(i.price, cur) > available
+    ]
+    said = [m["content"] for m in facts.history if m["role"] == "user"] + [facts.message]
+    licensed += [(a.value, a.currency) for text in said for a in extract_numbers(text).amounts]
+    return licensed
+
+
 def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     amounts, values = _licensed(facts)
     cur = facts.profile.currency
@@ -197,8 +282,16 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     total = 0
     for a in parsed.amounts:
         total += 1
-        # An amount without a currency is checked against the profile's currency.
-        if not _amount_ok(a, amounts, a.currency or cur):
+        # An amount without a currency is checked against the profile's currency; one
+        # stated as a monthly payment must be a price in view over a term ("$299 a month
+        # over 6 months" for a $299 phone states a licensed amount in the wrong role).
+        if _is_monthly(parsed.text, a):
+            allowed = _monthly_licensed(facts, parsed.text, a, parsed.counts)
+        elif _SHORTFALL_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
+            allowed = _shortfall_licensed(facts)
+        else:
+            allowed = amounts
+        if not _amount_ok(a, allowed, a.currency or cur):
             bad.append(a.text)
     for c in parsed.counts:
         total += 1

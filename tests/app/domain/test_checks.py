@@ -1,0 +1,112 @@
+"""The numeric check reads an amount's role: a monthly payment must be a price over a term."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.domain.checks import TurnFacts, check_numeric, parse
+from app.domain.profile import CartItem, MembershipTier, StorefrontContext
+from app.domain.rules import Intent
+from tests.factories import make_profile
+
+# A gold shopper (terms 3, 6, 12, 24) looking at a $299 phone: $99.67, $49.83, $24.92, $12.46.
+PHONE = StorefrontContext(items=[CartItem(title="Pixel 9 phone", price=Decimal("299"))])
+
+
+def _numeric(reply: str, message: str = "Can I pay for this phone monthly?") -> float:
+    facts = TurnFacts(make_profile(), PHONE, message, Intent.PURCHASE_FIT)
+    return check_numeric(facts, parse(reply, facts.intent)).value
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Yes! That's $49.83 a month over 6 months, interest-free.",
+        "You could pay $24.92 a month for 12 months.",
+        "For example, 6 monthly payments of $49.83.",
+        "Six monthly payments of $49.83 would cover it.",
+        "Spread over 3 months, that's $99.67 per month.",
+        "That works out to $12.46/mo.",
+        "It's $299, or $49.83 monthly.",
+        "It costs $299 and you have $1,200 available.",  # amounts in their own roles
+        "Monthly payments of about $100 over 3 months.",  # stated to the dollar
+    ],
+)
+def test_monthly_amounts_that_are_a_price_over_a_term_pass(reply: str) -> None:
+    assert _numeric(reply) == 1.0
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Yes! That's $299 a month over 6 months.",  # the price stated as the payment
+        "You can pay $1,200 per month.",  # the available credit as the payment
+        "That's $99.67 a month over 6 months.",  # the 3-month payment under the 6-month term
+        "Six monthly payments of $24.92 would cover it.",  # the 12-month payment
+        "That works out to $40/mo.",  # no term gives $40
+    ],
+)
+def test_licensed_amounts_in_the_wrong_role_fail(reply: str) -> None:
+    assert _numeric(reply) < 1.0
+
+
+def test_monthly_figure_the_shopper_stated_is_licensed() -> None:
+    message = "Could I pay $60 a month for it?"
+    assert _numeric("$60 a month would not cover it over 3 months.", message) == 1.0
+    # The shopper's price does not license the price as a monthly payment.
+    assert _numeric("Sure, $299 a month.", "Can I get the $299 phone?") < 1.0
+
+
+def test_standard_tier_allows_only_its_terms_when_none_is_named() -> None:
+    standard = make_profile(membership_tier=MembershipTier.STANDARD)  # terms 3 and 6
+    facts = TurnFacts(standard, PHONE, "How much a month?", Intent.PURCHASE_FIT)
+    assert check_numeric(facts, parse("About $49.83 a month.", facts.intent)).value == 1.0
+    assert check_numeric(facts, parse("About $24.92 a month.", facts.intent)).value < 1.0
+
+
+def test_each_item_can_be_spread_on_its_own() -> None:
+    cart = StorefrontContext(
+        items=[
+            CartItem(title="Pixel 9 phone", price=Decimal("299")),
+            CartItem(title="Case", price=Decimal("30")),
+        ]
+    )
+    facts = TurnFacts(make_profile(), cart, "Monthly cost?", Intent.PURCHASE_FIT)
+    for reply in (
+        "The phone alone is $99.67 a month over 3 months.",
+        "$109.67 a month for 3 months.",
+    ):
+        assert check_numeric(facts, parse(reply, facts.intent)).value == 1.0, reply
+
+
+def test_monthly_figure_from_an_earlier_reply_is_not_licensed_for_another_cart() -> None:
+    lens = StorefrontContext(items=[CartItem(title="camera lens", price=Decimal("647.99"))])
+    history = (
+        {"role": "user", "content": "Can I buy the road bike on instalments?"},
+        {"role": "assistant", "content": "Yes. Six monthly payments of $257.50 would cover it."},
+    )
+    facts = TurnFacts(make_profile(), lens, "And the lens?", Intent.PURCHASE_FIT, history)
+    repeated = "Yes. Six monthly payments of $257.50 would cover it."
+    assert check_numeric(facts, parse(repeated, facts.intent)).value < 1.0
+    right = "Yes. Six monthly payments of $108.00 would cover it."
+    assert check_numeric(facts, parse(right, facts.intent)).value == 1.0
+
+
+# $1,200 available credit: a $1,500 TV is $300 over it.
+TV = StorefrontContext(items=[CartItem(title="TV", price=Decimal("1500"))])
+
+
+@pytest.mark.parametrize(
+    ("reply", "ok"),
+    [
+        ("Sorry, the TV is $300 above your available credit.", True),
+        ("It's $1,500, which is $300 more than the available credit.", True),
+        ("Sorry, the TV is $1,500 above your available credit.", False),  # the price
+        ("That's $1,200 more than your available credit.", False),  # the available credit
+    ],
+)
+def test_amount_stated_as_the_shortfall_must_be_the_shortfall(reply: str, ok: bool) -> None:
+    facts = TurnFacts(make_profile(), TV, "Can I get the TV?", Intent.PURCHASE_FIT)
+    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is ok
