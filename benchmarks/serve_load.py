@@ -20,13 +20,13 @@ Targets:
 
     vllm-base        vLLM's own server (what `vllm serve` runs), base model, no API
     api-base         our API, base model, guard off
-    api-sft          our API, `models/sft` as the only policy, guard off
-    api-more         our API, `models/more` as the only policy, guard off
-    api-ab           our API, both adapters in the embedded `sft-vs-more` A/B, guard off
-    api-more-merged  our API, `models/more` merged into full weights, guard off
-    api-more-guard   our API, `models/more`, guard enforcing (the default)
+    api-sft          our API, `models/sft` as the only policy in a LoRA slot, guard off
+    api-more         our API, `models/more` as the only policy in a LoRA slot, guard off
+    api-ab           our API, both adapters in the `sft-vs-more` A/B (LoRA slots), guard off
+    api-more-merged  our API, `models/more` merged into the weights, guard off
+    api-more-guard   what `make run` serves: `models/more` merged, guard enforcing
     api-base-guard   our API, base model, guard enforcing
-    api-sft-guard    our API, `models/sft`, guard enforcing
+    api-sft-guard    our API, `models/sft` in a LoRA slot, guard enforcing
 
 Results: JSON + markdown + PNG in `benchmarks/results/serve_load-<label>-<time>.*`.
 """
@@ -62,29 +62,41 @@ QUESTIONS = (
 PHONE = {"items": [{"title": "Pixel 9 phone", "price": "299.00"}]}
 
 
+DEFAULT_TARGETS = [
+    "vllm-base",
+    "api-base",
+    "api-more",
+    "api-more-merged",
+    "api-ab",
+    "api-more-guard",
+]
+
+
 @dataclass(frozen=True)
 class Target:
     kind: str  # "api" | "vllm"
     env: dict[str, str] = field(default_factory=dict)
-    merged: bool = False  # serve models/more merged into full weights
     guard: bool = False
 
 
 def _targets(models: Path) -> dict[str, Target]:
     sft, more = str(models / "sft"), str(models / "more")
     off = {"MORE_GUARD_MODE": "off"}
-    only = {"MORE_ADAPTERS_DIR": NO_ADAPTERS}
     enforce = {"MORE_GUARD_MODE": "enforce"}
+    only = {"MORE_ADAPTERS_DIR": NO_ADAPTERS}
+    slot = {**only, "MORE_MERGE_ADAPTER": "false"}  # the adapter in a LoRA slot
+    merged = {**only, "MORE_MERGE_ADAPTER": "true", "MORE_ADAPTER_PATH": more}
+    ab = {"MORE_ADAPTERS_DIR": str(models), "MORE_DEFAULT_EXPERIMENT": "true"}
     return {
         "vllm-base": Target("vllm"),
         "api-base": Target("api", {**off, **only}),
-        "api-sft": Target("api", {**off, **only, "MORE_ADAPTER_PATH": sft}),
-        "api-more": Target("api", {**off, **only, "MORE_ADAPTER_PATH": more}),
-        "api-ab": Target("api", {**off, "MORE_ADAPTERS_DIR": str(models)}),
-        "api-more-merged": Target("api", {**off, **only}, merged=True),
-        "api-more-guard": Target("api", {**enforce, **only, "MORE_ADAPTER_PATH": more}, guard=True),
+        "api-sft": Target("api", {**off, **slot, "MORE_ADAPTER_PATH": sft}),
+        "api-more": Target("api", {**off, **slot, "MORE_ADAPTER_PATH": more}),
+        "api-ab": Target("api", {**off, **ab}),
+        "api-more-merged": Target("api", {**off, **merged}),
+        "api-more-guard": Target("api", {**enforce, **merged}, guard=True),
         "api-base-guard": Target("api", {**enforce, **only}, guard=True),
-        "api-sft-guard": Target("api", {**enforce, **only, "MORE_ADAPTER_PATH": sft}, guard=True),
+        "api-sft-guard": Target("api", {**enforce, **slot, "MORE_ADAPTER_PATH": sft}, guard=True),
     }
 
 
@@ -123,7 +135,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--targets",
         nargs="+",
-        default=["vllm-base", "api-base", "api-sft", "api-more", "api-ab", "api-more-guard"],
+        default=DEFAULT_TARGETS,
     )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--requests-factor", type=int, default=2, help="requests = factor x c")
@@ -153,25 +165,6 @@ def _engine_env(args: argparse.Namespace) -> dict[str, str]:
         key, _, value = item.partition("=")
         env[key] = value
     return env
-
-
-def _merged_model(args: argparse.Namespace, workdir: Path) -> Path:
-    out = workdir / "merged-more"
-    if not (out / "config.json").is_file():
-        subprocess.run(
-            [
-                str(VENV_BIN / "more"),
-                "train",
-                "export",
-                str(args.models / "more"),
-                "--out",
-                str(out),
-            ],
-            check=True,
-            cwd=ROOT,
-            capture_output=True,
-        )
-    return out
 
 
 @contextlib.asynccontextmanager
@@ -207,8 +200,6 @@ async def _serve(name: str, target: Target, args: argparse.Namespace, workdir: P
         for key in ("MORE_ADAPTER_PATH", "MORE_MODEL_PATH", "MORE_POLICY_VERSION"):
             env.pop(key, None)
         env.update(target.env)
-        if target.merged:
-            env["MORE_MODEL_PATH"] = str(_merged_model(args, workdir))
         more = str(VENV_BIN / "more")
         for step in (["db", "upgrade"], ["seed-demo"]):
             subprocess.run([more, *step], env=env, check=True, cwd=ROOT, capture_output=True)

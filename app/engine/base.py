@@ -68,6 +68,13 @@ class AdapterError(EngineError):
     """An adapter folder is invalid, or a request names an adapter never added."""
 
 
+# Why an engine without LoRA slots refuses an adapter, and what to change.
+LORA_DISABLED = (
+    "this service has no LoRA slots: it serves one policy merged into the model's weights "
+    "(restart it with MORE_MERGE_ADAPTER=false to load adapters)"
+)
+
+
 class PromptTooLongError(EngineError):
     """The prompt leaves no room for a reply within the model's context length."""
 

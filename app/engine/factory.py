@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from app.core.config import Settings
@@ -65,3 +66,14 @@ def create_engine(config: EngineConfig, adapters: Sequence[Adapter] = ()) -> Cha
 
         return TransformersEngine(config, adapters=adapters)
     raise ValueError(f"unknown engine backend {config.backend!r}: use 'vllm' or 'transformers'")
+
+
+def merged_config(config: EngineConfig, adapter: Adapter) -> EngineConfig:
+    """`config` serving `adapter` merged into its base model's weights, without LoRA
+    (the merge is written once under the cache directory; see `app.engine.merge`)."""
+    from app.engine.bundled import default_cache_dir, resolve_model_path
+    from app.engine.merge import merged_model
+
+    base = resolve_model_path(config.model_path, config.cache_dir)
+    merged = merged_model(Path(adapter.path), base, config.cache_dir or default_cache_dir())
+    return replace(config, model_path=str(merged), enable_lora=False)

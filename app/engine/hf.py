@@ -26,6 +26,7 @@ from app.engine._admission import Deadline, InflightLimit
 from app.engine._reply_filter import ReplyFilter
 from app.engine.adapters import validate_adapter
 from app.engine.base import (
+    LORA_DISABLED,
     Adapter,
     AdapterError,
     ChatEngine,
@@ -176,7 +177,7 @@ class TransformersEngine(ChatEngine):
         """Validate the folder and load it beside the others (idempotent by name)."""
         self._require_model()
         if not self.config.enable_lora:
-            raise AdapterError("LoRA is disabled in this engine (enable_lora=False)")
+            raise AdapterError(LORA_DISABLED)
         known = self._adapters.get(adapter.name)
         if known is not None:
             if known == adapter.path:

@@ -24,6 +24,7 @@ from app.engine._admission import Deadline, InflightLimit
 from app.engine._reply_filter import ReplyFilter
 from app.engine.adapters import stable_lora_id, validate_adapter
 from app.engine.base import (
+    LORA_DISABLED,
     Adapter,
     AdapterError,
     ChatEngine,
@@ -130,7 +131,7 @@ class VLLMEngine(ChatEngine):
 
         llm = self._require_engine()
         if not self.config.enable_lora:
-            raise AdapterError("LoRA is disabled in this engine (enable_lora=False)")
+            raise AdapterError(LORA_DISABLED)
         known = self._loras.get(adapter.name)
         if known is not None:
             if known.lora_path == adapter.path:

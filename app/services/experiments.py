@@ -499,6 +499,16 @@ class ExperimentPolicyResolver(PolicyResolver):
         self._engine_has.update(a.name for a in adapters)
         return adapters
 
+    async def serves_only_default(self) -> bool:
+        """No experiment running and no version promoted: every shopper gets the default
+        policy (so it may be served merged into the base weights)."""
+        try:
+            running = await self._current()
+        except Exception as exc:  # e.g. not migrated yet: nothing else can be served
+            logger.warning("could not read experiments at startup: %s", exc)
+            return True
+        return not running and self._promoted is None
+
     async def _current(self) -> dict[str, _Running]:
         """storefront -> its running experiment (one query for every storefront)."""
         if time.monotonic() - self._loaded_at < self._refresh_s:

@@ -62,7 +62,7 @@ async def outcome_services(
     drain_interval_s: float = 2.0,
     adapters_dir: Path,
 ) -> AsyncIterator[OutcomeServices]:
-    if settings.embedded:
+    if settings.embedded and settings.MORE_DEFAULT_EXPERIMENT:
         try:
             await ensure_default_experiment(
                 db, adapters_dir=adapters_dir, base_model=engine.model_name

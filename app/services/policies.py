@@ -8,7 +8,7 @@ storefront, sticky by user; a session keeps the policy it started with).
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.engine.base import Adapter
@@ -67,3 +67,7 @@ class DefaultPolicyResolver(PolicyResolver):
 
     async def adapters(self) -> list[Adapter]:
         return [self.policy.adapter] if self.policy.adapter else []
+
+    def serve_merged(self) -> None:
+        """The engine's weights already hold this policy's adapter: request none."""
+        self.policy = replace(self.policy, adapter=None)

@@ -25,31 +25,35 @@ def test_main_import_is_light() -> None:
     assert out.stdout.strip() == "[]"
 
 
-async def test_main_lifespan_builds_engine_from_settings_with_adapter(
-    tmp_path: Path, tiny_model_dir: Path, tiny_lora_dir: Path
-) -> None:
+def _settings(data_dir: Path, model: Path, adapter: Path, **extra: object) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=None,
+        REDIS_URL=None,
+        MORE_DATA_DIR=data_dir,
+        MORE_CACHE_DIR=data_dir / "cache",
+        MORE_ENGINE="transformers",
+        MORE_MODEL_PATH=str(model),
+        MORE_ADAPTER_PATH=str(adapter),
+        MORE_ADAPTERS_ROOT=adapter.parent,
+        MORE_ENGINE_WARMUP=False,
+        MORE_MAX_TOKENS=4,
+        MORE_GUARD_MODE="off",  # the tiny model's words are compared, not judged
+        **extra,
+    )
+
+
+async def _chat_once(settings: Settings) -> tuple[object, httpx.Response, httpx.Response]:
+    """Start the app, seed the demo shoppers, chat once and try to register an adapter."""
     from app.services.demo import seed_demo_profiles
     from app.store.migrations import upgrade
     from tests.factories import run_sync
 
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        DATABASE_URL=None,
-        REDIS_URL=None,
-        MORE_DATA_DIR=tmp_path,
-        MORE_ENGINE="transformers",
-        MORE_MODEL_PATH=str(tiny_model_dir),
-        MORE_ADAPTER_PATH=str(tiny_lora_dir),
-        MORE_ENGINE_WARMUP=False,
-        MORE_MAX_TOKENS=4,
-    )
     run_sync(upgrade, settings.database_url)
     app = create_app(settings=settings)
     async with app.router.lifespan_context(app):
         services = app.state.services
         engine = services.engine
-        assert type(engine).__name__ == "TransformersEngine"
-        assert tiny_lora_dir.name in engine.adapters  # type: ignore[attr-defined]
         await seed_demo_profiles(services.db)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test"
@@ -57,7 +61,78 @@ async def test_main_lifespan_builds_engine_from_settings_with_adapter(
             reply = await client.post(
                 "/v1/chat", json=chat_body("demo-eligible"), headers=bearer("demo-storefront-key")
             )
-        assert reply.status_code == 200, reply.text
-        assert reply.json()["policy_version"] == tiny_lora_dir.name
+            registered = await client.post(
+                "/v1/policies",
+                json={"name": "other-v1", "adapter_path": settings.MORE_ADAPTER_PATH},
+                headers=bearer("demo-admin-key"),
+            )
+        assert type(engine).__name__ == "TransformersEngine"
+        assert engine.config.enable_lora is not settings.merge_adapter  # type: ignore[attr-defined]
     # Shut down: the engine the lifespan built is closed.
-    assert not await engine.is_ready()
+    assert not await engine.is_ready()  # type: ignore[attr-defined]
+    return engine, reply, registered
+
+
+async def test_main_lifespan_serves_the_adapter_in_a_lora_slot(
+    tmp_path: Path, tiny_model_dir: Path, tiny_lora_dir: Path
+) -> None:
+    settings = _settings(tmp_path, tiny_model_dir, tiny_lora_dir, MORE_MERGE_ADAPTER=False)
+    engine, reply, registered = await _chat_once(settings)
+    assert tiny_lora_dir.name in engine.adapters  # type: ignore[attr-defined]
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["policy_version"] == tiny_lora_dir.name
+    assert registered.status_code == 201, registered.text
+
+
+async def test_main_lifespan_serves_a_lone_policy_merged_with_the_same_replies(
+    tmp_path: Path, tiny_model_dir: Path, tiny_lora_dir: Path
+) -> None:
+    slot = _settings(tmp_path / "slot", tiny_model_dir, tiny_lora_dir, MORE_MERGE_ADAPTER=False)
+    _, slot_reply, _ = await _chat_once(slot)
+
+    merged = _settings(tmp_path / "merged", tiny_model_dir, tiny_lora_dir)
+    assert merged.merge_adapter  # the embedded default
+    engine, reply, registered = await _chat_once(merged)
+
+    config = engine.config  # type: ignore[attr-defined]
+    assert Path(config.model_path).parent == tmp_path / "merged" / "cache" / "merged"
+    assert engine.adapters == ()  # type: ignore[attr-defined]
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["policy_version"] == tiny_lora_dir.name
+    # Greedy: the merged weights say exactly what the adapter in its slot said.
+    assert reply.json()["reply"] == slot_reply.json()["reply"]
+    # No LoRA slots: registering an adapter is refused with what to change.
+    assert registered.status_code == 422, registered.text
+    assert "MORE_MERGE_ADAPTER=false" in registered.json()["error"]["message"]
+
+
+async def test_main_lifespan_keeps_lora_slots_while_an_experiment_runs(
+    tmp_path: Path, tiny_model_dir: Path, tiny_lora_dir: Path
+) -> None:
+    """The base-vs-more A/B serves the default's adapter only: merging it would make the
+    base arm answer with MORE's weights, so the engine keeps its LoRA slots."""
+    import shutil
+
+    from app.services.experiments import ensure_default_experiment
+    from app.store.db import create_db_engine, create_session_factory
+    from app.store.migrations import upgrade
+    from tests.factories import run_sync
+
+    shipped = tmp_path / "models"
+    shutil.copytree(tiny_lora_dir, shipped / "more")
+    settings = _settings(tmp_path, tiny_model_dir, shipped / "more", MORE_ADAPTERS_DIR=shipped)
+    settings = settings.model_copy(update={"MORE_ADAPTER_PATH": None})
+    assert settings.merge_adapter and settings.default_policy_version == "more-v1"
+    run_sync(upgrade, settings.database_url)
+    db_engine = create_db_engine(settings.database_url, pool_size=1)
+    try:
+        db = create_session_factory(db_engine)
+        assert await ensure_default_experiment(db, adapters_dir=shipped, base_model="tiny")
+    finally:
+        await db_engine.dispose()
+
+    app = create_app(settings=settings)
+    async with app.router.lifespan_context(app):
+        engine = app.state.services.engine
+        assert engine.config.enable_lora
+        assert engine.adapters == ("more-v1",)

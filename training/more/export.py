@@ -1,15 +1,17 @@
 """Merge a LoRA adapter into its base model's weights, for deployments without LoRA.
 
 The merged folder is a plain Hugging Face model (safetensors + tokenizer) that vLLM or
-transformers load with `MORE_MODEL_PATH` and no `MORE_ADAPTER_PATH`.
+transformers load with `MORE_MODEL_PATH` and no `MORE_ADAPTER_PATH`. The merge itself is
+the service's (`app.engine.merge`, which also serves a lone policy merged); this module
+only finds the base model an adapter was trained on.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
+
+from app.engine import merge
 
 
 def recorded_base(adapter_dir: Path) -> Path:
@@ -33,26 +35,4 @@ def merge_adapter(adapter_dir: Path, out_dir: Path, base_model: Path | None = No
     `base_model` defaults to the adapter's recorded `base_model_name_or_path` when that
     is a local folder, else the bundled model.
     """
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    if base_model is None:
-        base_model = recorded_base(adapter_dir)
-    model = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32)
-    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
-    tokenizer_src = adapter_dir if (adapter_dir / "tokenizer_config.json").exists() else base_model
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_src)
-
-    # Write beside the target and rename, so a failed export never leaves half a model.
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".merge-", dir=out_dir.parent))
-    try:
-        merged.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+    return merge.merge_adapter(adapter_dir, out_dir, base_model or recorded_base(adapter_dir))

@@ -24,6 +24,24 @@ def test_config_embedded_defaults(tmp_path: Path) -> None:
     assert settings.default_policy_version == "base"
 
 
+def test_config_shipped_more_adapter_is_the_default_policy_served_merged(tmp_path: Path) -> None:
+    shipped = tmp_path / "models"
+    (shipped / "more").mkdir(parents=True)
+    (shipped / "more" / "adapter_config.json").write_text("{}")
+    settings = make(MORE_DATA_DIR=tmp_path, MORE_ADAPTERS_DIR=shipped)
+    assert settings.default_adapter_path == str(shipped / "more")
+    assert settings.default_policy_version == "more-v1"
+    assert settings.merge_adapter  # embedded, no A/B: one policy, merged
+    # The A/B needs LoRA slots; so does a service that registers policies at run time.
+    assert not make(MORE_ADAPTERS_DIR=shipped, MORE_DEFAULT_EXPERIMENT=True).merge_adapter
+    external = make(MORE_ADAPTERS_DIR=shipped, DATABASE_URL="postgresql://db/x")
+    assert not external.merge_adapter
+    assert make(MORE_ADAPTERS_DIR=shipped, MORE_MERGE_ADAPTER=False).merge_adapter is False
+    # An explicit adapter wins; without a shipped one the base model replies.
+    assert make(MORE_ADAPTERS_DIR=shipped, MORE_ADAPTER_PATH="/a/b").default_adapter_path == "/a/b"
+    assert make(MORE_ADAPTERS_DIR=tmp_path / "none").default_adapter_path is None
+
+
 def test_config_plain_postgres_url_gets_the_async_driver() -> None:
     settings = make(DATABASE_URL="postgresql://u:p@db:5432/more")
     assert settings.database_url == "postgresql+asyncpg://u:p@db:5432/more"
@@ -86,3 +104,8 @@ def test_engine_lora_rank_sized_to_the_adapters(tmp_path) -> None:  # type: igno
     odd.mkdir()
     (odd / "adapter_config.json").write_text(json.dumps({"r": 20}))
     assert engine_config(make(), [Adapter("odd", str(odd))]).max_lora_rank == 32
+
+
+def test_config_blank_merge_setting_is_unset() -> None:
+    # compose passes `MORE_MERGE_ADAPTER=` when the operator sets nothing
+    assert make(MORE_MERGE_ADAPTER="").MORE_MERGE_ADAPTER is None
