@@ -103,7 +103,7 @@ def report(
         markdown = body.pop("markdown", "")
         (out / "report.png").write_bytes(png)
     else:
-        from app.services.analysis import plot_report
+        from app.services.report_rendering import plot_report, report_markdown
 
         async def run() -> Any:
             service, engine = _services()
@@ -113,7 +113,7 @@ def report(
                 await engine.dispose()
 
         result = asyncio.run(run())
-        body, markdown = result.to_dict(), result.to_markdown()
+        body, markdown = result.to_dict(), report_markdown(result)
         plot_report(result, out / "report.png")
     (out / "report.json").write_text(json.dumps(body, indent=2))
     (out / "report.md").write_text(markdown + "\n")

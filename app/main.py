@@ -25,7 +25,7 @@ from app.engine.intent import IntentClassifier
 from app.services.auth import Authenticator
 from app.services.chat import ChatService
 from app.services.container import Services
-from app.services.experiments import ExperimentPolicyResolver
+from app.services.experiment_policies import ExperimentPolicyResolver
 from app.services.guard import GuardConfig, GuardMode, ReplyGuard
 from app.services.idempotency import IdempotencyService
 from app.services.outcome_setup import outcome_services

@@ -1,10 +1,13 @@
-"""Demo profiles for the embedded default: eligible, ineligible and boundary shoppers,
-each checked against `app.domain.rules.decide` so the demo shows what it claims."""
+"""The embedded demo: profiles of eligible, ineligible and boundary shoppers, each
+checked against `app.domain.rules.decide` so the demo shows what it claims, and the
+opt-in `sft-vs-more` A/B between the shipped adapters (`MORE_DEFAULT_EXPERIMENT`)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,7 +21,11 @@ from app.domain.profile import (
     StorefrontContext,
 )
 from app.domain.rules import Action, DeclineReason, Intent, decide
+from app.services.assignment import ExperimentStatus, allocation_to_json, initial_allocation
+from app.store import experiments as experiments_repo
 from app.store import profiles as repo
+
+logger = logging.getLogger(__name__)
 
 # The item every demo case asks about ("can I buy this on instalments?").
 DEMO_ITEM = CartItem(title="Pixel 9 phone", price=Decimal("299.00"))
@@ -136,3 +143,68 @@ async def seed_demo_profiles(db: async_sessionmaker[AsyncSession]) -> list[DemoC
                 session, storefront_id=DEFAULT_STOREFRONT_ID, profile=case.profile
             )
     return list(DEMO_CASES)
+
+
+DEFAULT_EXPERIMENT = "sft-vs-more"
+
+
+def _adapter_dir(path: Path) -> bool:
+    return (path / "adapter_config.json").is_file()
+
+
+async def ensure_default_experiment(
+    db: async_sessionmaker[AsyncSession],
+    *,
+    adapters_dir: Path,
+    base_model: str,
+    base_version: str = "base",
+) -> experiments_repo.ExperimentRecord | None:
+    """The embedded default: a running 50/50 "sft-vs-more" between the shipped adapters.
+
+    `adapters_dir/sft` and `adapters_dir/more` are PEFT adapter folders; with only the
+    MORE adapter the control is the bare base model, registered as `base_version` without
+    an adapter. It belongs to the default storefront. Nothing happens when no MORE adapter
+    is shipped, when the experiment exists, or when another one is running there.
+    """
+    more, sft = adapters_dir / "more", adapters_dir / "sft"
+    if not _adapter_dir(more):
+        return None
+    storefront_id = DEFAULT_STOREFRONT_ID
+    async with db() as session, session.begin():
+        if (
+            await experiments_repo.get_experiment(
+                session, storefront_id=storefront_id, name=DEFAULT_EXPERIMENT
+            )
+            is not None
+        ):
+            return None
+        if await experiments_repo.running_experiments(session, storefront_id=storefront_id):
+            return None
+        await experiments_repo.ensure_policy_version(
+            session, name="more-v1", base_model=base_model, adapter_path=str(more.resolve())
+        )
+        control = ("sft", "sft-v1") if _adapter_dir(sft) else ("base", base_version)
+        if _adapter_dir(sft):
+            await experiments_repo.ensure_policy_version(
+                session, name="sft-v1", base_model=base_model, adapter_path=str(sft.resolve())
+            )
+        else:
+            await experiments_repo.ensure_policy_version(
+                session, name=base_version, base_model=base_model, adapter_path=None
+            )
+        weights = {control[0]: 0.5, "more": 0.5}
+        record = await experiments_repo.create_experiment(
+            session,
+            storefront_id=storefront_id,
+            name=DEFAULT_EXPERIMENT,
+            salt=DEFAULT_EXPERIMENT,
+            status=ExperimentStatus.RUNNING.value,
+            variants=[
+                experiments_repo.VariantRecord(control[0], 0.5, control[1], 0),
+                experiments_repo.VariantRecord("more", 0.5, "more-v1", 1),
+            ],
+            weights=weights,
+            ranges=allocation_to_json(initial_allocation(weights)),
+        )
+    logger.info("started the default experiment %s: %s vs more", DEFAULT_EXPERIMENT, control[0])
+    return record

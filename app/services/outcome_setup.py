@@ -18,12 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.engine.base import ChatEngine
+from app.services.demo import ensure_default_experiment
 from app.services.events import EventService
-from app.services.experiments import (
-    ExperimentPolicyResolver,
-    ExperimentService,
-    ensure_default_experiment,
-)
+from app.services.experiment_policies import ExperimentPolicyResolver
+from app.services.experiments import ExperimentService
 from app.services.handoff import HandoffService
 from app.services.outbox import Outbox, RedisStreamOutbox, SpoolOutbox
 from app.services.policies import PolicyResolver

@@ -113,7 +113,7 @@ async def test_main_lifespan_keeps_lora_slots_while_an_experiment_runs(
     base arm answer with MORE's weights, so the engine keeps its LoRA slots."""
     import shutil
 
-    from app.services.experiments import ensure_default_experiment
+    from app.services.demo import ensure_default_experiment
     from app.store.db import create_db_engine, create_session_factory
     from app.store.migrations import upgrade
     from tests.factories import run_sync

@@ -18,9 +18,9 @@ from app.api.outcome_schemas import (
     VariantResponse,
 )
 from app.api.schemas import ErrorResponse
-from app.services.analysis import plot_report
 from app.services.assignment import ExperimentStatus
 from app.services.experiments import VariantInput, effective_shares
+from app.services.report_rendering import plot_report, report_markdown
 from app.store.experiments import ExperimentRecord
 
 router = APIRouter(
@@ -146,7 +146,7 @@ async def read_experiment_report(
     """Per-variant outcomes, lift vs control with intervals and p-values, SRM check."""
     report = await experiments.report(storefront_id=principal.storefront_id, name=name, alpha=alpha)
     return ExperimentReportResponse.model_validate(
-        {**report.to_dict(), "markdown": report.to_markdown()}
+        {**report.to_dict(), "markdown": report_markdown(report)}
     )
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from scipy.stats import norm, t
 
-from app.services.analysis import VariantAggregate, analyse, plot_report, sample_ratio_check
+from app.services.analysis import VariantAggregate, analyse, sample_ratio_check
+from app.services.report_rendering import plot_report, report_markdown
 
 Z975 = 1.959964  # the 97.5% standard-normal quantile, for 95% intervals
 
@@ -152,7 +153,7 @@ def test_analysis_rejects_inconsistent_counts() -> None:
 
 
 def test_analysis_report_renders_markdown_json_and_png(report, tmp_path: Path) -> None:
-    text = report.to_markdown()
+    text = report_markdown(report)
     assert "+30.0% [+1.7%, +66.2%]" in text
     assert "Sample-ratio check" in text
     data = json.loads(json.dumps(report.to_dict(), allow_nan=False))

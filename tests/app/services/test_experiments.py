@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.experiments import DEFAULT_EXPERIMENT, ensure_default_experiment
+from app.services.demo import DEFAULT_EXPERIMENT, ensure_default_experiment
 from app.store import experiments as repo
 from app.store.db import create_db_engine, create_session_factory
 from app.store.migrations import upgrade
