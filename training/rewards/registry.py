@@ -58,9 +58,13 @@ def available_rewards() -> list[str]:
 
 
 def canonical_name(name: str) -> str:
-    """`fluency` -> `fluency_reward`; registered names and dotted paths are unchanged."""
-    if ":" in name or name.endswith("_reward"):
+    """`fluency` -> `fluency_reward`, `pkg.mod.fn` -> `pkg.mod:fn`; registered names and
+    `pkg.mod:fn` paths are unchanged."""
+    if ":" in name or (name.endswith("_reward") and "." not in name):
         return name
+    if "." in name:
+        module, _, attr = name.rpartition(".")
+        return f"{module}:{attr}"
     return f"{name}_reward"
 
 
