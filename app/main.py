@@ -240,6 +240,15 @@ def create_app(
             )
             auth = Authenticator(db=db, storefront_key=cfg.storefront_key, admin_key=cfg.admin_key)
             await _refuse_keyless_public_bind(cfg, auth)
+            outcomes = await stack.enter_async_context(
+                outcome_services(
+                    cfg,
+                    db=db,
+                    resolver=resolver,
+                    engine=chat_engine,
+                    adapters_dir=cfg.MORE_ADAPTERS_DIR,
+                )
+            )
             app.state.services = Services(
                 settings=cfg,
                 db_engine=db_engine,
@@ -265,15 +274,10 @@ def create_app(
                 ),
                 shoppers=ShopperDataService(db=db, cache=cache, profiles=profiles),
                 tenancy=TenancyService(db=db, forget_key=auth.forget_key),
-            )
-            app.state.outcomes = await stack.enter_async_context(
-                outcome_services(
-                    cfg,
-                    db=db,
-                    resolver=resolver,
-                    engine=chat_engine,
-                    adapters_dir=cfg.MORE_ADAPTERS_DIR,
-                )
+                events=outcomes.events,
+                handoffs=outcomes.handoffs,
+                experiments=outcomes.experiments,
+                registry=outcomes.registry,
             )
             try:
                 async with db() as session:

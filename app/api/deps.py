@@ -15,7 +15,6 @@ from app.services.container import Services
 from app.services.events import EventService
 from app.services.experiments import ExperimentService
 from app.services.handoff import HandoffService
-from app.services.outcome_setup import OutcomeServices
 from app.services.profiles import ProfileService
 from app.services.registry import PolicyRegistry
 from app.services.shopper_data import ShopperDataService
@@ -106,28 +105,20 @@ IdempotencyKeyDep = Annotated[
 ]
 
 
-# Outcome logging, human takeover, experiments and the policy registry.
-def get_outcome_services(request: Request) -> OutcomeServices:
-    return request.app.state.outcomes  # type: ignore[no-any-return]
+def get_events(services: ServicesDep) -> EventService:
+    return services.events
 
 
-OutcomesDep = Annotated[OutcomeServices, Depends(get_outcome_services)]
+def get_handoffs(services: ServicesDep) -> HandoffService:
+    return services.handoffs
 
 
-def get_events(outcomes: OutcomesDep) -> EventService:
-    return outcomes.events
+def get_experiments(services: ServicesDep) -> ExperimentService:
+    return services.experiments
 
 
-def get_handoffs(outcomes: OutcomesDep) -> HandoffService:
-    return outcomes.handoffs
-
-
-def get_experiments(outcomes: OutcomesDep) -> ExperimentService:
-    return outcomes.experiments
-
-
-def get_registry(outcomes: OutcomesDep) -> PolicyRegistry:
-    return outcomes.registry
+def get_registry(services: ServicesDep) -> PolicyRegistry:
+    return services.registry
 
 
 EventsDep = Annotated[EventService, Depends(get_events)]
