@@ -52,7 +52,7 @@ def bundled_gguf_path() -> Path:
 def ensure_bundled_model(cache_dir: Path | None = None) -> Path:
     """Return the HF folder of the bundled model, converting the GGUF on first use (~25 s)."""
     target = (cache_dir or default_cache_dir()) / BUNDLED_DIRNAME
-    if (target / _MARKER).exists():
+    if is_complete(target):
         return target
     gguf = bundled_gguf_path()
     logger.info("converting bundled model %s -> %s (once)", gguf.name, target)
@@ -75,19 +75,32 @@ def ensure_bundled_model(cache_dir: Path | None = None) -> Path:
     model.tie_weights()
     model.generation_config = gguf_model.generation_config
 
-    # Write into a temporary sibling and rename, so a crash never leaves half a model.
+    return save_model_folder(model, tokenizer, target, source=gguf.name)
+
+
+def save_model_folder(model: Any, tokenizer: Any, target: Path, *, source: str) -> Path:
+    """Save a model and its tokenizer as a Hugging Face folder at `target`, marked complete.
+
+    Written into a temporary sibling and renamed, so a crash never leaves half a model
+    where a later start would take it for a whole one.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        (tmp / _MARKER).write_text(gguf.name)
+        (tmp / _MARKER).write_text(source)
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def is_complete(folder: Path) -> bool:
+    """Whether `folder` was written whole by `save_model_folder`."""
+    return (folder / _MARKER).is_file()
 
 
 def resolve_model_path(model_path: str | None, cache_dir: Path | None = None) -> Path:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from app.engine.bundled import is_complete, save_model_folder
 
-_MARKER = ".complete"
+logger = logging.getLogger(__name__)
 
 
 def merge_adapter(adapter_dir: Path, out_dir: Path, base_model: Path) -> Path:
@@ -32,19 +30,7 @@ def merge_adapter(adapter_dir: Path, out_dir: Path, base_model: Path) -> Path:
     tokenizer_src = adapter_dir if (adapter_dir / "tokenizer_config.json").exists() else base_model
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_src)
 
-    # Write beside the target and rename, so a failed export never leaves half a model.
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".merge-", dir=out_dir.parent))
-    try:
-        merged.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        (tmp / _MARKER).write_text(str(adapter_dir))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+    return save_model_folder(merged, tokenizer, out_dir, source=str(adapter_dir))
 
 
 def _fingerprint(adapter_dir: Path, base_model: Path) -> str:
@@ -64,7 +50,7 @@ def merged_model(adapter_dir: Path, base_model: Path, cache_dir: Path) -> Path:
     first use (about 10 s for the bundled model) and reused after."""
     adapter_dir = Path(adapter_dir).expanduser()
     target = cache_dir / "merged" / f"{adapter_dir.name}-{_fingerprint(adapter_dir, base_model)}"
-    if (target / _MARKER).is_file():
+    if is_complete(target):
         return target
     logger.info("merging adapter %s into %s (once) -> %s", adapter_dir, base_model.name, target)
     return merge_adapter(adapter_dir, target, base_model)
