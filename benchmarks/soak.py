@@ -9,7 +9,8 @@ Redis (a private key prefix, removed after), as in production.
 * `--engine scripted` (default): a scripted engine inside the API process replies with
   fixed text at a fixed token rate, so the API itself (auth, limits, guard, database,
   cache, serialisation) is what is under load, not the model.
-* `--engine vllm`: the real engine (`more serve`, bundled model); 5 minutes by default.
+* `--engine vllm`: the real engine (`more serve`, the shipped MORE policy merged into the
+  bundled model, as `make run` serves it); 5 minutes by default.
 
 Measured: unexpected errors (any non-2xx or no answer: nothing is retried; a session a
 person took over is ended, as a storefront would), the server process's RSS every 5 s
@@ -484,7 +485,8 @@ async def _run(args: argparse.Namespace, workdir: Path) -> Report:
                     str(args.token_delay_ms),
                 ]
             else:
-                env["MORE_ENGINE"] = "vllm"
+                # The shipped MORE policy served the way `make run` serves it: merged.
+                env.update(MORE_ENGINE="vllm", MORE_MERGE_ADAPTER="true")
                 cmd = [str(VENV_BIN / "more"), "serve", "--port", str(port)]
             log = workdir / "server.log"
             print(f"starting the API ({args.engine}) on 127.0.0.1:{port}; log {log}", flush=True)
