@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.core import metrics
+from app.core.timing import span
 from app.domain.checks import TurnFacts, Verdict, forbidden_approval, verify
 from app.domain.prompt import ChatMessage
 from app.domain.references import Turn, clarifying_reply, reference_replies
@@ -155,7 +156,8 @@ class ReplyGuard:
                 seed=int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16),
             )
             try:
-                candidates = await self.engine.generate_many(messages, sampling, adapter)
+                with span("resample"):  # inside "guard": the checks are the rest of it
+                    candidates = await self.engine.generate_many(messages, sampling, adapter)
             except EngineError as exc:  # the fallback still answers correctly
                 logger.warning("guard resample failed, using the fallback: %s", exc)
                 candidates = []
