@@ -23,8 +23,9 @@ import abc
 import asyncio
 import functools
 import math
+import weakref
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,12 @@ class IntentGuess:
 class IntentClassifier(abc.ABC):
     """Infers a shopper message's intent (or abstains)."""
 
+    def __init__(self) -> None:
+        # One batcher per event loop (tests and tools run several loops in one process).
+        self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = (
+            weakref.WeakKeyDictionary()
+        )
+
     @abc.abstractmethod
     def classify_many(
         self, messages: Sequence[str], user_ids: Sequence[str | None] | None = None
@@ -58,9 +65,51 @@ class IntentClassifier(abc.ABC):
         return self.classify_many([message], [user_id])[0]
 
     async def aclassify(self, message: str, user_id: str | None = None) -> IntentGuess:
-        """`classify` in a worker thread, so the event loop keeps serving (torch releases
-        the GIL while it encodes)."""
-        return await asyncio.to_thread(self.classify, message, user_id)
+        """`classify` off the event loop, batched with concurrent calls.
+
+        The encoder runs in a worker thread (torch releases the GIL while it encodes).
+        While one batch encodes, the messages that arrive wait and go together in the
+        next: under load one encoder pass serves many turns instead of each turn queueing
+        for its own (at 32 concurrent chats, intent p95 was 0.4-1 s one by one).
+        """
+        loop = asyncio.get_running_loop()
+        batcher = self._batchers.get(loop)
+        if batcher is None:
+            batcher = self._batchers[loop] = _Batcher(self.classify_many)
+        return await batcher.classify(message, user_id)
+
+
+class _Batcher:
+    """Messages classified on one event loop: each encoder pass takes all that wait."""
+
+    def __init__(self, classify_many: Callable[..., list[IntentGuess]]) -> None:
+        self._classify_many = classify_many
+        self._pending: list[tuple[str, str | None, asyncio.Future[IntentGuess]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def classify(self, message: str, user_id: str | None) -> IntentGuess:
+        waiter = asyncio.get_running_loop().create_future()
+        self._pending.append((message, user_id, waiter))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="intent-batch")
+        return await waiter
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch = self._pending[:]
+            self._pending.clear()
+            try:
+                guesses = await asyncio.to_thread(
+                    self._classify_many, [m for m, _, _ in batch], [u for _, u, _ in batch]
+                )
+            except Exception as exc:
+                for _, _, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+                continue
+            for (_, _, waiter), guess in zip(batch, guesses, strict=True):
+                if not waiter.done():  # a caller that was cancelled no longer waits
+                    waiter.set_result(guess)
 
 
 class MiniLMIntentClassifier(IntentClassifier):
@@ -85,6 +134,7 @@ class MiniLMIntentClassifier(IntentClassifier):
         prototypes: Sequence[tuple[str, Intent]] | None = None,
         encoder: Any = None,
     ) -> None:
+        super().__init__()
         if encoder is None:
             from app.engine.bundled import load_minilm
 
