@@ -324,6 +324,10 @@ _CLAIM_PATTERNS: tuple[tuple[str, str, bool | str], ...] = (
     ("region_supported", r"\boutside (?:our|the) supported (?:regions|countries)\b", False),
     ("region_supported", r"(?<!not )(?<!n't )\b(?:available|offered|supported) in your "
      r"(?:region|country)\b", True),
+    # "I can't offer instalments for adult customers": the reverse of the rule, said of a
+    # shopper the reply turns away, so it claims the shopper is an adult.
+    ("minor", r"(?:\bcan't|\bcannot|\bcan not|\bnot)\s+(?:offer|open|available)\b[^.!?]{0,30}"
+     r"\b(?:for|to)\s+adults?(?:\s+customers)?\b(?!\s+(?:under|below|younger))", False),
     ("minor", r"\b(?:adults? only|only (?:available|offered) to adults?|adult customers|"
      r"be an adult|age of majority|under 18|under-18|too young|minors?)\b", True),
     ("fraud_review", r"\b(?:under|in) (?:a )?(?:fraud|security) review\b|\baccount is under "

@@ -110,3 +110,15 @@ TV = StorefrontContext(items=[CartItem(title="TV", price=Decimal("1500"))])
 def test_amount_stated_as_the_shortfall_must_be_the_shortfall(reply: str, ok: bool) -> None:
     facts = TurnFacts(make_profile(), TV, "Can I get the TV?", Intent.PURCHASE_FIT)
     assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is ok
+
+
+def test_turning_a_minor_away_as_an_adult_contradicts_the_profile() -> None:
+    from app.domain.checks import check_state
+    from app.domain.profile import AgeBand
+
+    minor = make_profile(age_band=AgeBand.UNDER_18)
+    facts = TurnFacts(minor, PHONE, "Can I pay monthly?", Intent.PURCHASE_FIT)
+    reversed_rule = "I'm afraid I can't offer instalments for adult customers."
+    assert check_state(facts, parse(reversed_rule, facts.intent)).value < 1.0
+    for right in ("Instalment plans are for adults only.", "Sorry, not for customers under 18."):
+        assert check_state(facts, parse(right, facts.intent)).value == 1.0, right
