@@ -129,10 +129,11 @@ def minilm_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-@functools.lru_cache(maxsize=1)
-def load_minilm() -> Any:
-    """The bundled MiniLM as a `SentenceTransformer` on CPU, loaded once per process
-    (intent inference in serving; naturalness, stance and intent labelling in training)."""
+@functools.lru_cache(maxsize=4)
+def load_minilm(path: str | None = None) -> Any:
+    """A sentence encoder as a `SentenceTransformer` on CPU, loaded once per process and
+    path: the bundled MiniLM by default (intent inference in serving; naturalness, stance
+    and intent labelling in training), or the encoder folder at `path`."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(minilm_dir()), device="cpu")
+    return SentenceTransformer(path or str(minilm_dir()), device="cpu")

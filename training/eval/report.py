@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from training.eval.metrics import ScoredReply
+from training.markdown import table
 
 
 def _fmt(value: float | int | None, digits: int = 3) -> str:
@@ -18,18 +19,10 @@ def _fmt(value: float | int | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
-
-
 def overall_markdown(report: Mapping[str, Any]) -> str:
     """The headline tables: constraints, linguistic rewards, length and latency."""
     overall = report["overall"]
-    lines = _table(
+    lines = table(
         ["reasoning function", f"satisfied (≥ {report['threshold']})", "mean", "n"],
         [
             [name, _fmt(c["satisfied"]), _fmt(c["mean"]), str(c["n"])]
@@ -38,14 +31,14 @@ def overall_markdown(report: Mapping[str, Any]) -> str:
         + [["**all**", f"**{_fmt(overall['all_satisfied'])}**", "", str(overall["n"])]],
     )
     lines += [""]
-    lines += _table(
+    lines += table(
         ["linguistic reward", "mean"],
         [[name, _fmt(v)] for name, v in overall["linguistic"].items()],
     )
     gen = report["generation"]
     tokens, latency = overall["reply_tokens"], overall["latency_s"]
     lines += [""]
-    lines += _table(
+    lines += table(
         ["cost", "mean", "p50", "p95"],
         [
             [
@@ -93,7 +86,7 @@ def breakdown_markdown(groups: Mapping[str, Mapping[str, Any]], label: str) -> s
                 _fmt(g["reply_tokens"]["mean"], 1),
             ]
         )
-    return "\n".join(_table(header, rows))
+    return "\n".join(table(header, rows))
 
 
 def failures_markdown(failures: Mapping[str, Sequence[Mapping[str, str]]]) -> str:
@@ -170,7 +163,7 @@ def comparison_markdown(reports: Sequence[Mapping[str, Any]]) -> str:
                 _fmt(o["latency_s"]["p50"], 2),
             ]
         )
-    return "\n".join(_table(header, rows))
+    return "\n".join(table(header, rows))
 
 
 def write_report(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from app.domain.rules import Action, Intent
 from training.data.schema import Split, TaskExample
+from training.markdown import table
 
 if TYPE_CHECKING:  # datasets is heavy; import it only where a Dataset is built
     from datasets import Dataset
@@ -63,12 +64,6 @@ def to_dataset(examples: Sequence[TaskExample]) -> Dataset:
     )
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return lines
-
-
 def dataset_card(splits: Mapping[Split, Sequence[TaskExample]], *, seed: int, version: str) -> str:
     """Markdown: provenance, then counts per intent and per action for every split."""
     names = [s.value for s in splits]
@@ -83,7 +78,7 @@ def dataset_card(splits: Mapping[Split, Sequence[TaskExample]], *, seed: int, ve
         "## Examples per split",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["split", "examples", "dialogues", "multi-turn turns", "references"],
         [
             (
@@ -105,19 +100,19 @@ def dataset_card(splits: Mapping[Split, Sequence[TaskExample]], *, seed: int, ve
             for name, exs in zip(names, splits.values(), strict=True)
         }
         lines += ["", f"## Examples per {title}", ""]
-        lines += _table([title, *names], [(v, *(counts[n][v] for n in names)) for v in values])
+        lines += table([title, *names], [(v, *(counts[n][v] for n in names)) for v in values])
     reasons = {
         name: Counter(ex.decision.reason.value for ex in exs if ex.decision.reason)
         for name, exs in zip(names, splits.values(), strict=True)
     }
     all_reasons = sorted({r for c in reasons.values() for r in c})
     lines += ["", "## Decline reasons", ""]
-    lines += _table(["reason", *names], [(r, *(reasons[n][r] for n in names)) for r in all_reasons])
+    lines += table(["reason", *names], [(r, *(reasons[n][r] for n in names)) for r in all_reasons])
     tags = {
         name: Counter(t for ex in exs for t in ex.tags)
         for name, exs in zip(names, splits.values(), strict=True)
     }
     all_tags = sorted({t for c in tags.values() for t in c})
     lines += ["", "## Tags (hard categories, multi-turn)", ""]
-    lines += _table(["tag", *names], [(t, *(tags[n][t] for n in names)) for t in all_tags])
+    lines += table(["tag", *names], [(t, *(tags[n][t] for n in names)) for t in all_tags])
     return "\n".join(lines) + "\n"

