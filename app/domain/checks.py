@@ -335,6 +335,9 @@ def _claim_holds(claim: Claim, facts: TurnFacts) -> bool:
             return claim.value == (p.age_band is AgeBand.UNDER_18)
         case "fraud_review":
             return claim.value == p.fraud_review
+        case "fits_credit":  # the amount is at most the available credit
+            available = quantize(p.available_credit, p.currency)
+            return Decimal(claim.value) - claim.tolerance <= available
         case "credit_limit" | "available_credit" | "outstanding_balance":
             truth = {
                 "credit_limit": p.credit_limit,

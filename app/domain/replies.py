@@ -37,7 +37,7 @@ INFORMATIONAL_INTENTS: frozenset[Intent] = frozenset(
 class Claim:
     """One statement about the user's state. `subject` is one of: eligible, verified,
     standing, tier, not_tier, region_supported, minor, fraud_review, credit_limit,
-    available_credit, outstanding_balance."""
+    available_credit, outstanding_balance, fits_credit (an amount said to fit)."""
 
     subject: str
     value: bool | str | Decimal
@@ -354,6 +354,12 @@ _AMOUNT_ROLE_AFTER: tuple[tuple[str, str], ...] = (
      r"^\s*(?:is|are) (?:still )?(?:available|left)\b|^\s*(?:that )?you (?:have|'ve got) "
      r"(?:available|left)\b"),
     ("outstanding_balance", r"^\s*(?:outstanding|owed|owing|still owed)\b"),
+    # "¥72,000 is within your credit limit", "$300 fits your available credit": a price
+    # said to fit, true only up to the available credit.
+    ("fits_credit", r"^\s*(?:is\s+|are\s+)?(?:well\s+|comfortably\s+|still\s+)?(?:within|"
+     r"inside|under)\s+(?:your|the)\b[^.!?]{0,40}?\b(?:credit|limit|budget)|^\s*(?:fits|"
+     r"would fit|will fit)\s+(?:within\s+|in\s+|into\s+)?(?:your|the)\b[^.!?]{0,40}?"
+     r"\b(?:credit|limit|budget)"),
 )  # fmt: skip
 _ROLE_BEFORE = [(role, re.compile(p, re.IGNORECASE)) for role, p in _AMOUNT_ROLE_BEFORE]
 _ROLE_AFTER = [(role, re.compile(p, re.IGNORECASE)) for role, p in _AMOUNT_ROLE_AFTER]

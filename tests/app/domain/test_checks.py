@@ -122,3 +122,26 @@ def test_turning_a_minor_away_as_an_adult_contradicts_the_profile() -> None:
     assert check_state(facts, parse(reversed_rule, facts.intent)).value < 1.0
     for right in ("Instalment plans are for adults only.", "Sorry, not for customers under 18."):
         assert check_state(facts, parse(right, facts.intent)).value == 1.0, right
+
+
+def test_an_amount_said_to_fit_must_fit_the_available_credit() -> None:
+    """Served once: intent read as credit_info, the cart over the available credit, and a
+    resampled reply that said yes in informational words."""
+    from app.domain.checks import check_state
+
+    console = StorefrontContext(items=[CartItem(title="games console", price=Decimal("72000"))])
+    shopper = make_profile(
+        currency="JPY", credit_limit=Decimal("50000"), outstanding_balance=Decimal("41552")
+    )
+    message = "Is ¥72,000 within what I can spend?"
+    said_yes = "Sure. Right now ¥8,448 is available, so ¥72,000 is within your credit limit."
+    for intent in (Intent.CREDIT_INFO, Intent.PURCHASE_FIT, None):
+        facts = TurnFacts(shopper, console, message, intent)
+        assert check_state(facts, parse(said_yes, intent)).value < 1.0, intent
+    facts = TurnFacts(shopper, console, message, Intent.PURCHASE_FIT)
+    for right in (
+        "I'm afraid ¥72,000 is more than your available credit of ¥8,448.",
+        "¥8,000 is within your available credit.",
+        "¥72,000 is not within your available credit.",
+    ):
+        assert check_state(facts, parse(right, facts.intent)).value == 1.0, right
