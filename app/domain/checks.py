@@ -338,6 +338,8 @@ def _claim_holds(claim: Claim, facts: TurnFacts) -> bool:
         case "fits_credit":  # the amount is at most the available credit
             available = quantize(p.available_credit, p.currency)
             return Decimal(claim.value) - claim.tolerance <= available
+        case "exceeds_credit":  # the amount, as stated, is above the available credit
+            return Decimal(claim.value) > quantize(p.available_credit, p.currency)
         case "credit_limit" | "available_credit" | "outstanding_balance":
             truth = {
                 "credit_limit": p.credit_limit,

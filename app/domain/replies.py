@@ -37,7 +37,8 @@ INFORMATIONAL_INTENTS: frozenset[Intent] = frozenset(
 class Claim:
     """One statement about the user's state. `subject` is one of: eligible, verified,
     standing, tier, not_tier, region_supported, minor, fraud_review, credit_limit,
-    available_credit, outstanding_balance, fits_credit (an amount said to fit)."""
+    available_credit, outstanding_balance, fits_credit / exceeds_credit (an amount said
+    to fit / not to fit the available credit)."""
 
     subject: str
     value: bool | str | Decimal
@@ -360,6 +361,10 @@ _AMOUNT_ROLE_AFTER: tuple[tuple[str, str], ...] = (
      r"inside|under)\s+(?:your|the)\b[^.!?]{0,40}?\b(?:credit|limit|budget)|^\s*(?:fits|"
      r"would fit|will fit)\s+(?:within\s+|in\s+|into\s+)?(?:your|the)\b[^.!?]{0,40}?"
      r"\b(?:credit|limit|budget)"),
+    # "€1,488.67 is more than your available credit": a price said not to fit, true only
+    # above the available credit.
+    ("exceeds_credit", r"^\s*(?:is|are|would be)\s+(?:more than|above|over|beyond|greater than|"
+     r"higher than)\s+(?:your|the|what you have)\b[^.!?]{0,30}?\b(?:credit|limit|available)"),
 )  # fmt: skip
 _ROLE_BEFORE = [(role, re.compile(p, re.IGNORECASE)) for role, p in _AMOUNT_ROLE_BEFORE]
 _ROLE_AFTER = [(role, re.compile(p, re.IGNORECASE)) for role, p in _AMOUNT_ROLE_AFTER]

@@ -145,3 +145,18 @@ def test_an_amount_said_to_fit_must_fit_the_available_credit() -> None:
         "¥72,000 is not within your available credit.",
     ):
         assert check_state(facts, parse(right, facts.intent)).value == 1.0, right
+
+
+def test_an_amount_said_not_to_fit_must_be_above_the_available_credit() -> None:
+    """Served once: "€1,488.66 is more than your available credit of €1,488.66"."""
+    from app.domain.checks import check_state
+
+    phone = StorefrontContext(items=[CartItem(title="foldable phone", price=Decimal("1488.67"))])
+    shopper = make_profile(
+        currency="EUR", credit_limit=Decimal("6450"), outstanding_balance=Decimal("4961.34")
+    )
+    facts = TurnFacts(shopper, phone, "Does it fit?", Intent.PURCHASE_FIT)
+    wrong = "I'm afraid €1,488.66 is more than your available credit of €1,488.66."
+    right = "I'm afraid €1,488.67 is more than your available credit of €1,488.66."
+    assert check_state(facts, parse(wrong, facts.intent)).value < 1.0
+    assert check_state(facts, parse(right, facts.intent)).value == 1.0
