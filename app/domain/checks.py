@@ -257,7 +257,8 @@ def _monthly_licensed(
 
 def _shortfall_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     """What an amount stated as "above your available credit" may be: the cart's
-    shortfall, or each item's own, or a figure the shopper stated."""
+    shortfall, or each item's own (not a price the shopper stated: "the handbag is
+    €1,454.46 above your available credit" repeats the price as the gap)."""
     cur = facts.profile.currency
     available = quantize(facts.profile.available_credit, cur)
     licensed: list[tuple[Decimal, str | None]] = []
@@ -269,8 +270,6 @@ def _shortfall_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
         for i in facts.context.items
         if quantize(i.price, cur) > available
     ]
-    said = [m["content"] for m in facts.history if m["role"] == "user"] + [facts.message]
-    licensed += [(a.value, a.currency) for text in said for a in extract_numbers(text).amounts]
     return licensed
 
 

@@ -297,6 +297,12 @@ _CLAIM_PATTERNS: tuple[tuple[str, str, bool | str], ...] = (
      r"\bineligible\b|\bdon't qualify\b", False),
     ("eligible", r"\byou(?:'re| are)\s+(?:fully\s+|definitely\s+|still\s+)?eligible\b|"
      r"\byou\s+(?:do\s+)?qualify\b|\byou(?:'ve| have)\s+qualified\b", True),
+    # "Right now you can pay in instalments", "your account is set up for instalments":
+    # eligibility said outright (not "once you've verified your ID, you can ...").
+    ("eligible", r"(?<!once )(?<!when )(?<!then )\byou can (?:pay|buy|spread|split|put)\b"
+     r"[^.!?;]{0,40}?\b(?:in|into|on|over)\s+(?:instal?l?ments|monthly payments|a payment plan)\b"
+     r"(?![^.!?]{0,40}\b(?:once|when|after|as soon as|if)\b)|\baccount is (?:all )?set up for "
+     r"instal?l?ments\b|\binstal?l?ments are open to you\b", True),
     ("verified", r"(?:\bnot|n't|\bun)\s*(?:yet\s+|been\s+|fully\s+)?verified\b|"
      r"\b(?:identity|id) (?:isn't|is not|hasn't been) (?:yet )?confirmed\b|"
      r"\bonce your (?:identity|id) is verified\b|\b(?:id|identity) check (?:is )?(?:still )?"
@@ -336,7 +342,9 @@ _CLAIM_PATTERNS: tuple[tuple[str, str, bool | str], ...] = (
 )  # fmt: skip
 _CLAIMS = [(subj, re.compile(p, re.IGNORECASE), v) for subj, p, v in _CLAIM_PATTERNS]
 _HYPOTHETICAL_RE = re.compile(
-    r"\b(?:whether|check if|to see if|if you're|if you are)\b|\?\s*$", re.IGNORECASE
+    r"\b(?:whether|check if|to see if|if you're|if you are|as soon as)\b|(?<!at )\bonce\b|"
+    r"\?\s*$",
+    re.IGNORECASE,
 )
 
 _AMOUNT_ROLE_BEFORE: tuple[tuple[str, str], ...] = (

@@ -160,3 +160,27 @@ def test_an_amount_said_not_to_fit_must_be_above_the_available_credit() -> None:
     right = "I'm afraid €1,488.67 is more than your available credit of €1,488.66."
     assert check_state(facts, parse(wrong, facts.intent)).value < 1.0
     assert check_state(facts, parse(right, facts.intent)).value == 1.0
+
+
+def test_saying_an_ineligible_shopper_can_pay_in_instalments_is_a_false_claim() -> None:
+    """Served once to an unverified shopper asking about their limit."""
+    from app.domain.checks import check_state
+
+    unverified = make_profile(identity_verified=False)
+    facts = TurnFacts(unverified, StorefrontContext(), "What's my limit?", Intent.CREDIT_INFO)
+    wrong = "Happy to help. Right now you can pay in instalments; the terms are 12 months."
+    assert check_state(facts, parse(wrong, facts.intent)).value < 1.0
+    conditional = "Once you have verified your ID, you can pay in instalments."
+    assert check_state(facts, parse(conditional, facts.intent)).value == 1.0
+
+
+def test_the_shoppers_own_price_is_not_licensed_as_the_shortfall() -> None:
+    """Served once: "the handbag is €1,454.46 above your available credit" (the price)."""
+    bag = StorefrontContext(items=[CartItem(title="designer handbag", price=Decimal("1454.46"))])
+    shopper = make_profile(currency="EUR", credit_limit=Decimal("1600"))  # €1,300 available
+    message = "Can I split the €1,454.46 for the designer handbag into monthly payments?"
+    facts = TurnFacts(shopper, bag, message, Intent.PURCHASE_FIT)
+    wrong = "I'm sorry, the designer handbag is €1,454.46 above your available credit."
+    right = "I'm sorry, the designer handbag is €154.46 above your available credit."
+    assert check_numeric(facts, parse(wrong, facts.intent)).value < 1.0
+    assert check_numeric(facts, parse(right, facts.intent)).value == 1.0
