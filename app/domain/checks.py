@@ -206,6 +206,16 @@ _SHORTFALL_AFTER_RE = re.compile(
     r"(?:available|credit|limit|spending)|short\b)",
     re.IGNORECASE,
 )
+# An amount in the role of a price ("it's $299", "it costs $299", "the total is $299"):
+# a price in view, or one the shopper stated. And of income, which no fact holds.
+_PRICE_BEFORE_RE = re.compile(
+    r"\b(?:it's|it is|they're|they are|costs?|priced at|comes to|total(?: is|:)?|"
+    r"price(?: is|:)?)\s*$",
+    re.IGNORECASE,
+)
+_INCOME_BEFORE_RE = re.compile(
+    r"\b(?:income|salary|earnings)(?: on file)?(?: is| of| stands at|:)?\s*$", re.IGNORECASE
+)
 _SENTENCE_END_RE = re.compile(r"[.!?;](?=\s|$)|\n")
 _TERM_UNIT_RE = re.compile(r"^(?:months?|monthly|instal|payment)", re.IGNORECASE)
 
@@ -273,6 +283,31 @@ def _shortfall_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     return licensed
 
 
+def _before(text: str, a: Amount) -> str:
+    """The words before an amount, without its currency symbol or code."""
+    head = text[max(0, a.start - 40) : a.start]
+    return re.sub(r"(?:US\$|JP¥|[$€£¥]|\b(?:USD|EUR|GBP|JPY))\s?$", "", head)
+
+
+def _said_by_shopper(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
+    said = [m["content"] for m in facts.history if m["role"] == "user"] + [facts.message]
+    return [(a.value, a.currency) for text in said for a in extract_numbers(text).amounts]
+
+
+def _price_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
+    """What an amount stated as a price may be: an item's price (each, or times its
+    quantity), the cart's total, or a price the shopper stated."""
+    cur = facts.profile.currency
+    licensed: list[tuple[Decimal, str | None]] = []
+    for item in facts.context.items:
+        licensed.append((quantize(item.price, cur), cur))
+        licensed.append((quantize(item.price * item.quantity, cur), cur))
+    fit = cart_fit(facts.profile, facts.context)
+    if fit is not None:
+        licensed.append((fit.total, cur))
+    return licensed + _said_by_shopper(facts)
+
+
 def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     amounts, values = _licensed(facts)
     cur = facts.profile.currency
@@ -288,6 +323,10 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
             allowed = _monthly_licensed(facts, parsed.text, a, parsed.counts)
         elif _SHORTFALL_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
             allowed = _shortfall_licensed(facts)
+        elif _PRICE_BEFORE_RE.search(_before(parsed.text, a)):
+            allowed = _price_licensed(facts)
+        elif _INCOME_BEFORE_RE.search(_before(parsed.text, a)):
+            allowed = _said_by_shopper(facts)
         else:
             allowed = amounts
         if not _amount_ok(a, allowed, a.currency or cur):

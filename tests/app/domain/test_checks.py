@@ -184,3 +184,31 @@ def test_the_shoppers_own_price_is_not_licensed_as_the_shortfall() -> None:
     right = "I'm sorry, the designer handbag is €154.46 above your available credit."
     assert check_numeric(facts, parse(wrong, facts.intent)).value < 1.0
     assert check_numeric(facts, parse(right, facts.intent)).value == 1.0
+
+
+def test_an_amount_stated_as_the_price_must_be_a_price() -> None:
+    """Served once: "the cart doesn't fit: it's £3,559.89" (the shortfall, said as the price)."""
+    cart = StorefrontContext(
+        items=[
+            CartItem(title="standing desk", price=Decimal("486.50")),
+            CartItem(title="diamond ring", price=Decimal("2126.99")),
+        ]
+    )
+    shopper = make_profile(currency="GBP", credit_limit=Decimal("400"), outstanding_balance=0)
+    facts = TurnFacts(shopper, cart, "Can I split the cart?", Intent.PURCHASE_FIT)
+    for reply, ok in (
+        ("Unfortunately, the cart doesn't fit: it's £2,213.49 and you have £400 available.", False),
+        ("Unfortunately, the cart doesn't fit: it's £2,613.49 and you have £400 available.", True),
+        ("The diamond ring costs £2,126.99.", True),
+    ):
+        assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is ok, reply
+
+
+def test_no_fact_licenses_an_income() -> None:
+    """Served once: "Your income is £700" (the credit limit, said as income)."""
+    shopper = make_profile(currency="GBP", credit_limit=Decimal("700"), outstanding_balance=0)
+    facts = TurnFacts(shopper, StorefrontContext(), "What's my income on file?", Intent.CREDIT_INFO)
+    wrong = "Your income is £700 and you have £700 available."
+    assert check_numeric(facts, parse(wrong, facts.intent)).value < 1.0
+    told = TurnFacts(shopper, StorefrontContext(), "I earn £30,000 a year", Intent.LIMIT_INCREASE)
+    assert check_numeric(told, parse("Thanks: an income of £30,000.", told.intent)).value == 1.0
