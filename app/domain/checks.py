@@ -210,7 +210,7 @@ _SHORTFALL_AFTER_RE = re.compile(
 # a price in view, or one the shopper stated. And of income, which no fact holds.
 _PRICE_BEFORE_RE = re.compile(
     r"\b(?:it's|it is|they're|they are|costs?|priced at|comes to|total(?: is|:)?|"
-    r"price(?: is|:)?)\s*$",
+    r"price(?: is|:)?|cart(?: total)? (?:is|comes to))\s*$",
     re.IGNORECASE,
 )
 _INCOME_BEFORE_RE = re.compile(

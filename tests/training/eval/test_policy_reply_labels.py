@@ -1,7 +1,9 @@
 """The reply parser against policy replies a person labelled by reading.
 
 `tests/fixtures/policy_replies_labelled.jsonl`: replies of the trained policies on the
-test split (sampled by `python -m training.eval.judge sample`, spread over gold actions),
+test split, and replies the live service sent with the reply guard enforcing (test and
+hard splits, `served-more`) (sampled by `python -m training.eval.judge sample`, spread over
+gold actions),
 each with the turn the policy saw and a reader's labels: the stance, the decline reasons
 given, every amount stated, whether every number is right and whether every claim about
 the shopper is true. Training, evaluation and the reply guard all read replies with the
@@ -13,7 +15,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.domain.rules import Action
+from app.domain.checks import TurnFacts, forbidden_approval, verify
+from app.domain.profile import Profile, StorefrontContext
+from app.domain.rules import Action, Intent
 from training.eval.judge import agreement
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "policy_replies_labelled.jsonl"
@@ -25,9 +29,10 @@ def _labelled() -> list[dict]:
 
 def test_labels_cover_every_stance_and_both_policies() -> None:
     rows = _labelled()
-    assert len(rows) >= 200
+    assert len(rows) >= 300
     assert {r["stance"] for r in rows} == {a.value for a in Action}
-    assert {r["policy"] for r in rows} >= {"scaffold", "more"}
+    assert {r["policy"] for r in rows} >= {"scaffold", "more", "served-more"}
+    assert sum(r["policy"] == "served-more" for r in rows) >= 100
     assert all(isinstance(r["numeric_ok"], bool) and isinstance(r["state_ok"], bool) for r in rows)
 
 
@@ -39,10 +44,30 @@ def test_parser_agrees_with_the_reader() -> None:
     assert summary["decline_reason_agreement"] >= 0.95, result.disagreements
     assert summary["amount_agreement"] >= 0.95, result.disagreements
     # Amounts are read in their role (a monthly payment is a price over a term, a
-    # shortfall is the shortfall): 219 of 220 agree; the one miss is "3 hours a month".
+    # shortfall is the shortfall, a price is a price): 2 misses in 330, "3 hours a month"
+    # and a price one cent off stated as the available credit.
     assert summary["numeric_verdict_agreement"] >= 0.99, result.disagreements
     assert summary["state_verdict_agreement"] >= 0.95, result.disagreements
-    # No reply a reader sees as an approval is read as anything else, nor the reverse:
-    # the one confusion the guard cannot afford.
+    # Nothing else is read as an approval. The other way, the parser reads a "yes, you can
+    # pay in instalments" given to a question about something else (credit info) as
+    # `inform`, as the rules frame that question: 3 served replies, all to eligible shoppers.
     approvals = {(g, p): n for (g, p), n in result.confusion.items() if "approve" in (g, p)}
-    assert all(g == p for (g, p) in approvals), approvals
+    assert all(g == "approve" for (g, p) in approvals), approvals
+    assert sum(n for (g, p), n in approvals.items() if g != p) <= 3, approvals
+
+
+def test_every_approval_a_reader_sees_that_the_rules_forbid_fails_the_checks() -> None:
+    """The confusion the guard cannot afford: credit the rules forbid, said yes to, sent."""
+    forbidden = []
+    for row in _labelled():
+        facts = TurnFacts(
+            profile=Profile.model_validate(row["profile"]),
+            context=StorefrontContext.model_validate(row.get("context") or {}),
+            message=row["message"],
+            intent=Intent(row["intent"]),
+            history=tuple(row.get("history") or ()),
+        )
+        if row["stance"] == "approve" and forbidden_approval(facts):
+            forbidden.append(row["id"])
+            assert not verify(facts, row["reply"]).passed, row["id"]
+    assert forbidden  # the fixture holds such replies (one of them served before a fix)
