@@ -29,20 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training.data.schema import Split, TaskExample
+from training.retrain.report import headline, plot_comparison, render_summary
+from training.retrain.versions import BasePolicy, RetrainError, resolve_base_policy
 
 if TYPE_CHECKING:
     from more_client import AsyncMoreClient
 
 DEFAULT_CONFIG = Path("training/configs/retrain.yaml")
-PROMOTED = "promoted"  # `--base-policy promoted`: the version promoted right now
-_NOTHING_PROMOTED = (
-    "no policy version is promoted (the service runs its configured default): "
-    "pass a version name or an adapter folder as --base-policy"
-)
-
-
-class RetrainError(RuntimeError):
-    """The job cannot go on (too little data, unknown policy, registration refused)."""
 
 
 @dataclass
@@ -118,12 +111,6 @@ class RetrainConfig:
 
 
 @dataclass
-class BasePolicy:
-    name: str
-    adapter_path: Path
-
-
-@dataclass
 class RetrainSummary:
     name: str
     out: str
@@ -142,79 +129,6 @@ class RetrainSummary:
 
 
 # --- steps ----------------------------------------------------------------------------
-
-
-async def resolve_base_policy(
-    spec: str, *, api: AsyncMoreClient | None, database_url: str
-) -> BasePolicy:
-    """An adapter folder as is; otherwise a registered version, read through the admin API
-    when `api` is given, else from the service's database (`app.store.policy_versions`, for
-    runs without a service). `promoted` means whichever version is promoted now (what a
-    scheduled job wants).
-
-    Raises:
-        RetrainError: unknown version, nothing promoted, a bare base model, or the registry
-            refused the admin key.
-    """
-    folder = Path(spec).expanduser()
-    if (folder / "adapter_config.json").is_file():
-        return BasePolicy(folder.resolve().name, folder.resolve())
-    if api is not None:
-        version = await _version_via_api(api, spec)
-    else:
-        version = await _version_via_store(database_url, spec)
-    name, adapter = version["name"], version.get("adapter_path")
-    if not adapter:
-        raise RetrainError(
-            f"policy version {name!r} is the bare base model: retraining starts from an adapter "
-            "(pass an adapter folder, e.g. a scaffold's, as --base-policy)"
-        )
-    return BasePolicy(name, Path(adapter))
-
-
-async def _version_via_api(api: AsyncMoreClient, spec: str) -> dict[str, Any]:
-    """The version's registry record (`name`, `adapter_path`, ...) from the admin API."""
-    from more_client import MoreApiError
-
-    try:
-        if spec != PROMOTED:
-            return await api.get_policy(spec)
-        listed = await api.list_policies()
-    except MoreApiError as exc:
-        if exc.status == 404:
-            raise RetrainError(
-                f"no policy version {spec!r} is registered (and no such folder)"
-            ) from exc
-        if exc.status in (401, 403):
-            raise RetrainError(
-                f"the registry refused the admin key ({exc.status}): {exc.message}"
-            ) from exc
-        raise
-    promoted = [v for v in listed["data"] if v["status"] == PROMOTED]
-    if not promoted:
-        raise RetrainError(_NOTHING_PROMOTED)
-    return dict(promoted[0])
-
-
-async def _version_via_store(database_url: str, spec: str) -> dict[str, Any]:
-    """The same record from the registry's repository, for runs without a service."""
-    from app.store import policy_versions
-    from app.store.db import create_db_engine, create_session_factory
-
-    engine = create_db_engine(database_url, pool_size=1)
-    try:
-        async with create_session_factory(engine)() as db:
-            if spec == PROMOTED:
-                version = await policy_versions.promoted(db)
-            else:
-                version = await policy_versions.get(db, name=spec)
-    finally:
-        await engine.dispose()
-    if version is None:
-        if spec == PROMOTED:
-            raise RetrainError(_NOTHING_PROMOTED)
-        raise RetrainError(f"no policy version {spec!r} is registered (and no such folder)")
-    return {"name": version.name, "adapter_path": version.adapter_path}
 
 
 def generated_examples(cfg: RetrainConfig, n: int) -> list[TaskExample]:
@@ -274,46 +188,6 @@ def _evaluate(
         rewards=cfg.eval_rewards,
     )
     return result.report["overall"]
-
-
-def headline(overall: dict[str, Any]) -> dict[str, float | None]:
-    """Flat figures of an evaluation: all-satisfied rate, each constraint, each reward."""
-    out: dict[str, float | None] = {"all_satisfied": overall.get("all_satisfied")}
-    for name, stats in (overall.get("constraints") or {}).items():
-        out[f"constraints/{name}"] = stats.get("satisfied") if isinstance(stats, dict) else stats
-    for name, value in (overall.get("linguistic") or {}).items():
-        out[f"rewards/{name}"] = value
-    tokens = overall.get("reply_tokens") or {}
-    out["reply_tokens"] = tokens.get("mean") if isinstance(tokens, dict) else None
-    return out
-
-
-def plot_comparison(base: dict[str, Any], new: dict[str, Any], path: Path) -> Path:
-    """Bar chart of base vs new on dev (every figure in [0, 1])."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    keys = [
-        k
-        for k in new
-        if k != "reply_tokens"
-        and isinstance(new[k], float | int)
-        and isinstance(base.get(k), float | int)
-    ]
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(keys)), 4))
-    xs = range(len(keys))
-    ax.bar([x - 0.2 for x in xs], [base[k] for k in keys], width=0.4, label="current policy")
-    ax.bar([x + 0.2 for x in xs], [new[k] for k in keys], width=0.4, label="retrained")
-    ax.set_xticks(list(xs), [k.split("/")[-1] for k in keys], rotation=30, ha="right")
-    ax.set_ylim(0, 1)
-    ax.set_title("Dev split (held-out logged sessions)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 async def register(
@@ -480,49 +354,3 @@ async def retrain(
     (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, default=str))
     (out / "summary.md").write_text(render_summary(summary))
     return summary
-
-
-def render_summary(summary: RetrainSummary) -> str:
-    """The readable end-of-job report (also printed by the CLI)."""
-    ex = summary.export
-    lines = [
-        f"# Retrain {summary.name}",
-        "",
-        f"- from: {summary.base_policy} ({summary.base_adapter})",
-        f"- new adapter: {summary.adapter}",
-        f"- sessions read: {ex['sessions']}, user turns: {ex['user_turns']}, "
-        f"exported: {ex['exported']} (train {ex['by_split'].get('train', 0)}, "
-        f"dev {ex['by_split'].get('dev', 0)}), skipped: {ex['skipped'] or 'none'}",
-        f"- sessions with a good / bad outcome: {ex['positive_sessions']} / "
-        f"{ex['negative_sessions']}; logged replies promoted to references: "
-        f"{ex['logged_references']}",
-        f"- training mix: {summary.mix['logged_rows']} logged rows + "
-        f"{summary.mix['generated_rows']} generated; {summary.training.get('steps')} MORE steps "
-        f"in {summary.training.get('wall_seconds')} s",
-        f"- wall time: {summary.wall_seconds} s",
-        "",
-        f"## Dev evaluation ({summary.evaluation.get('dev_source')})",
-        "",
-        "| metric | current policy | retrained |",
-        "|---|---|---|",
-    ]
-    new = summary.evaluation.get("new", {})
-    base = summary.evaluation.get("base", {})
-    for key, value in new.items():
-        lines.append(f"| {key} | {_fmt(base.get(key))} | {_fmt(value)} |")
-    lines.append("")
-    if summary.registered:
-        lines += [
-            f"Registered as policy version **{summary.registered['name']}** "
-            f"(status: {summary.registered['status']}; not promoted).",
-            f"Promote it with: `POST /v1/policies/{summary.registered['name']}/promote`.",
-        ]
-    else:
-        lines.append("Not registered (no --register-url).")
-    return "\n".join(lines) + "\n"
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
