@@ -8,9 +8,9 @@ the bootstrap key that registers policies and creates storefronts and keys).
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Iterable
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import AuthenticationError, PermissionDeniedError
@@ -42,7 +42,11 @@ class Authenticator:
                 "static:admin", DEFAULT_STOREFRONT_ID, frozenset({Scope.ADMIN, Scope.OPERATOR})
             )
             self._static.append((hash_key(admin_key), admin))
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # Key hash -> who it is (None: no such key), for a short while; least recently used
+        # entries go first when many distinct keys are tried.
+        self._cache: TTLCache[str, Principal | None] = TTLCache(
+            maxsize=10_000, ttl=_KEY_CACHE_TTL_S
+        )
 
     async def identify(self, token: str | None) -> Principal:
         """The caller behind `token`, whatever it may do; `AuthenticationError` if none."""
@@ -72,7 +76,7 @@ class Authenticator:
     def forget_key(self, name: str) -> None:
         """Stop this replica reusing a cached lookup of the key `name` (revoked or
         rotated here; other replicas notice within the cache TTL)."""
-        for key_hash, (_, principal) in list(self._cache.items()):
+        for key_hash, principal in list(self._cache.items()):
             if principal is not None and principal.key_name == name:
                 self._cache.pop(key_hash, None)
 
@@ -91,16 +95,12 @@ class Authenticator:
                 found = principal
         if found is not None:
             return found
-        now = time.monotonic()
-        hit = self._cache.get(key_hash)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if key_hash in self._cache:
+            return self._cache[key_hash]
         async with self._db() as db:
             record = await api_keys.find_api_key(db, key_hash=key_hash)
         principal = (
             None if record is None else Principal(record.name, record.storefront_id, record.scopes)
         )
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key_hash] = (now + _KEY_CACHE_TTL_S, principal)
+        self._cache[key_hash] = principal
         return principal

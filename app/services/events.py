@@ -20,11 +20,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import metrics
 from app.core.errors import (
+    DATABASE_DOWN_ERRORS,
     AppError,
     DatabaseUnavailableError,
     EventIdReusedError,
@@ -38,9 +38,6 @@ from app.store import conversations, outcomes
 from app.store.models import EventOrigin
 
 logger = logging.getLogger(__name__)
-
-# Anything the database layer can raise; `is_outage()` tells an outage from a bug.
-DB_DOWN_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, TimeoutError)
 
 # One message for an unknown session, another user's and another storefront's; it names
 # no id, so a caller cannot probe which session ids exist.
@@ -168,7 +165,7 @@ class EventService:
                 stored = await self._store(db, [event], strict=True)
         except AppError:
             raise
-        except DB_DOWN_ERRORS as exc:
+        except DATABASE_DOWN_ERRORS as exc:
             if not is_outage(exc):
                 raise
             return await self._queue(event, exc)
@@ -294,7 +291,7 @@ class EventService:
         try:
             async with self._db() as db, db.begin():
                 stored = await self._store(db, events, strict=False)
-        except DB_DOWN_ERRORS as exc:
+        except DATABASE_DOWN_ERRORS as exc:
             if is_outage(exc):
                 raise
             # One item the database refuses must not block the others: go one by one.
@@ -312,7 +309,7 @@ class EventService:
                 event = OutcomeEvent.from_json(data)
                 async with self._db() as db, db.begin():
                     stored = await self._store(db, [event], strict=False)
-            except DB_DOWN_ERRORS as exc:
+            except DATABASE_DOWN_ERRORS as exc:
                 if is_outage(exc):
                     raise
                 logger.error(
@@ -340,7 +337,7 @@ class EventService:
                 moved = await self.drain_once()
             except asyncio.CancelledError:
                 raise
-            except DB_DOWN_ERRORS as exc:
+            except DATABASE_DOWN_ERRORS as exc:
                 logger.debug("outbox drain waits for the database: %s", exc)
                 moved = 0
             except Exception:

@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import metrics
-from app.core.errors import DatabaseUnavailableError, NotFoundError, ServiceUnavailableError
+from app.core.errors import (
+    DATABASE_DOWN_ERRORS,
+    DatabaseUnavailableError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from app.core.security import DEFAULT_STOREFRONT_ID
 from app.engine.base import Adapter, AdapterError
 from app.services.assignment import Allocation, allocation_from_json, assign_sticky
-from app.services.events import DB_DOWN_ERRORS
 from app.services.policies import DEFAULT_VARIANT, Policy, PolicyResolver
 from app.store import experiments as repo
 from app.store import policy_versions
@@ -115,7 +119,7 @@ class ExperimentPolicyResolver(PolicyResolver):
             return await self._resolve(
                 storefront_id, user_id, session_variant, session_policy_version
             )
-        except DB_DOWN_ERRORS as exc:  # a clean 503, like every other database outage
+        except DATABASE_DOWN_ERRORS as exc:  # a clean 503, like every other database outage
             logger.error("policy resolution failed, database unavailable: %s", exc)
             raise DatabaseUnavailableError(
                 "the database is unavailable; retry shortly", retry_after_s=5

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.errors import AppError, DatabaseUnavailableError, UnknownSessionError
+from app.core.errors import (
+    DATABASE_DOWN_ERRORS,
+    AppError,
+    DatabaseUnavailableError,
+    UnknownSessionError,
+)
 from app.services.events import (
-    DB_DOWN_ERRORS,
     UNKNOWN_SESSION,
     EventService,
     EventType,
@@ -79,7 +83,7 @@ class HandoffService:
                 )
         except AppError:
             raise
-        except DB_DOWN_ERRORS as exc:
+        except DATABASE_DOWN_ERRORS as exc:
             raise DatabaseUnavailableError(
                 "the database is unavailable; retry the takeover shortly", retry_after_s=5
             ) from exc

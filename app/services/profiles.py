@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import UnknownUserError
@@ -23,25 +22,24 @@ class ProfileService:
 
     def __init__(self, *, db: async_sessionmaker[AsyncSession], ttl_s: float) -> None:
         self._db = db
-        self._ttl_s = ttl_s
-        self._cache: dict[tuple[str, str], tuple[float, Profile]] = {}
+        # (storefront, user) -> profile; least recently used entries go first under many
+        # distinct shoppers. A TTL of 0 caches nothing.
+        self._cache: TTLCache[tuple[str, str], Profile] | None = (
+            TTLCache(maxsize=10_000, ttl=ttl_s) if ttl_s > 0 else None
+        )
 
     async def get(self, *, storefront_id: str, user_id: str) -> Profile:
         """The storefront's shopper, or `UnknownUserError` (404)."""
-        now = time.monotonic()
         cache_key = (storefront_id, user_id)
-        hit = self._cache.get(cache_key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if self._cache is not None and cache_key in self._cache:
+            return self._cache[cache_key]
         async with self._db() as db:
             profile = await repo.get_profile(db, storefront_id=storefront_id, user_id=user_id)
         if profile is None:
-            self._cache.pop(cache_key, None)
+            self.forget(storefront_id=storefront_id, user_id=user_id)
             raise UnknownUserError(UNKNOWN_USER, param="user_id")
-        if self._ttl_s > 0:
-            if len(self._cache) > 10_000:  # bounded memory under many distinct users
-                self._cache.clear()
-            self._cache[cache_key] = (now + self._ttl_s, profile)
+        if self._cache is not None:
+            self._cache[cache_key] = profile
         return profile
 
     async def put(self, *, principal: Principal, profile: Profile) -> tuple[Profile, bool]:
@@ -66,4 +64,5 @@ class ProfileService:
 
     def forget(self, *, storefront_id: str, user_id: str) -> None:
         """Drop this replica's cached copy (after a change or an erasure)."""
-        self._cache.pop((storefront_id, user_id), None)
+        if self._cache is not None:
+            self._cache.pop((storefront_id, user_id), None)
