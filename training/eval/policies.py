@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from app.domain.prompt import ChatMessage, strip_reasoning
 from training.data.schema import TaskExample
+from training.eval.decoding import greedy_decode
 
 if TYPE_CHECKING:
     import httpx
@@ -122,8 +123,6 @@ class TransformersPolicy:
         return cls(model, tokenizer, name=label, **kwargs)
 
     def generate(self, examples: Sequence[TaskExample]) -> list[PolicyReply]:
-        import torch
-
         tok = self.tokenizer
         texts = [
             tok.apply_chat_template(
@@ -131,37 +130,15 @@ class TransformersPolicy:
             )
             for ex in examples
         ]
-        side = tok.padding_side
-        tok.padding_side = "left"  # generation appends on the right: pad on the left
-        try:
-            enc = tok(texts, add_special_tokens=False, padding=True, return_tensors="pt")
-        finally:
-            tok.padding_side = side
-        pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        was_training = self.model.training
-        self.model.eval()
-        start = time.perf_counter()
-        with torch.inference_mode():
-            out = self.model.generate(
-                **enc,
-                max_new_tokens=self.max_new_tokens,
-                do_sample=False,
-                pad_token_id=pad_id,
-                eos_token_id=tok.eos_token_id,
-            )
-        elapsed = time.perf_counter() - start
-        if was_training:
-            self.model.train()
-        new = out[:, enc["input_ids"].shape[1] :]  # (B, new tokens)
+        rows, elapsed = greedy_decode(self.model, tok, texts, max_new_tokens=self.max_new_tokens)
         replies = []
-        for row in new.tolist():
-            n = len(row)
-            if tok.eos_token_id in row:
-                n = row.index(tok.eos_token_id) + 1  # the end-of-turn token is generated too
-            text = tok.decode(row[:n], skip_special_tokens=True)
+        for row in rows:
+            text = tok.decode(row, skip_special_tokens=True)
             truncated = tok.eos_token_id not in row
             replies.append(
-                PolicyReply(strip_reasoning(text), elapsed, generated_tokens=n, truncated=truncated)
+                PolicyReply(
+                    strip_reasoning(text), elapsed, generated_tokens=len(row), truncated=truncated
+                )
             )
         return replies
 

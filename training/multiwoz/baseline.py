@@ -13,6 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from training.data.multiwoz.turn import MultiWozTurn
+from training.eval.decoding import greedy_decode
 from training.multiwoz.prompt import build_messages
 
 
@@ -46,7 +47,6 @@ def generate_predictions(
 
     path = resolve_model(model)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    tokenizer.padding_side = "left"  # decoder-only batching: pad before the prompt
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
@@ -67,16 +67,8 @@ def generate_predictions(
             )
             for t in batch
         ]
-        encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.inference_mode():
-            output = lm.generate(
-                **encoded,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-        new_tokens = output[:, encoded["input_ids"].shape[1] :]  # (B, new)
-        replies += [t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+        rows, _ = greedy_decode(lm, tokenizer, texts, max_new_tokens=max_new_tokens)
+        replies += [tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
 
     predictions: dict[str, list[dict[str, str]]] = {}
     for turn, reply in zip(turns, replies, strict=True):
