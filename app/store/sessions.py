@@ -9,11 +9,14 @@ Redis failures surface as `CacheUnavailableError`, never as a hang (short timeou
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
+
+from redis.exceptions import LockNotOwnedError
 
 from app.domain.prompt import ChatMessage
 
@@ -119,13 +122,6 @@ class InMemorySessionCache(SessionCache):
         return None
 
 
-# Delete the lock only if we still own it (another holder may have it after expiry).
-_RELEASE_LUA = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
-
 class RedisSessionCache(SessionCache):
     """Redis: a list per session (RPUSHX + LTRIM + EXPIRE) and SET NX locks."""
 
@@ -149,7 +145,6 @@ class RedisSessionCache(SessionCache):
             decode_responses=True,
             health_check_interval=30,
         )
-        self._release = self._redis.register_script(_RELEASE_LUA)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self.prefix}{kind}:{name}"
@@ -192,14 +187,21 @@ class RedisSessionCache(SessionCache):
             await self._call(self._redis.delete(*keys))
 
     async def acquire_lock(self, name: str, *, ttl_s: float) -> str | None:
+        # redis-py's lock: SET NX PX with an owner token, released by a compare-and-delete
+        # script, so a holder whose lock expired cannot release another's.
         token = uuid.uuid4().hex
-        ok = await self._call(
-            self._redis.set(self._key("lock", name), token, nx=True, px=int(ttl_s * 1000))
-        )
-        return token if ok else None
+        lock = self._redis.lock(self._key("lock", name), timeout=ttl_s, blocking=False)
+        return token if await self._call(lock.acquire(token=token)) else None
 
     async def release_lock(self, name: str, token: str) -> None:
-        await self._call(self._release(keys=[self._key("lock", name)], args=[token]))
+        lock = self._redis.lock(self._key("lock", name))
+
+        async def release() -> None:
+            # Expired and perhaps someone else's now: nothing of ours to release.
+            with contextlib.suppress(LockNotOwnedError):
+                await lock.do_release(token)
+
+        await self._call(release())
 
     async def ping(self) -> None:
         await self._call(self._redis.ping())

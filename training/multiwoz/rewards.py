@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
+from cachetools import LRUCache
+
 from training.data.multiwoz.db import VenueDB, load_db
 from training.data.multiwoz.paths import ENV_DB
 from training.data.multiwoz.slots import coarsen
@@ -32,7 +34,8 @@ from training.data.multiwoz.turn import MultiWozTurn
 from training.rewards import linguistic
 from training.rewards.base import RewardFunc, Score, completion_text
 
-_TURN_CACHE: dict[str, MultiWozTurn] = {}
+# GRPO scores G completions of one prompt: each JSON is parsed once, the latest kept.
+_TURN_CACHE: LRUCache[str, MultiWozTurn] = LRUCache(maxsize=4096)
 _NAMED = ("restaurant", "hotel", "attraction")
 
 
@@ -44,8 +47,6 @@ def as_turn(value: MultiWozTurn | str | dict[str, Any]) -> MultiWozTurn:
         return MultiWozTurn.model_validate(value)
     cached = _TURN_CACHE.get(value)
     if cached is None:
-        if len(_TURN_CACHE) > 4096:  # GRPO scores G completions per prompt: parse once
-            _TURN_CACHE.clear()
         cached = _TURN_CACHE[value] = MultiWozTurn.model_validate_json(value)
     return cached
 

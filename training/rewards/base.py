@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from cachetools import LRUCache
+
 from app.domain.checks import Score
 from training.data.schema import TaskExample
 
@@ -35,7 +37,8 @@ def completion_text(completion: Any) -> str:
     raise TypeError(f"unsupported completion type {type(completion).__name__}")
 
 
-_EXAMPLE_CACHE: dict[str, TaskExample] = {}
+# GRPO scores G completions of one prompt: each JSON is parsed once, the latest kept.
+_EXAMPLE_CACHE: LRUCache[str, TaskExample] = LRUCache(maxsize=4096)
 
 
 def as_example(value: TaskExample | str | dict[str, Any]) -> TaskExample:
@@ -46,9 +49,6 @@ def as_example(value: TaskExample | str | dict[str, Any]) -> TaskExample:
         return TaskExample.model_validate(value)
     cached = _EXAMPLE_CACHE.get(value)
     if cached is None:
-        # GRPO scores G completions of one prompt: parse each example once.
-        if len(_EXAMPLE_CACHE) > 4096:
-            _EXAMPLE_CACHE.clear()
         cached = _EXAMPLE_CACHE[value] = TaskExample.model_validate_json(value)
     return cached
 
