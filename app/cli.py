@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,12 +40,12 @@ def bootstrap() -> None:
     if adapter:
         typer.echo(f"default policy: {settings.default_policy_version} ({adapter})")
     if adapter and settings.merge_adapter:
-        # Merged here once (~10 s), so the server's start only finds it in the cache.
-        from app.engine.bundled import default_cache_dir
-        from app.engine.merge import merged_model
+        # Merged here once, so the server's start only finds it in the cache.
+        from app.engine.base import Adapter
+        from app.engine.factory import engine_config, merged_config
 
-        cache = settings.MORE_CACHE_DIR or default_cache_dir()
-        typer.echo(f"merged weights: {merged_model(Path(adapter), path, cache)}")
+        merged = merged_config(engine_config(settings), Adapter(name="default", path=adapter))
+        typer.echo(f"merged weights: {merged.model_path}")
 
 
 @db_app.command("upgrade")

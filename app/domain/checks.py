@@ -40,12 +40,13 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 
 from app.domain.money import CURRENCIES, quantize
-from app.domain.numbers import Amount, Count, extract_numbers
+from app.domain.numbers import Amount, Count, extract_numbers, words_before
 from app.domain.profile import AccountStanding, AgeBand, Profile, StorefrontContext
 from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
 from app.domain.replies import Claim, ParsedReply, cited_reasons, parse_reply
 from app.domain.rules import (
     SUPPORTED_REGIONS,
+    TERMS_BY_TIER,
     Action,
     Decision,
     DeclineReason,
@@ -91,6 +92,12 @@ class TurnFacts:
     def decision(self) -> Decision | None:
         """The rules' decision, when the intent is known."""
         return decide(self.profile, self.context, self.intent) if self.intent else None
+
+    @cached_property
+    def shopper_amounts(self) -> tuple[tuple[str, Amount], ...]:
+        """Every amount the shopper stated this session, with the message it stood in."""
+        said = [m["content"] for m in self.history if m["role"] == "user"] + [self.message]
+        return tuple((text, a) for text in said for a in extract_numbers(text).amounts)
 
     @cached_property
     def shown_text(self) -> str:
@@ -245,7 +252,7 @@ def _monthly_licensed(
     cur = facts.profile.currency
     lo, hi = _sentence(text, a.start, a.end)
     named = {c.value for c in counts if lo <= c.start < hi and _TERM_UNIT_RE.match(c.unit)}
-    terms = named or set(monthly_payments(Decimal(1), facts.profile))
+    terms = named or set(TERMS_BY_TIER[facts.profile.membership_tier])
     prices = [quantize(i.price, cur) for i in facts.context.items]
     fit = cart_fit(facts.profile, facts.context)
     if fit is not None:
@@ -255,13 +262,7 @@ def _monthly_licensed(
     ]
     # Only the shopper's own monthly figures: an earlier reply's payment was for the cart
     # in view then ("six monthly payments of $257.50" for the bike, repeated for the lens).
-    said = [m["content"] for m in facts.history if m["role"] == "user"] + [facts.message]
-    licensed += [
-        (s.value, s.currency)
-        for text in said
-        for s in extract_numbers(text).amounts
-        if _is_monthly(text, s)
-    ]
+    licensed += [(s.value, s.currency) for text, s in facts.shopper_amounts if _is_monthly(text, s)]
     return licensed
 
 
@@ -283,15 +284,8 @@ def _shortfall_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     return licensed
 
 
-def _before(text: str, a: Amount) -> str:
-    """The words before an amount, without its currency symbol or code."""
-    head = text[max(0, a.start - 40) : a.start]
-    return re.sub(r"(?:US\$|JP¥|[$€£¥]|\b(?:USD|EUR|GBP|JPY))\s?$", "", head)
-
-
 def _said_by_shopper(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
-    said = [m["content"] for m in facts.history if m["role"] == "user"] + [facts.message]
-    return [(a.value, a.currency) for text in said for a in extract_numbers(text).amounts]
+    return [(a.value, a.currency) for _, a in facts.shopper_amounts]
 
 
 def _price_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
@@ -323,9 +317,9 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
             allowed = _monthly_licensed(facts, parsed.text, a, parsed.counts)
         elif _SHORTFALL_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
             allowed = _shortfall_licensed(facts)
-        elif _PRICE_BEFORE_RE.search(_before(parsed.text, a)):
+        elif _PRICE_BEFORE_RE.search(words_before(parsed.text, a)):
             allowed = _price_licensed(facts)
-        elif _INCOME_BEFORE_RE.search(_before(parsed.text, a)):
+        elif _INCOME_BEFORE_RE.search(words_before(parsed.text, a)):
             allowed = _said_by_shopper(facts)
         else:
             allowed = amounts

@@ -216,6 +216,12 @@ def _raw_numbers(text: str) -> list[_Raw]:
     return raws
 
 
+def words_before(text: str, amount: Amount, width: int = 40) -> str:
+    """Up to `width` characters before an amount, without a currency symbol or code that
+    ends them: where the words giving an amount its role stand ("your limit is $")."""
+    return _LEFT_CUR_RE.sub("", text[max(0, amount.start - width) : amount.start])
+
+
 def extract_numbers(text: str) -> Numbers:
     """Every amount, count and other number in `text`, in order of appearance."""
     raws = _raw_numbers(text)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from app.domain.numbers import Amount, Count, Number, extract_numbers
+from app.domain.numbers import Amount, Count, Number, extract_numbers, words_before
 from app.domain.rules import Action, DeclineReason, Intent
 
 # Intents whose gold action is never a credit approval: a "yes" there is an answer.
@@ -382,8 +382,7 @@ def _amount_claims(text: str, amounts: tuple[Amount, ...]) -> list[Claim]:
     claims = []
     for a in amounts:
         # Role words before the number, back to the symbol ("limit is $"), or after it.
-        head = text[max(0, a.start - 40) : a.start]
-        head = re.sub(r"(?:US\$|JP¥|[$€£¥]|\b(?:USD|EUR|GBP|JPY))\s?$", "", head)
+        head = words_before(text, a)
         tail = text[a.end : a.end + 40]
         if re.search(r"\b(?:isn't|is not|not|never)\s*$", head, re.IGNORECASE):
             continue  # "your limit isn't $50,000" denies, it does not claim
