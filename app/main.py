@@ -167,7 +167,7 @@ async def _engine_plan(
         and adapters == await default.adapters()
         and await resolver.serves_only_default()
     ):
-        # Off the event loop: the first merge loads torch and takes about 10 s.
+        # Off the event loop: the first merge loads torch and takes about 8 s.
         config = await asyncio.to_thread(merged_config, config, adapters[0])
         default.serve_merged()
         logger.info("serving %s merged into %s", cfg.default_policy_version, config.model_path)
