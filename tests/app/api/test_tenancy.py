@@ -361,6 +361,13 @@ async def test_tenancy_operator_manages_storefronts_and_keys_without_shopper_acc
         "/v1/storefronts", json={"id": tenant.id, "name": "again"}, headers=operator
     )
     assert (r.status_code, r.json()["error"]["code"]) == (409, "storefront_exists")
+    # A name PostgreSQL cannot store is a 422, not an outage.
+    r = await client.post(
+        "/v1/storefronts",
+        json={"id": f"s-{uuid.uuid4().hex[:6]}", "name": "a\x00b"},
+        headers=operator,
+    )
+    assert r.status_code == 422, r.text
     r = await client.post(
         "/v1/keys",
         json={"name": f"{tenant.id}-admin", "storefront_id": tenant.id, "scopes": ["admin"]},
