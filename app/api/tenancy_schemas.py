@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.api.schemas import ProfileResponse
 from app.core.security import STOREFRONT_ID_PATTERN, Scope
-from app.domain.json_types import Text
+from app.domain.json_types import JsonInteger, Text
 from app.services.tenancy import KEY_NAME_PATTERN, MAX_GRACE_S
 
 
@@ -93,7 +93,7 @@ class ApiKeyCreateRequest(BaseModel):
 class ApiKeyRotateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"grace_s": 3600}]})
 
-    grace_s: int = Field(
+    grace_s: JsonInteger = Field(  # a JSON integer: `false` is not 0
         default=0,
         ge=0,
         le=MAX_GRACE_S,

@@ -361,6 +361,11 @@ async def test_tenancy_operator_manages_storefronts_and_keys_without_shopper_acc
         "/v1/storefronts", json={"id": tenant.id, "name": "again"}, headers=operator
     )
     assert (r.status_code, r.json()["error"]["code"]) == (409, "storefront_exists")
+    # A boolean is not a number of seconds (the schema says integer).
+    r = await client.post(
+        f"/v1/keys/{tenant.id}-admin/rotate", json={"grace_s": False}, headers=operator
+    )
+    assert r.status_code == 422, r.text
     # A name PostgreSQL cannot store is a 422, not an outage.
     r = await client.post(
         "/v1/storefronts",
