@@ -367,6 +367,8 @@ def _claim_holds(claim: Claim, facts: TurnFacts) -> bool:
             return claim.value == (p.age_band is AgeBand.UNDER_18)
         case "fraud_review":
             return claim.value == p.fraud_review
+        case "no_balance":
+            return claim.value == (quantize(p.outstanding_balance, p.currency) == 0)
         case "fits_credit":  # the amount is at most the available credit
             available = quantize(p.available_credit, p.currency)
             return Decimal(claim.value) - claim.tolerance <= available

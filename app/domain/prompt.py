@@ -36,8 +36,10 @@ from app.domain.rules import (
     TERMS_BY_TIER,
     Action,
     Decision,
+    Intent,
     cart_fit,
     eligibility_failures,
+    monthly_payments,
     reason_text,
 )
 
@@ -97,6 +99,18 @@ def _cart_line(profile: Profile, context: StorefrontContext) -> str | None:
     return f"In view: {items}; {total}{over} over the available credit"
 
 
+def _monthly_line(profile: Profile, context: StorefrontContext) -> str | None:
+    """The interest-free monthly payment per allowed term, when the shopper may buy what is
+    in view on instalments: the policy copies a payment rather than divides (a 135M model
+    divides badly, and an invented payment is the commonest wrong number)."""
+    fit = cart_fit(profile, context)
+    if fit is None or not fit.fits or eligibility_failures(profile) or profile.fraud_review:
+        return None
+    payments = monthly_payments(fit.total, profile).items()
+    terms = ", ".join(f"{format_amount(pay, profile.currency)} over {t}" for t, pay in payments)
+    return f"A month: {terms} months"
+
+
 def render_facts(profile: Profile, context: StorefrontContext) -> str:
     """The shopper's and the storefront's facts as short lines."""
     cur = profile.currency
@@ -116,6 +130,9 @@ def render_facts(profile: Profile, context: StorefrontContext) -> str:
     cart = _cart_line(profile, context)
     if cart:
         lines.append(cart)
+    monthly = _monthly_line(profile, context)
+    if monthly:
+        lines.append(monthly)
     if context.order_id or context.order_status:
         order = quote(context.order_id, 64) if context.order_id else "in view"
         status = quote(context.order_status, 64) if context.order_status else "unknown"
@@ -130,11 +147,23 @@ _VERDICTS: dict[Action, str] = {
     Action.HANDOFF: "hand off to a person",
     Action.INFORM: "answer, no credit decision",
 }
+# Verdicts that ask or answer name their subject: with a bare "ask for the missing detail"
+# a policy asked a shopper waiting for a parcel for her income.
+_SUBJECT_VERDICTS: dict[tuple[Action, Intent], str] = {
+    (Action.ASK_INFO, Intent.LIMIT_INCREASE): "ask for income details",
+    (Action.ASK_INFO, Intent.ORDER_STATUS): "ask for the order number",
+    (Action.ASK_INFO, Intent.PURCHASE_FIT): "ask for the item they mean",
+    (Action.INFORM, Intent.CREDIT_INFO): "answer about their credit figures, no credit decision",
+    (Action.INFORM, Intent.ORDER_STATUS): "answer about the order, no credit decision",
+    (Action.INFORM, Intent.RETURNS): "answer about returns, no credit decision",
+}
 
 
 def render_verdict(decision: Decision) -> str:
     """The rules' verdict for the request, as the prompt states it."""
     text = _VERDICTS[decision.action]
+    if decision.intent is not None:
+        text = _SUBJECT_VERDICTS.get((decision.action, decision.intent), text)
     if decision.reason is not None:
         text += f" ({reason_text(decision.reason)})"
     return f"Verdict: {text}"

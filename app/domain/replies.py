@@ -36,7 +36,8 @@ INFORMATIONAL_INTENTS: frozenset[Intent] = frozenset(
 @dataclass(frozen=True)
 class Claim:
     """One statement about the user's state. `subject` is one of: eligible, verified,
-    standing, tier, not_tier, region_supported, minor, fraud_review, credit_limit,
+    standing, tier, not_tier, region_supported, minor, fraud_review, no_balance (nothing
+    owed), credit_limit,
     available_credit, outstanding_balance, fits_credit / exceeds_credit (an amount said
     to fit / not to fit the available credit)."""
 
@@ -339,6 +340,11 @@ _CLAIM_PATTERNS: tuple[tuple[str, str, bool | str], ...] = (
      r"be an adult|age of majority|under 18|under-18|too young|minors?)\b", True),
     ("fraud_review", r"\b(?:under|in) (?:a )?(?:fraud|security) review\b|\baccount is under "
      r"review\b|\bflagged for (?:fraud|review)\b", True),
+    # "nothing is outstanding, so the full $1,500 is available" to a shopper owing $300.
+    ("no_balance", r"\bnothing (?:is )?(?:outstanding|owed|owing|left to pay)\b|\bno "
+     r"(?:outstanding )?balance\b|\bzero balance\b|\bbalance is (?:zero|nil|clear|\$?0(?:\.00)?"
+     r")\b|\byou (?:don't|do not) owe (?:us )?(?:anything|a thing|a penny|a cent)\b|"
+     r"\bowe nothing\b|\bnothing owed\b", True),
 )  # fmt: skip
 _CLAIMS = [(subj, re.compile(p, re.IGNORECASE), v) for subj, p, v in _CLAIM_PATTERNS]
 _HYPOTHETICAL_RE = re.compile(
@@ -406,7 +412,7 @@ def extract_claims(text: str, amounts: tuple[Amount, ...] = ()) -> list[Claim]:
             for m in pattern.finditer(sentence):
                 if any(s < m.end() and m.start() < e for s, e in taken):
                     continue  # a phrase makes one claim ("not verified" is not also "verified")
-                if hypothetical and subject in ("eligible", "verified", "tier"):
+                if hypothetical and subject in ("eligible", "verified", "tier", "no_balance"):
                     continue
                 if value == "tier":
                     tier = next(g for g in m.groups() if g).lower()

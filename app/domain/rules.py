@@ -82,6 +82,8 @@ class Decision:
     counts: frozenset[int]
     eligible: bool
     reasoning: tuple[str, ...] = field(default=())
+    # The request this decision answers: the prompt's verdict names what to ask or answer.
+    intent: Intent | None = None
 
     @property
     def licensed_amounts(self) -> frozenset[Decimal]:
@@ -176,7 +178,9 @@ def decide(profile: Profile, context: StorefrontContext, intent: Intent) -> Deci
         if why:
             trace.append(why)
         trace.append(f"Decision: {action.value}" + (f" ({reason.value})." if reason else "."))
-        return Decision(action, reason, amounts, frozenset(counts), failure is None, tuple(trace))
+        return Decision(
+            action, reason, amounts, frozenset(counts), failure is None, tuple(trace), intent
+        )
 
     def ineligible() -> Decision:
         assert failure is not None

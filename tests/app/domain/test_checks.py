@@ -212,3 +212,22 @@ def test_no_fact_licenses_an_income() -> None:
     assert check_numeric(facts, parse(wrong, facts.intent)).value < 1.0
     told = TurnFacts(shopper, StorefrontContext(), "I earn £30,000 a year", Intent.LIMIT_INCREASE)
     assert check_numeric(told, parse("Thanks: an income of £30,000.", told.intent)).value == 1.0
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Your limit is $1,500 and nothing is outstanding.",
+        "You have no outstanding balance, so you're all set.",
+        "You don't owe anything right now.",
+    ],
+)
+def test_saying_nothing_is_owed_contradicts_a_balance(reply: str) -> None:
+    """Passed every check once, served to a shopper owing $300 (limit $1,500)."""
+    from app.domain.checks import check_state
+
+    owing = make_profile(credit_limit=Decimal("1500"), outstanding_balance=Decimal("300"))
+    clear = make_profile(credit_limit=Decimal("1500"), outstanding_balance=Decimal("0"))
+    for profile, holds in ((owing, False), (clear, True)):
+        facts = TurnFacts(profile, StorefrontContext(), "What's my credit?", Intent.CREDIT_INFO)
+        assert (check_state(facts, parse(reply, facts.intent)).value == 1.0) is holds

@@ -127,3 +127,45 @@ def test_strip_reasoning_returns_the_direct_reply_only() -> None:
     assert strip_reasoning(scaffold) == "Yes, it fits!"
     assert strip_reasoning("<reasoning>\nunfinished") == ""
     assert strip_reasoning("  Plain reply. ") == "Plain reply."
+
+
+def test_monthly_payments_only_for_an_eligible_shopper_whose_cart_fits() -> None:
+    gold = _profile(membership_tier="gold", credit_limit=Decimal("1500"))
+    phone = StorefrontContext(items=[CartItem(title="Phone", price=Decimal("299"))])
+    system = build_messages(gold, phone, [], "hi")[0]["content"]
+    # Every payment the line states is one the numeric check licenses for an approval.
+    assert "A month: €99.67 over 3, €49.83 over 6, €24.92 over 12, €12.46 over 24 months" in system
+    licensed = decide(gold, phone, Intent.PURCHASE_FIT).amounts
+    assert {licensed[f"monthly:{t}"] for t in (3, 6, 12, 24)} == {
+        Decimal("99.67"),
+        Decimal("49.83"),
+        Decimal("24.92"),
+        Decimal("12.46"),
+    }
+    for shopper, cart in (
+        (_profile(identity_verified=False), phone),  # not eligible
+        (_profile(fraud_review=True), phone),  # a person handles credit
+        (_profile(credit_limit=Decimal("200")), phone),  # over the available credit
+        (gold, StorefrontContext()),  # nothing in view
+    ):
+        assert "A month:" not in build_messages(shopper, cart, [], "hi")[0]["content"]
+
+
+def test_verdicts_that_ask_or_answer_name_their_subject() -> None:
+    profile = _profile()
+    empty, order = StorefrontContext(), StorefrontContext(order_id="A1", order_status="shipped")
+
+    def verdict(context: StorefrontContext, intent: Intent) -> str:
+        decision = decide(profile, context, intent)
+        return build_messages(profile, context, [], "?", decision=decision)[0]["content"]
+
+    assert verdict(empty, Intent.ORDER_STATUS).endswith("Verdict: ask for the order number")
+    assert verdict(empty, Intent.LIMIT_INCREASE).endswith("Verdict: ask for income details")
+    assert verdict(empty, Intent.PURCHASE_FIT).endswith("Verdict: ask for the item they mean")
+    assert verdict(empty, Intent.CREDIT_INFO).endswith(
+        "Verdict: answer about their credit figures, no credit decision"
+    )
+    assert verdict(order, Intent.ORDER_STATUS).endswith(
+        "Verdict: answer about the order, no credit decision"
+    )
+    assert verdict(empty, Intent.SMALL_TALK).endswith("Verdict: answer, no credit decision")
