@@ -3,6 +3,7 @@
 more train scaffold --config training/configs/scaffold.yaml
 more train more --config training/configs/more.yaml [--set max_steps=10 --set seed=1]
 more train export models/more --out runs/merged/more   # adapter merged into full weights
+more train ship runs/bench/comparison/more/adapter --to models/more   # fp16 copy to ship
 """
 
 from __future__ import annotations
@@ -114,3 +115,19 @@ def export_cmd(
 
     path = merge_adapter(adapter, out, base_model)
     typer.echo(f"merged model: {path}  (serve it with MORE_MODEL_PATH={path})")
+
+
+@app.command("ship")
+def ship_cmd(
+    adapter: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="A trained adapter folder.")
+    ],
+    to: Annotated[Path, typer.Option("--to", help="Where it ships, e.g. models/more.")],
+    dtype: Annotated[str, typer.Option(help="Weight dtype of the shipped copy.")] = "float16",
+) -> None:
+    """Copy a trained adapter into the repository's models/ folder, weights in half precision."""
+    from training.more.export import ship_adapter
+
+    path = ship_adapter(adapter, to, dtype=dtype)
+    size = (path / "adapter_model.safetensors").stat().st_size / 1e6
+    typer.echo(f"shipped {adapter} -> {path} ({size:.1f} MB of {dtype} weights)")
