@@ -28,6 +28,10 @@ Each check maps (facts, parsed reply) to a `Score` in [0, 1] with a short reason
 When the shopper's intent is unknown (`TurnFacts.intent is None`, the service could not
 tell), only what needs no intent is checked: numbers, claims, and that the reply approves
 nothing the rules forbid for this shopper and the items in view.
+
+Items the shopper adds in words to a cart in view ("can I also add a case for $15?") are
+checked as part of it (`TurnFacts.cart`): the rules decide on, and the numbers are
+licensed by, the cart the shopper asks about, not only the one the storefront sent.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from functools import cached_property, lru_cache
 
 from app.domain.money import CURRENCIES, quantize
 from app.domain.numbers import Amount, Count, extract_numbers, words_before
-from app.domain.profile import AccountStanding, AgeBand, Profile, StorefrontContext
+from app.domain.profile import AccountStanding, AgeBand, CartItem, Profile, StorefrontContext
 from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
 from app.domain.replies import Claim, ParsedReply, cited_reasons, parse_reply
 from app.domain.rules import (
@@ -70,6 +74,33 @@ class Score:
         return self.value >= 1.0
 
 
+# "can I also add a case for $15", "plus the $40 charger", "with an extra $25 strap":
+# an amount the shopper puts in the cart in words. Not one they have, earn or pay.
+_ADDS_RE = re.compile(
+    r"\b(?:add|adding|also|plus|along with|together with|on top of|as well as|another|"
+    r"extra)\b(?![^.!?]*\b(?:have|has|had|earn|make|owe|paid|pay|income|salary|savings|"
+    r"balance|limit|available)\b)[^.!?]*$",
+    re.IGNORECASE,
+)
+_NOT_A_PRICE_AFTER_RE = re.compile(
+    r"^\s*(?:a month|per month|monthly|/\s?mo|left|available|of (?:credit|limit)|limit|"
+    r"credit|balance|a year|per year|income)\b",
+    re.IGNORECASE,
+)
+ADDED_ITEM_TITLE = "item you added"
+
+
+def items_added_in(message: str) -> tuple[CartItem, ...]:
+    """The items a shopper's message adds to the cart in words, one per amount."""
+    return tuple(
+        CartItem(title=ADDED_ITEM_TITLE, price=a.value)
+        for a in extract_numbers(message).amounts
+        if a.value > 0
+        and _ADDS_RE.search(words_before(message, a, width=60))
+        and not _NOT_A_PRICE_AFTER_RE.match(message[a.end : a.end + 20])
+    )
+
+
 @dataclass(frozen=True)
 class TurnFacts:
     """Everything a reply to one shopper turn is checked against.
@@ -89,9 +120,17 @@ class TurnFacts:
     history: tuple[ChatMessage, ...] = ()
 
     @cached_property
+    def cart(self) -> StorefrontContext:
+        """The context with the items the shopper adds in words to a cart in view."""
+        added = items_added_in(self.message) if self.context.items else ()
+        if not added:
+            return self.context
+        return self.context.model_copy(update={"items": [*self.context.items, *added]})
+
+    @cached_property
     def decision(self) -> Decision | None:
         """The rules' decision, when the intent is known."""
-        return decide(self.profile, self.context, self.intent) if self.intent else None
+        return decide(self.profile, self.cart, self.intent) if self.intent else None
 
     @cached_property
     def shopper_amounts(self) -> tuple[tuple[str, Amount], ...]:
@@ -129,7 +168,7 @@ def forbidden_approval(facts: TurnFacts) -> str | None:
         return f"not eligible ({failures[0].value})"
     if facts.profile.fraud_review:
         return "account under fraud review"
-    fit = cart_fit(facts.profile, facts.context)
+    fit = cart_fit(facts.profile, facts.cart)
     if fit is not None and not fit.fits:
         return "the items in view exceed the available credit"
     return None
@@ -164,9 +203,9 @@ def _licensed(facts: TurnFacts) -> tuple[list[tuple[Decimal, str | None]], set[D
     # Every amount the facts imply, whatever the request: the limit, balance and available
     # credit, the cart's total and shortfall, and its monthly payment for each term the
     # tier allows. Stating one is never an invention, even if the request was misread.
-    decision = decide(facts.profile, facts.context, Intent.PURCHASE_FIT)
+    decision = decide(facts.profile, facts.cart, Intent.PURCHASE_FIT)
     implied = dict(decision.amounts)
-    fit = cart_fit(facts.profile, facts.context)
+    fit = cart_fit(facts.profile, facts.cart)
     if fit is not None:
         implied["price"] = fit.total
         implied["shortfall"] = fit.shortfall
@@ -174,7 +213,7 @@ def _licensed(facts: TurnFacts) -> tuple[list[tuple[Decimal, str | None]], set[D
             implied[f"monthly:{term}"] = payment
     decision = replace(decision, amounts=implied)
     amounts: list[tuple[Decimal, str | None]] = [(v, cur) for v in decision.amounts.values()]
-    amounts += [(quantize(i.price, cur), cur) for i in facts.context.items]
+    amounts += [(quantize(i.price, cur), cur) for i in facts.cart.items]
     values: set[Decimal] = {Decimal(c) for c in decision.counts}
     shown = extract_numbers(facts.shown_text)
     amounts += [(a.value, a.currency) for a in shown.amounts]
@@ -253,8 +292,8 @@ def _monthly_licensed(
     lo, hi = _sentence(text, a.start, a.end)
     named = {c.value for c in counts if lo <= c.start < hi and _TERM_UNIT_RE.match(c.unit)}
     terms = named or set(TERMS_BY_TIER[facts.profile.membership_tier])
-    prices = [quantize(i.price, cur) for i in facts.context.items]
-    fit = cart_fit(facts.profile, facts.context)
+    prices = [quantize(i.price, cur) for i in facts.cart.items]
+    fit = cart_fit(facts.profile, facts.cart)
     if fit is not None:
         prices.append(fit.total)
     licensed: list[tuple[Decimal, str | None]] = [
@@ -273,12 +312,12 @@ def _shortfall_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     cur = facts.profile.currency
     available = quantize(facts.profile.available_credit, cur)
     licensed: list[tuple[Decimal, str | None]] = []
-    fit = cart_fit(facts.profile, facts.context)
+    fit = cart_fit(facts.profile, facts.cart)
     if fit is not None and fit.shortfall > 0:
         licensed.append((fit.shortfall, cur))
     licensed += [
         (quantize(i.price, cur) - available, cur)
-        for i in facts.context.items
+        for i in facts.cart.items
         if quantize(i.price, cur) > available
     ]
     return licensed
@@ -293,10 +332,10 @@ def _price_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     quantity), the cart's total, or a price the shopper stated."""
     cur = facts.profile.currency
     licensed: list[tuple[Decimal, str | None]] = []
-    for item in facts.context.items:
+    for item in facts.cart.items:
         licensed.append((quantize(item.price, cur), cur))
         licensed.append((quantize(item.price * item.quantity, cur), cur))
-    fit = cart_fit(facts.profile, facts.context)
+    fit = cart_fit(facts.profile, facts.cart)
     if fit is not None:
         licensed.append((fit.total, cur))
     return licensed + _said_by_shopper(facts)

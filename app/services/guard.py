@@ -100,9 +100,9 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
     if intent is None:
         if raw_stance is not Action.APPROVE or forbidden_approval(facts) is None:
             return clarifying_reply(rng)
-        intent = Intent.PURCHASE_FIT if facts.context.items else Intent.INSTALMENT_ELIGIBILITY
-    decision = decide(facts.profile, facts.context, intent)
-    turn = Turn(intent, facts.profile, facts.context, decision, (), facts.message)
+        intent = Intent.PURCHASE_FIT if facts.cart.items else Intent.INSTALMENT_ELIGIBILITY
+    decision = decide(facts.profile, facts.cart, intent)
+    turn = Turn(intent, facts.profile, facts.cart, decision, (), facts.message)
     return reference_replies(turn, rng, k=1)[0]
 
 

@@ -231,3 +231,31 @@ def test_saying_nothing_is_owed_contradicts_a_balance(reply: str) -> None:
     for profile, holds in ((owing, False), (clear, True)):
         facts = TurnFacts(profile, StorefrontContext(), "What's my credit?", Intent.CREDIT_INFO)
         assert (check_state(facts, parse(reply, facts.intent)).value == 1.0) is holds
+
+
+def test_items_the_shopper_adds_in_words_are_checked_with_the_cart() -> None:
+    """Served once: "can I also add a case for 15 dollars and still use instalments?" to a
+    shopper whose available credit exactly covers the phone was approved."""
+    from app.domain.checks import check_decision, forbidden_approval, items_added_in, verify
+
+    exact = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("201"))
+    message = "can I also add a case for 15 dollars and still use instalments?"
+    facts = TurnFacts(exact, PHONE, message, Intent.PURCHASE_FIT)
+
+    assert [i.price for i in items_added_in(message)] == [Decimal("15")]
+    assert facts.decision is not None and facts.decision.action.value == "decline"
+    assert forbidden_approval(TurnFacts(exact, PHONE, message, None)) is not None
+    approval = "Yes, you can add the case and pay in instalments."
+    assert check_decision(facts, parse(approval, facts.intent)).value == 0.0
+    decline = "Sorry, with the case your cart is $314, which is $15 over your available credit."
+    assert verify(facts, decline).passed
+    # The phone alone still fits; amounts the shopper has, earns or pays are not items.
+    assert TurnFacts(exact, PHONE, "Can I buy it?", Intent.PURCHASE_FIT).decision.action.value == (
+        "approve"
+    )
+    for said in (
+        "I also have $500 in savings, can I buy it?",
+        "Could I also pay $50 a month for it?",
+        "plus I have 299 available, so this works right?",
+    ):
+        assert items_added_in(said) == (), said

@@ -138,3 +138,16 @@ async def test_unknown_intent_checks_only_what_needs_no_intent() -> None:
 def test_fallback_is_deterministic_per_turn() -> None:
     facts = TurnFacts(make_profile(), PHONE, "Can I?", Intent.PURCHASE_FIT)
     assert fallback_reply(facts, "session-1:0") == fallback_reply(facts, "session-1:0")
+
+
+async def test_an_item_added_in_words_that_breaks_the_credit_ends_in_a_correct_decline() -> None:
+    exact = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("201"))
+    message = "can I also add a case for 15 dollars and still use instalments?"
+    approval = "Yes! You can add the case and pay in instalments."
+    for intent in (Intent.PURCHASE_FIT, None):  # known, or the classifier abstained
+        facts = TurnFacts(exact, PHONE, message, intent)
+        guarded = await _review(_guard(approval), facts, approval)
+        assert guarded.intervention is Intervention.FALLBACK
+        assert _guard("unused").check(facts, guarded.text).passed, guarded.text
+        # The decline is for the cart with the case: its total or the shortfall
+        assert "$314" in guarded.text or "$15 " in guarded.text, guarded.text
