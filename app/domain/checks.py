@@ -44,7 +44,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 
 from app.domain.money import CURRENCIES, quantize
-from app.domain.numbers import Amount, Count, extract_numbers, words_before
+from app.domain.numbers import Amount, Count, asked_terms, extract_numbers, words_before
 from app.domain.profile import AccountStanding, AgeBand, CartItem, Profile, StorefrontContext
 from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
 from app.domain.replies import Claim, ParsedReply, cited_reasons, parse_reply
@@ -126,6 +126,11 @@ class TurnFacts:
         if not added:
             return self.context
         return self.context.model_copy(update={"items": [*self.context.items, *added]})
+
+    @cached_property
+    def asked_terms(self) -> frozenset[int]:
+        """The instalment terms the shopper's message asks about that the tier allows."""
+        return asked_terms(self.message) & frozenset(TERMS_BY_TIER[self.profile.membership_tier])
 
     @cached_property
     def decision(self) -> Decision | None:
@@ -279,19 +284,25 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right.start() if right else len(text)
 
 
+def _terms_named(text: str, a: Amount, counts: Sequence[Count]) -> frozenset[int]:
+    """The terms the sentence around amount `a` names."""
+    lo, hi = _sentence(text, a.start, a.end)
+    return frozenset(c.value for c in counts if lo <= c.start < hi and _TERM_UNIT_RE.match(c.unit))
+
+
 def _monthly_licensed(
     facts: TurnFacts, text: str, a: Amount, counts: Sequence[Count]
 ) -> list[tuple[Decimal, str | None]]:
     """What a monthly amount may be: a price in view divided by a term.
 
     The term is the one its sentence names ("$50 a month over 6 months", "six monthly
-    payments of $50"), else any term the tier allows. The prices are the cart's total and
-    each item's own; monthly figures the shopper stated are licensed too.
+    payments of $50"), else the one the shopper asked about, else any term the tier
+    allows. The prices are the cart's total and each item's own; monthly figures the
+    shopper stated are licensed too.
     """
     cur = facts.profile.currency
-    lo, hi = _sentence(text, a.start, a.end)
-    named = {c.value for c in counts if lo <= c.start < hi and _TERM_UNIT_RE.match(c.unit)}
-    terms = named or set(TERMS_BY_TIER[facts.profile.membership_tier])
+    terms = _terms_named(text, a, counts) or facts.asked_terms
+    terms = terms or frozenset(TERMS_BY_TIER[facts.profile.membership_tier])
     prices = [quantize(i.price, cur) for i in facts.cart.items]
     fit = cart_fit(facts.profile, facts.cart)
     if fit is not None:
@@ -347,6 +358,7 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     plain = [v for v, _ in amounts]
     bad: list[str] = []
     total = 0
+    monthly_terms: set[int] = set()
     for a in parsed.amounts:
         total += 1
         # An amount without a currency is checked against the profile's currency; one
@@ -354,6 +366,7 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
         # over 6 months" for a $299 phone states a licensed amount in the wrong role).
         if _is_monthly(parsed.text, a):
             allowed = _monthly_licensed(facts, parsed.text, a, parsed.counts)
+            monthly_terms |= _terms_named(parsed.text, a, parsed.counts) or facts.asked_terms
         elif _SHORTFALL_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
             allowed = _shortfall_licensed(facts)
         elif _PRICE_BEFORE_RE.search(words_before(parsed.text, a)):
@@ -372,6 +385,13 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
         total += 1
         if n.value not in values and not any(abs(n.value - v) < Decimal("0.01") for v in plain):
             bad.append(n.text)
+    # Asked "how much a month over a year?", a payment over 6 months is true but no answer.
+    if monthly_terms and facts.asked_terms and not monthly_terms & facts.asked_terms:
+        total += 1
+        bad.append(
+            f"a monthly payment over {sorted(monthly_terms)} months, asked for "
+            f"{sorted(facts.asked_terms)}"
+        )
     if total == 0:
         return Score(1.0, "no numbers")
     if not bad:

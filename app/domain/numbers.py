@@ -263,3 +263,19 @@ def extract_numbers(text: str) -> Numbers:
         elif not raw.is_word:  # lone number words ("one of our agents") are not numbers
             others.append(Number(raw.value, span, raw.start, raw.end, raw.percent))
     return Numbers(tuple(amounts), tuple(counts), tuple(others))
+
+
+_MONTHS_UNIT_RE = re.compile(r"^(?:months?|monthly)", re.IGNORECASE)
+_YEARS_RE = re.compile(
+    r"\b(?P<n>a|one|1|two|2|half a)\s+years?\b",
+    re.IGNORECASE,
+)
+_YEAR_MONTHS = {"a": 12, "one": 12, "1": 12, "two": 24, "2": 24, "half a": 6}
+
+
+def asked_terms(message: str) -> frozenset[int]:
+    """Instalment terms, in months, a shopper's message names: "over 12 months", "six
+    months", "over a year" (12), "two years" (24)."""
+    months = {c.value for c in extract_numbers(message).counts if _MONTHS_UNIT_RE.match(c.unit)}
+    months |= {_YEAR_MONTHS[m.group("n").lower()] for m in _YEARS_RE.finditer(message)}
+    return frozenset(months)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.domain.money import format_amount
+from app.domain.numbers import asked_terms
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
 from app.domain.rules import TERMS_BY_TIER, Action, Decision, DeclineReason, Intent
 
@@ -131,6 +132,10 @@ def _monthly(turn: Turn, rng: random.Random) -> str:
     pay = {t: turn.money(d.amounts[f"monthly:{t}"]) for t in terms}
     t1 = rng.choice(terms)
     t2 = rng.choice([t for t in terms if t != t1] or [t1])
+    # Asked "over a year?", answer for a year (the rng draws above stay as they were, so
+    # references to turns that name no term are unchanged).
+    if asked := sorted(asked_terms(turn.message) & set(terms)):
+        t1 = t2 = asked[0]
     options = [
         f"That's {pay[t1]} a month over {t1} months, interest-free.",
         f"You could pay {pay[t1]} a month for {t1} months, with no interest.",

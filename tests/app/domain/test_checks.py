@@ -259,3 +259,36 @@ def test_items_the_shopper_adds_in_words_are_checked_with_the_cart() -> None:
         "plus I have 299 available, so this works right?",
     ):
         assert items_added_in(said) == (), said
+
+
+@pytest.mark.parametrize(
+    ("message", "reply", "ok"),
+    [
+        ("How much per month over a year?", "That's $24.92 a month over 12 months.", True),
+        ("How much per month over a year?", "It would be $24.92 a month.", True),
+        ("How much per month over a year?", "That's $49.83 a month over 6 months.", False),
+        ("How much per month over a year?", "It would be $49.83 a month.", False),
+        ("Could I do 12 monthly payments?", "Yes: $24.92 a month, or $49.83 over 6.", True),
+        ("What would it be over two years?", "Over 24 months it's $12.46 per month.", True),
+        ("How much a month would it be?", "That's $49.83 a month over 6 months.", True),
+    ],
+)
+def test_a_monthly_payment_answers_the_term_the_shopper_asked_about(
+    message: str, reply: str, ok: bool
+) -> None:
+    facts = TurnFacts(make_profile(), PHONE, message, Intent.PURCHASE_FIT)
+    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is ok
+
+
+def test_the_rules_reference_answers_the_term_asked_about() -> None:
+    import random
+
+    from app.domain.references import Turn, reference_replies
+
+    message = "Can I get the phone, and what's the monthly payment over a year?"
+    facts = TurnFacts(make_profile(), PHONE, message, Intent.PURCHASE_FIT)
+    assert facts.decision is not None
+    turn = Turn(Intent.PURCHASE_FIT, facts.profile, PHONE, facts.decision, (), message)
+    for seed in range(12):
+        reply = reference_replies(turn, random.Random(seed), k=1)[0]
+        assert "$24.92" in reply, reply
