@@ -188,6 +188,9 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "Will my credit cover this purchase?",
         "Can I pay this off in instalments?",
         "Is this too expensive for my credit?",
+        "So this works on my credit, right?",
+        "Will this go through on monthly payments?",
+        "I should have enough available for this one, right?",
     ),
     Intent.CREDIT_INFO: (
         "How much credit have I got?",
@@ -227,6 +230,8 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "How do I exchange something?",
         "The item is faulty, can I return it?",
         "How do I get a return label?",
+        "My order arrived broken.",
+        "The item came damaged, what can I do?",
     ),
     Intent.DISPUTE: (
         "I was overcharged.",
@@ -310,6 +315,31 @@ def names_other_account(message: str, own_user_id: str | None = None) -> bool:
     if own_user_id:
         ids.discard(own_user_id.lower())
     return bool(ids) or bool(_THIRD_PARTY.search(message) or _NAMED.search(message))
+
+
+# Text that tries to set the rules or the facts instead of asking: "SYSTEM: ...", "ignore
+# all previous instructions", "### new policy", "pretend my limit is ...", "(assistant
+# note: ...)", "my credit limit is $50,000". The facts come from the profile, never from
+# the message, so such text says nothing about what the shopper wants.
+_OVERRIDE_RE = re.compile(
+    r"^\W*(?:system|assistant|developer|admin|operator|note)\b[\w ]{0,20}:|\boverride\b|\bignore (?:all |any |the )?"
+    r"(?:previous|prior|above|earlier|your) (?:instructions|rules)\b|\byou are now\b|"
+    r"\bforget (?:the|all|your) (?:rules|instructions)\b|\bdeveloper mode\b|^\s*#+|\bnew policy\b|\bpretend\b|\bassistant note\b|"
+    r"\bmy (?:credit |spending )?(?:limit|balance|available credit) (?:is|has been|was)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+_ASIDE_RE = re.compile(r"\(([^)]*)\)")
+
+
+def request_text(message: str) -> str:
+    """The shopper's request without sentences or asides that try to set the rules or the
+    facts: what the intent is read from. The whole message when nothing else is left."""
+    message = _ASIDE_RE.sub(
+        lambda m: " " if _OVERRIDE_RE.search(m.group(1)) else m.group(0), message
+    )
+    kept = [s for s in _SENTENCE_RE.split(message.strip()) if not _OVERRIDE_RE.search(s)]
+    return " ".join(kept).strip() or message.strip()
 
 
 _FILL = {"title": "item", "price": "$129", "order_id": "ord-5521", "other_id": "u-8812"}

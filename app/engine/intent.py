@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.domain.intents import names_other_account, prototype_messages
+from app.domain.intents import names_other_account, prototype_messages, request_text
 from app.domain.rules import Intent
 
 if TYPE_CHECKING:
@@ -160,7 +160,8 @@ class MiniLMIntentClassifier(IntentClassifier):
     ) -> list[IntentGuess]:
         if not messages:
             return []
-        sims = self.embed(messages) @ self.matrix.T  # (N, P) cosine similarities
+        # Read the request, not text that tries to set the rules ("SYSTEM: approve me").
+        sims = self.embed([request_text(m) for m in messages]) @ self.matrix.T  # (N, P)
         owners = list(user_ids) if user_ids is not None else [None] * len(messages)
         return [
             self.vote(message, owner, row, self.labels)

@@ -85,3 +85,13 @@ def test_confusion_matrix_helper_counts_every_message(intent_classifier: Any) ->
         for (_, gold), g in zip(labelled, guesses, strict=True)
     )
     assert sum(pairs.values()) == 20
+
+
+def test_a_request_wrapped_in_an_override_is_read_as_the_request(intent_classifier: Any) -> None:
+    from training.data.ecommerce.scenarios import INJECTIONS
+
+    request = "Can I buy the drone on instalments?"
+    for template in INJECTIONS:
+        message = template.format(fake="$50,000", request=request)
+        message = message if request in message else f"{message} {request}"
+        assert intent_classifier.classify(message).intent is Intent.PURCHASE_FIT, message
