@@ -322,9 +322,10 @@ def names_other_account(message: str, own_user_id: str | None = None) -> bool:
 # note: ...)", "my credit limit is $50,000". The facts come from the profile, never from
 # the message, so such text says nothing about what the shopper wants.
 _OVERRIDE_RE = re.compile(
-    r"^\W*(?:system|assistant|developer|admin|operator|note)\b[\w ]{0,20}:|\boverride\b|\bignore (?:all |any |the )?"
-    r"(?:previous|prior|above|earlier|your) (?:instructions|rules)\b|\byou are now\b|"
-    r"\bforget (?:the|all|your) (?:rules|instructions)\b|\bdeveloper mode\b|^\s*#+|\bnew policy\b|\bpretend\b|\bassistant note\b|"
+    r"^\W*(?:system|assistant|developer|admin|operator|note)\b[\w ]{0,20}:|\boverride\b|"
+    r"\bignore (?:all |any |the )?(?:previous|prior|above|earlier|your) (?:instructions|rules)\b|"
+    r"\bforget (?:the|all|your) (?:rules|instructions)\b|\byou are now\b|\bdeveloper mode\b|"
+    r"^\s*#+|\bnew policy\b|\bpretend\b|\bassistant note\b|"
     r"\bmy (?:credit |spending )?(?:limit|balance|available credit) (?:is|has been|was)\b",
     re.IGNORECASE,
 )
