@@ -34,6 +34,7 @@ from app.domain.checks import TurnFacts
 from app.domain.intents import in_context
 from app.domain.profile import Profile
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
+from app.domain.rules import Intent
 from app.engine.base import (
     ChatEngine,
     Generation,
@@ -226,6 +227,38 @@ class ChatService:
         claim: IdempotencyClaim | None,
         started: float,
     ) -> _Prepared:
+        # The intent needs only the message: its encoder pass runs in a worker thread
+        # while the profile, session and history are read, instead of after them.
+        classifying = self._classify_soon(turn)
+        try:
+            return await self._prepare_turn(principal, turn, claim, started, classifying)
+        finally:
+            if classifying is not None and not classifying.done():
+                classifying.cancel()  # the turn failed before it needed the intent
+            elif classifying is not None and not classifying.cancelled():
+                classifying.exception()  # retrieved: a failed turn's encoder error is not "lost"
+
+    def _classify_soon(self, turn: ChatTurn) -> asyncio.Task[Intent | None] | None:
+        wanted = self.guard.config.mode is not GuardMode.OFF or self.limits.prompt_verdict
+        if self._intents is None or not wanted:
+            return None
+        return asyncio.create_task(self._classify(turn), name="intent")
+
+    async def _classify(self, turn: ChatTurn) -> Intent | None:
+        assert self._intents is not None
+        started = time.perf_counter()
+        guess = await self._intents.aclassify(turn.message, turn.user_id)
+        metrics.INTENT_DURATION.observe(time.perf_counter() - started)
+        return in_context(guess.intent, turn.context)
+
+    async def _prepare_turn(
+        self,
+        principal: Principal,
+        turn: ChatTurn,
+        claim: IdempotencyClaim | None,
+        started: float,
+        classifying: asyncio.Task[Intent | None] | None,
+    ) -> _Prepared:
         degraded = False
         with span("profile"):
             profile = await database_call(
@@ -275,8 +308,9 @@ class ChatService:
             degraded = degraded or cache_down
             max_messages = 2 * self.limits.history_max_turns
             history = history[-max_messages:] if max_messages else []
-            with span("intent"):
-                facts = await self._facts(profile, turn, history)
+            with span("intent"):  # only what the encoder has not finished by now
+                intent = await classifying if classifying is not None else None
+                facts = TurnFacts(profile, turn.context, turn.message, intent, tuple(history))
             with span("prompt"):
                 decision = facts.decision if self.limits.prompt_verdict else None
                 # Trimmed by tokens to the engine's context; `history` itself stays whole
@@ -307,19 +341,6 @@ class ChatService:
             profile=profile,
             facts=facts,
         )
-
-    async def _facts(
-        self, profile: Profile, turn: ChatTurn, history: list[ChatMessage]
-    ) -> TurnFacts:
-        """The turn as the guard checks it, with the shopper's intent when it can be told."""
-        intent = None
-        wanted = self.guard.config.mode is not GuardMode.OFF or self.limits.prompt_verdict
-        if self._intents is not None and wanted:
-            started = time.perf_counter()
-            guess = await self._intents.aclassify(turn.message, turn.user_id)
-            metrics.INTENT_DURATION.observe(time.perf_counter() - started)
-            intent = in_context(guess.intent, turn.context)
-        return TurnFacts(profile, turn.context, turn.message, intent, tuple(history))
 
     async def _review(self, prepared: _Prepared, generation: Generation) -> GuardedReply:
         assert prepared.facts is not None

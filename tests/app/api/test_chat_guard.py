@@ -147,3 +147,44 @@ async def test_monitor_mode_sends_the_raw_reply_and_counts_it(make_client, pg_se
         assert row.intervention == "none" and row.guard["raw"]["decision"] == 0.0
     after = _count("more_guard_checks_total", policy="base", constraint="decision", outcome="fail")
     assert after == before + 1
+
+
+async def test_intent_is_inferred_while_the_profile_is_read(make_client, pg_settings, pg_keys):
+    """The encoder pass needs only the message, so it starts before the profile read
+    returns instead of after the profile, session and history reads."""
+    import asyncio
+
+    from app.domain.rules import Intent
+    from app.engine.intent import IntentGuess
+
+    async with make_client(
+        pg_settings(MORE_GUARD_MODE="enforce"), ScriptedEngine(APPROVAL)
+    ) as client:
+        chat = client.app.state.services.chat
+        user = await _shopper(client, pg_keys[Scope.ADMIN])
+        started = asyncio.Event()
+        seen_during_profile_read: list[bool] = []
+
+        class Recording:
+            async def aclassify(self, message: str, user_id: str | None = None) -> IntentGuess:
+                started.set()
+                return IntentGuess(Intent.PURCHASE_FIT, 0.9, 1.0)
+
+        read_profile = chat._profiles.get
+
+        async def slow_profile_read(**kw):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0.05)  # the database's round trip
+            seen_during_profile_read.append(started.is_set())
+            return await read_profile(**kw)
+
+        chat._intents = Recording()
+        chat._profiles.get = slow_profile_read
+        body = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
+        response = await client.post(
+            "/v1/chat", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+
+        assert response.status_code == 200, response.text
+        assert seen_during_profile_read == [True]
+        row = await _assistant_row(client, response.json()["session_id"])
+        assert row.intent == "purchase_fit"
