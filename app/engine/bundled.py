@@ -10,12 +10,14 @@ Training imports this module too (the one place both halves agree on the weights
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,23 +80,28 @@ def ensure_bundled_model(cache_dir: Path | None = None) -> Path:
     return save_model_folder(model, tokenizer, target, source=gguf.name)
 
 
-def save_model_folder(model: Any, tokenizer: Any, target: Path, *, source: str) -> Path:
-    """Save a model and its tokenizer as a Hugging Face folder at `target`, marked complete.
-
-    Written into a temporary sibling and renamed, so a crash never leaves half a model
-    where a later start would take it for a whole one.
-    """
+@contextlib.contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """A temporary sibling of `target` to write into; it replaces `target` when the block
+    ends without error, so a crash never leaves half a folder where a later reader would
+    take it for a whole one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        (tmp / _MARKER).write_text(source)
+        yield tmp
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_model_folder(model: Any, tokenizer: Any, target: Path, *, source: str) -> Path:
+    """Save a model and its tokenizer as a Hugging Face folder at `target`, marked complete."""
+    with atomic_folder(target) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / _MARKER).write_text(source)
     return target
 
 

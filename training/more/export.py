@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 from app.engine import merge
+from app.engine.bundled import atomic_folder
 
 
 def recorded_base(adapter_dir: Path) -> Path:
@@ -51,7 +51,7 @@ WEIGHTS = "adapter_model.safetensors"
 def ship_adapter(adapter_dir: Path, target: Path, *, dtype: str = "float16") -> Path:
     """Copy a trained adapter to `target` (e.g. `models/more`) with its weights cast to
     `dtype`: the config and model card as they are, no tokenizer (the base model's is
-    used). Written into a temporary sibling and renamed, so `target` is never half a copy.
+    used). `target` is replaced whole or not at all.
     """
     import torch
     from safetensors.torch import load_file, save_file
@@ -62,16 +62,9 @@ def ship_adapter(adapter_dir: Path, target: Path, *, dtype: str = "float16") -> 
         name: tensor.to(cast).contiguous()
         for name, tensor in load_file(adapter_dir / WEIGHTS).items()
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-    try:
+    with atomic_folder(target) as tmp:
         save_file(tensors, tmp / WEIGHTS, metadata={"format": "pt"})
         for name in SHIPPED_FILES:
             if (adapter_dir / name).is_file():
                 shutil.copy2(adapter_dir / name, tmp / name)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return target
