@@ -7,10 +7,10 @@ from its newest checkpoint):
 2. `scaffold` and `sft_only`: stage-1 SFT from `training/configs/{scaffold,sft_only}.yaml`;
 3. RL arms from the scaffold: `more`, `mixed`, `no_adaptive`, `no_constraints`
    (`training/configs/<arm>.yaml`, the budgets written there);
-4. `eval`: every policy on the FULL test and hard splits with one vLLM engine, prompts as
-   serving builds them (`--verdict inferred`: the verdict line for the intent the
-   service's classifier recognises); the scaffold, SFT-only and MORE also without any
-   verdict line.
+4. `eval`: every policy, merged into the weights, on the FULL test and hard splits on vLLM
+   (one engine per policy), prompts as serving builds them (`--verdict inferred`: the
+   verdict line for the intent the service's classifier recognises); the scaffold,
+   SFT-only and MORE also without any verdict line.
 
 Training runs as `more train ...` subprocesses, so each stage's wall and CPU time
 (process + children, from `getrusage`) is measured on its own. The report: every
@@ -27,6 +27,7 @@ and a copy of the table into `benchmarks/results/`.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -150,6 +151,7 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
             todo.append((policy, split, verdict))
     if todo:
         from training.eval.policies import VLLMPolicy
+        from training.more.export import merge_adapter
 
         # Offline evaluation owns the machine: vLLM's CPU default binds its threads to all
         # cores but one (kept for an API process), which halves throughput here.
@@ -157,26 +159,32 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{cores - 1}")
         os.environ.setdefault("OMP_NUM_THREADS", str(cores))
 
+        # Each policy merged into the weights, one engine per policy: vLLM's LoRA slots
+        # cost ~11x per token on this CPU (a 300-turn split took 21 min in a slot, about
+        # 2 min merged), and a merged policy is also what serving runs.
         wall, cpu = time.perf_counter(), _cpu_s()
-        engine = VLLMPolicy(
-            max_new_tokens=args.max_new_tokens, max_lora_rank=args.max_lora_rank, lora=True
-        )
-        try:
-            for policy, split, verdict in tqdm(todo, desc="evaluate", unit="run"):
-                engine.verdict = verdict  # type: ignore[assignment]
-                engine.with_adapter(args.out / policy / "adapter", name=policy)
-                out = args.out / policy / "eval" / f"{split}-{verdict}"
-                evaluate(
-                    engine,
-                    load_split(args.data_dir, split),
-                    split=split,
-                    out_dir=out,
-                    progress=False,
-                    settings={"verdict": verdict, "engine": "vllm"},
-                )
-                results.setdefault(policy, {})[f"{split}-{verdict}"] = out / "report.json"
-        finally:
-            engine.close()
+        for policy in tqdm(sorted({p for p, _, _ in todo}, key=ordered.index), desc="evaluate"):
+            merged = args.out / policy / "merged"
+            if not (merged / "config.json").is_file():
+                merge_adapter(args.out / policy / "adapter", merged)
+            engine = VLLMPolicy(merged, name=policy, max_new_tokens=args.max_new_tokens)
+            try:
+                for _, split, verdict in [job for job in todo if job[0] == policy]:
+                    engine.verdict = verdict  # type: ignore[assignment]
+                    out = args.out / policy / "eval" / f"{split}-{verdict}"
+                    evaluate(
+                        engine,
+                        load_split(args.data_dir, split),
+                        split=split,
+                        out_dir=out,
+                        progress=False,
+                        settings={"verdict": verdict, "engine": "vllm, merged"},
+                    )
+                    results.setdefault(policy, {})[f"{split}-{verdict}"] = out / "report.json"
+            finally:
+                engine.close()
+                del engine
+                gc.collect()  # the engine's processes go before the next policy's start
         spent = stages.times.setdefault("eval", {"wall_s": 0.0, "cpu_s": 0.0})
         spent["wall_s"] += time.perf_counter() - wall
         spent["cpu_s"] += _cpu_s() - cpu
@@ -336,9 +344,6 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also evaluate the scaffold, SFT-only and MORE with no verdict line",
-    )
-    parser.add_argument(
-        "--max-lora-rank", type=int, default=32, help="the engine's LoRA slot size (>= arms' r)"
     )
     args = parser.parse_args()
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]

@@ -87,6 +87,7 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     take it for a whole one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the folder it becomes is not
     try:
         yield tmp
         if target.exists():
