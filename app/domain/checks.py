@@ -265,8 +265,9 @@ _PRICE_BEFORE_RE = re.compile(
     re.IGNORECASE,
 )
 _INCOME_BEFORE_RE = re.compile(
-    r"\b(?:income|salary|earnings)(?: on file)?(?: is| of| stands at|:)?\s*$", re.IGNORECASE
-)
+    r"\b(?:income|salary|earnings|credit score)(?: on file)?(?: is| of| stands at|:)?\s*$",
+    re.IGNORECASE,
+)  # no fact holds an income or a credit score: only the shopper can license one
 _SENTENCE_END_RE = re.compile(r"[.!?;](?=\s|$)|\n")
 _TERM_UNIT_RE = re.compile(r"^(?:months?|monthly|instal|payment)", re.IGNORECASE)
 
