@@ -179,6 +179,19 @@ def forbidden_approval(facts: TurnFacts) -> str | None:
     return None
 
 
+def untrue_decline(facts: TurnFacts, text: str) -> str | None:
+    """With the request unknown, a decline that names only reasons the facts deny ("until
+    your account is verified" to a verified shopper one cent short): those reasons."""
+    cited = cited_reasons(text) - {DeclineReason.PRIVACY}  # "only your own account" is no fact
+    true = set(eligibility_failures(facts.profile))
+    fit = cart_fit(facts.profile, facts.cart)
+    if fit is not None and not fit.fits:
+        true.add(DeclineReason.INSUFFICIENT_CREDIT)
+    if not cited or cited & true:
+        return None
+    return ", ".join(sorted(r.value for r in cited))
+
+
 def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if not any(ch.isalpha() for ch in parsed.text):
         return Score(0.0, "empty reply decides nothing")  # even where the gold is `inform`
@@ -186,7 +199,9 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if decision is None:
         if parsed.stance is Action.APPROVE and (why := forbidden_approval(facts)):
             return Score(0.0, f"approves, but the rules forbid it: {why}")
-        return Score(1.0, "intent unknown: no forbidden approval")
+        if parsed.stance is Action.DECLINE and (false := untrue_decline(facts, parsed.text)):
+            return Score(0.0, f"intent unknown: declines for {false}, which the facts deny")
+        return Score(1.0, "intent unknown: no forbidden approval, no false decline reason")
     gold = decision.action
     if parsed.stance is not gold:
         return Score(0.0, f"stance {parsed.stance.value}, gold {gold.value}")

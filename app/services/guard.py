@@ -91,14 +91,16 @@ def _rng(*parts: str) -> random.Random:
 def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = None) -> str:
     """A rule-grounded reply for this turn, in the voice of the training references.
 
-    With the intent unknown, a reply that approved what the rules forbid is answered with
-    the rules' decline for the items in view (or for instalments); anything else with a
-    short question back, which states no fact that could be wrong.
+    With the intent unknown, a reply that approved what the rules forbid, or declined for a
+    reason the facts deny, is answered with the rules' decline for the items in view (or
+    for instalments) when the rules forbid the credit; anything else with a short question
+    back, which states no fact that could be wrong.
     """
     rng = _rng("fallback", seed)
     intent = facts.intent
     if intent is None:
-        if raw_stance is not Action.APPROVE or forbidden_approval(facts) is None:
+        decided = raw_stance in (Action.APPROVE, Action.DECLINE)
+        if not decided or forbidden_approval(facts) is None:
             return clarifying_reply(rng)
         intent = Intent.PURCHASE_FIT if facts.cart.items else Intent.INSTALMENT_ELIGIBILITY
     decision = decide(facts.profile, facts.cart, intent)

@@ -151,3 +151,22 @@ async def test_an_item_added_in_words_that_breaks_the_credit_ends_in_a_correct_d
         assert _guard("unused").check(facts, guarded.text).passed, guarded.text
         # The decline is for the cart with the case: its total or the shortfall
         assert "$314" in guarded.text or "$15 " in guarded.text, guarded.text
+
+
+async def test_a_decline_for_a_reason_the_facts_deny_is_replaced_when_intent_is_unknown() -> None:
+    """Served once, intent abstained: "I can't offer instalments until your account is
+    set up. Once you've verified your account, just ask again." to a verified shopper whose
+    available credit is one cent short of the phone."""
+    short = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("201.01"))
+    message = "my card says I have 299 available, so this works right?"
+    facts = TurnFacts(short, PHONE, message, None)
+    wrong = "I can't offer instalments until your account is verified. Just ask again."
+    right = "That's over what you can spend: you have $298.99 available and the phone is $299."
+    guard = _guard(wrong)
+    assert not guard.check(facts, wrong).passed and guard.check(facts, right).passed
+
+    guarded = await _review(guard, facts, wrong)
+
+    assert guarded.intervention is Intervention.FALLBACK
+    assert guard.check(facts, guarded.text).passed
+    assert "$299" in guarded.text or "$0.01" in guarded.text, guarded.text
