@@ -140,7 +140,10 @@ _DECLINE_CUES: tuple[tuple[str, float], ...] = (
     (r"\bnot (?:right )?now\b", 0.5),
 )  # fmt: skip
 _APPROVE_CUES: tuple[tuple[str, float], ...] = (
-    (r"^(?:\W*)(?:yes|yep|yeah|yup|absolutely|of course|certainly|definitely|sure)\b", 1.5),
+    (r"^(?:\W*)(?:yes|yep|yeah|yup|absolutely|of course|certainly|definitely)\b", 1.5),
+    # "Sure, just open the order and select Pay Near": alone, "sure" agrees to talk, not
+    # to credit (a resampled candidate once passed as an approval on it).
+    (r"^(?:\W*)sure\b", 0.9),
     (r"\b(?:yes|absolutely|certainly|definitely)\b", 1.0),
     (r"\b(?:good|great|happy|excellent) news\b", 1.5),
     (r"\byou(?:'re| are)\s+(?:fully\s+|definitely\s+)?(?:verified\s+and\s+)?(?:eligible|approved|"
