@@ -91,9 +91,11 @@ ADDED_ITEM_TITLE = "item you added"
 
 
 def items_added_in(message: str) -> tuple[CartItem, ...]:
-    """The items a shopper's message adds to the cart in words, one per amount."""
+    """The items a shopper's message adds to the cart in words, one per amount. Built
+    without validation: the shopper's text may name amounts no storefront would send
+    ("add a $99,999,999,999,999 ring"), and those must weigh in the sum, not fail the turn."""
     return tuple(
-        CartItem(title=ADDED_ITEM_TITLE, price=a.value)
+        CartItem.model_construct(title=ADDED_ITEM_TITLE, price=a.value, quantity=1)
         for a in extract_numbers(message).amounts
         if a.value > 0
         and _ADDS_RE.search(words_before(message, a, width=60))

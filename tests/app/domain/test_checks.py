@@ -253,6 +253,11 @@ def test_items_the_shopper_adds_in_words_are_checked_with_the_cart() -> None:
     assert TurnFacts(exact, PHONE, "Can I buy it?", Intent.PURCHASE_FIT).decision.action.value == (
         "approve"
     )
+    # Amounts no storefront would send still count, and never fail the turn.
+    huge = TurnFacts(exact, PHONE, "can I also add a $99,999,999,999,999 ring?", None)
+    assert forbidden_approval(huge) is not None
+    tiny = TurnFacts(exact, PHONE, "can I also add a $0.001 sticker?", Intent.PURCHASE_FIT)
+    assert tiny.decision is not None and tiny.decision.action.value == "approve"
     for said in (
         "I also have $500 in savings, can I buy it?",
         "Could I also pay $50 a month for it?",
