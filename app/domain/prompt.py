@@ -107,8 +107,12 @@ def _monthly_line(profile: Profile, context: StorefrontContext) -> str | None:
     if fit is None or not fit.fits or eligibility_failures(profile) or profile.fraud_review:
         return None
     payments = monthly_payments(fit.total, profile).items()
-    terms = ", ".join(f"{format_amount(pay, profile.currency)} over {t}" for t, pay in payments)
-    return f"A month: {terms} months"
+    # Worded as references word a payment ("$43.67 a month over 6 months"): a reply that
+    # copies the amount then finds its own term right after it in the prompt. With the
+    # terser "$43.67 over 6" the policy often paired an amount with another term.
+    return "Payments: " + ", ".join(
+        f"{format_amount(pay, profile.currency)} a month over {t} months" for t, pay in payments
+    )
 
 
 def render_facts(profile: Profile, context: StorefrontContext) -> str:

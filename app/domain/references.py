@@ -23,9 +23,14 @@ from decimal import Decimal
 from app.domain.money import format_amount
 from app.domain.numbers import asked_terms
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
-from app.domain.rules import TERMS_BY_TIER, Action, Decision, DeclineReason, Intent
-
-NUMBER_WORDS: dict[int, str] = {3: "three", 6: "six", 12: "twelve", 24: "twenty-four"}
+from app.domain.rules import (
+    TERMS_BY_TIER,
+    Action,
+    Decision,
+    DeclineReason,
+    Intent,
+    reason_text,
+)
 
 
 @dataclass(frozen=True)
@@ -136,12 +141,14 @@ def _monthly(turn: Turn, rng: random.Random) -> str:
     # references to turns that name no term are unchanged).
     if asked := sorted(asked_terms(turn.message) & set(terms)):
         t1 = t2 = asked[0]
+    # Every phrasing holds "<payment> a month over <term> months", the words of the prompt's
+    # Payments line, so the term a reply names is the one printed after the amount it copied.
     options = [
         f"That's {pay[t1]} a month over {t1} months, interest-free.",
-        f"You could pay {pay[t1]} a month for {t1} months, with no interest.",
-        f"For example, {t1} monthly payments of {pay[t1]}.",
-        f"{NUMBER_WORDS[t1].capitalize()} monthly payments of {pay[t1]} would cover it.",
-        f"Spread over {t2} months, that's {pay[t2]} per month.",
+        f"You could pay {pay[t1]} a month over {t1} months, with no interest.",
+        f"For example, {pay[t1]} a month over {t1} months.",
+        f"It would be {pay[t1]} a month over {t1} months, interest-free.",
+        f"Spread out, that's {pay[t2]} a month over {t2} months.",
     ]
     return rng.choice(options)
 
@@ -202,6 +209,13 @@ def _approve_purchase(turn: Turn, rng: random.Random) -> list[str]:
 def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
     reason = turn.decision.reason
     thing = turn.thing
+    # One phrasing per eligibility reason repeats the prompt's words for it ("identity not
+    # verified"): a reply that copies the reason cannot name another one.
+    echo = (
+        f"I'm sorry, instalments aren't available on your account: {reason_text(reason)}."
+        if reason
+        else ""
+    )
     if reason is DeclineReason.ACCOUNT_STANDING:
         if turn.profile.account_standing is AccountStanding.SUSPENDED:
             return [
@@ -211,6 +225,7 @@ def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
                         "Unfortunately, instalments aren't available because your account is "
                         "suspended.",
                         "I'm afraid a suspended account can't use pay-later plans.",
+                        echo,
                     ]
                 )
             ]
@@ -224,6 +239,7 @@ def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
                     "late payment.",
                     "I'm afraid pay-later plans are on hold until your account is back in good "
                     "standing.",
+                    echo,
                 ]
             ),
             rng.choice(
@@ -244,6 +260,7 @@ def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
                     "Unfortunately I can't offer instalments until your identity is verified.",
                     "I'm sorry, you're not eligible for instalments until you've verified your "
                     "identity.",
+                    echo,
                 ]
             ),
             rng.choice(
@@ -262,6 +279,7 @@ def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
                     "Unfortunately, pay-later isn't available in your region.",
                     "I'm sorry, we don't offer instalments where you live at the moment.",
                     "I'm afraid you're not eligible: instalments aren't offered in your region.",
+                    echo,
                 ]
             )
         ]
@@ -274,6 +292,7 @@ def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
                     "Unfortunately, instalment plans are for adults only.",
                     "I'm sorry, pay-later plans aren't available on accounts of customers under "
                     "the age of majority.",
+                    echo,
                 ]
             )
         ]
@@ -309,10 +328,13 @@ def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
             f"put {thing} on instalments.",
             f"That's over what you can spend right now: you have {available} available and "
             f"{thing} costs {price}.",
-            f"Sorry, {thing} won't fit: it's {price}, which is {shortfall} more than the "
-            f"{available} you have available.",
-            f"Sorry, {thing} is {shortfall} above your available credit, so instalments won't "
+            # The shortfall in the prompt's words ("$856.50 over the available credit"): with
+            # "above your available credit" the policy put the price in the shortfall's place.
+            f"Sorry, {thing} won't fit: it's {price}, which is {shortfall} over the available "
+            "credit.",
+            f"Sorry, {thing} is {shortfall} over the available credit, so instalments won't "
             "work for it.",
+            echo,
         ]
     )
     extra = [""]
@@ -380,6 +402,8 @@ REVIEW_HANDOFF: tuple[str, ...] = (
     "I'll pass you to a colleague who can help with credit on your account.",
     "A specialist from our team will take it from here; I'm transferring you now.",
     "Let me hand you over to one of our agents, who can look at your account with you.",
+    "Credit questions on your account go to a person, so I'm connecting you with our team.",
+    "I'm passing you to a colleague: a person needs to handle credit on your account.",
 )
 
 
@@ -433,6 +457,7 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
             f"Right now you can spend up to {m(available)} on credit; your total limit is "
             f"{m(limit)}.",
         ]
+        # No "nothing is outstanding" phrasing: policies copied it to shoppers who owe.
         if balance > 0:
             options += [
                 f"Your credit limit is {m(limit)}. You currently owe {m(balance)}, so "
@@ -440,11 +465,6 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
                 f"You have {m(available)} of available credit ({m(limit)} limit minus "
                 f"{m(balance)} outstanding).",
             ]
-        else:
-            options.append(
-                f"Your limit is {m(limit)} and nothing is outstanding, so the full {m(limit)} "
-                "is available."
-            )
         parts = [rng.choice(options)]
         if "unknown_fact" in turn.tags:
             parts.insert(

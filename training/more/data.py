@@ -1,10 +1,10 @@
 """Task examples -> the rows both stages train on.
 
 * SFT (stage 1, and the SFT-only baseline): prompt-completion rows, **balanced over
-  (action, reason) cells** (`cell`): approvals of each kind, declines for each reason,
-  each ask-for-information, each handoff cause, each informational answer. Without the
-  balance the frequent openings win and a small policy learns "Sorry, not this time".
-  A share `verdict_share` of prompts carries the rules' verdict line, as serving does when
+  (action, reason) cells**, first turns apart from follow-ups (`cell`): approvals of each
+  kind, declines for each reason, each ask-for-information, each handoff cause, each
+  informational answer. Without the balance the frequent openings win and a small policy
+  learns "Sorry, not this time". A share `verdict_share` of prompts carries the rules' verdict line, as serving does when
   it recognises the shopper's intent; the rest go without, as when it abstains.
 * The scaffold adds, for a share `reasoned_share` of examples, a second row whose prompt
   carries `REASONING_MARKER` and whose target is the short reasoning trace, then the reply
@@ -37,13 +37,21 @@ def load_examples(path: str | Path, limit: int | None = None) -> list[TaskExampl
 
 
 def cell(example: TaskExample) -> str:
-    """The (action, reason) cell an example teaches, e.g. `decline:unverified`."""
+    """The (action, reason) cell an example teaches, and whether it is a first turn or a
+    follow-up, e.g. `decline:unverified:first`.
+
+    First turns and follow-ups are balanced apart: "Where is my order?" with the order in
+    view (inform) and without it (ask for the number) are the same words, and when
+    follow-ups ("Sure, ord-72763.") filled the inform cell the policy asked for an order
+    number it could see.
+    """
     decision = example.decision
+    turn = "follow" if example.history else "first"
     if decision.action is Action.DECLINE:
-        return f"decline:{decision.reason.value if decision.reason else 'none'}"
+        return f"decline:{decision.reason.value if decision.reason else 'none'}:{turn}"
     if decision.action is Action.HANDOFF and example.intent not in HANDOFF_INTENTS:
-        return "handoff:fraud_review"  # a credit question on an account under review
-    return f"{decision.action.value}:{example.intent.value}"
+        return f"handoff:fraud_review:{turn}"  # a credit question on an account under review
+    return f"{decision.action.value}:{example.intent.value}:{turn}"
 
 
 def balanced(

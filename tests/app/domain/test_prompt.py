@@ -134,7 +134,10 @@ def test_monthly_payments_only_for_an_eligible_shopper_whose_cart_fits() -> None
     phone = StorefrontContext(items=[CartItem(title="Phone", price=Decimal("299"))])
     system = build_messages(gold, phone, [], "hi")[0]["content"]
     # Every payment the line states is one the numeric check licenses for an approval.
-    assert "A month: €99.67 over 3, €49.83 over 6, €24.92 over 12, €12.46 over 24 months" in system
+    assert (
+        "Payments: €99.67 a month over 3 months, €49.83 a month over 6 months, "
+        "€24.92 a month over 12 months, €12.46 a month over 24 months"
+    ) in system
     licensed = decide(gold, phone, Intent.PURCHASE_FIT).amounts
     assert {licensed[f"monthly:{t}"] for t in (3, 6, 12, 24)} == {
         Decimal("99.67"),
@@ -148,7 +151,7 @@ def test_monthly_payments_only_for_an_eligible_shopper_whose_cart_fits() -> None
         (_profile(credit_limit=Decimal("200")), phone),  # over the available credit
         (gold, StorefrontContext()),  # nothing in view
     ):
-        assert "A month:" not in build_messages(shopper, cart, [], "hi")[0]["content"]
+        assert "Payments:" not in build_messages(shopper, cart, [], "hi")[0]["content"]
 
 
 def test_verdicts_that_ask_or_answer_name_their_subject() -> None:
