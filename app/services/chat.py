@@ -31,7 +31,7 @@ from app.core.errors import (
 from app.core.security import Principal
 from app.core.timing import span
 from app.domain.checks import TurnFacts
-from app.domain.intents import in_context
+from app.domain.intents import in_context, intent_text
 from app.domain.profile import Profile
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
 from app.domain.rules import Intent
@@ -247,7 +247,7 @@ class ChatService:
     async def _classify(self, turn: ChatTurn) -> Intent | None:
         assert self._intents is not None
         started = time.perf_counter()
-        guess = await self._intents.aclassify(turn.message, turn.user_id)
+        guess = await self._intents.aclassify(intent_text(turn.message, turn.context), turn.user_id)
         metrics.INTENT_DURATION.observe(time.perf_counter() - started)
         return in_context(guess.intent, turn.context)
 

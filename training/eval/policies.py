@@ -47,10 +47,11 @@ def prompt_for(example: TaskExample, verdict: Verdict) -> list[ChatMessage]:
         return example.messages()
     if verdict == "gold":
         return example.messages(verdict=True)
-    from app.domain.intents import in_context
+    from app.domain.intents import in_context, intent_text
     from app.engine.intent import default_intent_classifier
 
-    guess = default_intent_classifier().classify(example.message, example.profile.user_id)
+    message = intent_text(example.message, example.context)
+    guess = default_intent_classifier().classify(message, example.profile.user_id)
     intent = in_context(guess.intent, example.context)
     if intent is None:
         return example.messages()

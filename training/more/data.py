@@ -4,8 +4,9 @@
   (action, reason) cells**, first turns apart from follow-ups (`cell`): approvals of each
   kind, declines for each reason, each ask-for-information, each handoff cause, each
   informational answer. Without the balance the frequent openings win and a small policy
-  learns "Sorry, not this time". A share `verdict_share` of prompts carries the rules' verdict line, as serving does when
-  it recognises the shopper's intent; the rest go without, as when it abstains.
+  learns "Sorry, not this time". A share `verdict_share` of prompts carries the rules'
+  verdict line, as serving does when it recognises the shopper's intent; the rest go
+  without, as when it abstains.
 * The scaffold adds, for a share `reasoned_share` of examples, a second row whose prompt
   carries `REASONING_MARKER` and whose target is the short reasoning trace, then the reply
   (`render_reasoned_reply`). Serving never sends the marker, so the served prompt never

@@ -188,3 +188,34 @@ async def test_intent_is_inferred_while_the_profile_is_read(make_client, pg_sett
         assert seen_during_profile_read == [True]
         row = await _assistant_row(client, response.json()["session_id"])
         assert row.intent == "purchase_fit"
+
+
+async def test_the_intent_is_read_with_the_titles_in_view_as_item(
+    make_client, pg_settings, pg_keys
+):
+    """Which product a shopper names does not change what they ask: the classifier is
+    given "What about the item?" for "What about the <title in view>?"."""
+    from app.domain.rules import Intent
+    from app.engine.intent import IntentGuess
+
+    async with make_client(
+        pg_settings(MORE_GUARD_MODE="enforce"), ScriptedEngine(APPROVAL)
+    ) as client:
+        chat = client.app.state.services.chat
+        user = await _shopper(client, pg_keys[Scope.ADMIN])
+        given: list[str] = []
+
+        class Recording:
+            async def aclassify(self, message: str, user_id: str | None = None) -> IntentGuess:
+                given.append(message)
+                return IntentGuess(Intent.PURCHASE_FIT, 0.9, 1.0)
+
+        chat._intents = Recording()
+        title = PHONE["items"][0]["title"]
+        body = chat_body(user, f"What about the {title.upper()}?", context=PHONE)
+        response = await client.post(
+            "/v1/chat", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+
+        assert response.status_code == 200, response.text
+        assert given == ["What about the item?"]
