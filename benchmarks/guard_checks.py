@@ -8,7 +8,9 @@
   service checks a reply (intent inferred from the message, read in the page's context):
   the share the guard would reject. A reference is correct by construction, so each
   rejection is the guard's (or the classifier's) mistake.
-* **Cost**: the checks' time per reply (no model call), p50/p95 over every reference.
+* **Cost**: the checks' time per reply (no model call), p50/p95 over every reference,
+  and intent inference per message with the served int8 encoder beside the float32 one
+  (accuracy of both too).
 
     python benchmarks/guard_checks.py --splits test,hard,dev --out benchmarks/results
 """
@@ -116,6 +118,27 @@ def false_interventions(classifier: Any, data: Path, splits: list[str]) -> dict[
     return out
 
 
+def intent_speed(classifiers: dict[str, Any], messages: list[str]) -> dict[str, Any]:
+    """ms per message, one at a time, the classifiers interleaved so load hits them alike."""
+    times: dict[str, list[float]] = {name: [] for name in classifiers}
+    for classifier in classifiers.values():
+        classifier.classify("warm up")
+    for message in messages:
+        for name, classifier in classifiers.items():
+            t = time.perf_counter()
+            classifier.classify(message)
+            times[name].append((time.perf_counter() - t) * 1000)
+    out: dict[str, Any] = {}
+    for name, values in times.items():
+        ordered = sorted(values)
+        out[name] = {
+            "p50": ordered[len(ordered) // 2],
+            "p95": ordered[int(0.95 * (len(ordered) - 1))],
+            "n": len(ordered),
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("data/ecommerce"))
@@ -123,22 +146,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
 
-    from app.engine.intent import default_intent_classifier
+    from app.engine.bundled import load_minilm
+    from app.engine.intent import MiniLMIntentClassifier, default_intent_classifier, use_one_thread
 
+    use_one_thread()  # as in the API process
     load = os.getloadavg()
     classifier = default_intent_classifier()
+    float32 = MiniLMIntentClassifier(encoder=load_minilm())
     started = time.perf_counter()
-    classifier.classify("warm up")
-    single = []
-    for message, _ in _labelled("intent_dev.jsonl")[:40]:
-        t = time.perf_counter()
-        classifier.classify(message)
-        single.append((time.perf_counter() - t) * 1000)
     result = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "loadavg_at_start": load,
         "intent": intent_figures(classifier),
-        "intent_ms_per_message": {"p50": sorted(single)[20], "max": max(single)},
+        "intent_float32": intent_figures(float32),
+        "intent_ms_per_message": intent_speed(
+            {"int8 (served)": classifier, "float32": float32},
+            [m for m, _ in _labelled("intent_heldout.jsonl")],
+        ),
         "false_interventions": false_interventions(
             classifier, args.data, [s for s in args.splits.split(",") if s]
         ),
@@ -149,12 +173,13 @@ def main() -> None:
     path = args.out / f"guard_checks-{stamp}"
     path.with_suffix(".json").write_text(json.dumps(result, indent=2))
     lines = ["| measure | value |", "|---|---|"]
-    for name, fig in result["intent"].items():
-        lines.append(
-            f"| intent accuracy, {name} ({fig['n']} unseen phrasings) | {fig['accuracy']:.3f} "
-            f"(abstained {fig['abstained']:.3f}; "
-            f"when answering {fig['accuracy_when_answered']:.3f}) |"
-        )
+    for encoder, key in (("int8, served", "intent"), ("float32", "intent_float32")):
+        for name, fig in result[key].items():
+            lines.append(
+                f"| intent accuracy ({encoder}), {name} ({fig['n']} unseen phrasings) | "
+                f"{fig['accuracy']:.3f} (abstained {fig['abstained']:.3f}; "
+                f"when answering {fig['accuracy_when_answered']:.3f}) |"
+            )
     for split, fig in result["false_interventions"].items():
         if split == "check_time_ms":
             continue
@@ -164,8 +189,11 @@ def main() -> None:
         )
     t = result["false_interventions"]["check_time_ms"]
     lines.append(f"| check time per reply | p50 {t['p50']:.3f} ms, p95 {t['p95']:.3f} ms |")
-    i = result["intent_ms_per_message"]
-    lines.append(f"| intent inference per message | p50 {i['p50']:.1f} ms |")
+    for name, i in result["intent_ms_per_message"].items():
+        lines.append(
+            f"| intent inference per message, {name}, one thread | "
+            f"p50 {i['p50']:.1f} ms, p95 {i['p95']:.1f} ms |"
+        )
     lines.append(f"| load average at start | {load[0]:.2f} |")
     table = "\n".join(lines)
     confusion = result["intent"]["intent_heldout"]["confusion"]
