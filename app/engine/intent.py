@@ -22,6 +22,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import functools
+import logging
 import math
 import weakref
 from collections import defaultdict
@@ -34,6 +35,8 @@ from app.domain.rules import Intent
 
 if TYPE_CHECKING:
     import numpy as np
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -209,13 +212,17 @@ class Int8Encoder:
         self._tokenizer = sentence_transformer.tokenizer
         self._max_length = sentence_transformer.max_seq_length
         model = sentence_transformer[0].auto_model.eval()
-        with warnings.catch_warnings():
-            # torch.ao's eager quantisation is deprecated in favour of torchao, whose int8
-            # path needs torch.compile to be fast on CPU; the fbgemm kernels are here now.
-            warnings.simplefilter("ignore")
-            self._model = torch.ao.quantization.quantize_dynamic(
-                model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+        try:
+            with warnings.catch_warnings():
+                # Marked deprecated in favour of torchao (not a dependency); it still ships
+                # with torch and runs on its fbgemm kernels.
+                warnings.simplefilter("ignore")
+                self._model = torch.ao.quantization.quantize_dynamic(
+                    model, {torch.nn.Linear}, dtype=torch.qint8
+                )
+        except (AttributeError, RuntimeError) as exc:  # a torch without it: float32, slower
+            logger.warning("intent encoder stays float32: %s", exc)
+            self._model = model
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, **_: Any) -> np.ndarray:
         """(N, dim) unit-norm embeddings, `batch_size` texts per pass."""
