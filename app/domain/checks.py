@@ -285,6 +285,13 @@ _INCOME_BEFORE_RE = re.compile(
     r"\b(?:income|salary|earnings|credit score)(?: on file)?(?: is| of| stands at|:)?\s*$",
     re.IGNORECASE,
 )  # no fact holds an income or a credit score: only the shopper can license one
+# "How much would it be over a year?", "what's the monthly payment over 6 months?": the
+# shopper asks for the payment of a term, not only whether the term exists.
+_ASKS_PAYMENT_RE = re.compile(
+    r"\bhow much\b|\bwhat (?:would|will|is|'s)\b.*\b(?:cost|pay|payment|be)\b"
+    r"|\b(?:per|a|each) month\b|\bmonthly\b",
+    re.IGNORECASE,
+)
 _SENTENCE_END_RE = re.compile(r"[.!?;](?=\s|$)|\n")
 _TERM_UNIT_RE = re.compile(r"^(?:months?|monthly|instal|payment)", re.IGNORECASE)
 
@@ -370,6 +377,16 @@ def _price_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     return licensed + _said_by_shopper(facts)
 
 
+def _asked_payment_missing(facts: TurnFacts, monthly_terms: set[int]) -> str | None:
+    decision = facts.decision
+    if not facts.asked_terms or decision is None or not _ASKS_PAYMENT_RE.search(facts.message):
+        return None
+    licensed = {t for t in facts.asked_terms if f"monthly:{t}" in decision.amounts}
+    if not licensed or monthly_terms & licensed:
+        return None
+    return f"no monthly payment over {sorted(licensed)} months, which the shopper asked for"
+
+
 def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     amounts, values = _licensed(facts)
     cur = facts.profile.currency
@@ -410,6 +427,11 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
             f"a monthly payment over {sorted(monthly_terms)} months, asked for "
             f"{sorted(facts.asked_terms)}"
         )
+    # Asked what a term costs a month and the rules license that payment: the reply
+    # must give it (a reply about something else states nothing false but answers nothing).
+    if missing := _asked_payment_missing(facts, monthly_terms):
+        total += 1
+        bad.append(missing)
     if total == 0:
         return Score(1.0, "no numbers")
     if not bad:

@@ -297,3 +297,27 @@ def test_the_rules_reference_answers_the_term_asked_about() -> None:
     for seed in range(12):
         reply = reference_replies(turn, random.Random(seed), k=1)[0]
         assert "$24.92" in reply, reply
+
+
+@pytest.mark.parametrize(
+    ("message", "reply", "passes"),
+    [
+        # Asked what a term costs: the reply must give that payment.
+        ("And how much would it be over a year?", "It's $24.92 a month over 12 months.", True),
+        ("And how much would it be over a year?", "Yes, you can buy it on instalments.", False),
+        ("What's the monthly payment over 6 months?", "You can pick 3, 6 or 12 months.", False),
+        # Asked only whether the term exists: no figure needed.
+        ("Can I pay it over 12 months?", "Yes, 12 months is open to you.", True),
+        # A term the tier does not allow licenses nothing, so nothing is missing.
+        ("How much a month over 48 months?", "Terms run up to 24 months.", True),
+    ],
+)
+def test_a_monthly_payment_asked_for_must_be_given(message: str, reply: str, passes: bool) -> None:
+    assert (_numeric(reply, message) == 1.0) is passes
+
+
+def test_no_payment_is_asked_of_a_decline() -> None:
+    broke = make_profile(credit_limit=Decimal("400"))  # $100 available: $199 short
+    facts = TurnFacts(broke, PHONE, "How much a month over 6 months?", Intent.PURCHASE_FIT)
+    reply = "Sorry, the phone is $199 over the available credit."
+    assert check_numeric(facts, parse(reply, facts.intent)).value == 1.0
