@@ -23,7 +23,10 @@ Targets:
     api-base         our API, base model, guard off
     api-sft          our API, `models/sft` as the only policy in a LoRA slot, guard off
     api-more         our API, `models/more` as the only policy in a LoRA slot, guard off
-    api-ab           our API, both adapters in the `sft-vs-more` A/B (LoRA slots), guard off
+    api-ab           our API, the `sft-vs-more` A/B as `make run` starts it with
+                     MORE_DEFAULT_EXPERIMENT=true: each adapter merged into its own engine
+                     (one core each), guard off
+    api-ab-slots     the same A/B with both adapters in LoRA slots of one engine, guard off
     api-more-merged  our API, `models/more` merged into the weights, guard off
     api-more-guard   what `make run` serves: `models/more` merged, guard enforcing
     api-base-guard   our API, base model, guard enforcing
@@ -88,12 +91,14 @@ def _targets(models: Path) -> dict[str, Target]:
     slot = {**only, "MORE_MERGE_ADAPTER": "false"}  # the adapter in a LoRA slot
     merged = {**only, "MORE_MERGE_ADAPTER": "true", "MORE_ADAPTER_PATH": more}
     ab = {"MORE_ADAPTERS_DIR": str(models), "MORE_DEFAULT_EXPERIMENT": "true"}
+    ab_slots = {**ab, "MORE_MERGE_ADAPTER": "false"}
     return {
         "vllm-base": Target("vllm"),
         "api-base": Target("api", {**off, **only}),
         "api-sft": Target("api", {**off, **slot, "MORE_ADAPTER_PATH": sft}),
         "api-more": Target("api", {**off, **slot, "MORE_ADAPTER_PATH": more}),
         "api-ab": Target("api", {**off, **ab}),
+        "api-ab-slots": Target("api", {**off, **ab_slots}),
         "api-more-merged": Target("api", {**off, **merged}),
         "api-more-guard": Target("api", {**enforce, **merged}, guard=True),
         "api-base-guard": Target("api", {**enforce, **only}, guard=True),

@@ -79,14 +79,23 @@ class Settings(BaseSettings):
     MORE_DEFAULT_EXPERIMENT: bool = Field(
         default=False,
         description="Embedded mode: start the sft-vs-more A/B between the shipped adapters "
-        "(served as LoRA adapters, about 11x slower per token on CPU than one merged policy).",
+        "(each policy merged into an engine of its own, see MORE_MERGED_ENGINES).",
     )
     MORE_MERGE_ADAPTER: bool | None = Field(
         default=None,
-        description="Serve the default policy merged into the base weights when it is the "
-        "only policy (no experiment running); merged once into MORE_CACHE_DIR. About 11x "
-        "faster per token on CPU, but the engine then has no LoRA slots (registering "
-        "adapters is refused). Unset: on in embedded mode without the A/B, off otherwise.",
+        description="Serve policies merged into the base weights (merged once into "
+        "MORE_CACHE_DIR): one policy for everyone in one engine; the policies of the "
+        "experiments running at start in one engine each, up to MORE_MERGED_ENGINES. "
+        "About 11x faster per token on CPU than LoRA slots, but no adapter can be added "
+        "without a restart (registering one is refused). Unset: on in embedded mode, off "
+        "otherwise.",
+    )
+    MORE_MERGED_ENGINES: int = Field(
+        default=2,
+        ge=1,
+        description="With MORE_MERGE_ADAPTER on, the most policies served merged, one "
+        "engine each (each bound to its own CPU core); more policies than this are served "
+        "in LoRA slots of one engine instead.",
     )
     MORE_ADAPTERS_ROOT: Path = Field(
         default=Path("."),
@@ -350,10 +359,10 @@ class Settings(BaseSettings):
 
     @property
     def merge_adapter(self) -> bool:
-        """Whether a lone default policy is served merged (see MORE_MERGE_ADAPTER)."""
+        """Whether policies are served merged (see MORE_MERGE_ADAPTER)."""
         if self.MORE_MERGE_ADAPTER is not None:
             return self.MORE_MERGE_ADAPTER
-        return self.embedded and not self.MORE_DEFAULT_EXPERIMENT
+        return self.embedded
 
 
 def is_loopback(host: str) -> bool:

@@ -49,6 +49,11 @@ class EngineConfig:
             are refused when added.
         max_cpu_loras (`int | None`, default `None`): adapters vLLM keeps loaded in host
             memory (`None` = `max_loras`); raise it when many versions are live.
+        cpu_bind (`str | None`, default `None`): vLLM only: the CPU cores this engine's
+            OpenMP threads are bound to (vLLM's `VLLM_CPU_OMP_THREADS_BIND` syntax, e.g.
+            `"1"` or `"0-1"`); `None` keeps the process environment's (vLLM's default
+            `auto`: one core, the other left to the API). Set per engine when several
+            run side by side (`app.engine.routed`), so they do not share a core.
 
     Requests:
         generation_timeout_s (`float`, default `30.0`): wall time allowed per reply,
@@ -74,6 +79,7 @@ class EngineConfig:
     max_loras: int = 4
     max_lora_rank: int = 64
     max_cpu_loras: int | None = None
+    cpu_bind: str | None = None
 
     generation_timeout_s: float = 30.0
     warmup: bool = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from app.core.config import Settings
 from app.engine.base import Adapter, ChatEngine
 from app.engine.config import EngineConfig
+from app.engine.routed import PolicyRoutedEngine
 
 # Ranks vLLM's LoRA kernels are built for; a rank in between is padded to the next one.
 _VLLM_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -77,3 +79,25 @@ def merged_config(config: EngineConfig, adapter: Adapter) -> EngineConfig:
     base = resolve_model_path(config.model_path, config.cache_dir)
     merged = merged_model(Path(adapter.path), base, config.cache_dir or default_cache_dir())
     return replace(config, model_path=str(merged), enable_lora=False)
+
+
+def policy_engines(
+    config: EngineConfig, adapters: Sequence[Adapter], *, with_base: bool
+) -> PolicyRoutedEngine:
+    """One not-yet-started engine per policy, each merged (`merged_config`; the base
+    model's own when `with_base`), routed by adapter name (`app.engine.routed`).
+
+    Engine i binds its OpenMP threads to core i (modulo the cores there are) so the
+    engines do not spin against each other on one core, and each reserves its share of
+    `gpu_memory_utilization` (on CPU, the share of RAM for the KV cache). Merging loads
+    torch and writes each merge once: call this off the event loop.
+    """
+    policies: list[Adapter | None] = [*adapters, *([None] if with_base else [])]
+    cores = os.cpu_count() or 1
+    share = config.gpu_memory_utilization / len(policies)
+    engines: dict[str | None, ChatEngine] = {}
+    for i, adapter in enumerate(policies):
+        own = merged_config(config, adapter) if adapter else replace(config, enable_lora=False)
+        own = replace(own, cpu_bind=str(i % cores), gpu_memory_utilization=share)
+        engines[adapter.name if adapter else None] = create_engine(own)
+    return PolicyRoutedEngine(engines, adapters)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from app.domain.prompt import ChatMessage, strip_reasoning
@@ -42,6 +43,28 @@ if TYPE_CHECKING:
     from vllm.v1.engine.async_llm import AsyncLLM
 
 logger = logging.getLogger(__name__)
+
+
+# Read by the engine core process vLLM spawns inside `from_engine_args`, which inherits
+# this process's environment at that moment.
+_OMP_BIND_ENV = "VLLM_CPU_OMP_THREADS_BIND"
+
+
+@contextlib.contextmanager
+def _omp_bind(cores: str | None) -> Iterator[None]:
+    """`VLLM_CPU_OMP_THREADS_BIND=cores` while an engine core process is spawned."""
+    if cores is None:
+        yield
+        return
+    previous = os.environ.get(_OMP_BIND_ENV)
+    os.environ[_OMP_BIND_ENV] = cores
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(_OMP_BIND_ENV, None)
+        else:
+            os.environ[_OMP_BIND_ENV] = previous
 
 
 class VLLMEngine(ChatEngine):
@@ -87,7 +110,8 @@ class VLLMEngine(ChatEngine):
             disable_log_stats=True,
         )
         logger.info("starting vLLM on %s (%s)", path, self.config.dtype)
-        self._llm = AsyncLLM.from_engine_args(args)
+        with _omp_bind(self.config.cpu_bind):
+            self._llm = AsyncLLM.from_engine_args(args)
         # Not awaitable in vLLM 0.32: returns the tokenizer (pool) directly.
         self._tokenizer = self._llm.get_tokenizer()
         try:

@@ -190,6 +190,21 @@ class ExperimentPolicyResolver(PolicyResolver):
         self._engine_has.update(a.name for a in adapters)
         return adapters
 
+    async def serves_base(self) -> bool:
+        """Whether some shoppers get the base model without an adapter: the default has
+        none, or a running experiment's variant (or the promoted version) has none."""
+        if not await self._default.adapters():
+            return True
+        try:
+            running = await self._current()
+        except Exception as exc:  # e.g. not migrated yet: the default serves everyone
+            logger.warning("could not read experiments at startup: %s", exc)
+            return False
+        versions = [v.policy_version for r in running.values() for v in r.record.variants]
+        if self._promoted is not None:
+            versions.append(self._promoted)
+        return any([await self._adapter(version) is None for version in versions])
+
     async def serves_only_default(self) -> bool:
         """No experiment running and no version promoted: every shopper gets the default
         policy (so it may be served merged into the base weights)."""

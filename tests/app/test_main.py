@@ -106,11 +106,11 @@ async def test_main_lifespan_serves_a_lone_policy_merged_with_the_same_replies(
     assert "MORE_MERGE_ADAPTER=false" in registered.json()["error"]["message"]
 
 
-async def test_main_lifespan_keeps_lora_slots_while_an_experiment_runs(
-    tmp_path: Path, tiny_model_dir: Path, tiny_lora_dir: Path
-) -> None:
-    """The base-vs-more A/B serves the default's adapter only: merging it would make the
-    base arm answer with MORE's weights, so the engine keeps its LoRA slots."""
+async def _start_base_vs_more(  # type: ignore[no-untyped-def]
+    tmp_path: Path, tiny_model_dir: Path, tiny_lora_dir: Path, **extra
+):
+    """Settings of an embedded service whose base-vs-more A/B is running (only the MORE
+    adapter shipped, so the control arm is the bare base model)."""
     import shutil
 
     from app.services.demo import ensure_default_experiment
@@ -120,9 +120,11 @@ async def test_main_lifespan_keeps_lora_slots_while_an_experiment_runs(
 
     shipped = tmp_path / "models"
     shutil.copytree(tiny_lora_dir, shipped / "more")
-    settings = _settings(tmp_path, tiny_model_dir, shipped / "more", MORE_ADAPTERS_DIR=shipped)
+    settings = _settings(
+        tmp_path, tiny_model_dir, shipped / "more", MORE_ADAPTERS_DIR=shipped, **extra
+    )
     settings = settings.model_copy(update={"MORE_ADAPTER_PATH": None})
-    assert settings.merge_adapter and settings.default_policy_version == "more-v1"
+    assert settings.default_policy_version == "more-v1"
     run_sync(upgrade, settings.database_url)
     db_engine = create_db_engine(settings.database_url, pool_size=1)
     try:
@@ -130,9 +132,77 @@ async def test_main_lifespan_keeps_lora_slots_while_an_experiment_runs(
         assert await ensure_default_experiment(db, adapters_dir=shipped, base_model="tiny")
     finally:
         await db_engine.dispose()
+    return settings
 
-    app = create_app(settings=settings)
+
+async def _chat_as_many(app, n: int = 16) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """policy version -> the reply of the first shopper assigned to it (same question,
+    same profile facts for everyone)."""
+    from tests.factories import make_profile, profile_body
+
+    replies: dict[str, str] = {}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        for i in range(n):
+            user = f"u-ab-{i}"
+            put = await client.put(
+                f"/v1/profiles/{user}",
+                json=profile_body(make_profile(user)),
+                headers=bearer("demo-admin-key"),
+            )
+            assert put.status_code in (200, 201), put.text
+            response = await client.post(
+                "/v1/chat", json=chat_body(user), headers=bearer("demo-storefront-key")
+            )
+            assert response.status_code == 200, response.text
+            replies.setdefault(response.json()["policy_version"], response.json()["reply"])
+    return replies
+
+
+async def test_main_lifespan_serves_each_policy_of_an_experiment_merged_in_its_own_engine(
+    tmp_path: Path, tiny_model_dir: Path, tiny_lora_dir: Path
+) -> None:
+    """The base-vs-more A/B with merging on (the embedded default): one engine per arm,
+    MORE's adapter merged into one and the bare base model in the other, each bound to
+    its own core, and each arm answering exactly as it does from a LoRA slot."""
+    from app.engine.routed import PolicyRoutedEngine
+
+    merged = await _start_base_vs_more(tmp_path / "merged", tiny_model_dir, tiny_lora_dir)
+    assert merged.merge_adapter
+    app = create_app(settings=merged)
     async with app.router.lifespan_context(app):
         engine = app.state.services.engine
-        assert engine.config.enable_lora
-        assert engine.adapters == ("more-v1",)
+        assert isinstance(engine, PolicyRoutedEngine)
+        engines = engine.engines
+        assert set(engines) == {"more-v1", None}
+        more, base = engines["more-v1"].config, engines[None].config  # type: ignore[attr-defined]
+        assert not more.enable_lora and not base.enable_lora
+        assert Path(more.model_path).parent == tmp_path / "merged" / "cache" / "merged"
+        assert (more.cpu_bind, base.cpu_bind) == ("0", "1")
+        assert more.gpu_memory_utilization == base.gpu_memory_utilization
+        merged_replies = await _chat_as_many(app)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as client:
+            registered = await client.post(
+                "/v1/policies",
+                json={"name": "other-v1", "adapter_path": str(merged.MORE_ADAPTERS_DIR / "more")},
+                headers=bearer("demo-admin-key"),
+            )
+    # No LoRA slots: a new adapter needs a restart, and the error says how.
+    assert registered.status_code == 422, registered.text
+    assert "MORE_MERGE_ADAPTER=false" in registered.json()["error"]["message"]
+
+    slots = await _start_base_vs_more(
+        tmp_path / "slots", tiny_model_dir, tiny_lora_dir, MORE_MERGE_ADAPTER=False
+    )
+    app = create_app(settings=slots)
+    async with app.router.lifespan_context(app):
+        engine = app.state.services.engine
+        assert engine.config.enable_lora and engine.adapters == ("more-v1",)
+        slot_replies = await _chat_as_many(app)
+
+    # Greedy: both arms say in their own engine what they say from a LoRA slot.
+    assert set(merged_replies) == set(slot_replies) == {"more-v1", "base"}
+    assert merged_replies == slot_replies

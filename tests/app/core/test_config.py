@@ -32,8 +32,9 @@ def test_config_shipped_more_adapter_is_the_default_policy_served_merged(tmp_pat
     assert settings.default_adapter_path == str(shipped / "more")
     assert settings.default_policy_version == "more-v1"
     assert settings.merge_adapter  # embedded, no A/B: one policy, merged
-    # The A/B needs LoRA slots; so does a service that registers policies at run time.
-    assert not make(MORE_ADAPTERS_DIR=shipped, MORE_DEFAULT_EXPERIMENT=True).merge_adapter
+    # The A/B merges each arm into its own engine; a service that registers policies
+    # at run time needs LoRA slots.
+    assert make(MORE_ADAPTERS_DIR=shipped, MORE_DEFAULT_EXPERIMENT=True).merge_adapter
     external = make(MORE_ADAPTERS_DIR=shipped, DATABASE_URL="postgresql://db/x")
     assert not external.merge_adapter
     assert make(MORE_ADAPTERS_DIR=shipped, MORE_MERGE_ADAPTER=False).merge_adapter is False
