@@ -86,3 +86,22 @@ def test_every_merged_engine_needs_its_adapter() -> None:
         PolicyRoutedEngine({MORE.name: ScriptedEngine()}, [])
     with pytest.raises(ValueError, match="at least one engine"):
         PolicyRoutedEngine({}, [])
+
+
+def test_an_engines_core_binding_holds_only_while_its_core_process_spawns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from app.engine.vllm import _omp_bind
+
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "auto")
+    with _omp_bind("1"):
+        assert os.environ["VLLM_CPU_OMP_THREADS_BIND"] == "1"
+    assert os.environ["VLLM_CPU_OMP_THREADS_BIND"] == "auto"
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND")
+    with _omp_bind("0"):
+        assert os.environ["VLLM_CPU_OMP_THREADS_BIND"] == "0"
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in os.environ
+    with _omp_bind(None):  # the process environment's own
+        assert "VLLM_CPU_OMP_THREADS_BIND" not in os.environ
