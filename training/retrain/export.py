@@ -39,7 +39,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.domain.intents import in_context
+from app.domain.intents import in_context, intent_text
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.rules import Action, Intent, decide
 from training.data.schema import GoldDecision, Split, TaskExample
@@ -344,7 +344,11 @@ def build_examples(
             continue
         usable.append((turn, profile, context))
 
-    guesses = classify([t.message for t, _, _ in usable], [t.user_id for t, _, _ in usable])
+    # Read as serving read them: the titles in view said as "item".
+    guesses = classify(
+        [intent_text(t.message, context) for t, _, context in usable],
+        [t.user_id for t, _, _ in usable],
+    )
     out: list[ExportedExample] = []
     for (turn, profile, context), guess in zip(usable, guesses, strict=True):
         if guess.intent is None:
