@@ -64,43 +64,15 @@ async def test_shipped_adapter_changes_the_served_reply(vllm_engine: VLLMEngine,
     assert "<reasoning>" not in tuned.text
 
 
-# Known misses of the 2026-12-06 MORE adapter on this one turn (its full-split figures are
-# in its model card): with the verdict it names the 6-month payment with the 12-month term
-# ("$49.83 a month over 12 months"); without it, it declines. The reply guard replaces
-# both in serving (the README shows what the service sends). Strict: a policy that gets
-# them right must drop these marks.
-_MORE_MISSES = {
-    (True, "more"): "names $49.83 (6 months) as the 12-month payment",
-    (False, "more"): "declines a phone that fits when no verdict line is given",
-}
-
-
-def _readme_cases() -> list:
-    return [
-        pytest.param(
-            with_verdict,
-            name,
-            id=f"{'verdict' if with_verdict else 'no-verdict'}-{name}",
-            marks=(
-                [pytest.mark.xfail(strict=True, reason=_MORE_MISSES[(with_verdict, name)])]
-                if (with_verdict, name) in _MORE_MISSES
-                else []
-            ),
-        )
-        for with_verdict in (True, False)
-        for name in SHIPPED
-    ]
-
-
-@pytest.mark.parametrize(("with_verdict", "name"), _readme_cases())
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("with_verdict", [True, False], ids=["verdict", "no-verdict"])
 async def test_shipped_adapter_approves_the_readme_example(
     vllm_engine: VLLMEngine, name: str, with_verdict: bool
 ) -> None:
     """The README's curl: demo-eligible asks about a $299 phone. Both adapters, with the
     served prompt (the rules' verdict when the service recognises the intent) and without
     it (the classifier abstained), answer directly with an approval, never a reasoning
-    trace. With the served prompt a policy is right in every check, in <= 40 tokens.
-    Known misses are marked above; the reply guard resamples those (docs/results.md)."""
+    trace. With the served prompt a policy is right in every check, in <= 40 tokens."""
     profile = next(c.profile for c in DEMO_CASES if c.profile.user_id == "demo-eligible")
     context = StorefrontContext(items=[CartItem(title="Pixel 9 phone", price=Decimal("299.00"))])
     message = "Can I pay for this phone in instalments?"
