@@ -145,6 +145,21 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
+async def _start_default_experiment(cfg: Settings, db: async_sessionmaker[AsyncSession]) -> None:
+    """The embedded sft-vs-more A/B (`ensure_default_experiment`), never blocking start-up."""
+    from app.engine.bundled import BUNDLED_DIRNAME
+    from app.services.demo import ensure_default_experiment
+
+    model = cfg.MORE_MODEL_PATH
+    base_model = model.rstrip("/").rsplit("/", 1)[-1] if model else BUNDLED_DIRNAME
+    try:
+        await ensure_default_experiment(
+            db, adapters_dir=cfg.MORE_ADAPTERS_DIR, base_model=base_model
+        )
+    except Exception as exc:  # e.g. not migrated yet
+        logger.warning("could not set up the default experiment: %s", exc)
+
+
 async def _build_engine(
     cfg: Settings,
     resolver: PolicyResolver,
@@ -228,6 +243,10 @@ def create_app(
             default = DefaultPolicyResolver(
                 version=cfg.default_policy_version, adapter_path=cfg.default_adapter_path
             )
+            if cfg.embedded and cfg.MORE_DEFAULT_EXPERIMENT:
+                # Before the engine is planned: the experiment decides which policies it
+                # must serve (one merged engine each, or LoRA slots).
+                await _start_default_experiment(cfg, db)
             resolver = policies or ExperimentPolicyResolver(db=db, default=default)
             adapters = await resolver.adapters()
             chat_engine = engine
@@ -259,7 +278,6 @@ def create_app(
                     db=db,
                     resolver=resolver,
                     engine=chat_engine,
-                    adapters_dir=cfg.MORE_ADAPTERS_DIR,
                 )
             )
             app.state.services = Services(

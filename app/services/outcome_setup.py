@@ -12,13 +12,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.engine.base import ChatEngine
-from app.services.demo import ensure_default_experiment
 from app.services.events import EventService
 from app.services.experiment_policies import ExperimentPolicyResolver
 from app.services.experiments import ExperimentService
@@ -58,15 +56,7 @@ async def outcome_services(
     engine: ChatEngine,
     outbox: Outbox | None = None,
     drain_interval_s: float = 2.0,
-    adapters_dir: Path,
 ) -> AsyncIterator[OutcomeServices]:
-    if settings.embedded and settings.MORE_DEFAULT_EXPERIMENT:
-        try:
-            await ensure_default_experiment(
-                db, adapters_dir=adapters_dir, base_model=engine.model_name
-            )
-        except Exception as exc:  # never block startup on the demo experiment
-            logger.warning("could not set up the default experiment: %s", exc)
     outbox = outbox or make_outbox(settings)
     events = EventService(db=db, outbox=outbox, drain_interval_s=drain_interval_s)
     on_change = None

@@ -106,32 +106,30 @@ async def test_main_lifespan_serves_a_lone_policy_merged_with_the_same_replies(
     assert "MORE_MERGE_ADAPTER=false" in registered.json()["error"]["message"]
 
 
-async def _start_base_vs_more(  # type: ignore[no-untyped-def]
+def _base_vs_more(  # type: ignore[no-untyped-def]
     tmp_path: Path, tiny_model_dir: Path, tiny_lora_dir: Path, **extra
 ):
-    """Settings of an embedded service whose base-vs-more A/B is running (only the MORE
-    adapter shipped, so the control arm is the bare base model)."""
+    """Settings of an embedded service started with its base-vs-more A/B
+    (`MORE_DEFAULT_EXPERIMENT=true`, only the MORE adapter shipped, so the control arm is
+    the bare base model): the experiment is created at start, before the engine."""
     import shutil
 
-    from app.services.demo import ensure_default_experiment
-    from app.store.db import create_db_engine, create_session_factory
     from app.store.migrations import upgrade
     from tests.factories import run_sync
 
     shipped = tmp_path / "models"
     shutil.copytree(tiny_lora_dir, shipped / "more")
     settings = _settings(
-        tmp_path, tiny_model_dir, shipped / "more", MORE_ADAPTERS_DIR=shipped, **extra
+        tmp_path,
+        tiny_model_dir,
+        shipped / "more",
+        MORE_ADAPTERS_DIR=shipped,
+        MORE_DEFAULT_EXPERIMENT=True,
+        **extra,
     )
     settings = settings.model_copy(update={"MORE_ADAPTER_PATH": None})
     assert settings.default_policy_version == "more-v1"
     run_sync(upgrade, settings.database_url)
-    db_engine = create_db_engine(settings.database_url, pool_size=1)
-    try:
-        db = create_session_factory(db_engine)
-        assert await ensure_default_experiment(db, adapters_dir=shipped, base_model="tiny")
-    finally:
-        await db_engine.dispose()
     return settings
 
 
@@ -168,7 +166,7 @@ async def test_main_lifespan_serves_each_policy_of_an_experiment_merged_in_its_o
     its own core, and each arm answering exactly as it does from a LoRA slot."""
     from app.engine.routed import PolicyRoutedEngine
 
-    merged = await _start_base_vs_more(tmp_path / "merged", tiny_model_dir, tiny_lora_dir)
+    merged = _base_vs_more(tmp_path / "merged", tiny_model_dir, tiny_lora_dir)
     assert merged.merge_adapter
     app = create_app(settings=merged)
     async with app.router.lifespan_context(app):
@@ -194,7 +192,7 @@ async def test_main_lifespan_serves_each_policy_of_an_experiment_merged_in_its_o
     assert registered.status_code == 422, registered.text
     assert "MORE_MERGE_ADAPTER=false" in registered.json()["error"]["message"]
 
-    slots = await _start_base_vs_more(
+    slots = _base_vs_more(
         tmp_path / "slots", tiny_model_dir, tiny_lora_dir, MORE_MERGE_ADAPTER=False
     )
     app = create_app(settings=slots)
