@@ -212,11 +212,23 @@ async def _serve(name: str, target: Target, args: argparse.Namespace, workdir: P
             subprocess.run([more, *step], env=env, check=True, cwd=ROOT, capture_output=True)
         cmd = [more, "serve", "--port", str(port)]
         ready = "/readyz"
-    print(f"[{time.strftime('%H:%M:%S')}] starting {name} on :{port} (log {log})", flush=True)
-    with server_process(cmd, env, log, ROOT) as proc:
-        base = f"http://127.0.0.1:{port}"
-        await wait_ready(base + ready, proc, args.startup_timeout_s)
-        yield base
+    # The port is free when picked but may be taken before the server binds it (engine
+    # processes of the previous target open ports while they shut down): pick another.
+    for attempt in range(3):
+        print(f"[{time.strftime('%H:%M:%S')}] starting {name} on :{port} (log {log})", flush=True)
+        with server_process(cmd, env, log, ROOT) as proc:
+            base = f"http://127.0.0.1:{port}"
+            try:
+                await wait_ready(base + ready, proc, args.startup_timeout_s)
+            except RuntimeError:
+                if attempt == 2 or "address already in use" not in log.read_text():
+                    raise
+                new_port = free_port()
+                cmd = [str(new_port) if c == str(port) else c for c in cmd]
+                port = new_port
+                continue
+            yield base
+            return
 
 
 # --- load ---------------------------------------------------------------------------------
