@@ -175,15 +175,7 @@ class ExperimentPolicyResolver(PolicyResolver):
     async def adapters(self) -> list[Adapter]:
         """Adapters to load at startup: the default's and the running experiments'."""
         adapters = list(await self._default.adapters())
-        try:
-            running = await self._current()
-        except Exception as exc:  # e.g. not migrated yet: serve the default policy
-            logger.warning("could not read experiments at startup: %s", exc)
-            return adapters
-        versions = [v.policy_version for r in running.values() for v in r.record.variants]
-        if self._promoted is not None:
-            versions.append(self._promoted)
-        for version in versions:
+        for version in await self._versions_at_start():
             adapter = await self._adapter(version)
             if adapter is not None and adapter not in adapters:
                 adapters.append(adapter)
@@ -195,15 +187,20 @@ class ExperimentPolicyResolver(PolicyResolver):
         none, or a running experiment's variant (or the promoted version) has none."""
         if not await self._default.adapters():
             return True
+        return any([await self._adapter(v) is None for v in await self._versions_at_start()])
+
+    async def _versions_at_start(self) -> list[str]:
+        """The running experiments' policy versions and the promoted one (none when the
+        experiments cannot be read: then the default serves everyone)."""
         try:
             running = await self._current()
-        except Exception as exc:  # e.g. not migrated yet: the default serves everyone
+        except Exception as exc:  # e.g. not migrated yet
             logger.warning("could not read experiments at startup: %s", exc)
-            return False
+            return []
         versions = [v.policy_version for r in running.values() for v in r.record.variants]
         if self._promoted is not None:
             versions.append(self._promoted)
-        return any([await self._adapter(version) is None for version in versions])
+        return versions
 
     async def serves_only_default(self) -> bool:
         """No experiment running and no version promoted: every shopper gets the default
