@@ -334,7 +334,10 @@ def _decline_reason(turn: Turn, rng: random.Random) -> list[str]:
             "credit.",
             f"Sorry, {thing} is {shortfall} over the available credit, so instalments won't "
             "work for it.",
-            echo,
+            # The account is fine here, the cart is not: say so, with the verdict's words.
+            f"I'm sorry, {thing} won't go on instalments: {reason_text(d.reason)}."
+            if d.reason
+            else echo,
         ]
     )
     extra = [""]

@@ -24,7 +24,7 @@ from training.data.ecommerce.scenarios import (
 )
 from training.data.schema import GoldDecision, Split, TaskExample
 
-GENERATOR_VERSION = "3"  # 3: references in the prompt's words (payments, shortfall, reasons)
+GENERATOR_VERSION = "4"  # 3: references in the prompt's words; 4: over-credit echo names the item
 # Share of train conversations drawn from the hard categories (with train-side phrasings
 # for the attacks), so the policy meets boundary amounts and injections before the hard split.
 TRAIN_HARD_SHARE = 0.12
