@@ -196,7 +196,7 @@ class MiniLMIntentClassifier(IntentClassifier):
 class Int8Encoder:
     """A sentence encoder's transformer with int8 weights in its linear layers (torch's
     dynamic quantisation), mean-pooled and unit-normalised as the `SentenceTransformer`
-    it comes from pools: about 3x faster per message on this CPU, the same intents on
+    it comes from pools: about 2.5x faster per message on this CPU, the same intents on
     every labelled set (docs/serving.md, "Intent inference").
 
     It calls the transformer directly: `SentenceTransformer.encode` keeps using its own
