@@ -109,14 +109,6 @@ class PolicyRoutedEngine(ChatEngine):
         async for chunk in engine.stream(messages, sampling, None):
             yield chunk
 
-    async def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        sampling: SamplingSettings,
-        adapter: Adapter | None = None,
-    ) -> Generation:
-        return await self._engine_for(adapter).generate(messages, sampling, None)
-
     async def generate_many(
         self,
         messages: Sequence[ChatMessage],
