@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Mapping, Sequence
 
 from app.domain.money import format_amount
 from app.domain.profile import Profile, StorefrontContext
@@ -385,6 +386,24 @@ def prototype_messages() -> list[tuple[str, Intent]]:
                 for title in titles:
                     pairs.setdefault(template.format(title=title, **_FILL), intent)
     return sorted(pairs.items())
+
+
+def decided_alike(intent: Intent) -> Intent:
+    """The intent whose decision this one shares: asking whether instalments are possible
+    and asking whether an item can go on them get the same eligibility answer (and, with
+    items in view, the same purchase decision, `in_context`). The classifier does not
+    abstain when its vote only splits between such intents ("and how much would it be
+    over a year?" reads as both)."""
+    return Intent.PURCHASE_FIT if intent is Intent.INSTALMENT_ELIGIBILITY else intent
+
+
+def previous_request(history: Sequence[Mapping[str, str]]) -> str | None:
+    """The shopper's latest earlier message. A follow-up the classifier cannot place on
+    its own ("why not?", "and what do I need to do?") continues that request."""
+    for message in reversed(history):
+        if message["role"] == "user" and message["content"].strip():
+            return message["content"]
+    return None
 
 
 def in_context(intent: Intent | None, context: StorefrontContext) -> Intent | None:

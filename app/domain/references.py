@@ -457,8 +457,12 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
         m = turn.money
         options = [
             f"Your credit limit is {m(limit)} and you have {m(available)} available.",
+            # "You can spend up to ..." claims the shopper may use the credit: only said
+            # to one who may (one option either way, so the generator's draws stay aligned).
             f"Right now you can spend up to {m(available)} on credit; your total limit is "
-            f"{m(limit)}.",
+            f"{m(limit)}."
+            if d.eligible
+            else f"Your limit is {m(limit)} and {m(available)} of it is still available.",
         ]
         # No "nothing is outstanding" phrasing: policies copied it to shoppers who owe.
         if balance > 0:

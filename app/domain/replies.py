@@ -307,6 +307,11 @@ _CLAIM_PATTERNS: tuple[tuple[str, str, bool | str], ...] = (
      r"[^.!?;]{0,40}?\b(?:in|into|on|over)\s+(?:instal?l?ments|monthly payments|a payment plan)\b"
      r"(?![^.!?]{0,40}\b(?:once|when|after|as soon as|if)\b)|\baccount is (?:all )?set up for "
      r"instal?l?ments\b|\binstal?l?ments are open to you\b", True),
+    # "Right now you can spend up to $1,200 on credit": only true of a shopper who may use
+    # the credit (readers marked it false when said to a suspended account); "up to $0"
+    # claims nothing.
+    ("eligible", r"(?<!once )(?<!when )\byou can (?:still |now |currently )?spend (?:up to |as "
+     r"much as )?(?!\D{0,3}0(?:[.,]0+)?\b)(?:\S+\s+){1,2}?on credit\b", True),
     ("verified", r"(?:\bnot|n't|\bun)\s*(?:yet\s+|been\s+|fully\s+)?verified\b|"
      r"\b(?:identity|id) (?:isn't|is not|hasn't been) (?:yet )?confirmed\b|"
      r"\bonce your (?:identity|id) is verified\b|\b(?:id|identity) check (?:is )?(?:still )?"
@@ -369,8 +374,8 @@ _AMOUNT_ROLE_BEFORE: tuple[tuple[str, str], ...] = (
 _AMOUNT_ROLE_AFTER: tuple[tuple[str, str], ...] = (
     ("credit_limit", r"^\s*(?:credit |spending |total )?limit\b"),
     ("available_credit", r"^\s*(?:of )?(?:available credit|available|left|remaining|to spend)\b|"
-     r"^\s*(?:is|are) (?:still )?(?:available|left)\b|^\s*(?:that )?you (?:have|'ve got) "
-     r"(?:available|left)\b"),
+     r"^\s*(?:of it\s+)?(?:is|are) (?:still )?(?:available|left)\b|"
+     r"^\s*(?:that )?you (?:have|'ve got) (?:available|left)\b"),
     ("outstanding_balance", r"^\s*(?:outstanding|owed|owing|still owed)\b"),
     # "¥72,000 is within your credit limit", "$300 fits your available credit": a price
     # said to fit, true only up to the available credit.

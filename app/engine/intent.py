@@ -10,8 +10,10 @@ The service infers it from the message, before generation, with no generative mo
    weighted by exp((similarity - 1) / temperature), so a near-exact match outvotes several
    loose ones;
 3. it **abstains** (`intent=None`) when nothing is close (mean similarity of the voters
-   below `min_similarity`) or the vote is split (winner's share below `min_share`). The guard
-   then checks only what needs no intent, and the prompt carries no verdict line.
+   below `min_similarity`) or the vote is split (the winner's share, with the intents decided
+   alike, `app.domain.intents.decided_alike`, below `min_share`). The chat service then
+   reads the shopper's previous request instead; if that abstains too, the guard checks
+   only what needs no intent, and the prompt carries no verdict line.
 
 One encoder pass of one short message: a few milliseconds on CPU, run off the event loop.
 Accuracy on phrasings the prototypes do not contain: docs/serving.md.
@@ -30,7 +32,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.domain.intents import names_other_account, prototype_messages, request_text
+from app.domain.intents import (
+    decided_alike,
+    names_other_account,
+    prototype_messages,
+    request_text,
+)
 from app.domain.rules import Intent
 
 if TYPE_CHECKING:
@@ -187,7 +194,9 @@ class MiniLMIntentClassifier(IntentClassifier):
         for j in idx:
             votes[labels[j]] += math.exp((float(row[j]) - 1.0) / self.temperature)
         best = max(votes, key=lambda i: (votes[i], i.value))
-        share = votes[best] / (sum(votes.values()) or 1.0)
+        # A vote split between intents decided alike is not a doubt about the decision.
+        agreeing = sum(v for i, v in votes.items() if decided_alike(i) is decided_alike(best))
+        share = agreeing / (sum(votes.values()) or 1.0)
         if mean_sim < self.min_similarity or share < self.min_share:
             return IntentGuess(None, mean_sim, share)
         return IntentGuess(best, mean_sim, share)

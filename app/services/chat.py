@@ -31,7 +31,7 @@ from app.core.errors import (
 from app.core.security import Principal
 from app.core.timing import span
 from app.domain.checks import TurnFacts
-from app.domain.intents import in_context, intent_text
+from app.domain.intents import in_context, intent_text, previous_request
 from app.domain.profile import Profile
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
 from app.domain.rules import Intent
@@ -244,12 +244,29 @@ class ChatService:
             return None
         return asyncio.create_task(self._classify(turn), name="intent")
 
-    async def _classify(self, turn: ChatTurn) -> Intent | None:
+    async def _classify(self, turn: ChatTurn, message: str | None = None) -> Intent | None:
+        """The intent of `message` (default: the turn's own) read on the turn's page."""
         assert self._intents is not None
         started = time.perf_counter()
-        guess = await self._intents.aclassify(intent_text(turn.message, turn.context), turn.user_id)
+        text = intent_text(turn.message if message is None else message, turn.context)
+        guess = await self._intents.aclassify(text, turn.user_id)
         metrics.INTENT_DURATION.observe(time.perf_counter() - started)
         return in_context(guess.intent, turn.context)
+
+    async def _intent(
+        self,
+        turn: ChatTurn,
+        classifying: asyncio.Task[Intent | None] | None,
+        history: list[ChatMessage],
+    ) -> Intent | None:
+        """The turn's intent; a follow-up the classifier cannot place on its own ("why
+        not?") continues the shopper's previous request, read on this turn's page."""
+        if classifying is None:
+            return None
+        intent = await classifying
+        if intent is None and (earlier := previous_request(history)) is not None:
+            intent = await self._classify(turn, earlier)
+        return intent
 
     async def _prepare_turn(
         self,
@@ -309,7 +326,7 @@ class ChatService:
             max_messages = 2 * self.limits.history_max_turns
             history = history[-max_messages:] if max_messages else []
             with span("intent"):  # only what the encoder has not finished by now
-                intent = await classifying if classifying is not None else None
+                intent = await self._intent(turn, classifying, history)
                 facts = TurnFacts(profile, turn.context, turn.message, intent, tuple(history))
             with span("prompt"):
                 decision = facts.decision if self.limits.prompt_verdict else None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from app.domain.prompt import ChatMessage, strip_reasoning
+from app.domain.rules import Intent
 from training.data.schema import TaskExample
 from training.eval.decoding import greedy_decode
 
@@ -47,12 +48,18 @@ def prompt_for(example: TaskExample, verdict: Verdict) -> list[ChatMessage]:
         return example.messages()
     if verdict == "gold":
         return example.messages(verdict=True)
-    from app.domain.intents import in_context, intent_text
+    from app.domain.intents import in_context, intent_text, previous_request
     from app.engine.intent import default_intent_classifier
 
-    message = intent_text(example.message, example.context)
-    guess = default_intent_classifier().classify(message, example.profile.user_id)
-    intent = in_context(guess.intent, example.context)
+    def read(message: str) -> Intent | None:
+        text = intent_text(message, example.context)
+        guess = default_intent_classifier().classify(text, example.profile.user_id)
+        return in_context(guess.intent, example.context)
+
+    # As the chat service reads it: an unplaceable follow-up continues the earlier request.
+    intent = read(example.message)
+    if intent is None and (earlier := previous_request(example.history)) is not None:
+        intent = read(earlier)
     if intent is None:
         return example.messages()
     return example.messages(verdict=True, intent=intent)

@@ -219,3 +219,71 @@ async def test_the_intent_is_read_with_the_titles_in_view_as_item(
 
         assert response.status_code == 200, response.text
         assert given == ["What about the item?"]
+
+
+async def test_a_follow_up_the_classifier_cannot_place_continues_the_previous_request(
+    make_client, pg_settings, pg_keys
+):
+    """ "why not?" after "Can I pay for this phone in instalments?" is decided as that
+    purchase: a suspended shopper's approval is caught and the verdict line is sent."""
+    from app.domain.rules import Intent
+    from app.engine.intent import IntentGuess
+
+    decline = "I'm sorry, instalments aren't available because your account is suspended."
+    engine = Sequenced([decline, APPROVAL, decline])
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        chat = client.app.state.services.chat
+        user = await _shopper(client, pg_keys[Scope.ADMIN], account_standing="suspended")
+        given: list[str] = []
+
+        class OnlyKnowsThePurchase:
+            async def aclassify(self, message: str, user_id: str | None = None) -> IntentGuess:
+                given.append(message)
+                known = message.startswith("Can I pay")
+                return IntentGuess(Intent.PURCHASE_FIT if known else None, 0.5, 0.4)
+
+        chat._intents = OnlyKnowsThePurchase()
+        first = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
+        response = await client.post(
+            "/v1/chat", json=first, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+        assert response.status_code == 200, response.text
+        session_id = response.json()["session_id"]
+
+        follow_up = chat_body(user, "why not?", context=PHONE, session_id=session_id)
+        response = await client.post(
+            "/v1/chat", json=follow_up, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+
+        assert response.status_code == 200, response.text
+        assert given[-2:] == ["why not?", "Can I pay for this phone in instalments?"]
+        assert response.json()["reply"] == decline  # the approval was resampled
+        row = await _assistant_row(client, session_id)
+        assert row.intent == "purchase_fit" and row.raw_reply == APPROVAL
+        assert "Verdict: decline" in engine.prompts[-1][0]["content"]
+
+
+async def test_a_first_message_the_classifier_cannot_place_stays_unknown(
+    make_client, pg_settings, pg_keys
+):
+    from app.engine.intent import IntentGuess
+
+    engine = ScriptedEngine("Could you say more?")
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        chat = client.app.state.services.chat
+        user = await _shopper(client, pg_keys[Scope.ADMIN])
+
+        class Abstains:
+            async def aclassify(self, message: str, user_id: str | None = None) -> IntentGuess:
+                return IntentGuess(None, 0.2, 0.3)
+
+        chat._intents = Abstains()
+        body = chat_body(user, "why not?", context=PHONE)
+        response = await client.post(
+            "/v1/chat", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+
+        assert response.status_code == 200, response.text
+        row = await _assistant_row(client, response.json()["session_id"])
+        assert row.intent is None
+        assert "Verdict:" not in engine.prompts[0][0]["content"]

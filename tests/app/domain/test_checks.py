@@ -174,6 +174,34 @@ def test_saying_an_ineligible_shopper_can_pay_in_instalments_is_a_false_claim() 
     assert check_state(facts, parse(conditional, facts.intent)).value == 1.0
 
 
+def test_saying_a_shopper_who_may_not_use_credit_can_spend_it_is_a_false_claim() -> None:
+    """Readers marked "you can spend up to $X on credit" false for a suspended account;
+    the rules' own reference for such a shopper says the amounts without it."""
+    import random
+
+    from app.domain.checks import check_state
+    from app.domain.references import Turn, reference_replies
+    from app.domain.rules import decide
+
+    said = "Right now you can spend up to $1,500.00 on credit; your total limit is $2,000.00."
+    for standing, passes in (("good", True), ("suspended", False)):
+        shopper = make_profile(
+            account_standing=standing, credit_limit=Decimal("2000"),
+            outstanding_balance=Decimal("500"),
+        )  # fmt: skip
+        facts = TurnFacts(shopper, StorefrontContext(), "How much can I spend?", Intent.CREDIT_INFO)
+        assert (check_state(facts, parse(said, facts.intent)).value == 1.0) is passes, standing
+        decision = decide(shopper, StorefrontContext(), Intent.CREDIT_INFO)
+        turn = Turn(Intent.CREDIT_INFO, shopper, StorefrontContext(), decision, (), facts.message)
+        for seed in range(40):
+            (reference,) = reference_replies(turn, random.Random(seed), k=1)
+            assert check_state(facts, parse(reference, facts.intent)).value == 1.0, reference
+            assert passes or "spend up to" not in reference
+    from app.domain.replies import extract_claims
+
+    assert not extract_claims("Right now you can spend up to $0 on credit.")  # claims nothing
+
+
 def test_the_shoppers_own_price_is_not_licensed_as_the_shortfall() -> None:
     """Served once: "the handbag is €1,454.46 above your available credit" (the price)."""
     bag = StorefrontContext(items=[CartItem(title="designer handbag", price=Decimal("1454.46"))])

@@ -8,7 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from app.domain.intents import in_context, intent_text, names_other_account
+from app.domain.intents import (
+    decided_alike,
+    in_context,
+    intent_text,
+    names_other_account,
+    previous_request,
+)
 from app.domain.profile import CartItem, StorefrontContext
 from app.domain.rules import Intent
 from app.engine.intent import MiniLMIntentClassifier, accuracy
@@ -74,6 +80,46 @@ def test_classifier_abstains_when_nothing_is_close_or_the_vote_splits() -> None:
     assert strict.classify("The weather on Mars is cold tonight").intent is None
 
 
+def test_a_vote_split_only_between_intents_decided_alike_is_not_an_abstention() -> None:
+    """Two prototypes with the same text: split between eligibility and a purchase, the
+    decision is the same, so the classifier answers; split between a purchase and an
+    order question it abstains."""
+    from app.engine.bundled import load_minilm
+
+    encoder = load_minilm()
+    text = "How much would it be over 12 months?"
+    alike = MiniLMIntentClassifier(
+        k=2,
+        min_share=0.6,
+        prototypes=[(text, Intent.INSTALMENT_ELIGIBILITY), (text, Intent.PURCHASE_FIT)],
+        encoder=encoder,
+    )
+    guess = alike.classify(text)
+    assert guess.intent in (Intent.INSTALMENT_ELIGIBILITY, Intent.PURCHASE_FIT)
+    assert guess.confidence == 1.0
+    different = MiniLMIntentClassifier(
+        k=2,
+        min_share=0.6,
+        prototypes=[(text, Intent.ORDER_STATUS), (text, Intent.PURCHASE_FIT)],
+        encoder=encoder,
+    )
+    assert different.classify(text).intent is None
+    assert decided_alike(Intent.INSTALMENT_ELIGIBILITY) is decided_alike(Intent.PURCHASE_FIT)
+    assert decided_alike(Intent.CREDIT_INFO) is Intent.CREDIT_INFO
+
+
+def test_the_previous_request_is_the_shoppers_latest_earlier_message() -> None:
+    history = [
+        {"role": "user", "content": "Can I buy the TV on instalments?"},
+        {"role": "assistant", "content": "No, your account is suspended."},
+        {"role": "user", "content": "  "},
+        {"role": "assistant", "content": "Anything else?"},
+    ]
+    assert previous_request(history) == "Can I buy the TV on instalments?"
+    assert previous_request(history[1:]) is None
+    assert previous_request([]) is None
+
+
 def test_eligibility_with_items_in_view_is_decided_as_a_purchase() -> None:
     cart = StorefrontContext(items=[CartItem(title="TV", price="500")])
     assert in_context(Intent.INSTALMENT_ELIGIBILITY, cart) is Intent.PURCHASE_FIT
@@ -112,6 +158,7 @@ def test_follow_ups_about_a_term_or_a_shortfall_are_purchase_questions(
     cart = StorefrontContext(items=[CartItem(title="TV", price=Decimal("899"))])
     for message in (
         "and over a year?",
+        "and how much would it be over a year?",
         "what about 12 months then?",
         "ok how much would that be over six months?",
         "can I do it over 24 months instead?",

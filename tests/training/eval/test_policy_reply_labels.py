@@ -52,10 +52,12 @@ def test_parser_agrees_with_the_reader() -> None:
     # by the decision and state checks (below).
     assert summary["numeric_verdict_agreement"] >= 0.97, result.disagreements
     # State: 570 rows agreed on 0.972; the 200 read later on 2026-12-06 (generator-3
-    # policies) on 0.955, 8 of the 9 misses one phrasing: readers take "Right now you can
-    # spend up to $X on credit" to a shopper who may not use instalments (region, age,
-    # standing, identity) as a false eligibility claim; the parser reads the figure, which
-    # is right, and the gold references use the phrasing for every shopper.
+    # policies) on 0.955, 8 of the 9 misses one phrasing: "Right now you can spend up to
+    # $X on credit" to a shopper who may not use the credit (region, age, standing,
+    # identity). The readers split on it (the later ones call it a false eligibility
+    # claim, 11 earlier rows accept it); the parser now takes the stricter reading, what
+    # a shopper would act on, and generator 5 says it only to shoppers who may use the
+    # credit ("up to $0" claims nothing). All 770 rows: 0.968 before, 0.966 now.
     assert summary["state_verdict_agreement"] >= 0.96, result.disagreements
     # Nothing else is read as an approval. The other way, the parser reads a "yes, you can
     # pay in instalments" given to a question about something else (credit info) as

@@ -24,7 +24,8 @@ from training.data.ecommerce.scenarios import (
 )
 from training.data.schema import GoldDecision, Split, TaskExample
 
-GENERATOR_VERSION = "4"  # 3: references in the prompt's words; 4: over-credit echo names the item
+GENERATOR_VERSION = "5"  # 3: references in the prompt's words; 4: over-credit echo names the item;
+# 5: "you can spend up to ... on credit" only to shoppers who may use it
 # Share of train conversations drawn from the hard categories (with train-side phrasings
 # for the attacks), so the policy meets boundary amounts and injections before the hard split.
 TRAIN_HARD_SHARE = 0.12
