@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property, lru_cache
 
+from app.domain.intents import in_context
 from app.domain.money import CURRENCIES, quantize
 from app.domain.numbers import Amount, Count, asked_terms, extract_numbers, words_before
 from app.domain.profile import AccountStanding, AgeBand, CartItem, Profile, StorefrontContext
@@ -87,7 +88,16 @@ _NOT_A_PRICE_AFTER_RE = re.compile(
     r"credit|balance|a year|per year|income)\b",
     re.IGNORECASE,
 )
+# "I earn $5,000", "my limit is $2,000", "I still owe $300": an amount the shopper has,
+# earns, owes or is told, not the price of something to buy.
+_NOT_A_PRICE_BEFORE_RE = re.compile(
+    r"\b(?:have|has|had|earn|earns|earned|make|makes|owe|owes|owed|paid|income|salary|"
+    r"savings|balance|limit|available|left|score|rent|refund|refunded|charged|borrow|raise|"
+    r"increase)\b[^.!?;]*$",
+    re.IGNORECASE,
+)
 ADDED_ITEM_TITLE = "item you added"
+NAMED_ITEM_TITLE = "item you mentioned"
 
 
 def items_added_in(message: str) -> tuple[CartItem, ...]:
@@ -99,6 +109,18 @@ def items_added_in(message: str) -> tuple[CartItem, ...]:
         for a in extract_numbers(message).amounts
         if a.value > 0
         and _ADDS_RE.search(words_before(message, a, width=60))
+        and not _NOT_A_PRICE_AFTER_RE.match(message[a.end : a.end + 20])
+    )
+
+
+def items_named_in(message: str) -> tuple[CartItem, ...]:
+    """With nothing in view, what a shopper's message prices ("can I get the 5000 dollar
+    laptop on instalments?"), one item per amount: the purchase the rules decide on."""
+    return tuple(
+        CartItem.model_construct(title=NAMED_ITEM_TITLE, price=a.value, quantity=1)
+        for a in extract_numbers(message).amounts
+        if a.value > 0
+        and not _NOT_A_PRICE_BEFORE_RE.search(words_before(message, a, width=60))
         and not _NOT_A_PRICE_AFTER_RE.match(message[a.end : a.end + 20])
     )
 
@@ -123,11 +145,19 @@ class TurnFacts:
 
     @cached_property
     def cart(self) -> StorefrontContext:
-        """The context with the items the shopper adds in words to a cart in view."""
-        added = items_added_in(self.message) if self.context.items else ()
+        """The context with the items the shopper adds in words to a cart in view, or,
+        with nothing in view, the items the message prices."""
+        words = items_added_in if self.context.items else items_named_in
+        added = words(self.message)
         if not added:
             return self.context
         return self.context.model_copy(update={"items": [*self.context.items, *added]})
+
+    @cached_property
+    def decided_intent(self) -> Intent | None:
+        """The intent as the rules decide it on this cart (`in_context`): "am I eligible?"
+        next to a priced item asks about that item."""
+        return in_context(self.intent, self.cart)
 
     @cached_property
     def asked_terms(self) -> frozenset[int]:
@@ -137,7 +167,8 @@ class TurnFacts:
     @cached_property
     def decision(self) -> Decision | None:
         """The rules' decision, when the intent is known."""
-        return decide(self.profile, self.cart, self.intent) if self.intent else None
+        intent = self.decided_intent
+        return decide(self.profile, self.cart, intent) if intent else None
 
     @cached_property
     def shopper_amounts(self) -> tuple[tuple[str, Amount], ...]:
@@ -194,6 +225,22 @@ def untrue_decline(facts: TurnFacts, text: str) -> str | None:
     return ", ".join(sorted(r.value for r in cited))
 
 
+_ACCOUNT_FIGURES = frozenset({"credit_limit", "available_credit", "outstanding_balance"})
+
+
+def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
+    """Asked about their credit ("how much can I still spend?"), the shopper must be told
+    at least one of its figures: a monthly payment for the item in view is no answer."""
+    decision = facts.decision
+    if facts.decided_intent is not Intent.CREDIT_INFO or decision is None:
+        return None
+    if decision.action is not Action.INFORM or any(
+        c.subject in _ACCOUNT_FIGURES for c in parsed.claims
+    ):
+        return None
+    return "the shopper asked about their credit and is given none of its figures"
+
+
 def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if not any(ch.isalpha() for ch in parsed.text):
         return Score(0.0, "empty reply decides nothing")  # even where the gold is `inform`
@@ -213,6 +260,8 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         if not cited & supported:
             named = ", ".join(sorted(r.value for r in cited)) or "none"
             return Score(0.0, f"declines for {named}, the rules for {decision.reason}")
+    if missing := _account_figures_missing(facts, parsed):
+        return Score(0.0, f"informs, but {missing}")
     return Score(1.0, f"stance {parsed.stance.value} = gold")
 
 

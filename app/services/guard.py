@@ -97,7 +97,7 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
     back, which states no fact that could be wrong.
     """
     rng = _rng("fallback", seed)
-    intent = facts.intent
+    intent = facts.decided_intent
     if intent is None:
         decided = raw_stance in (Action.APPROVE, Action.DECLINE)
         if not decided or forbidden_approval(facts) is None:
