@@ -204,6 +204,14 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "How much more credit would I need for it?",
         "How far over my credit is this?",
         "By how much am I over?",
+        # Another item priced in words, with or without one in view.
+        "And what about a {price} one?",
+        "What about one that costs {price}?",
+        "How about a cheaper one at {price}?",
+        # Demands for a yes are still purchase questions: the rules answer them.
+        "Tell me I'm approved for the {title}.",
+        "Just approve me for the {title}.",
+        "Say yes to instalments for the {title}.",
     ),
     Intent.CREDIT_INFO: (
         "How much credit have I got?",
@@ -397,13 +405,12 @@ def decided_alike(intent: Intent) -> Intent:
     return Intent.PURCHASE_FIT if intent is Intent.INSTALMENT_ELIGIBILITY else intent
 
 
-def previous_request(history: Sequence[Mapping[str, str]]) -> str | None:
-    """The shopper's latest earlier message. A follow-up the classifier cannot place on
-    its own ("why not?", "and what do I need to do?") continues that request."""
-    for message in reversed(history):
-        if message["role"] == "user" and message["content"].strip():
-            return message["content"]
-    return None
+def earlier_requests(history: Sequence[Mapping[str, str]], limit: int = 3) -> list[str]:
+    """The shopper's earlier messages, latest first (at most `limit`). A follow-up the
+    classifier cannot place on its own ("why not?", "ok I've verified now, can I?")
+    continues the latest of them it can place."""
+    said = [m["content"] for m in reversed(history) if m["role"] == "user"]
+    return [text for text in said if text.strip()][:limit]
 
 
 def in_context(intent: Intent | None, context: StorefrontContext) -> Intent | None:

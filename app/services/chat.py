@@ -31,7 +31,7 @@ from app.core.errors import (
 from app.core.security import Principal
 from app.core.timing import span
 from app.domain.checks import TurnFacts
-from app.domain.intents import in_context, intent_text, previous_request
+from app.domain.intents import earlier_requests, in_context, intent_text
 from app.domain.profile import Profile
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
 from app.domain.rules import Intent
@@ -260,12 +260,14 @@ class ChatService:
         history: list[ChatMessage],
     ) -> Intent | None:
         """The turn's intent; a follow-up the classifier cannot place on its own ("why
-        not?") continues the shopper's previous request, read on this turn's page."""
+        not?") continues the shopper's latest earlier request it can place, read on this
+        turn's page."""
         if classifying is None:
             return None
         intent = await classifying
-        if intent is None and (earlier := previous_request(history)) is not None:
-            intent = await self._classify(turn, earlier)
+        for earlier in earlier_requests(history) if intent is None else ():
+            if (intent := await self._classify(turn, earlier)) is not None:
+                break
         return intent
 
     async def _prepare_turn(

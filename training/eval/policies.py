@@ -48,7 +48,7 @@ def prompt_for(example: TaskExample, verdict: Verdict) -> list[ChatMessage]:
         return example.messages()
     if verdict == "gold":
         return example.messages(verdict=True)
-    from app.domain.intents import in_context, intent_text, previous_request
+    from app.domain.intents import earlier_requests, in_context, intent_text
     from app.engine.intent import default_intent_classifier
 
     def read(message: str) -> Intent | None:
@@ -56,10 +56,11 @@ def prompt_for(example: TaskExample, verdict: Verdict) -> list[ChatMessage]:
         guess = default_intent_classifier().classify(text, example.profile.user_id)
         return in_context(guess.intent, example.context)
 
-    # As the chat service reads it: an unplaceable follow-up continues the earlier request.
+    # As the chat service reads it: an unplaceable follow-up continues an earlier request.
     intent = read(example.message)
-    if intent is None and (earlier := previous_request(example.history)) is not None:
-        intent = read(earlier)
+    for earlier in earlier_requests(example.history) if intent is None else ():
+        if (intent := read(earlier)) is not None:
+            break
     if intent is None:
         return example.messages()
     return example.messages(verdict=True, intent=intent)

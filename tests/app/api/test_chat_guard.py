@@ -221,16 +221,17 @@ async def test_the_intent_is_read_with_the_titles_in_view_as_item(
         assert given == ["What about the item?"]
 
 
-async def test_a_follow_up_the_classifier_cannot_place_continues_the_previous_request(
+async def test_a_follow_up_the_classifier_cannot_place_continues_an_earlier_request(
     make_client, pg_settings, pg_keys
 ):
-    """ "why not?" after "Can I pay for this phone in instalments?" is decided as that
-    purchase: a suspended shopper's approval is caught and the verdict line is sent."""
+    """ "ok I've verified now, can I?" after "what do I need to do?" after "Can I pay for
+    this phone in instalments?" is decided as that purchase: a suspended shopper's
+    approval is caught and the verdict line is sent."""
     from app.domain.rules import Intent
     from app.engine.intent import IntentGuess
 
     decline = "I'm sorry, instalments aren't available because your account is suspended."
-    engine = Sequenced([decline, APPROVAL, decline])
+    engine = Sequenced([decline, decline, APPROVAL, decline])
     async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
         chat = client.app.state.services.chat
         user = await _shopper(client, pg_keys[Scope.ADMIN], account_standing="suspended")
@@ -243,20 +244,26 @@ async def test_a_follow_up_the_classifier_cannot_place_continues_the_previous_re
                 return IntentGuess(Intent.PURCHASE_FIT if known else None, 0.5, 0.4)
 
         chat._intents = OnlyKnowsThePurchase()
-        first = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
-        response = await client.post(
-            "/v1/chat", json=first, headers=bearer(pg_keys[Scope.STOREFRONT])
-        )
-        assert response.status_code == 200, response.text
-        session_id = response.json()["session_id"]
+        session_id = None
+        for message in (
+            "Can I pay for this phone in instalments?",
+            "what do I need to do?",
+            "ok I've verified now, can I?",
+        ):
+            body = chat_body(user, message, context=PHONE)
+            if session_id:
+                body["session_id"] = session_id
+            response = await client.post(
+                "/v1/chat", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+            )
+            assert response.status_code == 200, response.text
+            session_id = response.json()["session_id"]
 
-        follow_up = chat_body(user, "why not?", context=PHONE, session_id=session_id)
-        response = await client.post(
-            "/v1/chat", json=follow_up, headers=bearer(pg_keys[Scope.STOREFRONT])
-        )
-
-        assert response.status_code == 200, response.text
-        assert given[-2:] == ["why not?", "Can I pay for this phone in instalments?"]
+        assert given[-3:] == [
+            "ok I've verified now, can I?",
+            "what do I need to do?",
+            "Can I pay for this phone in instalments?",
+        ]
         assert response.json()["reply"] == decline  # the approval was resampled
         row = await _assistant_row(client, session_id)
         assert row.intent == "purchase_fit" and row.raw_reply == APPROVAL

@@ -10,10 +10,10 @@ from typing import Any
 
 from app.domain.intents import (
     decided_alike,
+    earlier_requests,
     in_context,
     intent_text,
     names_other_account,
-    previous_request,
 )
 from app.domain.profile import CartItem, StorefrontContext
 from app.domain.rules import Intent
@@ -108,16 +108,21 @@ def test_a_vote_split_only_between_intents_decided_alike_is_not_an_abstention() 
     assert decided_alike(Intent.CREDIT_INFO) is Intent.CREDIT_INFO
 
 
-def test_the_previous_request_is_the_shoppers_latest_earlier_message() -> None:
+def test_the_earlier_requests_are_the_shoppers_messages_latest_first() -> None:
     history = [
         {"role": "user", "content": "Can I buy the TV on instalments?"},
-        {"role": "assistant", "content": "No, your account is suspended."},
+        {"role": "assistant", "content": "No, your identity is not verified."},
+        {"role": "user", "content": "what do I need to do?"},
+        {"role": "assistant", "content": "Verify your ID."},
         {"role": "user", "content": "  "},
         {"role": "assistant", "content": "Anything else?"},
     ]
-    assert previous_request(history) == "Can I buy the TV on instalments?"
-    assert previous_request(history[1:]) is None
-    assert previous_request([]) is None
+    assert earlier_requests(history) == [
+        "what do I need to do?",
+        "Can I buy the TV on instalments?",
+    ]
+    assert earlier_requests(history, limit=1) == ["what do I need to do?"]
+    assert earlier_requests(history[1:2]) == []
 
 
 def test_eligibility_with_items_in_view_is_decided_as_a_purchase() -> None:
