@@ -162,7 +162,7 @@ class TurnFacts:
     @cached_property
     def asked_terms(self) -> frozenset[int]:
         """The instalment terms the shopper's message asks about that the tier allows."""
-        return asked_terms(self.message) & frozenset(TERMS_BY_TIER[self.profile.membership_tier])
+        return asked_terms(self.message, TERMS_BY_TIER[self.profile.membership_tier])
 
     @cached_property
     def decision(self) -> Decision | None:

@@ -13,6 +13,7 @@ Each value keeps the precision it was stated with, so "$83" can stand for $83.33
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -273,9 +274,24 @@ _YEARS_RE = re.compile(
 _YEAR_MONTHS = {"a": 12, "one": 12, "1": 12, "two": 24, "2": 24, "half a": 6}
 
 
-def asked_terms(message: str) -> frozenset[int]:
+# "what's the cheapest monthly option?", "the lowest payment per month": the longest term.
+_LOWEST_PAYMENT_RE = re.compile(
+    r"\b(?:cheapest|lowest|smallest|least)\b[^.!?]{0,30}?\b(?:monthly|a month|per month|"
+    r"payments?|instal?l?ments?|option|plan)\b|\blongest (?:term|plan|option)\b",
+    re.IGNORECASE,
+)
+
+
+def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset[int]:
     """Instalment terms, in months, a shopper's message names: "over 12 months", "six
-    months", "over a year" (12), "two years" (24)."""
+    months", "over a year" (12), "two years" (24). With the `allowed` terms given: only
+    those, and, when the message names none but asks for the lowest monthly payment, the
+    longest of them."""
     months = {c.value for c in extract_numbers(message).counts if _MONTHS_UNIT_RE.match(c.unit)}
     months |= {_YEAR_MONTHS[m.group("n").lower()] for m in _YEARS_RE.finditer(message)}
-    return frozenset(months)
+    if allowed is None:
+        return frozenset(months)
+    terms = frozenset(allowed)
+    if not months and terms and _LOWEST_PAYMENT_RE.search(message):
+        return frozenset({max(terms)})
+    return frozenset(months) & terms

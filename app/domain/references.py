@@ -139,7 +139,7 @@ def _monthly(turn: Turn, rng: random.Random) -> str:
     t2 = rng.choice([t for t in terms if t != t1] or [t1])
     # Asked "over a year?", answer for a year (the rng draws above stay as they were, so
     # references to turns that name no term are unchanged).
-    if asked := sorted(asked_terms(turn.message) & set(terms)):
+    if asked := sorted(asked_terms(turn.message, terms)):
         t1 = t2 = asked[0]
     # Every phrasing holds "<payment> a month over <term> months", the words of the prompt's
     # Payments line, so the term a reply names is the one printed after the amount it copied.

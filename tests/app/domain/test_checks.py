@@ -410,3 +410,19 @@ def test_a_question_about_the_shoppers_credit_must_get_one_of_its_figures(
     message = "how much do I owe right now and how much can I still spend?"
     facts = TurnFacts(make_profile(), headphones, message, Intent.CREDIT_INFO)
     assert (check_decision(facts, parse(reply, facts.intent)).value == 1.0) is passes
+
+
+def test_the_cheapest_monthly_option_is_the_payment_over_the_longest_term() -> None:
+    """Served once: "what's the cheapest monthly option for it?" got the 3-month payment."""
+    from app.domain.checks import verify
+    from app.domain.numbers import asked_terms
+
+    tv = StorefrontContext(items=[CartItem(title="TV", price=Decimal("1200"))])
+    message = "fine, what's the cheapest monthly option for it?"
+    facts = TurnFacts(make_profile(credit_limit=Decimal("3000")), tv, message, Intent.PURCHASE_FIT)
+    assert facts.asked_terms == {24}  # gold tier: 3, 6, 12 or 24 months
+    assert not verify(facts, "Yes, the TV fits. That's $400 a month over 3 months.").passed
+    assert verify(facts, "Yes, the TV fits. That's $50 a month over 24 months.").passed
+    assert asked_terms("the lowest payment per month please", (3, 6)) == {6}
+    assert asked_terms("cheapest over 12 months?", (3, 6)) == frozenset()  # named, not allowed
+    assert asked_terms("what's the cheapest phone?", (3, 6)) == frozenset()
