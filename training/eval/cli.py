@@ -1,4 +1,5 @@
-"""`more eval`: evaluate a policy (base model, base + LoRA adapter, or the live service)."""
+"""`more eval`: evaluate a policy (base model, base + LoRA adapter, the live service, or
+an earlier evaluation's replies scored again)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ def eval_command(
     policy: Annotated[
         str,
         typer.Option(
-            help="base | adapter:<path> (PEFT folder) | http:<url> (the running service)."
+            help="base | adapter:<path> (PEFT folder) | http:<url> (the running service) | "
+            "replay:<replies.jsonl> (an earlier evaluation's replies, scored again)."
         ),
     ] = "base",
     split: Annotated[str, typer.Option(help="train, dev, test or hard.")] = "dev",

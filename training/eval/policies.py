@@ -8,6 +8,7 @@ does). The HTTP policy asks the running service, which builds the same prompt it
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -339,6 +340,46 @@ class HttpPolicy:
         self._client.close()
 
 
+class ReplayPolicy:
+    """The replies an earlier evaluation wrote (its `replies.jsonl`), by example id: scores
+    stored replies again with today's checks, without generating anything.
+
+    Args:
+        path: a `replies.jsonl` written by `evaluate`.
+    """
+
+    batch_size = 256
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path} is not a replies.jsonl file")
+        rows = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        self._rows = {row["id"]: row for row in rows}
+        self.name = f"replay:{self.path}"
+
+    def generate(self, examples: Sequence[TaskExample]) -> list[PolicyReply]:
+        missing = [ex.id for ex in examples if ex.id not in self._rows]
+        if missing:
+            raise KeyError(
+                f"{self.path} holds no reply to {len(missing)} of these examples "
+                f"(first: {missing[0]}); replay the split it was written for"
+            )
+        return [
+            PolicyReply(
+                text=row["reply"],
+                latency_s=float(row.get("latency_s") or 0.0),
+                generated_tokens=row.get("generated_tokens"),
+                error=row.get("error"),
+                truncated=bool(row.get("truncated", False)),
+            )
+            for row in (self._rows[ex.id] for ex in examples)
+        ]
+
+    def close(self) -> None:
+        pass
+
+
 def make_policy(
     spec: str,
     *,
@@ -351,7 +392,7 @@ def make_policy(
     engine: str = "transformers",
     verdict: Verdict = "inferred",
 ) -> Policy:
-    """Build a policy from `base`, `adapter:<path>` or `http:<url>`.
+    """Build a policy from `base`, `adapter:<path>`, `http:<url>` or `replay:<replies.jsonl>`.
 
     `model_path` replaces the bundled SmolLM2 as the base model; `engine` runs local
     policies on `transformers` or `vllm`; `verdict` chooses the prompts' verdict line
@@ -387,4 +428,8 @@ def make_policy(
         if not api_key:
             raise ValueError("the http policy needs an API key (--api-key or MORE_EVAL_API_KEY)")
         return HttpPolicy(url, api_key, admin_key=admin_key, concurrency=concurrency)
-    raise ValueError(f"unknown policy {spec!r}: use base, adapter:<path> or http:<url>")
+    if spec.startswith("replay:"):
+        return ReplayPolicy(Path(spec.removeprefix("replay:")).expanduser())
+    raise ValueError(
+        f"unknown policy {spec!r}: use base, adapter:<path>, http:<url> or replay:<replies.jsonl>"
+    )

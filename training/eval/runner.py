@@ -246,7 +246,13 @@ def run_eval(
                 "max_new_tokens": max_new_tokens,
                 "threads": threads,
                 "engine": engine,
-                "verdict": verdict if not policy_spec.startswith("http") else "service",
+                "verdict": (
+                    "service"
+                    if policy_spec.startswith("http")
+                    else "as recorded"
+                    if policy_spec.startswith("replay:")
+                    else verdict
+                ),
                 "model_path": model_path or "bundled SmolLM2-135M-Instruct",
             },
         )

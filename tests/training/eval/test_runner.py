@@ -158,3 +158,40 @@ def test_more_eval_cli_writes_reports(
     assert report["settings"]["limit"] == 3
     assert (out / "report.md").is_file() and (out / "replies.jsonl").is_file()
     assert "all constraints satisfied by" in result.output and "report.md" in result.output
+
+
+def test_replay_scores_an_earlier_evaluations_replies_again(
+    eval_examples: list[TaskExample], tmp_path: Path
+) -> None:
+    """`more eval --policy replay:<replies.jsonl>` re-scores stored replies (after a change
+    to the checks) without a model: the same rows, today's scores."""
+    write_split(eval_examples, tmp_path / "data" / "dev.jsonl")
+    approve_all = "Yes! You can pay for it in instalments."
+    stored = tmp_path / "replies.jsonl"
+    stored.write_text(
+        "".join(
+            json.dumps({"id": ex.id, "reply": approve_all, "latency_s": 0.5, "truncated": False})
+            + "\n"
+            for ex in eval_examples
+        )
+    )
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    register(app)
+    out = tmp_path / "out"
+    args = ["eval", "--policy", f"replay:{stored}", "--split", "dev"]
+    args += ["--data", str(tmp_path / "data"), "--out", str(out), "--no-progress"]
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (out / "replies.jsonl").read_text().splitlines()]
+    assert [r["reply"] for r in rows] == [approve_all] * len(eval_examples)
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["dev-1-0"]["constraints"]["decision"] == 1.0  # the lamp fits
+    assert by_id["dev-2-0"]["constraints"]["decision"] == 0.0  # $900 is over $600
+    report = json.loads((out / "report.json").read_text())
+    assert report["settings"]["verdict"] == "as recorded"
+
+    stored.write_text(json.dumps({"id": "dev-1-0", "reply": approve_all}) + "\n")
+    missing = CliRunner().invoke(app, args)
+    assert missing.exit_code != 0 and "no reply to" in str(missing.exception)
