@@ -265,10 +265,12 @@ class ChatService:
         if classifying is None:
             return None
         intent = await classifying
-        for earlier in earlier_requests(history) if intent is None else ():
+        if intent is not None:
+            return intent
+        for earlier in earlier_requests(history):
             if (intent := await self._classify(turn, earlier)) is not None:
-                break
-        return intent
+                return intent
+        return None
 
     async def _prepare_turn(
         self,

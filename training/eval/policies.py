@@ -59,9 +59,10 @@ def prompt_for(example: TaskExample, verdict: Verdict) -> list[ChatMessage]:
 
     # As the chat service reads it: an unplaceable follow-up continues an earlier request.
     intent = read(example.message)
-    for earlier in earlier_requests(example.history) if intent is None else ():
-        if (intent := read(earlier)) is not None:
+    for earlier in earlier_requests(example.history):
+        if intent is not None:
             break
+        intent = read(earlier)
     if intent is None:
         return example.messages()
     return example.messages(verdict=True, intent=intent)
