@@ -12,8 +12,8 @@ The service infers it from the message, before generation, with no generative mo
 3. it **abstains** (`intent=None`) when nothing is close (mean similarity of the voters
    below `min_similarity`) or the vote is split (the winner's share, with the intents decided
    alike, `app.domain.intents.decided_alike`, below `min_share`). The chat service then
-   reads the shopper's earlier requests in the session instead; if that abstains too, the guard checks
-   only what needs no intent, and the prompt carries no verdict line.
+   reads the shopper's earlier requests in the session instead; if they abstain too, the
+   guard checks only what needs no intent, and the prompt carries no verdict line.
 
 One encoder pass of one short message: a few milliseconds on CPU, run off the event loop.
 Accuracy on phrasings the prototypes do not contain: docs/serving.md.
