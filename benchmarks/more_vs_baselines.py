@@ -244,7 +244,8 @@ def stability(out: Path, arms: list[str]) -> dict[str, float | None]:
 
     figures: dict[str, float | None] = {}
     for arm in arms:
-        rows = read_metrics(out / arm / "metrics.jsonl") if arm in RL_ARMS else []
+        metrics = out / arm / "metrics.jsonl"  # absent for an adapter trained elsewhere
+        rows = read_metrics(metrics) if arm in RL_ARMS and metrics.is_file() else []
         series = [r["constraints/overall/mean"] for r in rows if r.get("constraints/overall/mean")]
         figures[arm] = oscillation(series) if len(series) > 2 else None
     return figures
