@@ -58,11 +58,10 @@ def prompt_for(example: TaskExample, verdict: Verdict) -> list[ChatMessage]:
         return in_context(guess.intent, example.context)
 
     # As the chat service reads it: an unplaceable follow-up continues an earlier request.
-    intent = read(example.message)
-    for earlier in earlier_requests(example.history):
-        if intent is not None:
+    intent = None
+    for text in (example.message, *earlier_requests(example.history)):
+        if (intent := read(text)) is not None:
             break
-        intent = read(earlier)
     if intent is None:
         return example.messages()
     return example.messages(verdict=True, intent=intent)

@@ -195,3 +195,25 @@ def test_replay_scores_an_earlier_evaluations_replies_again(
     stored.write_text(json.dumps({"id": "dev-1-0", "reply": approve_all}) + "\n")
     missing = CliRunner().invoke(app, args)
     assert missing.exit_code != 0 and "no reply to" in str(missing.exception)
+
+
+def test_inferred_prompts_read_an_unplaceable_follow_up_as_an_earlier_request(
+    eval_examples: list[TaskExample],
+) -> None:
+    """As the chat service does: "why not?" after a purchase question gets that
+    purchase's verdict line; on its own it gets none."""
+    from training.eval.policies import prompt_for
+
+    purchase = eval_examples[1]  # $900 lamp, $600 available: a decline
+    follow_up = purchase.model_copy(
+        update={
+            "message": "why not?",
+            "history": [
+                {"role": "user", "content": purchase.message},
+                {"role": "assistant", "content": "I'm sorry, it's over your credit."},
+            ],
+        }
+    )
+    alone = purchase.model_copy(update={"message": "why not?"})
+    assert "Verdict: decline" in prompt_for(follow_up, "inferred")[0]["content"]
+    assert "Verdict:" not in prompt_for(alone, "inferred")[0]["content"]
