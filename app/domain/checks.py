@@ -292,6 +292,8 @@ def _licensed(facts: TurnFacts) -> tuple[list[tuple[Decimal, str | None]], set[D
     # Digits glued to words ("under-18", "ord-55120") are licensed too once shown.
     values |= {Decimal(d) for d in re.findall(r"\d+(?:\.\d+)?", facts.shown_text.replace(",", ""))}
     values |= {Decimal(0)}  # "0% interest": the terms are interest-free
+    # A term the shopper asked for may be named, offered or not ("over a year" is 12).
+    values |= {Decimal(t) for t in asked_terms(facts.message)}
     return amounts, values
 
 
@@ -469,6 +471,12 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
         total += 1
         if n.value not in values and not any(abs(n.value - v) < Decimal("0.01") for v in plain):
             bad.append(n.text)
+    # "$X a month over 24 months" to a standard member: the arithmetic holds, the plan
+    # does not exist for them.
+    tier = facts.profile.membership_tier
+    if not_offered := sorted(monthly_terms - set(TERMS_BY_TIER[tier])):
+        total += 1
+        bad.append(f"a monthly payment over {not_offered} months, not a {tier.value} term")
     # Asked "how much a month over a year?", a payment over 6 months is true but no answer.
     if monthly_terms and facts.asked_terms and not monthly_terms & facts.asked_terms:
         total += 1

@@ -141,6 +141,20 @@ def _monthly(turn: Turn, rng: random.Random) -> str:
     # references to turns that name no term are unchanged).
     if asked := sorted(asked_terms(turn.message, terms)):
         t1 = t2 = asked[0]
+    elif refused := sorted(asked_terms(turn.message) - set(terms)):
+        # Asked for a term the tier does not offer: say so, then give the longest one it
+        # does (the nearest to what was asked, and the lowest payment).
+        tier, longest = turn.profile.membership_tier.value, terms[-1]
+        return rng.choice(
+            [
+                f"{tier.capitalize()} plans go up to {longest} months, not {refused[0]}. Over "
+                f"{longest} months it's {pay[longest]} a month.",
+                f"{refused[0]} months isn't one of the {tier} terms ({terms_phrase(tuple(terms))}"
+                f" months). You could pay {pay[longest]} a month over {longest} months.",
+                f"The longest plan open to {tier} members is {longest} months, not "
+                f"{refused[0]}. That's {pay[longest]} a month over {longest} months.",
+            ]
+        )
     # Every phrasing holds "<payment> a month over <term> months", the words of the prompt's
     # Payments line, so the term a reply names is the one printed after the amount it copied.
     options = [

@@ -21,6 +21,9 @@ def generate_command(
     n_dev: Annotated[int, typer.Option(min=0, help="Dev examples.")] = 300,
     n_test: Annotated[int, typer.Option(min=0, help="Test examples.")] = 300,
     n_hard: Annotated[int, typer.Option(min=0, help="Hard examples (all hard categories).")] = 300,
+    n_train_terms: Annotated[
+        int, typer.Option(min=0, help="Train examples asking for an instalment term by name.")
+    ] = 240,
     n_refs: Annotated[int, typer.Option(min=3, help="Reference replies per example.")] = 4,
 ) -> None:
     """Generate train/dev/test/hard as JSONL (one TaskExample per line) plus a dataset card."""
@@ -36,8 +39,10 @@ def generate_command(
         write_split,
     )
 
-    sizes = SplitSizes(train=n_train, dev=n_dev, test=n_test, hard=n_hard)
-    total = n_train + n_dev + n_test + n_hard
+    sizes = SplitSizes(
+        train=n_train, dev=n_dev, test=n_test, hard=n_hard, train_terms=n_train_terms
+    )
+    total = n_train + n_dev + n_test + n_hard + n_train_terms
     with tqdm(total=total, desc="generating", unit="ex") as bar:
         splits = generate(seed, sizes, n_refs=n_refs, on_example=lambda: bar.update(1))
     for split, examples in splits.items():

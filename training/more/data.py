@@ -50,6 +50,8 @@ def cell(example: TaskExample) -> str:
     turn = "follow" if example.history else "first"
     if decision.action is Action.DECLINE:
         return f"decline:{decision.reason.value if decision.reason else 'none'}:{turn}"
+    if decision.action is Action.APPROVE and "term" in example.tags and example.history:
+        return "approve:term:follow"  # a term asked for by name, offered or not
     if decision.action is Action.HANDOFF and example.intent not in HANDOFF_INTENTS:
         return f"handoff:fraud_review:{turn}"  # a credit question on an account under review
     return f"{decision.action.value}:{example.intent.value}:{turn}"

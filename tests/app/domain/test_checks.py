@@ -426,3 +426,48 @@ def test_the_cheapest_monthly_option_is_the_payment_over_the_longest_term() -> N
     assert asked_terms("the lowest payment per month please", (3, 6)) == {6}
     assert asked_terms("cheapest over 12 months?", (3, 6)) == frozenset()  # named, not allowed
     assert asked_terms("what's the cheapest phone?", (3, 6)) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("message", "reply", "passes"),
+    [
+        # A standard member has 3 and 6 months: a payment over 24 holds arithmetically
+        # but offers a plan that does not exist for them.
+        ("Can I do 24 months?", "Yes, that's $12.46 a month over 24 months.", False),
+        ("And over a year?", "It's $24.92 a month over 12 months.", False),
+        # Saying so and giving the longest offered term is the answer.
+        (
+            "Can I do 24 months?",
+            "Standard plans go up to 6 months, not 24. Over 6 months it's $49.83 a month.",
+            True,
+        ),
+        (
+            "And over a year?",
+            "The longest plan open to standard members is 6 months, not 12. That's $49.83 a "
+            "month over 6 months.",
+            True,
+        ),
+    ],
+)
+def test_a_payment_over_a_term_the_tier_does_not_offer_fails(
+    message: str, reply: str, passes: bool
+) -> None:
+    profile = make_profile(membership_tier=MembershipTier.STANDARD)
+    facts = TurnFacts(profile, PHONE, message, Intent.PURCHASE_FIT)
+    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is passes
+
+
+@pytest.mark.parametrize("message", ["Can I do 24 months?", "And over a year?", "12 months?"])
+def test_the_reference_to_a_term_not_offered_says_so_and_gives_the_longest(message: str) -> None:
+    import random
+
+    from app.domain.references import Turn, reference_replies
+
+    profile = make_profile(membership_tier=MembershipTier.STANDARD)
+    facts = TurnFacts(profile, PHONE, message, Intent.PURCHASE_FIT)
+    assert facts.decision is not None
+    turn = Turn(Intent.PURCHASE_FIT, profile, PHONE, facts.decision, (), message)
+    for seed in range(12):
+        reply = reference_replies(turn, random.Random(seed), k=1)[0]
+        assert "$49.83 a month" in reply and "standard" in reply.lower(), reply
+        assert check_numeric(facts, parse(reply, facts.intent)).value == 1.0, reply

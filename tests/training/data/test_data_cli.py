@@ -16,6 +16,7 @@ def _run(out: Path, seed: int = 4) -> str:
         [
             "data", "generate", "--seed", str(seed), "--out", str(out),
             "--n-train", "50", "--n-dev", "10", "--n-test", "12", "--n-hard", "14",
+            "--n-train-terms", "6",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -24,12 +25,12 @@ def _run(out: Path, seed: int = 4) -> str:
 
 def test_data_generate_writes_splits_card_and_summary(tmp_path: Path) -> None:
     output = _run(tmp_path / "a")
-    for split, n in (("train", 50), ("dev", 10), ("test", 12), ("hard", 14)):
+    for split, n in (("train", 56), ("dev", 10), ("test", 12), ("hard", 14)):
         assert len(load_split(tmp_path / "a", split)) == n
         assert any(line.split()[:2] == [split, str(n)] for line in output.splitlines())
     card = (tmp_path / "a" / "README.md").read_text()
     assert "--seed 4" in card and "| purchase_fit |" in card
-    assert "wrote 86 examples" in output
+    assert "wrote 92 examples" in output
 
 
 def test_data_generate_is_reproducible(tmp_path: Path) -> None:

@@ -8,13 +8,15 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from app.domain.money import CURRENCIES, format_amount
-from app.domain.rules import Action, Intent
+from app.domain.numbers import asked_terms
+from app.domain.rules import TERMS_BY_TIER, Action, Intent
 from training.data.ecommerce import (
     HARD_TAGS,
     SplitSizes,
@@ -28,7 +30,7 @@ from training.data.ecommerce import (
 from training.data.ecommerce.population import fingerprint
 from training.data.schema import GoldDecision, Split, TaskExample
 
-SIZES = SplitSizes(train=400, dev=80, test=80, hard=140)
+SIZES = SplitSizes(train=400, dev=80, test=80, hard=140, train_terms=60)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,8 @@ def test_generator_bytes_do_not_depend_on_hash_seed(tmp_path: Path) -> None:
 
 def test_generator_sizes_and_ids(splits: dict[Split, list[TaskExample]]) -> None:
     for split, examples in splits.items():
-        assert len(examples) == SIZES.of(split)
+        extra = SIZES.train_terms if split is Split.TRAIN else 0
+        assert len(examples) == SIZES.of(split) + extra
         assert all(ex.split is split and ex.id.startswith(f"{split.value}-") for ex in examples)
         assert len({ex.id for ex in examples}) == len(examples)
 
@@ -190,6 +193,37 @@ def test_generator_hard_split_has_every_category(
     assert all(ex.intent is Intent.CREDIT_INFO for ex in by_tag["unknown_fact"])
     injections = ("ignore", "system", "developer mode", "pretend", "new policy", "assistant note")
     assert all(any(w in ex.message.lower() for w in injections) for ex in by_tag["injection"])
+
+
+def test_generator_term_follow_ups_answer_for_the_tier(
+    splits: dict[Split, list[TaskExample]],
+) -> None:
+    follow_ups = [ex for ex in splits[Split.TRAIN] if "term" in ex.tags and ex.history]
+    assert len(follow_ups) >= SIZES.train_terms // 2 - 1
+    refused = 0
+    for ex in follow_ups:
+        if ex.decision.action is not Action.APPROVE:
+            continue
+        offered = TERMS_BY_TIER[ex.profile.membership_tier]
+        (asked,) = asked_terms(ex.message)
+        term = asked if asked in offered else offered[-1]
+        payment = format_amount(ex.decision.amounts[f"monthly:{term}"], ex.profile.currency)
+        for reply in ex.references:
+            assert f"{payment} a month" in reply, (ex.message, reply)
+            if asked not in offered:
+                assert str(asked) in reply, reply
+                assert ex.profile.membership_tier.value in reply.lower(), reply
+        refused += asked not in offered
+    assert refused > 0
+
+
+def test_term_follow_ups_leave_the_other_splits_as_they_were() -> None:
+    sizes = SplitSizes(train=60, dev=20, test=20, hard=14, train_terms=0)
+    without = generate(3, sizes)
+    with_terms = generate(3, replace(sizes, train_terms=30))
+    assert with_terms[Split.TRAIN][:60] == without[Split.TRAIN]
+    for split in (Split.DEV, Split.TEST, Split.HARD):
+        assert with_terms[split] == without[split]
 
 
 def test_load_split_round_trip(tmp_path: Path, splits: dict[Split, list[TaskExample]]) -> None:

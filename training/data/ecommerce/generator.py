@@ -21,11 +21,13 @@ from training.data.ecommerce.scenarios import (
     Scenario,
     regular_scenario,
     train_hard_scenario,
+    train_term_follow_up,
 )
 from training.data.schema import GoldDecision, Split, TaskExample
 
-GENERATOR_VERSION = "5"  # 3: references in the prompt's words; 4: over-credit echo names the item;
-# 5: "you can spend up to ... on credit" only to shoppers who may use it
+GENERATOR_VERSION = "6"  # 3: references in the prompt's words; 4: over-credit echo names the item;
+# 5: "you can spend up to ... on credit" only to shoppers who may use it; 6: train-side
+# follow-ups asking for a term by name, answered "not offered to your tier" when it is not
 # Share of train conversations drawn from the hard categories (with train-side phrasings
 # for the attacks), so the policy meets boundary amounts and injections before the hard split.
 TRAIN_HARD_SHARE = 0.12
@@ -39,6 +41,8 @@ class SplitSizes:
     dev: int = 300
     test: int = 300
     hard: int = 300
+    # Appended to train: a purchase, then a term asked for by name (two turns each).
+    train_terms: int = 240
 
     def of(self, split: Split) -> int:
         return int(getattr(self, split.value))
@@ -130,7 +134,7 @@ def generate(
     """All four splits, with disjoint profiles."""
     sizes = sizes or SplitSizes()
     registry = _Registry()
-    return {
+    splits = {
         split: generate_split(
             split,
             sizes.of(split),
@@ -141,3 +145,37 @@ def generate(
         )
         for split in Split
     }
+    # Drawn after every split, from a stream of their own: adding them left the others
+    # (and their profiles) byte for byte as they were.
+    splits[Split.TRAIN] += term_follow_ups(
+        sizes.train_terms, seed=seed, n_refs=n_refs, registry=registry, on_example=on_example
+    )
+    return splits
+
+
+def term_follow_ups(
+    n: int,
+    *,
+    seed: int,
+    n_refs: int = 4,
+    registry: _Registry | None = None,
+    on_example: Callable[[], None] | None = None,
+) -> list[TaskExample]:
+    """`n` train examples from conversations that ask for an instalment term by name."""
+    rng = random.Random(f"more-ecommerce/{seed}/train-terms")
+    registry = registry if registry is not None else _Registry()
+    examples: list[TaskExample] = []
+    index = 0
+    while len(examples) < n:
+        scenario = train_term_follow_up(rng, f"u-train-terms-{index:05d}")
+        index += 1
+        if not registry.claim(fingerprint(scenario.profile)):
+            continue
+        for example in _examples(Split.TRAIN, index, scenario, rng, n_refs):
+            if len(examples) == n:
+                break
+            term_id = example.id.replace("train-", "train-terms-")
+            examples.append(example.model_copy(update={"id": term_id}))
+            if on_example is not None:
+                on_example()
+    return examples

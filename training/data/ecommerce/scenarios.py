@@ -314,6 +314,40 @@ def hard_injection(rng: random.Random, user_id: str, *, train: bool = False) -> 
     return Scenario(profile, [TurnSpec(intent, ctx, message, ("injection",))])
 
 
+# Follow-ups that ask for a term by name: some tiers do not offer it (TERMS_BY_TIER).
+TERM_FOLLOW_UPS: tuple[str, ...] = (
+    "And over {n} months?",
+    "Can I do {n} months?",
+    "What would it be over {n} months?",
+    "Could I spread it over {n} months instead?",
+    "how much a month over {n} months",
+    "Is {n} months possible?",
+    "What about {n} months then?",
+    "I'd rather pay over {n} months. How much is that?",
+)
+YEAR_FOLLOW_UPS: dict[int, tuple[str, ...]] = {
+    12: ("And over a year?", "Could I pay it off over one year?"),
+    24: ("What about over two years?", "Can I stretch it to 2 years?"),
+}
+
+
+def train_term_follow_up(rng: random.Random, user_id: str) -> Scenario:
+    """A purchase question, then the shopper asks for a term by name, one their tier may
+    not offer (the reply says so and gives the longest term it does)."""
+    profile = (
+        _positive_available(rng, user_id) if rng.random() < 0.8 else sample_profile(rng, user_id)
+    )
+    first = _purchase(rng, profile, [sample_item(rng, profile.currency)], ("term",))
+    months = rng.choice((3, 6, 12, 24, 12, 24))
+    if months in YEAR_FOLLOW_UPS and rng.random() < 0.3:
+        message = rng.choice(YEAR_FOLLOW_UPS[months])
+    else:
+        message = rng.choice(TERM_FOLLOW_UPS).format(n=months)
+    return Scenario(
+        profile, [first, TurnSpec(Intent.PURCHASE_FIT, first.context, message, ("term",))]
+    )
+
+
 def train_hard_scenario(rng: random.Random, user_id: str) -> Scenario:
     """A hard-category conversation for the train split, with the train-side phrasings."""
     tag = rng.choice(HARD_TAGS)
