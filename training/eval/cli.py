@@ -77,7 +77,7 @@ def eval_command(
     ] = "inferred",
 ) -> None:
     """Evaluate a policy on a split: constraints, linguistic rewards, length, latency."""
-    from training.eval.policies import VERDICTS
+    from training.eval.policies import VERDICTS, PolicySpecError
     from training.eval.report import overall_markdown
     from training.eval.runner import run_eval
 
@@ -88,26 +88,30 @@ def eval_command(
         label = policy.split(":", 1)[0]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         out = Path("runs/eval") / f"{label}-{split}-{stamp}"
-    result = run_eval(
-        policy,
-        split=split,
-        data=data,
-        limit=limit,
-        seed=seed,
-        out_dir=out,
-        model_path=model_path,
-        api_key=api_key,
-        admin_key=admin_key,
-        max_new_tokens=max_new_tokens,
-        batch_size=batch_size,
-        threshold=threshold,
-        rewards=reward,
-        concurrency=concurrency,
-        threads=threads,
-        progress=progress,
-        engine=engine,
-        verdict=verdict,
-    )
+    try:
+        result = run_eval(
+            policy,
+            split=split,
+            data=data,
+            limit=limit,
+            seed=seed,
+            out_dir=out,
+            model_path=model_path,
+            api_key=api_key,
+            admin_key=admin_key,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            threshold=threshold,
+            rewards=reward,
+            concurrency=concurrency,
+            threads=threads,
+            progress=progress,
+            engine=engine,
+            verdict=verdict,
+        )
+    except (PolicySpecError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     report = result.report
     typer.echo(
         f"\n{report['policy']} on {split}: {report['overall']['n']} examples, "

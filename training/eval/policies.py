@@ -340,6 +340,11 @@ class HttpPolicy:
         self._client.close()
 
 
+class PolicySpecError(ValueError):
+    """A policy that cannot be built or run as asked: the command line's mistake, reported
+    as a message, not a traceback."""
+
+
 class ReplayPolicy:
     """The replies an earlier evaluation wrote (its `replies.jsonl`), by example id: scores
     stored replies again with today's checks, without generating anything.
@@ -361,7 +366,7 @@ class ReplayPolicy:
     def generate(self, examples: Sequence[TaskExample]) -> list[PolicyReply]:
         missing = [ex.id for ex in examples if ex.id not in self._rows]
         if missing:
-            raise KeyError(
+            raise PolicySpecError(
                 f"{self.path} holds no reply to {len(missing)} of these examples "
                 f"(first: {missing[0]}); replay the split it was written for"
             )
@@ -412,7 +417,7 @@ def make_policy(
                 model_path, adapter_path=adapter, max_new_tokens=max_new_tokens, verdict=verdict
             )
         if engine != "transformers":
-            raise ValueError(f"unknown engine {engine!r}: transformers or vllm")
+            raise PolicySpecError(f"unknown engine {engine!r}: transformers or vllm")
         return TransformersPolicy.from_path(
             model_path,
             adapter_path=adapter,
@@ -426,10 +431,12 @@ def make_policy(
         if not url.startswith(("http://", "https://")):
             url = f"http://{url}"
         if not api_key:
-            raise ValueError("the http policy needs an API key (--api-key or MORE_EVAL_API_KEY)")
+            raise PolicySpecError(
+                "the http policy needs an API key (--api-key or MORE_EVAL_API_KEY)"
+            )
         return HttpPolicy(url, api_key, admin_key=admin_key, concurrency=concurrency)
     if spec.startswith("replay:"):
         return ReplayPolicy(Path(spec.removeprefix("replay:")).expanduser())
-    raise ValueError(
+    raise PolicySpecError(
         f"unknown policy {spec!r}: use base, adapter:<path>, http:<url> or replay:<replies.jsonl>"
     )

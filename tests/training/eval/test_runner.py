@@ -194,7 +194,12 @@ def test_replay_scores_an_earlier_evaluations_replies_again(
 
     stored.write_text(json.dumps({"id": "dev-1-0", "reply": approve_all}) + "\n")
     missing = CliRunner().invoke(app, args)
-    assert missing.exit_code != 0 and "no reply to" in str(missing.exception)
+    # The wrong file for the split is the command line's mistake: a message, exit 2.
+    assert missing.exit_code == 2
+    assert f"no reply to {len(eval_examples) - 1} of these examples" in missing.output
+    assert "Traceback" not in missing.output
+    absent = CliRunner().invoke(app, ["eval", "--policy", "replay:/nope.jsonl", *args[3:]])
+    assert absent.exit_code == 2 and "is not a replies.jsonl file" in absent.output
 
 
 def test_inferred_prompts_read_an_unplaceable_follow_up_as_an_earlier_request(
