@@ -96,6 +96,10 @@ _NOT_A_PRICE_BEFORE_RE = re.compile(
     r"increase)\b[^.!?;]*$",
     re.IGNORECASE,
 )
+# "what about the headphones for $189.99 instead?": another item in place of the one in view.
+_SWAPS_RE = re.compile(
+    r"\b(?:instead|rather|what about|how about|what if|switch|swap)\b", re.IGNORECASE
+)
 ADDED_ITEM_TITLE = "item you added"
 NAMED_ITEM_TITLE = "item you mentioned"
 
@@ -125,6 +129,36 @@ def items_named_in(message: str) -> tuple[CartItem, ...]:
     )
 
 
+# "for 189.99", "at 450": a bare number read as a price only where a price is expected.
+_PRICED_AT_RE = re.compile(r"\b(?:for|at|costs?|priced at)\s*$", re.IGNORECASE)
+# "what if I pay $300 now?": money the shopper would hand over, not another item.
+_PAYS_BEFORE_RE = re.compile(r"\b(?:pay|paying|put down|deposit|upfront)\b[^.!?;]*$", re.I)
+
+
+def items_swapped_in(message: str) -> tuple[CartItem, ...]:
+    """With items in view, what a message prices in place of them ("what about the
+    headphones for 189.99 instead?"); nothing when it adds to the cart or swaps nothing."""
+    if not _SWAPS_RE.search(message) or items_added_in(message):
+        return ()
+    numbers = extract_numbers(message)
+    named = [
+        a.value
+        for a in numbers.amounts
+        if not _PAYS_BEFORE_RE.search(words_before(message, a, width=40))
+    ]
+    bare = [
+        n.value
+        for n in numbers.others
+        if not n.percent and _PRICED_AT_RE.search(message[max(0, n.start - 12) : n.start])
+    ]
+    named_items = {i.price for i in items_named_in(message)}
+    return tuple(
+        CartItem.model_construct(title=NAMED_ITEM_TITLE, price=value, quantity=1)
+        for value in [*(v for v in named if v in named_items), *bare]
+        if value > 0
+    )
+
+
 @dataclass(frozen=True)
 class TurnFacts:
     """Everything a reply to one shopper turn is checked against.
@@ -145,8 +179,10 @@ class TurnFacts:
 
     @cached_property
     def cart(self) -> StorefrontContext:
-        """The context with the items the shopper adds in words to a cart in view, or,
-        with nothing in view, the items the message prices."""
+        """The context with the items the shopper adds in words to a cart in view (or
+        names in place of it), or, with nothing in view, the items the message prices."""
+        if self.context.items and (swapped := items_swapped_in(self.message)):
+            return self.context.model_copy(update={"items": list(swapped)})
         words = items_added_in if self.context.items else items_named_in
         added = words(self.message)
         if not added:

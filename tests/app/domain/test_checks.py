@@ -471,3 +471,42 @@ def test_the_reference_to_a_term_not_offered_says_so_and_gives_the_longest(messa
         reply = reference_replies(turn, random.Random(seed), k=1)[0]
         assert "$49.83 a month" in reply and "standard" in reply.lower(), reply
         assert check_numeric(facts, parse(reply, facts.intent)).value == 1.0, reply
+
+
+BIG_TV = StorefrontContext(items=[CartItem(title="55-inch TV", price=Decimal("1899"))])
+
+
+@pytest.mark.parametrize(
+    ("message", "cart"),
+    [
+        # Another item in place of the one in view: the rules decide on it alone.
+        ("what about the headphones for 189.99 instead?", ["189.99"]),
+        ("and what about a $3000 one?", ["3000"]),
+        ("how about the lamp at 45 instead", ["45"]),
+        ("what about the 32-inch one for $399?", ["399"]),
+        # Not another item: added to the cart, money the shopper has or pays, a term.
+        ("How about adding the $50 case?", ["1899", "50"]),
+        ("Can I buy the TV? I have $2000 in savings, what about that?", ["1899"]),
+        ("Could I pay $50 a month instead?", ["1899"]),
+        ("what if I pay $300 now and the rest monthly?", ["1899"]),
+        ("what about over 12 months instead?", ["1899"]),
+        ("Can I buy the TV?", ["1899"]),
+    ],
+)
+def test_an_item_priced_instead_of_the_one_in_view_is_the_cart(
+    message: str, cart: list[str]
+) -> None:
+    facts = TurnFacts(make_profile(), BIG_TV, message, Intent.PURCHASE_FIT)
+    assert [i.price for i in facts.cart.items] == [Decimal(p) for p in cart]
+
+
+def test_approving_the_swapped_item_passes_and_declining_it_for_the_tv_fails() -> None:
+    from app.domain.checks import check_decision
+
+    facts = TurnFacts(make_profile(), BIG_TV, "what about the headphones for 189.99 instead?",
+                      Intent.PURCHASE_FIT)  # fmt: skip
+    assert facts.decision is not None and facts.decision.action.value == "approve"
+    yes = "Yes, at $189.99 they fit within your $1,200 of available credit."
+    no = "Sorry, the 55-inch TV is $1,899, over your available credit of $1,200."
+    assert check_decision(facts, parse(yes, facts.intent)).value == 1.0
+    assert check_decision(facts, parse(no, facts.intent)).value == 0.0
