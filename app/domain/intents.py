@@ -271,6 +271,8 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "I think someone stole my account.",
         "I want to report fraud.",
         "My card was used by someone else.",
+        "There are orders on my account that I never made.",
+        "Purchases I don't recognise keep showing up.",
     ),
     Intent.HUMAN_REQUEST: (
         "Can I speak to an agent?",
@@ -282,6 +284,10 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "I don't want a bot, I want a person.",
         "Transfer me to a human agent.",
         "Can I talk to your manager?",
+        "Get me an operator, please.",
+        "I want to make a complaint to a person.",
+        "I need a human being, not a chatbot.",
+        "Put me through to someone who can help.",
     ),
     Intent.OTHER_USER_DATA: (
         "What is my sister's credit limit?",

@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app.domain.intents import (
     decided_alike,
     earlier_requests,
@@ -211,3 +213,20 @@ def test_the_served_encoder_runs_int8_linear_layers_close_to_float32(
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
     assert (int8 * float32).sum(axis=1).min() > 0.85
     assert encoder.encode([]).shape == (0, float32.shape[1])
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        # Asked for a person in anger or in one word more: still a handoff, not small talk.
+        ("this is ridiculous, I want to complain to a real person", Intent.HUMAN_REQUEST),
+        ("operator please", Intent.HUMAN_REQUEST),
+        ("you're useless, put me through to a manager", Intent.HUMAN_REQUEST),
+        # Orders the shopper never placed are fraud, not an order-status question.
+        ("there are orders I never placed", Intent.FRAUD_REPORT),
+    ],
+)
+def test_requests_for_a_person_and_unknown_orders(
+    intent_classifier: Any, message: str, intent: Intent
+) -> None:
+    assert intent_classifier.classify(message).intent is intent
