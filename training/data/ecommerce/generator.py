@@ -62,7 +62,7 @@ class _Registry:
 
 
 def _examples(
-    split: Split, index: int, scenario: Scenario, rng: random.Random, n_refs: int
+    split: Split, conversation: str, scenario: Scenario, rng: random.Random, n_refs: int
 ) -> Iterator[TaskExample]:
     history: list[ChatMessage] = []
     for turn_no, spec in enumerate(scenario.turns):
@@ -70,7 +70,7 @@ def _examples(
         turn = Turn(spec.intent, scenario.profile, spec.context, decision, spec.tags, spec.message)
         references = reference_replies(turn, rng, k=n_refs)
         yield TaskExample(
-            id=f"{split.value}-{index:05d}-{turn_no}",
+            id=f"{conversation}-{turn_no}",
             split=split,
             intent=spec.intent,
             profile=scenario.profile,
@@ -90,6 +90,35 @@ def _examples(
         ]
 
 
+def _draw(
+    split: Split,
+    n: int,
+    rng: random.Random,
+    scenario_for: Callable[[int], Scenario],
+    *,
+    prefix: str,
+    n_refs: int,
+    registry: _Registry,
+    on_example: Callable[[], None] | None,
+) -> list[TaskExample]:
+    """`n` examples from the scenarios `scenario_for(index)` draws (ids
+    `<prefix>-<index>-<turn>`), each profile claimed in `registry`."""
+    examples: list[TaskExample] = []
+    index = 0
+    while len(examples) < n:
+        scenario = scenario_for(index)
+        index += 1
+        if not registry.claim(fingerprint(scenario.profile)):
+            continue  # an identical profile already exists in some split: draw again
+        for example in _examples(split, f"{prefix}-{index:05d}", scenario, rng, n_refs):
+            if len(examples) == n:
+                break
+            examples.append(example)
+            if on_example is not None:
+                on_example()
+    return examples
+
+
 def generate_split(
     split: Split,
     n: int,
@@ -101,27 +130,25 @@ def generate_split(
 ) -> list[TaskExample]:
     """`n` examples of one split; hard splits cycle through every hard category."""
     rng = random.Random(f"more-ecommerce/{seed}/{split.value}")
-    registry = registry if registry is not None else _Registry()
-    examples: list[TaskExample] = []
-    index = 0
-    while len(examples) < n:
+
+    def scenario_for(index: int) -> Scenario:
         user_id = f"u-{split.value}-{index:05d}"
         if split is Split.HARD:
-            scenario = HARD_BUILDERS[HARD_TAGS[index % len(HARD_TAGS)]](rng, user_id)
-        elif split is Split.TRAIN and rng.random() < TRAIN_HARD_SHARE:
-            scenario = train_hard_scenario(rng, user_id)
-        else:
-            scenario = regular_scenario(rng, sample_profile(rng, user_id))
-        index += 1
-        if not registry.claim(fingerprint(scenario.profile)):
-            continue  # an identical profile already exists in some split: draw again
-        for example in _examples(split, index, scenario, rng, n_refs):
-            if len(examples) == n:
-                break
-            examples.append(example)
-            if on_example is not None:
-                on_example()
-    return examples
+            return HARD_BUILDERS[HARD_TAGS[index % len(HARD_TAGS)]](rng, user_id)
+        if split is Split.TRAIN and rng.random() < TRAIN_HARD_SHARE:
+            return train_hard_scenario(rng, user_id)
+        return regular_scenario(rng, sample_profile(rng, user_id))
+
+    return _draw(
+        split,
+        n,
+        rng,
+        scenario_for,
+        prefix=split.value,
+        n_refs=n_refs,
+        registry=registry if registry is not None else _Registry(),
+        on_example=on_example,
+    )
 
 
 def generate(
@@ -163,19 +190,13 @@ def term_follow_ups(
 ) -> list[TaskExample]:
     """`n` train examples from conversations that ask for an instalment term by name."""
     rng = random.Random(f"more-ecommerce/{seed}/train-terms")
-    registry = registry if registry is not None else _Registry()
-    examples: list[TaskExample] = []
-    index = 0
-    while len(examples) < n:
-        scenario = train_term_follow_up(rng, f"u-train-terms-{index:05d}")
-        index += 1
-        if not registry.claim(fingerprint(scenario.profile)):
-            continue
-        for example in _examples(Split.TRAIN, index, scenario, rng, n_refs):
-            if len(examples) == n:
-                break
-            term_id = example.id.replace("train-", "train-terms-")
-            examples.append(example.model_copy(update={"id": term_id}))
-            if on_example is not None:
-                on_example()
-    return examples
+    return _draw(
+        Split.TRAIN,
+        n,
+        rng,
+        lambda index: train_term_follow_up(rng, f"u-train-terms-{index:05d}"),
+        prefix="train-terms",
+        n_refs=n_refs,
+        registry=registry if registry is not None else _Registry(),
+        on_example=on_example,
+    )
