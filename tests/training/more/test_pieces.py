@@ -92,6 +92,19 @@ def test_balanced_caps_every_cell(task_examples: list[TaskExample]) -> None:
     assert len(balanced(examples, per_cell=None)) == len(examples)
 
 
+def test_term_follow_ups_are_a_cell_of_their_own() -> None:
+    """Approvals that answer a term asked by name are balanced apart from other follow-ups,
+    so the few hundred of them are not drowned by "and the other item?" turns."""
+    from training.data.ecommerce import SplitSizes, generate
+    from training.data.schema import Split
+
+    train = generate(5, SplitSizes(train=0, dev=0, test=0, hard=0, train_terms=40))[Split.TRAIN]
+    cells = Counter(cell(ex) for ex in train)
+    assert cells["approve:term:follow"] > 0
+    first_turns = [ex for ex in train if not ex.history]
+    assert all(cell(ex) != "approve:term:follow" for ex in first_turns)
+
+
 def test_grpo_rows_and_jsonl_roundtrip(task_examples: list[TaskExample], tmp_path: Path) -> None:
     path = tmp_path / "train.jsonl"
     path.write_text("".join(ex.model_dump_json() + "\n" for ex in task_examples))
