@@ -39,7 +39,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.domain.intents import in_context, intent_text
+from app.domain.intents import earlier_requests, in_context, intent_text
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.rules import Action, Intent, decide
 from training.data.schema import GoldDecision, Split, TaskExample
@@ -345,10 +345,28 @@ def build_examples(
         usable.append((turn, profile, context))
 
     # Read as serving read them: the titles in view said as "item".
-    guesses = classify(
-        [intent_text(t.message, context) for t, _, context in usable],
-        [t.user_id for t, _, _ in usable],
+    guesses = list(
+        classify(
+            [intent_text(t.message, context) for t, _, context in usable],
+            [t.user_id for t, _, _ in usable],
+        )
     )
+    # As serving does (`ChatService._intent`): a follow-up the classifier cannot place on
+    # its own ("why not?") continues the latest earlier request of the session it can.
+    retry = [
+        (i, earlier)
+        for i, ((turn, _, _), guess) in enumerate(zip(usable, guesses, strict=True))
+        if guess.intent is None
+        for earlier in earlier_requests(turn.history)
+    ]
+    if retry:
+        again = classify(
+            [intent_text(earlier, usable[i][2]) for i, earlier in retry],
+            [usable[i][0].user_id for i, _ in retry],
+        )
+        for (i, _), guess in zip(retry, again, strict=True):
+            if guesses[i].intent is None and guess.intent is not None:
+                guesses[i] = guess
     out: list[ExportedExample] = []
     for (turn, profile, context), guess in zip(usable, guesses, strict=True):
         if guess.intent is None:

@@ -27,6 +27,9 @@ from training.data.ecommerce.io import load_split
 from training.data.schema import GoldDecision, Split
 from training.retrain.export import (
     ExportResult,
+    ExportStats,
+    LoggedTurn,
+    build_examples,
     export_logs,
     split_of,
     training_rows,
@@ -277,3 +280,33 @@ async def test_guard_interventions_export_as_preference_pairs(
     assert pair["intervention"] in ("resample", "fallback")
     assert pair["prompt"][-1]["content"] == ELIGIBLE
     assert "Verdict: decline" in pair["prompt"][0]["content"]
+
+
+def test_export_reads_an_unplaceable_follow_up_as_the_earlier_request() -> None:
+    """As serving does: "why not?" after a purchase question is labelled as that purchase,
+    not skipped as unclear; on its own it stays unclear."""
+    from app.engine.intent import IntentGuess
+
+    ask = "Can I buy the phone on instalments?"
+    known = {ask: Intent.PURCHASE_FIT}
+
+    def classify(messages: Sequence[str], _users: Sequence[str]) -> list[IntentGuess]:
+        return [IntentGuess(known.get(m.replace("item", "phone")), 0.9, 1.0) for m in messages]
+
+    def turn(session: str, history: list[dict[str, str]]) -> LoggedTurn:
+        return LoggedTurn(
+            session_id=session, turn_no=len(history) // 2, user_id="u-good", message="why not?",
+            reply="", reply_handoff=False, context=PHONE.model_dump(mode="json"),
+            profile=GOOD.model_dump(mode="json"), history=history, policy_version="more-v1",
+            variant="default", created_at=None,
+        )  # fmt: skip
+
+    follow_up = turn(
+        "s-1", [{"role": "user", "content": ask}, {"role": "assistant", "content": "…"}]
+    )
+    alone = turn("s-2", [])
+    stats = ExportStats()
+    (exported,) = build_examples([follow_up, alone], {}, classify=classify, stats=stats)
+    assert exported.example.intent is Intent.PURCHASE_FIT
+    assert exported.example.decision.action is Action.APPROVE
+    assert stats.skipped == {"intent_unclear": 1}
