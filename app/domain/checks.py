@@ -474,6 +474,11 @@ def _asked_payment_missing(facts: TurnFacts, monthly_terms: set[int]) -> str | N
     return f"no monthly payment over {sorted(licensed)} months, which the shopper asked for"
 
 
+# Words that deny a term in its sentence: "not 24", "isn't one of", "aren't offered" (not
+# "no": "with no interest" sits beside offers).
+_TERM_DENIED_RE = re.compile(r"\b(?:not|isn't|aren't|doesn't|don't|can't|cannot)\b", re.IGNORECASE)
+
+
 def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     amounts, values = _licensed(facts)
     cur = facts.profile.currency
@@ -513,6 +518,17 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if not_offered := sorted(monthly_terms - set(TERMS_BY_TIER[tier])):
         total += 1
         bad.append(f"a monthly payment over {not_offered} months, not a {tier.value} term")
+    # "As a standard member you can pick 3, 6 or 12 months": a term offered that the tier
+    # does not have, unless its sentence says it is not ("Standard plans go up to 6
+    # months, not 24").
+    offered = set(TERMS_BY_TIER[tier])
+    for c in parsed.counts:
+        if not _TERM_UNIT_RE.match(c.unit) or c.value in offered or c.value in not_offered:
+            continue
+        lo, hi = _sentence(parsed.text, c.start, c.end)
+        if not _TERM_DENIED_RE.search(parsed.text[lo:hi]):
+            total += 1
+            bad.append(f"{c.value} months offered, not a {tier.value} term")
     # Asked "how much a month over a year?", a payment over 6 months is true but no answer.
     if monthly_terms and facts.asked_terms and not monthly_terms & facts.asked_terms:
         total += 1
@@ -616,6 +632,9 @@ def repetition(text: str, n: int = 4) -> int:
     return max(grams.values(), default=1)
 
 
+_STUTTER_RE = re.compile(r"\b(\w{2,})\b(?:[\s,;]+\1\b){2,}", re.IGNORECASE)
+
+
 def check_degenerate(text: str, *, truncated: bool = False) -> Score:
     """Output no shopper should read, whatever it says: empty, a leaked reasoning tag, a
     loop (a 4-word phrase three times, or a sentence said twice), cut off at the cap."""
@@ -625,6 +644,8 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
         return Score(0.0, "reasoning tag leaked")
     if repetition(text) >= 3:
         return Score(0.0, "repetition loop")
+    if _STUTTER_RE.search(text):  # "orders, orders, orders": a loop too short for a phrase
+        return Score(0.0, "a word repeated three times")
     sentences = [s.strip().lower() for s in re.split(r"(?<=[.!?])\s+", text) if len(s) > 12]
     if len(sentences) != len(set(sentences)):
         return Score(0.0, "a sentence is repeated")

@@ -510,3 +510,35 @@ def test_approving_the_swapped_item_passes_and_declining_it_for_the_tv_fails() -
     no = "Sorry, the 55-inch TV is $1,899, over your available credit of $1,200."
     assert check_decision(facts, parse(yes, facts.intent)).value == 1.0
     assert check_decision(facts, parse(no, facts.intent)).value == 0.0
+
+
+@pytest.mark.parametrize(
+    ("reply", "passes"),
+    [
+        # Seen through the live API: "12 months?" from a standard member (3 and 6 months).
+        ("As a standard member you can pick 3, 6 or 12 months.", False),
+        ("Yes, you can choose 3, 6, 12 or 24 months.", False),
+        ("Yes, you can choose 3 or 6 months.", True),
+        ("Standard plans go up to 6 months, not 12. Over 6 months it's $49.83 a month.", True),
+        ("12 months isn't one of the standard terms (3 or 6 months).", True),
+    ],
+)
+def test_a_term_the_tier_does_not_offer_may_only_be_denied(reply: str, passes: bool) -> None:
+    profile = make_profile(membership_tier=MembershipTier.STANDARD)
+    facts = TurnFacts(profile, PHONE, "12 months?", Intent.PURCHASE_FIT)
+    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is passes
+
+
+@pytest.mark.parametrize(
+    ("reply", "passes"),
+    [
+        # Seen through the live API for "Are you a bot?".
+        ("I'm an automated assistant, so I can ask you about orders, orders, orders.", False),
+        ("I can help with orders and returns.", True),
+        ("Yes yes, that works.", True),
+    ],
+)
+def test_a_word_said_three_times_in_a_row_is_a_loop(reply: str, passes: bool) -> None:
+    from app.domain.checks import check_degenerate
+
+    assert check_degenerate(reply).passed is passes
