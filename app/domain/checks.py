@@ -298,7 +298,24 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
             return Score(0.0, f"declines for {named}, the rules for {decision.reason}")
     if missing := _account_figures_missing(facts, parsed):
         return Score(0.0, f"informs, but {missing}")
+    if gold is Action.APPROVE and (left := _swapped_out_named(facts, parsed.text)):
+        return Score(0.0, f"approves, but names the {left}, which was asked about in its place")
     return Score(1.0, f"stance {parsed.stance.value} = gold")
+
+
+def _swapped_out_named(facts: TurnFacts, text: str) -> str | None:
+    """With another item asked about in place of the one in view ("what about the
+    headphones for 249 instead?"), the item in view if an approval names it ("Yes, the
+    TV is on instalments")."""
+    if not facts.context.items or facts.cart.items[: len(facts.context.items)] == list(
+        facts.context.items
+    ):
+        return None
+    for item in facts.context.items:
+        noun = item.title.split()[-1]  # "55-inch TV" -> "TV", said as "the TV"
+        if re.search(rf"\b{re.escape(noun)}\b", text, re.IGNORECASE):
+            return item.title
+    return None
 
 
 # --- numeric faithfulness -------------------------------------------------------------

@@ -542,3 +542,21 @@ def test_a_word_said_three_times_in_a_row_is_a_loop(reply: str, passes: bool) ->
     from app.domain.checks import check_degenerate
 
     assert check_degenerate(reply).passed is passes
+
+
+def test_approving_the_item_in_view_when_another_was_asked_about_fails() -> None:
+    """Seen through the live API: TV in view, "what about the headphones for 249 instead?",
+    answered "Yes, the TV is on instalments." (the TV is over the credit)."""
+    from app.domain.checks import check_decision
+
+    facts = TurnFacts(
+        make_profile(), BIG_TV, "what about the headphones for 249 instead?", Intent.PURCHASE_FIT
+    )
+    tv = "Yes, the TV is on instalments. You can choose 3, 6 or 12 months."
+    headphones = "Yes, at $249 the headphones fit within your $1,200 of available credit."
+    assert check_decision(facts, parse(tv, facts.intent)).value == 0.0
+    assert check_decision(facts, parse(headphones, facts.intent)).value == 1.0
+    # Without a swap, naming the TV is what an approval of it does.
+    rich = make_profile(credit_limit=Decimal("5000"), outstanding_balance=Decimal("0"))
+    plain = TurnFacts(rich, BIG_TV, "Can I buy the TV?", Intent.PURCHASE_FIT)
+    assert check_decision(plain, parse(tv, plain.intent)).value == 1.0
