@@ -307,9 +307,7 @@ def _swapped_out_named(facts: TurnFacts, text: str) -> str | None:
     """With another item asked about in place of the one in view ("what about the
     headphones for 249 instead?"), the item in view if an approval names it ("Yes, the
     TV is on instalments")."""
-    if not facts.context.items or facts.cart.items[: len(facts.context.items)] == list(
-        facts.context.items
-    ):
+    if not facts.context.items or not items_swapped_in(facts.message):
         return None
     for item in facts.context.items:
         noun = item.title.split()[-1]  # "55-inch TV" -> "TV", said as "the TV"
