@@ -89,7 +89,9 @@ class ChatRequest(BaseModel):
         default=None, description="Continue this session; omit to start a new one."
     )
     context: StorefrontContext | None = Field(
-        default=None, description="What the shopper sees: items with prices, an order."
+        default=None,
+        description="What the shopper sees: items with prices, an order. Omitted on a "
+        "follow-up, the context of the session's previous turn is kept; send `{}` to clear it.",
     )
     stream: bool = Field(default=False, strict=True, description="Reply as server-sent events.")
 

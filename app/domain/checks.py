@@ -129,10 +129,21 @@ def items_named_in(message: str) -> tuple[CartItem, ...]:
     )
 
 
-# "for 189.99", "at 450": a bare number read as a price only where a price is expected.
-_PRICED_AT_RE = re.compile(r"\b(?:for|at|costs?|priced at)\s*$", re.IGNORECASE)
+# "for 189.99", "at 450", "it's 45": a bare number read as a price only where a price is
+# expected, or where it ends the message after a comma ("the shoes instead, 120?").
+_PRICED_AT_RE = re.compile(r"(?:\b(?:for|at|costs?|priced at|is|it's|its)|,)\s*$", re.I)
+_ENDS_MESSAGE_RE = re.compile(r"[\s?!.]*$")
+_TERM_WORDS_RE = re.compile(r"\b(?:months?|years?|terms?|plans?)\b", re.IGNORECASE)
 # "what if I pay $300 now?": money the shopper would hand over, not another item.
 _PAYS_BEFORE_RE = re.compile(r"\b(?:pay|paying|put down|deposit|upfront)\b[^.!?;]*$", re.I)
+
+
+def _priced_bare(message: str, start: int, end: int) -> bool:
+    before = message[max(0, start - 12) : start]
+    if before.rstrip().endswith(","):  # "the shoes instead, 120?", not "12 months, 24?"
+        ends = _ENDS_MESSAGE_RE.fullmatch(message, end) is not None
+        return ends and not _TERM_WORDS_RE.search(message)
+    return _PRICED_AT_RE.search(before) is not None
 
 
 def items_swapped_in(message: str) -> tuple[CartItem, ...]:
@@ -147,9 +158,7 @@ def items_swapped_in(message: str) -> tuple[CartItem, ...]:
         if not _PAYS_BEFORE_RE.search(words_before(message, a, width=40))
     ]
     bare = [
-        n.value
-        for n in numbers.others
-        if not n.percent and _PRICED_AT_RE.search(message[max(0, n.start - 12) : n.start])
+        n.value for n in numbers.others if not n.percent and _priced_bare(message, n.start, n.end)
     ]
     named_items = {i.price for i in items_named_in(message)}
     return tuple(
@@ -248,10 +257,22 @@ def forbidden_approval(facts: TurnFacts) -> str | None:
     return None
 
 
+# Who a message can ask about besides the shopper: "my husband", "someone else", "her".
+_OTHER_PERSON_RE = re.compile(
+    r"\b(?:some(?:one|body)|any(?:one|body)|else|other|another|he|she|his|her|hers|him|they|"
+    r"their|them|wife|husband|partner|son|daughter|child|kids?|mum|mom|mother|dad|father|"
+    r"friend|sister|brother|boss|colleague|neighbou?r|roommate|account holder|u-\w+)\b",
+    re.IGNORECASE,
+)
+
+
 def untrue_decline(facts: TurnFacts, text: str) -> str | None:
     """With the request unknown, a decline that names only reasons the facts deny ("until
-    your account is verified" to a verified shopper one cent short): those reasons."""
-    cited = cited_reasons(text) - {DeclineReason.PRIVACY}  # "only your own account" is no fact
+    your account is verified" to a verified shopper one cent short; "I can't share
+    anyone else's details" to "what's 2+2", which names nobody else): those reasons."""
+    cited = cited_reasons(text)
+    if _OTHER_PERSON_RE.search(facts.message):  # someone else is named: privacy may apply
+        cited -= {DeclineReason.PRIVACY}
     true = set(eligibility_failures(facts.profile))
     fit = cart_fit(facts.profile, facts.cart)
     if fit is not None and not fit.fits:
@@ -391,7 +412,7 @@ _INCOME_BEFORE_RE = re.compile(
 # shopper asks for the payment of a term, not only whether the term exists.
 _ASKS_PAYMENT_RE = re.compile(
     r"\bhow much\b|\bwhat (?:would|will|is|'s)\b.*\b(?:cost|pay|payment|be)\b"
-    r"|\b(?:per|a|each) month\b|\bmonthly\b",
+    r"|\b(?:per|a|each) month\b|\bmonthly\b|\blooks? like\b",
     re.IGNORECASE,
 )
 _SENTENCE_END_RE = re.compile(r"[.!?;](?=\s|$)|\n")
@@ -624,10 +645,22 @@ def check_state(facts: TurnFacts, parsed: ParsedReply) -> Score:
 # --- handoff --------------------------------------------------------------------------
 
 
+_FRAUD_TEAM_RE = re.compile(r"\b(?:fraud|security)\b", re.IGNORECASE)
+
+
+def _to_fraud_team(facts: TurnFacts, text: str) -> bool:
+    """A refund complaint or a double charge passed to "our fraud team": the shopper is
+    told their account was misused when they reported no such thing."""
+    reported = facts.decided_intent is Intent.FRAUD_REPORT or facts.profile.fraud_review
+    return not reported and _FRAUD_TEAM_RE.search(text) is not None
+
+
 def check_handoff(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if facts.decision is None:
         return Score(1.0, "intent unknown: handoff not judged")
     gold = facts.decision.action is Action.HANDOFF
+    if gold and parsed.handoff and _to_fraud_team(facts, parsed.text):
+        return Score(0.0, "hands off to the fraud team, but nothing was reported as fraud")
     if parsed.handoff == gold:
         return Score(1.0, "hands off as required" if gold else "no handoff, none required")
     if gold:

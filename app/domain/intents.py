@@ -411,6 +411,23 @@ def decided_alike(intent: Intent) -> Intent:
     return Intent.PURCHASE_FIT if intent is Intent.INSTALMENT_ELIGIBILITY else intent
 
 
+# "how do I fix that?", "what can I do about it?": asks how to change what was just
+# answered, so it continues that request. Read on its own it looked like a return or a
+# request for a person, and a reply claimed "you don't need a verified identity".
+_REFERS_BACK_RE = re.compile(
+    r"^\W*(?:(?:so|ok(?:ay)?|and|but|then)\W+)*(?:how|what)\b[^.!?]{0,30}?\b(?:fix|change|"
+    r"sort|solve|resolve|do about|get around|need to do|have to do|can i do)\b"
+    r"(?:\s+(?:that|this|it|out|then|now|here|again|please|about it|about that))*[.!?\s]*$",
+    re.IGNORECASE,
+)
+
+
+def refers_back(message: str) -> bool:
+    """Whether a short message asks how to change the answer it follows (read as a
+    continuation of the shopper's earlier request, `earlier_requests`)."""
+    return len(message.split()) <= 10 and _REFERS_BACK_RE.match(message.strip()) is not None
+
+
 def earlier_requests(history: Sequence[Mapping[str, str]], limit: int = 3) -> list[str]:
     """The shopper's earlier messages, latest first (at most `limit`). A follow-up the
     classifier cannot place on its own ("why not?", "ok I've verified now, can I?")

@@ -282,6 +282,14 @@ _LOWEST_PAYMENT_RE = re.compile(
 )
 
 
+# "and 12?", "what about 24?": a follow-up of a few words whose only number is bare names
+# a term (the months were said earlier in the conversation).
+_SHORT_FOLLOW_UP_RE = re.compile(
+    r"^\W*(?:(?:and|or|what|how|about|over|then|ok|so)\W+){0,3}(?P<n>\d{1,2})\W*(?:then\W*)?$",
+    re.IGNORECASE,
+)
+
+
 def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset[int]:
     """Instalment terms, in months, a shopper's message names: "over 12 months", "six
     months", "over a year" (12), "two years" (24). With the `allowed` terms given: only
@@ -289,6 +297,8 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
     longest of them."""
     months = {c.value for c in extract_numbers(message).counts if _MONTHS_UNIT_RE.match(c.unit)}
     months |= {_YEAR_MONTHS[m.group("n").lower()] for m in _YEARS_RE.finditer(message)}
+    if not months and (bare := _SHORT_FOLLOW_UP_RE.match(message)):
+        months = {int(bare.group("n"))} if 2 <= int(bare.group("n")) <= 36 else set()
     if allowed is None:
         return frozenset(months)
     terms = frozenset(allowed)

@@ -31,8 +31,8 @@ from app.core.errors import (
 from app.core.security import Principal
 from app.core.timing import span
 from app.domain.checks import TurnFacts
-from app.domain.intents import earlier_requests, in_context, intent_text
-from app.domain.profile import Profile
+from app.domain.intents import earlier_requests, in_context, intent_text, refers_back
+from app.domain.profile import Profile, StorefrontContext
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
 from app.domain.rules import Intent
 from app.engine.base import (
@@ -260,17 +260,18 @@ class ChatService:
         history: list[ChatMessage],
     ) -> Intent | None:
         """The turn's intent; a follow-up the classifier cannot place on its own ("why
-        not?") continues the shopper's latest earlier request it can place, read on this
-        turn's page."""
+        not?"), or one that asks how to change the last answer ("how do I fix that?"),
+        continues the shopper's latest earlier request it can place, read on this turn's
+        page."""
         if classifying is None:
             return None
         intent = await classifying
-        if intent is not None:
+        if intent is not None and not (history and refers_back(turn.message)):
             return intent
         for earlier in earlier_requests(history):
-            if (intent := await self._classify(turn, earlier)) is not None:
-                return intent
-        return None
+            if (placed := await self._classify(turn, earlier)) is not None:
+                return placed
+        return intent
 
     async def _prepare_turn(
         self,
@@ -327,6 +328,9 @@ class ChatService:
                     principal.storefront_id, session_id, is_new=session is None
                 )
             degraded = degraded or cache_down
+            if session is not None and not turn.context_sent:
+                with span("context"):
+                    turn = await self._carry_context(principal.storefront_id, session_id, turn)
             max_messages = 2 * self.limits.history_max_turns
             history = history[-max_messages:] if max_messages else []
             with span("intent"):  # only what the encoder has not finished by now
@@ -373,6 +377,17 @@ class ChatService:
             policy=prepared.policy.version,
             seed=f"{prepared.session_id}:{len(prepared.history)}",
         )
+
+    async def _carry_context(self, storefront_id: str, session_id: str, turn: ChatTurn) -> ChatTurn:
+        """A follow-up sent without `context` keeps the one its session's previous turn was
+        answered on: what the shopper still sees, and what the rules decide it on."""
+        async with self._db() as db:
+            stored = await database_call(
+                conversations.latest_context(db, storefront_id=storefront_id, session_id=session_id)
+            )
+        if not stored:
+            return turn
+        return replace(turn, context=StorefrontContext.model_validate(stored))
 
     async def _history(
         self, storefront_id: str, session_id: str, *, is_new: bool

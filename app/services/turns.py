@@ -31,6 +31,9 @@ class ChatTurn:
     message: str
     session_id: str | None = None
     context: StorefrontContext = field(default_factory=StorefrontContext)
+    # False when the request had no `context`: a follow-up then keeps what the shopper saw
+    # on the session's previous turn ("And over 6 months?" still asks about the phone).
+    context_sent: bool = True
 
     def payload(self) -> dict[str, Any]:
         """The request as hashed for idempotency (transport flags excluded)."""

@@ -92,6 +92,24 @@ async def recent_history(
     return [{"role": row.role, "content": row.content} for row in reversed(list(rows))]  # type: ignore[typeddict-item]
 
 
+async def latest_context(
+    db: AsyncSession, *, storefront_id: str, session_id: str
+) -> dict[str, Any] | None:
+    """The storefront context stored with the session's latest user message (None: no
+    turn yet, or one recorded before contexts were kept)."""
+    return await db.scalar(
+        select(MessageRow.context)
+        .join(SessionRow, SessionRow.id == MessageRow.session_id)
+        .where(
+            MessageRow.session_id == session_id,
+            SessionRow.storefront_id == storefront_id,
+            MessageRow.role == "user",
+        )
+        .order_by(MessageRow.id.desc())
+        .limit(1)
+    )
+
+
 async def record_turn(
     db: AsyncSession,
     *,

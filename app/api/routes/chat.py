@@ -73,6 +73,7 @@ def _turn(body: ChatRequest) -> ChatTurn:
         message=body.message,
         session_id=body.session_id,
         context=body.context or StorefrontContext(),
+        context_sent=body.context is not None,
     )
 
 

@@ -294,3 +294,77 @@ async def test_a_first_message_the_classifier_cannot_place_stays_unknown(
         row = await _assistant_row(client, response.json()["session_id"])
         assert row.intent is None
         assert "Verdict:" not in engine.prompts[0][0]["content"]
+
+
+async def test_a_follow_up_sent_without_context_keeps_the_previous_turns_page(
+    make_client, pg_settings, pg_keys
+):
+    """ "And over 6 months?" with no `context` still asks about the phone in view: the
+    prompt shows it, the guard decides on it (its 6-month payment is licensed) and the
+    turn is stored with it. `context: {}` clears it."""
+    six_months = "Yes, the Pixel 9 phone is $49.83 a month over 6 months, interest-free."
+    engine = Sequenced([APPROVAL, six_months, "Could you tell me which item?"])
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        user = await _shopper(client, pg_keys[Scope.ADMIN])
+        headers = bearer(pg_keys[Scope.STOREFRONT])
+        first = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
+        session_id = (await client.post("/v1/chat", json=first, headers=headers)).json()[
+            "session_id"
+        ]
+
+        follow_up = {"user_id": user, "session_id": session_id, "message": "And over 6 months?"}
+        response = await client.post("/v1/chat", json=follow_up, headers=headers)
+
+        assert response.status_code == 200, response.text
+        assert response.json()["reply"] == six_months  # $49.83 passed the numeric check
+        assert "Pixel 9 phone" in engine.prompts[-1][0]["content"]
+        row = await _assistant_row(client, session_id)
+        assert row.intervention == "none"  # decided on the phone: a purchase it fits
+        async with client.app.state.services.db() as db:
+            contexts = list(
+                await db.scalars(
+                    select(MessageRow.context)
+                    .where(MessageRow.session_id == session_id, MessageRow.role == "user")
+                    .order_by(MessageRow.id)
+                )
+            )
+        assert [c["items"][0]["title"] for c in contexts] == ["Pixel 9 phone"] * 2
+
+        cleared = {**follow_up, "message": "What about this?", "context": {}}
+        response = await client.post("/v1/chat", json=cleared, headers=headers)
+        assert response.status_code == 200, response.text
+        assert "Pixel 9 phone" not in engine.prompts[-1][0]["content"]
+
+
+async def test_how_do_i_fix_that_continues_the_declined_request(make_client, pg_settings, pg_keys):
+    """Seen through the live API: "how do I fix that?" after an unverified shopper's
+    decline was read as a return, and "You don't need a verified identity to start
+    instalments." was sent. It now continues the purchase: that reply fails its decision."""
+    from app.domain.rules import Intent
+    from app.engine.intent import IntentGuess
+
+    decline = "I'm sorry, instalments aren't available until your identity is verified."
+    wrong = "Good news: you can buy the Pixel 9 phone on instalments without verifying."
+    engine = Sequenced([decline, wrong, decline])
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        chat = client.app.state.services.chat
+        user = await _shopper(client, pg_keys[Scope.ADMIN], identity_verified=False)
+
+        class ReadsAReturn:
+            async def aclassify(self, message: str, user_id: str | None = None) -> IntentGuess:
+                known = message.startswith("Can I pay")
+                return IntentGuess(Intent.PURCHASE_FIT if known else Intent.RETURNS, 0.5, 0.9)
+
+        chat._intents = ReadsAReturn()
+        headers = bearer(pg_keys[Scope.STOREFRONT])
+        first = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
+        session_id = (await client.post("/v1/chat", json=first, headers=headers)).json()[
+            "session_id"
+        ]
+        follow_up = {"user_id": user, "session_id": session_id, "message": "how do I fix that?"}
+        response = await client.post("/v1/chat", json=follow_up, headers=headers)
+
+        assert response.status_code == 200, response.text
+        assert response.json()["reply"] == decline
+        row = await _assistant_row(client, session_id)
+        assert row.intent == "purchase_fit" and row.raw_reply == wrong

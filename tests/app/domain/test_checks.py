@@ -484,12 +484,17 @@ BIG_TV = StorefrontContext(items=[CartItem(title="55-inch TV", price=Decimal("18
         ("and what about a $3000 one?", ["3000"]),
         ("how about the lamp at 45 instead", ["45"]),
         ("what about the 32-inch one for $399?", ["399"]),
+        # Seen through the live API: a bare price listed at the end of the message.
+        ("What about the shoes instead, 120?", ["120"]),
+        ("how about the lamp instead? it's 45", ["45"]),
         # Not another item: added to the cart, money the shopper has or pays, a term.
         ("How about adding the $50 case?", ["1899", "50"]),
         ("Can I buy the TV? I have $2000 in savings, what about that?", ["1899"]),
         ("Could I pay $50 a month instead?", ["1899"]),
         ("what if I pay $300 now and the rest monthly?", ["1899"]),
         ("what about over 12 months instead?", ["1899"]),
+        ("what about 12 months instead, 24?", ["1899"]),
+        ("what about the shoes instead, 3 of them?", ["1899"]),
         ("Can I buy the TV?", ["1899"]),
     ],
 )
@@ -560,3 +565,74 @@ def test_approving_the_item_in_view_when_another_was_asked_about_fails() -> None
     rich = make_profile(credit_limit=Decimal("5000"), outstanding_balance=Decimal("0"))
     plain = TurnFacts(rich, BIG_TV, "Can I buy the TV?", Intent.PURCHASE_FIT)
     assert check_decision(plain, parse(tv, plain.intent)).value == 1.0
+
+
+# --- seen through the live API on 2026-12-06, late night ---------------------------------
+
+GOLD_TV = StorefrontContext(items=[CartItem(title="55-inch OLED TV", price=Decimal("1299"))])
+
+
+@pytest.mark.parametrize(
+    ("message", "reply", "passes"),
+    [
+        # "and 12?" after a purchase question: a bare term, answered with 3 months.
+        ("and 12?", "You could pay $433 a month over 3 months, with no interest.", False),
+        ("and 12?", "That's $108.25 a month over 12 months, interest-free.", True),
+        # "what would 24 months look like": the available plans listed, no payment.
+        ("what would 24 months look like", "You can pick 3, 6, 12 or 24 months.", False),
+        ("what would 24 months look like", "It would be $54.13 a month over 24 months.", True),
+    ],
+)
+def test_a_term_asked_in_a_few_words_must_be_answered(
+    message: str, reply: str, passes: bool
+) -> None:
+    profile = make_profile(
+        membership_tier=MembershipTier.GOLD,
+        credit_limit=Decimal("3000"),
+        outstanding_balance=Decimal("400"),
+    )
+    facts = TurnFacts(profile, GOLD_TV, message, Intent.PURCHASE_FIT)
+    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is passes
+
+
+@pytest.mark.parametrize(
+    ("message", "passes"),
+    [
+        ("what's 2+2", False),  # names nobody else: "anyone else's details" is no answer
+        ("can my husband see this?", True),
+        ("what about someone else's order?", True),
+    ],
+)
+def test_a_privacy_decline_needs_someone_else_when_the_intent_is_unknown(
+    message: str, passes: bool
+) -> None:
+    from app.domain.checks import check_decision
+
+    reply = (
+        "I'm sorry, I can only discuss your own account, so I can't share anyone else's details."
+    )
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, None)
+    assert (check_decision(facts, parse(reply, None)).value == 1.0) is passes
+
+
+@pytest.mark.parametrize(
+    ("intent", "fraud_review", "passes"),
+    [
+        (Intent.DISPUTE, False, False),  # "I never got my refund ... I'm fed up"
+        (Intent.HUMAN_REQUEST, False, False),
+        (Intent.FRAUD_REPORT, False, True),
+        (Intent.PURCHASE_FIT, True, True),  # under review: a security team is the truth
+    ],
+)
+def test_handing_off_to_the_fraud_team_needs_a_fraud_report(
+    intent: Intent, fraud_review: bool, passes: bool
+) -> None:
+    from app.domain.checks import check_handoff
+
+    reply = (
+        "I'm transferring you to our fraud team right away; a specialist will secure your account."
+    )
+    facts = TurnFacts(make_profile(fraud_review=fraud_review), PHONE, "help", intent)
+    assert (check_handoff(facts, parse(reply, intent)).value == 1.0) is passes
+    billing = "Let me connect you with a colleague from billing; I'm sorry about the charge."
+    assert check_handoff(facts, parse(billing, intent)).value == 1.0

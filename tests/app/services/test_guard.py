@@ -170,3 +170,19 @@ async def test_a_decline_for_a_reason_the_facts_deny_is_replaced_when_intent_is_
     assert guarded.intervention is Intervention.FALLBACK
     assert guard.check(facts, guarded.text).passed
     assert "$299" in guarded.text or "$0.01" in guarded.text, guarded.text
+
+
+@pytest.mark.parametrize("seed", [f"session-{i}:0" for i in range(12)])
+def test_the_fallback_to_how_much_do_i_owe_says_what_is_owed(seed: str) -> None:
+    """Seen through the live API: a late payer asking "how much do I owe right now" was
+    given the limit and the available credit, and not the $100 owed."""
+    from app.domain.checks import verify
+
+    profile = make_profile(
+        account_standing="late", credit_limit=Decimal("2000"), outstanding_balance=Decimal("100")
+    )
+    facts = TurnFacts(
+        profile, StorefrontContext(), "how much do I owe right now", Intent.CREDIT_INFO
+    )
+    reply = fallback_reply(facts, seed)
+    assert "$100" in reply and verify(facts, reply).passed, reply
