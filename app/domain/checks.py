@@ -702,6 +702,31 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
     return Score(1.0, "well-formed")
 
 
+# --- made-up names ---------------------------------------------------------------------
+
+# Capitalised words a reply may use of its own accord: the references name the storefront's
+# Orders page and its Return button; "I'm an AI assistant" is true of this one.
+_OWN_WORDS = frozenset({"i", "i'm", "i'll", "i've", "i'd", "orders", "return", "returns", "ai"})
+_CAPITALISED_RE = re.compile(r"(?<=\s)([A-Z][\w'’-]*)")
+_WORDS_RE = re.compile(r"[\w'’-]+")
+
+
+def check_names(facts: TurnFacts, text: str) -> Score:
+    """A name the policy made up ("you can buy Ketchumie on instalments" for a kettle, seen
+    through the live API): a capitalised word inside a sentence that appears nowhere in
+    what the policy was shown (facts, history, message)."""
+    shown = set(_WORDS_RE.findall(facts.shown_text.lower()))
+    invented = [
+        m.group(1)
+        for sentence in re.split(r"(?<=[.!?:;])\s+", text)
+        for m in _CAPITALISED_RE.finditer(sentence)
+        if m.group(1).lower().strip("'’-") not in shown | _OWN_WORDS
+    ]
+    if invented:
+        return Score(0.0, f"names nothing it was shown: {', '.join(invented)}")
+    return Score(1.0, "every name was shown")
+
+
 # --- all of it ------------------------------------------------------------------------
 
 Check = Callable[[TurnFacts, ParsedReply], Score]
@@ -732,7 +757,7 @@ def verify(
     text: str,
     *,
     truncated: bool = False,
-    checks: Sequence[str] = (*REASONING_CHECKS, "degenerate"),
+    checks: Sequence[str] = (*REASONING_CHECKS, "degenerate", "names"),
 ) -> Verdict:
     """Run the checks on one reply (the reply guard's and the evaluation's entry point)."""
     parsed = parse(text, facts.intent)
@@ -740,6 +765,8 @@ def verify(
     for name in checks:
         if name == "degenerate":
             scores[name] = check_degenerate(text, truncated=truncated)
+        elif name == "names":
+            scores[name] = check_names(facts, text)
         else:
             scores[name] = REASONING_CHECKS[name](facts, parsed)
     failed = tuple(name for name, score in scores.items() if not score.passed)

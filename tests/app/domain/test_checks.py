@@ -636,3 +636,23 @@ def test_handing_off_to_the_fraud_team_needs_a_fraud_report(
     assert (check_handoff(facts, parse(reply, intent)).value == 1.0) is passes
     billing = "Let me connect you with a colleague from billing; I'm sorry about the charge."
     assert check_handoff(facts, parse(billing, intent)).value == 1.0
+
+
+@pytest.mark.parametrize(
+    ("reply", "passes"),
+    [
+        # Seen through the live API for a kettle.
+        ("Yes, Tom, you can buy Ketchumie on instalments.", False),
+        ("Yes, Tom, you can buy the Kettle on instalments.", True),
+        ("I'm an AI assistant. Open Orders and select Return next to the item.", True),
+        ("Yes! You can pay with Klarna over 3 months.", False),
+    ],
+)
+def test_a_name_the_policy_was_never_shown_fails(reply: str, passes: bool) -> None:
+    from app.domain.checks import check_names
+
+    kettle = StorefrontContext(items=[CartItem(title="Kettle", price=Decimal("39.99"))])
+    facts = TurnFacts(
+        make_profile(first_name="Tom"), kettle, "Can I pay for it?", Intent.PURCHASE_FIT
+    )
+    assert check_names(facts, reply).passed is passes
