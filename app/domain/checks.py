@@ -45,7 +45,14 @@ from functools import cached_property, lru_cache
 
 from app.domain.intents import in_context
 from app.domain.money import CURRENCIES, quantize
-from app.domain.numbers import Amount, Count, asked_terms, extract_numbers, words_before
+from app.domain.numbers import (
+    Amount,
+    Count,
+    asked_terms,
+    asks_term_only,
+    extract_numbers,
+    words_before,
+)
 from app.domain.profile import AccountStanding, AgeBand, CartItem, Profile, StorefrontContext
 from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
 from app.domain.replies import Claim, ParsedReply, cited_reasons, parse_reply
@@ -502,7 +509,8 @@ def _price_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
 
 def _asked_payment_missing(facts: TurnFacts, monthly_terms: set[int]) -> str | None:
     decision = facts.decision
-    if not facts.asked_terms or decision is None or not _ASKS_PAYMENT_RE.search(facts.message):
+    asks = _ASKS_PAYMENT_RE.search(facts.message) or asks_term_only(facts.message)
+    if not facts.asked_terms or decision is None or not asks:
         return None
     licensed = {t for t in facts.asked_terms if f"monthly:{t}" in decision.amounts}
     if not licensed or monthly_terms & licensed:

@@ -290,6 +290,27 @@ _SHORT_FOLLOW_UP_RE = re.compile(
 )
 
 
+# Words that leave a message about nothing but a term ("And over 6 months?", "what about
+# 24 instead?"): asked after an offer, it asks what that term costs a month.
+_TERM_ONLY_WORDS = frozenset(
+    {
+        *("and", "or", "what", "how", "about", "over", "for", "then", "ok", "so", "if"),
+        *("in", "with", "it", "is", "would", "be", "the", "that", "instead"),
+        *("months", "month", "years", "year", "a", "one", "two", "half"),
+    }
+)
+
+
+def asks_term_only(message: str) -> bool:
+    """Whether a short message names a term and nothing else."""
+    words = re.findall(r"[a-z]+|\d+", message.lower())
+    return (
+        0 < len(words) <= 7
+        and bool(asked_terms(message))
+        and all(w.isdigit() or w in _TERM_ONLY_WORDS for w in words)
+    )
+
+
 def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset[int]:
     """Instalment terms, in months, a shopper's message names: "over 12 months", "six
     months", "over a year" (12), "two years" (24). With the `allowed` terms given: only

@@ -379,8 +379,9 @@ _AMOUNT_ROLE_AFTER: tuple[tuple[str, str], ...] = (
     ("outstanding_balance", r"^\s*(?:outstanding|owed|owing|still owed)\b"),
     # "¥72,000 is within your credit limit", "$300 fits your available credit": a price
     # said to fit, true only up to the available credit.
+    # "$540 is in your available credit" (seen through the live API, to a shopper with $150).
     ("fits_credit", r"^\s*(?:is\s+|are\s+)?(?:well\s+|comfortably\s+|still\s+)?(?:within|"
-     r"inside|under)\s+(?:your|the)\b[^.!?]{0,40}?\b(?:credit|limit|budget)|^\s*(?:fits|"
+     r"inside|under|in)\s+(?:your|the)\b[^.!?]{0,40}?\b(?:credit|limit|budget)|^\s*(?:fits|"
      r"would fit|will fit)\s+(?:within\s+|in\s+|into\s+)?(?:your|the)\b[^.!?]{0,40}?"
      r"\b(?:credit|limit|budget)"),
     # "€1,488.67 is more than your available credit": a price said not to fit, true only

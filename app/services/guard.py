@@ -10,7 +10,8 @@ Modes (`MORE_GUARD_MODE`):
 * `monitor`: every reply is checked and counted, and sent as generated;
 * `enforce` (default): a failing reply is replaced by the first of `n` candidates
   sampled in one engine call (shared prompt, temperature > 0) that passes, else by a
-  rule-grounded reply in the same voice (`app.domain.references`). A turn whose gold
+  rule-grounded reply in the same voice (`app.domain.references`); with the intent
+  unknown, straight by the latter (a question back, or the rules' decline). A turn whose gold
   action is a handoff ends handed off, as if the policy had said it.
 
 When the intent is unknown (the classifier abstained) only what needs no intent is
@@ -160,7 +161,10 @@ class ReplyGuard:
             )
 
         extra, checked = 0, 0
-        if self.config.candidates > 0:
+        # With the request unknown, candidates are judged only on what needs no intent, and
+        # sampled at temperature they wander ("what's 2+2" got "I can see you've got a good
+        # score on your account"): the fallback asks what the shopper needs instead.
+        if self.config.candidates > 0 and facts.decided_intent is not None:
             sampling = SamplingSettings(
                 max_tokens=self.config.max_tokens,
                 temperature=self.config.temperature,

@@ -581,6 +581,9 @@ GOLD_TV = StorefrontContext(items=[CartItem(title="55-inch OLED TV", price=Decim
         # "what would 24 months look like": the available plans listed, no payment.
         ("what would 24 months look like", "You can pick 3, 6, 12 or 24 months.", False),
         ("what would 24 months look like", "It would be $54.13 a month over 24 months.", True),
+        # "And over 6 months?" answered with the price and no payment.
+        ("And over 6 months?", "Yes! $1,299 is within your available credit of $2,600.", False),
+        ("And over 6 months?", "Over 6 months it's $216.50 a month.", True),
     ],
 )
 def test_a_term_asked_in_a_few_words_must_be_answered(
@@ -656,3 +659,14 @@ def test_a_name_the_policy_was_never_shown_fails(reply: str, passes: bool) -> No
         make_profile(first_name="Tom"), kettle, "Can I pay for it?", Intent.PURCHASE_FIT
     )
     assert check_names(facts, reply).passed is passes
+
+
+def test_a_price_said_to_be_in_the_available_credit_is_a_claim() -> None:
+    """Seen through the live API: "$540 is in your available credit" to a shopper with $150."""
+    from app.domain.checks import check_state
+
+    profile = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("850"))
+    facts = TurnFacts(profile, PHONE, "What about the shoes instead, 120?", Intent.PURCHASE_FIT)
+    wrong = "No problem, here's the updated order: $540 is in your available credit."
+    assert check_state(facts, parse(wrong, facts.intent)).value < 1.0
+    assert check_state(facts, parse("$120 is in your available credit.", facts.intent)).passed

@@ -186,3 +186,18 @@ def test_the_fallback_to_how_much_do_i_owe_says_what_is_owed(seed: str) -> None:
     )
     reply = fallback_reply(facts, seed)
     assert "$100" in reply and verify(facts, reply).passed, reply
+
+
+async def test_with_the_intent_unknown_a_failing_reply_is_not_resampled() -> None:
+    """Seen through the live API: "what's 2+2" got a privacy decline, then a resampled
+    "I can see you've got a good score on your account". Unknown intent: ask back."""
+    from app.domain.references import CLARIFYING_REPLIES
+
+    facts = TurnFacts(make_profile(), StorefrontContext(), "what's 2+2", None)
+    guard = _guard("I can see you've got a good score on your account.")
+    privacy = "I'm sorry, I can only discuss your own account, so I can't share anyone else's."
+    guarded = await _review(guard, facts, privacy)
+
+    assert guarded.intervention is Intervention.FALLBACK  # type: ignore[attr-defined]
+    assert guarded.candidates_checked == 0  # type: ignore[attr-defined]
+    assert guarded.text in CLARIFYING_REPLIES  # type: ignore[attr-defined]
