@@ -52,7 +52,9 @@ class DefaultPolicyResolver(PolicyResolver):
     def __init__(self, *, version: str, adapter_path: str | None) -> None:
         adapter = None
         if adapter_path:
-            adapter = Adapter(name=version, path=str(Path(adapter_path).expanduser()))
+            # Absolute, as the registry stores versions: the embedded A/B serves this same
+            # folder as a variant, and a relative path made it look like another one.
+            adapter = Adapter(name=version, path=str(Path(adapter_path).expanduser().resolve()))
         self.policy = Policy(variant=DEFAULT_VARIANT, version=version, adapter=adapter)
 
     async def resolve(

@@ -204,3 +204,35 @@ async def test_main_lifespan_serves_each_policy_of_an_experiment_merged_in_its_o
     # Greedy: both arms say in their own engine what they say from a LoRA slot.
     assert set(merged_replies) == set(slot_replies) == {"more-v1", "base"}
     assert merged_replies == slot_replies
+
+
+async def test_main_lifespan_starts_the_ab_from_a_relative_adapters_dir(
+    tmp_path: Path, tiny_model_dir: Path, tiny_lora_dir: Path, monkeypatch
+) -> None:
+    """`MORE_DEFAULT_EXPERIMENT=true more up` with the default `MORE_ADAPTERS_DIR=models`
+    (relative) failed at start: the default policy's folder and the experiment's
+    registered one (absolute) looked like two folders named more-v1."""
+    from app.engine.routed import PolicyRoutedEngine
+
+    _base_vs_more(tmp_path, tiny_model_dir, tiny_lora_dir)  # models/more, a migrated db
+    monkeypatch.chdir(tmp_path)
+    relative = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=None,
+        REDIS_URL=None,
+        MORE_DATA_DIR=tmp_path,
+        MORE_CACHE_DIR=tmp_path / "cache",
+        MORE_ENGINE="transformers",
+        MORE_MODEL_PATH=str(tiny_model_dir),
+        MORE_ADAPTERS_DIR=Path("models"),
+        MORE_DEFAULT_EXPERIMENT=True,
+        MORE_ENGINE_WARMUP=False,
+        MORE_MAX_TOKENS=4,
+        MORE_GUARD_MODE="off",
+    )
+    assert relative.default_adapter_path == "models/more"
+    app = create_app(settings=relative)
+    async with app.router.lifespan_context(app):
+        engine = app.state.services.engine
+        assert isinstance(engine, PolicyRoutedEngine)
+        assert set(engine.engines) == {"more-v1", None}
