@@ -9,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -177,6 +178,10 @@ async def _build_engine(
     from app.engine.factory import create_engine, engine_config, merged_config, policy_engines
 
     config = engine_config(cfg, adapters)
+    if cfg.merge_adapter and not adapters:
+        # The base model alone: no LoRA slots either, which cost time per token even
+        # empty (61 vs 48 ms per token against vLLM's own server, docs/benchmarks.md).
+        return create_engine(replace(config, enable_lora=False))
     if not (cfg.merge_adapter and adapters and isinstance(resolver, ExperimentPolicyResolver)):
         return create_engine(config, adapters=adapters)
     if (

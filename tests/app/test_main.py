@@ -236,3 +236,27 @@ async def test_main_lifespan_starts_the_ab_from_a_relative_adapters_dir(
         engine = app.state.services.engine
         assert isinstance(engine, PolicyRoutedEngine)
         assert set(engine.engines) == {"more-v1", None}
+
+
+async def test_main_lifespan_serves_the_base_model_alone_without_lora_slots(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    """Embedded, no adapter shipped: the base model without LoRA slots, which cost time
+    per token even empty (API 61 vs vLLM's own server 48 ms per token, same model)."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=None,
+        REDIS_URL=None,
+        MORE_DATA_DIR=tmp_path,
+        MORE_CACHE_DIR=tmp_path / "cache",
+        MORE_ENGINE="transformers",
+        MORE_MODEL_PATH=str(tiny_model_dir),
+        MORE_ADAPTERS_DIR=tmp_path / "no-adapters",
+        MORE_ENGINE_WARMUP=False,
+        MORE_MAX_TOKENS=4,
+        MORE_GUARD_MODE="off",
+    )
+    assert settings.merge_adapter and settings.default_adapter_path is None
+    app = create_app(settings=settings)
+    async with app.router.lifespan_context(app):
+        assert app.state.services.engine.config.enable_lora is False
