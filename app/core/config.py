@@ -87,8 +87,8 @@ class Settings(BaseSettings):
         "MORE_CACHE_DIR): one policy for everyone in one engine; the policies of the "
         "experiments running at start in one engine each, up to MORE_MERGED_ENGINES. "
         "About 11x faster per token on CPU than LoRA slots, but no adapter can be added "
-        "without a restart (registering one is refused). Unset: on in embedded mode, off "
-        "otherwise.",
+        "without a restart (registering one is refused; the base model served alone has "
+        "no LoRA slots either). Unset: on in embedded mode, off otherwise.",
     )
     MORE_MERGED_ENGINES: int = Field(
         default=2,
