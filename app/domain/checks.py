@@ -305,6 +305,15 @@ def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | Non
     return "the shopper asked about their credit and is given none of its figures"
 
 
+# "The package arrived broken, what do I do?" answered with the order's delivery status
+# (seen through the live API): a reply about a return says how to return or be refunded.
+_RETURN_WORDS_RE = re.compile(
+    r"\b(?:return|returns|returning|refund|refunded|send (?:it|them|something) back|"
+    r"exchange|replacement|label)\b",
+    re.IGNORECASE,
+)
+
+
 def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if not any(ch.isalpha() for ch in parsed.text):
         return Score(0.0, "empty reply decides nothing")  # even where the gold is `inform`
@@ -326,6 +335,8 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
             return Score(0.0, f"declines for {named}, the rules for {decision.reason}")
     if missing := _account_figures_missing(facts, parsed):
         return Score(0.0, f"informs, but {missing}")
+    if facts.decided_intent is Intent.RETURNS and not _RETURN_WORDS_RE.search(parsed.text):
+        return Score(0.0, "informs, but the shopper asked how to return and is told nothing of it")
     if gold is Action.APPROVE and (left := _swapped_out_named(facts, parsed.text)):
         return Score(0.0, f"approves, but names the {left}, which was asked about in its place")
     return Score(1.0, f"stance {parsed.stance.value} = gold")

@@ -670,3 +670,21 @@ def test_a_price_said_to_be_in_the_available_credit_is_a_claim() -> None:
     wrong = "No problem, here's the updated order: $540 is in your available credit."
     assert check_state(facts, parse(wrong, facts.intent)).value < 1.0
     assert check_state(facts, parse("$120 is in your available credit.", facts.intent)).passed
+
+
+@pytest.mark.parametrize(
+    ("reply", "passes"),
+    [
+        # Seen through the live API for "The package arrived broken, what do I do?".
+        ("Thanks for checking, Tom. I've checked ord-5521: it's shipped, arriving Friday.", False),
+        ("Just open the order in your account and select Return next to the item.", True),
+        ("Sorry about that! We'll send a replacement or a refund once it's back.", True),
+    ],
+)
+def test_a_returns_question_must_be_told_how_to_return(reply: str, passes: bool) -> None:
+    from app.domain.checks import check_decision
+
+    order = StorefrontContext(order_id="ord-5521", order_status="shipped, arriving Friday")
+    facts = TurnFacts(make_profile(), order, "The package arrived broken, what do I do?",
+                      Intent.RETURNS)  # fmt: skip
+    assert (check_decision(facts, parse(reply, facts.intent)).value == 1.0) is passes
