@@ -728,6 +728,7 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
 _OWN_WORDS = frozenset({"i", "i'm", "i'll", "i've", "i'd", "orders", "return", "returns", "ai"})
 _CAPITALISED_RE = re.compile(r"(?<=\s)([A-Z][\w'’-]*)")
 _WORDS_RE = re.compile(r"[\w'’-]+")
+_ACRONYM_RE = re.compile(r"[A-Z]{2,5}s?")
 
 
 def check_names(facts: TurnFacts, text: str) -> Score:
@@ -740,6 +741,7 @@ def check_names(facts: TurnFacts, text: str) -> Score:
         for sentence in re.split(r"(?<=[.!?:;])\s+", text)
         for m in _CAPITALISED_RE.finditer(sentence)
         if m.group(1).lower().strip("'’-") not in shown | _OWN_WORDS
+        and not _ACRONYM_RE.fullmatch(m.group(1))  # "your ID", "a PIN": no made-up name
     ]
     if invented:
         return Score(0.0, f"names nothing it was shown: {', '.join(invented)}")

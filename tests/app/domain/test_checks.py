@@ -648,6 +648,8 @@ def test_handing_off_to_the_fraud_team_needs_a_fraud_report(
         ("Yes, Tom, you can buy Ketchumie on instalments.", False),
         ("Yes, Tom, you can buy the Kettle on instalments.", True),
         ("I'm an AI assistant. Open Orders and select Return next to the item.", True),
+        # A policy reply on the test split: an acronym is no made-up name.
+        ("Once you've verified your ID, just ask again.", True),
         ("Yes! You can pay with Klarna over 3 months.", False),
     ],
 )
