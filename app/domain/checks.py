@@ -518,10 +518,21 @@ def _price_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     return licensed + _said_by_shopper(facts)
 
 
-def _asked_payment_missing(facts: TurnFacts, monthly_terms: set[int]) -> str | None:
+def _asked_payment_missing(
+    facts: TurnFacts, monthly_terms: set[int], counts: Sequence[Count]
+) -> str | None:
     decision = facts.decision
     asks = _ASKS_PAYMENT_RE.search(facts.message) or asks_term_only(facts.message)
-    if not facts.asked_terms or decision is None or not asks:
+    if decision is None or not asks:
+        return None
+    refused = asked_terms(facts.message) - facts.asked_terms
+    if not facts.asked_terms and refused and decision.action is Action.APPROVE:
+        # "what about 24?" from a standard member, answered "That's where you can spread
+        # the bill" (seen through the live API): name the terms there are, or deny it.
+        if not any(_TERM_UNIT_RE.match(c.unit) for c in counts):
+            return f"no word on {sorted(refused)} months, which the shopper asked for"
+        return None
+    if not facts.asked_terms:
         return None
     licensed = {t for t in facts.asked_terms if f"monthly:{t}" in decision.amounts}
     if not licensed or monthly_terms & licensed:
@@ -593,7 +604,7 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
         )
     # Asked what a term costs a month and the rules license that payment: the reply
     # must give it (a reply about something else states nothing false but answers nothing).
-    if missing := _asked_payment_missing(facts, monthly_terms):
+    if missing := _asked_payment_missing(facts, monthly_terms, parsed.counts):
         total += 1
         bad.append(missing)
     if total == 0:

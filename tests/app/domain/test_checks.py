@@ -690,3 +690,21 @@ def test_a_returns_question_must_be_told_how_to_return(reply: str, passes: bool)
     facts = TurnFacts(make_profile(), order, "The package arrived broken, what do I do?",
                       Intent.RETURNS)  # fmt: skip
     assert (check_decision(facts, parse(reply, facts.intent)).value == 1.0) is passes
+
+
+@pytest.mark.parametrize(
+    ("reply", "passes"),
+    [
+        # Seen through the live API: "what about 24?" from a standard member.
+        ("You can put the Kettle on instalments. That's where you can spread the bill.", False),
+        ("Standard plans go up to 6 months, not 24. Over 6 months it's $6.67 a month.", True),
+        ("As a standard member you can pick 3 or 6 months.", True),
+    ],
+)
+def test_a_term_the_tier_lacks_asked_in_a_few_words_gets_an_answer(
+    reply: str, passes: bool
+) -> None:
+    kettle = StorefrontContext(items=[CartItem(title="Kettle", price=Decimal("39.99"))])
+    profile = make_profile(membership_tier=MembershipTier.STANDARD)
+    facts = TurnFacts(profile, kettle, "what about 24?", Intent.PURCHASE_FIT)
+    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is passes
