@@ -25,7 +25,11 @@ def test_main_import_is_light() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def _settings(data_dir: Path, model: Path, adapter: Path, **extra: object) -> Settings:
+def _settings(data_dir: Path, model: Path, adapter: Path | None, **extra: object) -> Settings:
+    """Embedded settings on the tiny model; `adapter` None: the default policy is whatever
+    `MORE_ADAPTERS_DIR` ships."""
+    if adapter is not None:
+        extra = {"MORE_ADAPTER_PATH": str(adapter), "MORE_ADAPTERS_ROOT": adapter.parent, **extra}
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=None,
@@ -34,8 +38,6 @@ def _settings(data_dir: Path, model: Path, adapter: Path, **extra: object) -> Se
         MORE_CACHE_DIR=data_dir / "cache",
         MORE_ENGINE="transformers",
         MORE_MODEL_PATH=str(model),
-        MORE_ADAPTER_PATH=str(adapter),
-        MORE_ADAPTERS_ROOT=adapter.parent,
         MORE_ENGINE_WARMUP=False,
         MORE_MAX_TOKENS=4,
         MORE_GUARD_MODE="off",  # the tiny model's words are compared, not judged
@@ -216,19 +218,12 @@ async def test_main_lifespan_starts_the_ab_from_a_relative_adapters_dir(
 
     _base_vs_more(tmp_path, tiny_model_dir, tiny_lora_dir)  # models/more, a migrated db
     monkeypatch.chdir(tmp_path)
-    relative = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        DATABASE_URL=None,
-        REDIS_URL=None,
-        MORE_DATA_DIR=tmp_path,
-        MORE_CACHE_DIR=tmp_path / "cache",
-        MORE_ENGINE="transformers",
-        MORE_MODEL_PATH=str(tiny_model_dir),
+    relative = _settings(
+        tmp_path,
+        tiny_model_dir,
+        None,
         MORE_ADAPTERS_DIR=Path("models"),
         MORE_DEFAULT_EXPERIMENT=True,
-        MORE_ENGINE_WARMUP=False,
-        MORE_MAX_TOKENS=4,
-        MORE_GUARD_MODE="off",
     )
     assert relative.default_adapter_path == "models/more"
     app = create_app(settings=relative)
@@ -243,19 +238,7 @@ async def test_main_lifespan_serves_the_base_model_alone_without_lora_slots(
 ) -> None:
     """Embedded, no adapter shipped: the base model without LoRA slots, which cost time
     per token even empty (API 61 vs vLLM's own server 48 ms per token, same model)."""
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        DATABASE_URL=None,
-        REDIS_URL=None,
-        MORE_DATA_DIR=tmp_path,
-        MORE_CACHE_DIR=tmp_path / "cache",
-        MORE_ENGINE="transformers",
-        MORE_MODEL_PATH=str(tiny_model_dir),
-        MORE_ADAPTERS_DIR=tmp_path / "no-adapters",
-        MORE_ENGINE_WARMUP=False,
-        MORE_MAX_TOKENS=4,
-        MORE_GUARD_MODE="off",
-    )
+    settings = _settings(tmp_path, tiny_model_dir, None, MORE_ADAPTERS_DIR=tmp_path / "no-adapters")
     assert settings.merge_adapter and settings.default_adapter_path is None
     app = create_app(settings=settings)
     async with app.router.lifespan_context(app):

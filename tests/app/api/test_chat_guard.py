@@ -296,6 +296,17 @@ async def test_a_first_message_the_classifier_cannot_place_stays_unknown(
         assert "Verdict:" not in engine.prompts[0][0]["content"]
 
 
+async def _follow_up_without_context(  # type: ignore[no-untyped-def]
+    client, user: str, headers: dict[str, str], message: str
+):
+    """ "Can I pay for this phone in instalments?" with the phone in view, then `message`
+    in the same session with no `context`: (session id, the follow-up's response)."""
+    first = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
+    session_id = (await client.post("/v1/chat", json=first, headers=headers)).json()["session_id"]
+    follow_up = {"user_id": user, "session_id": session_id, "message": message}
+    return session_id, await client.post("/v1/chat", json=follow_up, headers=headers)
+
+
 async def test_a_follow_up_sent_without_context_keeps_the_previous_turns_page(
     make_client, pg_settings, pg_keys
 ):
@@ -307,13 +318,9 @@ async def test_a_follow_up_sent_without_context_keeps_the_previous_turns_page(
     async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
         user = await _shopper(client, pg_keys[Scope.ADMIN])
         headers = bearer(pg_keys[Scope.STOREFRONT])
-        first = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
-        session_id = (await client.post("/v1/chat", json=first, headers=headers)).json()[
-            "session_id"
-        ]
-
-        follow_up = {"user_id": user, "session_id": session_id, "message": "And over 6 months?"}
-        response = await client.post("/v1/chat", json=follow_up, headers=headers)
+        session_id, response = await _follow_up_without_context(
+            client, user, headers, "And over 6 months?"
+        )
 
         assert response.status_code == 200, response.text
         assert response.json()["reply"] == six_months  # $49.83 passed the numeric check
@@ -330,7 +337,8 @@ async def test_a_follow_up_sent_without_context_keeps_the_previous_turns_page(
             )
         assert [c["items"][0]["title"] for c in contexts] == ["Pixel 9 phone"] * 2
 
-        cleared = {**follow_up, "message": "What about this?", "context": {}}
+        cleared = chat_body(user, "What about this?", context={})
+        cleared["session_id"] = session_id
         response = await client.post("/v1/chat", json=cleared, headers=headers)
         assert response.status_code == 200, response.text
         assert "Pixel 9 phone" not in engine.prompts[-1][0]["content"]
@@ -357,12 +365,9 @@ async def test_how_do_i_fix_that_continues_the_declined_request(make_client, pg_
 
         chat._intents = ReadsAReturn()
         headers = bearer(pg_keys[Scope.STOREFRONT])
-        first = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
-        session_id = (await client.post("/v1/chat", json=first, headers=headers)).json()[
-            "session_id"
-        ]
-        follow_up = {"user_id": user, "session_id": session_id, "message": "how do I fix that?"}
-        response = await client.post("/v1/chat", json=follow_up, headers=headers)
+        session_id, response = await _follow_up_without_context(
+            client, user, headers, "how do I fix that?"
+        )
 
         assert response.status_code == 200, response.text
         assert response.json()["reply"] == decline
