@@ -11,8 +11,8 @@ Modes (`MORE_GUARD_MODE`):
 * `enforce` (default): a failing reply is replaced by the first of `n` candidates
   sampled in one engine call (shared prompt, temperature > 0) that passes, else by a
   rule-grounded reply in the same voice (`app.domain.references`); with the intent
-  unknown, straight by the latter (a question back, or the rules' decline). A turn whose gold
-  action is a handoff ends handed off, as if the policy had said it.
+  unknown, straight by the latter (a question back, or the rules' decline). A turn
+  whose gold action is a handoff ends handed off, as if the policy had said it.
 
 When the intent is unknown (the classifier abstained) only what needs no intent is
 checked: numbers, claims, no approval the rules forbid, and degenerate output.
@@ -90,6 +90,10 @@ def _rng(*parts: str) -> random.Random:
     return random.Random(hashlib.sha256("|".join(parts).encode()).hexdigest())
 
 
+# "How much do I owe?": the fallback picks a phrasing that states the balance.
+_ASKS_OWED_RE = re.compile(r"\b(?:owe|owing|owed|balance|outstanding|debt)\b", re.IGNORECASE)
+
+
 def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = None) -> str:
     """A rule-grounded reply for this turn, in the voice of the training references.
 
@@ -114,9 +118,6 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
         replies = reference_replies(turn, rng, k=8)
         return next((r for r in replies if owed in r), replies[0])
     return reference_replies(turn, rng, k=1)[0]
-
-
-_ASKS_OWED_RE = re.compile(r"\b(?:owe|owing|owed|balance|outstanding|debt)\b", re.IGNORECASE)
 
 
 class ReplyGuard:
