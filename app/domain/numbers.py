@@ -282,16 +282,9 @@ _LOWEST_PAYMENT_RE = re.compile(
 )
 
 
-# "and 12?", "what about 24?": a follow-up of a few words whose only number is bare names
-# a term (the months were said earlier in the conversation).
-_SHORT_FOLLOW_UP_RE = re.compile(
-    r"^\W*(?:(?:and|or|what|how|about|over|then|ok|so)\W+){0,3}(?P<n>\d{1,2})\W*(?:then\W*)?$",
-    re.IGNORECASE,
-)
-
-
-# Words that leave a message about nothing but a term ("And over 6 months?", "what about
-# 24 instead?"): asked after an offer, it asks what that term costs a month.
+# Words that leave a message about nothing but a term ("And over 6 months?", "and 12?",
+# "what about 24 instead?"): asked after an offer, it asks what that term costs a month,
+# and a bare number in it is that term (the months were said earlier in the conversation).
 _TERM_ONLY_WORDS = frozenset(
     {
         *("and", "or", "what", "how", "about", "over", "for", "then", "ok", "so", "if"),
@@ -301,14 +294,17 @@ _TERM_ONLY_WORDS = frozenset(
 )
 
 
+def _term_only_words(message: str) -> list[str] | None:
+    """The words of a short message made of nothing but term words and numbers."""
+    words = re.findall(r"[a-z]+|\d+", message.lower())
+    if 0 < len(words) <= 7 and all(w.isdigit() or w in _TERM_ONLY_WORDS for w in words):
+        return words
+    return None
+
+
 def asks_term_only(message: str) -> bool:
     """Whether a short message names a term and nothing else."""
-    words = re.findall(r"[a-z]+|\d+", message.lower())
-    return (
-        0 < len(words) <= 7
-        and bool(asked_terms(message))
-        and all(w.isdigit() or w in _TERM_ONLY_WORDS for w in words)
-    )
+    return _term_only_words(message) is not None and bool(asked_terms(message))
 
 
 def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset[int]:
@@ -318,8 +314,10 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
     longest of them."""
     months = {c.value for c in extract_numbers(message).counts if _MONTHS_UNIT_RE.match(c.unit)}
     months |= {_YEAR_MONTHS[m.group("n").lower()] for m in _YEARS_RE.finditer(message)}
-    if not months and (bare := _SHORT_FOLLOW_UP_RE.match(message)):
-        months = {int(bare.group("n"))} if 2 <= int(bare.group("n")) <= 36 else set()
+    if not months and (words := _term_only_words(message)):
+        bare = [int(w) for w in words if w.isdigit()]
+        if len(bare) == 1 and 3 <= bare[0] <= 36 and not extract_numbers(message).amounts:
+            months = {bare[0]}
     if allowed is None:
         return frozenset(months)
     terms = frozenset(allowed)
