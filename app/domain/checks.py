@@ -746,12 +746,12 @@ def check_names(facts: TurnFacts, text: str) -> Score:
     """A name the policy made up ("you can buy Ketchumie on instalments" for a kettle, seen
     through the live API): a capitalised word inside a sentence that appears nowhere in
     what the policy was shown (facts, history, message)."""
-    shown = set(_WORDS_RE.findall(facts.shown_text.lower()))
+    known = set(_WORDS_RE.findall(facts.shown_text.lower())) | _OWN_WORDS
     invented = [
         m.group(1)
         for sentence in re.split(r"(?<=[.!?:;])\s+", text)
         for m in _CAPITALISED_RE.finditer(sentence)
-        if m.group(1).lower().strip("'’-") not in shown | _OWN_WORDS
+        if m.group(1).lower().strip("'’-") not in known
         and not _ACRONYM_RE.fullmatch(m.group(1))  # "your ID", "a PIN": no made-up name
     ]
     if invented:
