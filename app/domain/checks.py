@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property, lru_cache
 
-from app.domain.intents import in_context
+from app.domain.intents import asks_owed, in_context, reports_misuse
 from app.domain.money import CURRENCIES, quantize
 from app.domain.numbers import (
     Amount,
@@ -175,6 +175,51 @@ def items_swapped_in(message: str) -> tuple[CartItem, ...]:
     )
 
 
+# "what if I skip the helmet?", "without the case", "just the bike": items in view the
+# shopper leaves out, or keeps alone. Read on the items' own words, latest head noun first.
+_LEAVES_OUT_RE = re.compile(
+    r"\b(?:without|skip|skipping|skipped|remove|removing|drop|dropping|minus|except|"
+    r"leave out|leaving out|take out|taking out|no|not the|don't want|do not want)\s+"
+    r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
+    re.IGNORECASE,
+)
+_KEEPS_ONLY_RE = re.compile(
+    r"\b(?:just|only)\s+(?:the\s+|a\s+|an\s+|my\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
+    re.IGNORECASE,
+)
+_TITLE_WORD_RE = re.compile(r"[a-z][\w'-]{2,}")
+
+
+def _items_meant(words: str, items: Sequence[CartItem]) -> list[CartItem]:
+    """The items in view that `words` name: by their whole title ("bike lock"), then, for
+    the words left, by head noun (the title's last word: "lock" for "Bike lock"), else by
+    any word of a title."""
+    text = " ".join(words.lower().split())
+    meant = [i for i in items if " ".join(i.title.lower().split()) in text]
+    for item in meant:
+        text = text.replace(" ".join(item.title.lower().split()), " ")
+    said = set(_TITLE_WORD_RE.findall(text))
+    said |= {w.rstrip("s") for w in said}
+    rest = [i for i in items if i not in meant]
+    titles = {id(i): _TITLE_WORD_RE.findall(i.title.lower()) for i in rest}
+    by_head = [i for i in rest if titles[id(i)] and titles[id(i)][-1] in said]
+    return meant + (by_head or [i for i in rest if said & set(titles[id(i)])])
+
+
+def items_left_out(message: str, items: Sequence[CartItem]) -> tuple[CartItem, ...] | None:
+    """The items in view the message still asks about after leaving some out ("without
+    the helmet") or keeping one alone ("just the bike"); None when it changes nothing."""
+    if len(items) < 2:
+        return None
+    for regex, keep in ((_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)):
+        for m in regex.finditer(message):
+            meant = _items_meant(m.group("what"), items)
+            if not meant or len(meant) == len(items):
+                continue
+            return tuple(meant) if keep else tuple(i for i in items if i not in meant)
+    return None
+
+
 @dataclass(frozen=True)
 class TurnFacts:
     """Everything a reply to one shopper turn is checked against.
@@ -195,10 +240,13 @@ class TurnFacts:
 
     @cached_property
     def cart(self) -> StorefrontContext:
-        """The context with the items the shopper adds in words to a cart in view (or
-        names in place of it), or, with nothing in view, the items the message prices."""
+        """The context with the items the shopper adds in words to a cart in view (names
+        in place of it, or leaves out of it), or, with nothing in view, the items the
+        message prices."""
         if self.context.items and (swapped := items_swapped_in(self.message)):
             return self.context.model_copy(update={"items": list(swapped)})
+        if (kept := items_left_out(self.message, self.context.items)) is not None:
+            return self.context.model_copy(update={"items": list(kept)})
         words = items_added_in if self.context.items else items_named_in
         added = words(self.message)
         if not added:
@@ -208,8 +256,14 @@ class TurnFacts:
     @cached_property
     def decided_intent(self) -> Intent | None:
         """The intent as the rules decide it on this cart (`in_context`): "am I eligible?"
-        next to a priced item asks about that item."""
-        return in_context(self.intent, self.cart)
+        next to a priced item asks about that item. A fraud report that reports no misuse
+        ("my account says suspended, what happened??", read as one by the encoder through
+        the live API) is account trouble a person explains: the fraud team has nothing to
+        secure."""
+        intent = in_context(self.intent, self.cart)
+        if intent is Intent.FRAUD_REPORT and not reports_misuse(self.message):
+            return Intent.HUMAN_REQUEST
+        return intent
 
     @cached_property
     def asked_terms(self) -> frozenset[int]:
@@ -294,15 +348,30 @@ _ACCOUNT_FIGURES = frozenset({"credit_limit", "available_credit", "outstanding_b
 
 def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     """Asked about their credit ("how much can I still spend?"), the shopper must be told
-    at least one of its figures: a monthly payment for the item in view is no answer."""
+    at least one of its figures: a monthly payment for the item in view is no answer. Asked
+    what they owe, the figure must be the balance ("Do I owe you anything?" was answered
+    with the limit and what is left, seen through the live API)."""
     decision = facts.decision
     if facts.decided_intent is not Intent.CREDIT_INFO or decision is None:
         return None
-    if decision.action is not Action.INFORM or any(
-        c.subject in _ACCOUNT_FIGURES for c in parsed.claims
-    ):
+    if decision.action is not Action.INFORM:
+        return None
+    subjects = {c.subject for c in parsed.claims}
+    owed = decision.amounts.get("outstanding_balance", Decimal(0))
+    if owed > 0 and asks_owed(facts.message) and "outstanding_balance" not in subjects:
+        return "the shopper asked what they owe and is not told the balance"
+    if subjects & _ACCOUNT_FIGURES:
         return None
     return "the shopper asked about their credit and is given none of its figures"
+
+
+def _order_status_missing(facts: TurnFacts, text: str) -> bool:
+    """Asked where an order is, with its status in view, the reply must say it ("where's my
+    stuff" was answered "Hi A-55120! What can I do for you?", seen through the live API)."""
+    status = facts.context.order_status
+    if facts.decided_intent is not Intent.ORDER_STATUS or not status or not status.strip():
+        return False
+    return " ".join(status.lower().split()) not in " ".join(text.lower().split())
 
 
 # "The package arrived broken, what do I do?" answered with the order's delivery status
@@ -335,20 +404,32 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
             return Score(0.0, f"declines for {named}, the rules for {decision.reason}")
     if missing := _account_figures_missing(facts, parsed):
         return Score(0.0, f"informs, but {missing}")
+    if gold is Action.INFORM and _order_status_missing(facts, parsed.text):
+        return Score(0.0, "informs, but the shopper asked where the order is and is not told")
     if facts.decided_intent is Intent.RETURNS and not _RETURN_WORDS_RE.search(parsed.text):
         return Score(0.0, "informs, but the shopper asked how to return and is told nothing of it")
     if gold is Action.APPROVE and (left := _swapped_out_named(facts, parsed.text)):
-        return Score(0.0, f"approves, but names the {left}, which was asked about in its place")
+        return Score(0.0, f"approves, but names the {left}, which is no longer asked about")
     return Score(1.0, f"stance {parsed.stance.value} = gold")
 
 
 def _swapped_out_named(facts: TurnFacts, text: str) -> str | None:
     """With another item asked about in place of the one in view ("what about the
-    headphones for 249 instead?"), the item in view if an approval names it ("Yes, the
-    TV is on instalments")."""
-    if not facts.context.items or not items_swapped_in(facts.message):
+    headphones for 249 instead?"), or an item left out ("what if I skip the helmet?"), the
+    item no longer asked about if an approval names it ("Yes, the TV is on instalments";
+    "You can put the helmet on instalments", seen through the live API)."""
+    if not facts.context.items:
         return None
-    for item in facts.context.items:
+    if items_swapped_in(facts.message):
+        gone, kept = list(facts.context.items), []
+    elif (left := items_left_out(facts.message, facts.context.items)) is not None:
+        gone = [i for i in facts.context.items if i not in left]
+        kept = list(left)
+    else:
+        return None
+    for item in kept:  # "Bike lock" kept says "bike", which is no word on the "Road bike"
+        text = re.sub(re.escape(item.title), " ", text, flags=re.IGNORECASE)
+    for item in gone:
         noun = item.title.split()[-1]  # "55-inch TV" -> "TV", said as "the TV"
         if re.search(rf"\b{re.escape(noun)}\b", text, re.IGNORECASE):
             return item.title
@@ -435,6 +516,8 @@ _ASKS_PAYMENT_RE = re.compile(
 )
 _SENTENCE_END_RE = re.compile(r"[.!?;](?=\s|$)|\n")
 _TERM_UNIT_RE = re.compile(r"^(?:months?|monthly|instal|payment)", re.IGNORECASE)
+# "$50 a month over 6 months", "$50 per month for 12 months": where a payment's own term ends.
+_TERM_AFTER_CHARS = 24
 
 
 def _is_monthly(text: str, a: Amount) -> bool:
@@ -451,9 +534,14 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _terms_named(text: str, a: Amount, counts: Sequence[Count]) -> frozenset[int]:
-    """The terms the sentence around amount `a` names."""
+    """The term right after amount `a` ("$50 a month over 6 months"), else the terms its
+    sentence names ("six monthly payments of $50"). A term elsewhere in the sentence is not
+    the amount's: "Every 12 months you can buy ¥21,333 a month over 6 months" (seen through
+    the live API) answers a question about 12 months with a payment over 6."""
     lo, hi = _sentence(text, a.start, a.end)
-    return frozenset(c.value for c in counts if lo <= c.start < hi and _TERM_UNIT_RE.match(c.unit))
+    terms = [c for c in counts if lo <= c.start < hi and _TERM_UNIT_RE.match(c.unit)]
+    right_after = [c for c in terms if a.end <= c.start <= a.end + _TERM_AFTER_CHARS]
+    return frozenset(c.value for c in (right_after[:1] or terms))
 
 
 def _monthly_licensed(
@@ -518,21 +606,58 @@ def _price_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     return licensed + _said_by_shopper(facts)
 
 
-def _asked_payment_missing(
-    facts: TurnFacts, monthly_terms: set[int], counts: Sequence[Count]
-) -> str | None:
+def _term_denied(
+    text: str, terms: frozenset[int], *, denial: re.Pattern[str] | None = None
+) -> bool:
+    """Whether a sentence of the reply names one of `terms` and denies it ("Standard plans
+    go up to 6 months, not 12", "24 months isn't one of the silver terms")."""
+    denial = denial or _TERM_DENIED_RE
+    for term in terms:
+        for m in re.finditer(rf"(?<![\d.,]){term}(?![\d.,]\d)", text):
+            lo, hi = _sentence(text, m.start(), m.end())
+            if denial.search(text[lo:hi]):
+                return True
+    return False
+
+
+def _all_terms_named(text: str, facts: TurnFacts) -> bool:
+    """Whether the reply lists every term the tier has ("3 and 6 months"): what is not in
+    the list is not offered."""
+    numbers = {int(n) for n in re.findall(r"(?<![\d.,$€£¥])\d{1,2}(?![\d.,]\d)", text)}
+    return set(TERMS_BY_TIER[facts.profile.membership_tier]) <= numbers
+
+
+# "Terms run up to 24 months", "the longest plan is 6 months": what is past it is not offered.
+_TERM_LIMIT_RE = re.compile(
+    r"\b(?:up to|at most|maximum|max|longest|no more than|no longer than)\b", re.IGNORECASE
+)
+
+
+def _longest_named(text: str, facts: TurnFacts) -> bool:
+    """Whether a sentence of the reply says the tier's longest term is the limit."""
+    return _term_denied(
+        text, frozenset({max(TERMS_BY_TIER[facts.profile.membership_tier])}), denial=_TERM_LIMIT_RE
+    )
+
+
+def _asked_payment_missing(facts: TurnFacts, text: str, monthly_terms: set[int]) -> str | None:
     decision = facts.decision
-    asks = _ASKS_PAYMENT_RE.search(facts.message) or asks_term_only(facts.message)
-    if decision is None or not asks:
+    if decision is None:
         return None
     refused = asked_terms(facts.message) - facts.asked_terms
     if not facts.asked_terms and refused and decision.action is Action.APPROVE:
-        # "what about 24?" from a standard member, answered "That's where you can spread
-        # the bill" (seen through the live API): name the terms there are, or deny it.
-        if not any(_TERM_UNIT_RE.match(c.unit) for c in counts):
-            return f"no word on {sorted(refused)} months, which the shopper asked for"
-        return None
-    if not facts.asked_terms:
+        # "Can I do 24 months on the TV?" from a silver member, answered "¥21,333 a month
+        # over 6 months" (seen through the live API): the shopper cannot tell whether 24
+        # was granted. Deny it, or name every term the tier has.
+        if (
+            _term_denied(text, refused)
+            or _all_terms_named(text, facts)
+            or _longest_named(text, facts)
+        ):
+            return None
+        return f"no word on {sorted(refused)} months, which the shopper asked for"
+    asks = _ASKS_PAYMENT_RE.search(facts.message) or asks_term_only(facts.message)
+    if not asks or not facts.asked_terms:
         return None
     licensed = {t for t in facts.asked_terms if f"monthly:{t}" in decision.amounts}
     if not licensed or monthly_terms & licensed:
@@ -604,7 +729,7 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
         )
     # Asked what a term costs a month and the rules license that payment: the reply
     # must give it (a reply about something else states nothing false but answers nothing).
-    if missing := _asked_payment_missing(facts, monthly_terms, parsed.counts):
+    if missing := _asked_payment_missing(facts, parsed.text, monthly_terms):
         total += 1
         bad.append(missing)
     if total == 0:
@@ -711,15 +836,25 @@ def repetition(text: str, n: int = 4) -> int:
 
 
 _STUTTER_RE = re.compile(r"\b(\w{2,})\b(?:[\s,;]+\1\b){2,}", re.IGNORECASE)
+# An HTML tag, a markdown link or image, a web address: "write me a haiku about shoes" got
+# an <img> of a stock photo site (seen through the live API). Replies are plain text, and
+# the policy knows no address worth sending a shopper to.
+_MARKUP_RE = re.compile(
+    r"<\s*/?\s*[a-z][a-z0-9]*\b[^>]*>|!?\[[^\]]*\]\([^)]*\)|\bhttps?://|\bwww\.",
+    re.IGNORECASE,
+)
 
 
 def check_degenerate(text: str, *, truncated: bool = False) -> Score:
-    """Output no shopper should read, whatever it says: empty, a leaked reasoning tag, a
-    loop (a 4-word phrase three times, or a sentence said twice), cut off at the cap."""
+    """Output no shopper should read, whatever it says: empty, a leaked reasoning tag,
+    markup or a link, a loop (a 4-word phrase three times, or a sentence said twice), cut
+    off at the cap."""
     if not any(ch.isalpha() for ch in text):
         return Score(0.0, "empty")
     if REASONING_OPEN in text or REASONING_CLOSE in text or "<reasoning" in text:
         return Score(0.0, "reasoning tag leaked")
+    if _MARKUP_RE.search(text):
+        return Score(0.0, "markup or a link")
     if repetition(text) >= 3:
         return Score(0.0, "repetition loop")
     if _STUTTER_RE.search(text):  # "orders, orders, orders": a loop too short for a phrase
@@ -740,6 +875,9 @@ _OWN_WORDS = frozenset({"i", "i'm", "i'll", "i've", "i'd", "orders", "return", "
 _CAPITALISED_RE = re.compile(r"(?<=\s)([A-Z][\w'’-]*)")
 _WORDS_RE = re.compile(r"[\w'’-]+")
 _ACRONYM_RE = re.compile(r"[A-Z]{2,5}s?")
+# "Hi A-55120!" (the order id, seen through the live API): a greeting names the shopper's
+# first name or nobody ("Hi there", "Thanks for asking").
+_GREETED_RE = re.compile(r"^\W*(?i:hi|hello|hey|dear|thanks|thank you),?\s+([A-Z0-9][\w'’-]*)")
 
 
 def check_names(facts: TurnFacts, text: str) -> Score:
@@ -756,6 +894,10 @@ def check_names(facts: TurnFacts, text: str) -> Score:
     ]
     if invented:
         return Score(0.0, f"names nothing it was shown: {', '.join(invented)}")
+    greeted = _GREETED_RE.match(text)
+    first_name = (facts.profile.first_name or "").strip().lower()
+    if greeted and greeted.group(1).lower() not in {first_name, *_OWN_WORDS}:
+        return Score(0.0, f"greets the shopper as {greeted.group(1)}, not by their name")
     return Score(1.0, "every name was shown")
 
 

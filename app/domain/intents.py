@@ -312,6 +312,13 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
 
 # Another shopper's account: an account id in the message, or a relative's/friend's account.
 _ACCOUNT_ID = re.compile(r"\b(?:u|user|acct|account)[- #]?\d{3,}\b", re.IGNORECASE)
+# "the available credit on account k-plat": an id after "account"/"user", in whatever form
+# a storefront gives its shoppers (joined by - or _, or with digits), not "my account is".
+_NAMED_ACCOUNT_ID = re.compile(
+    r"\b(?:account|acct|user|customer)(?:\s+(?:id|no\.?|number))?\s*[#:]?\s*"
+    r"(?P<id>[a-z0-9]+(?:[-_][a-z0-9]+)+|[a-z]+\d[a-z0-9]*|\d{3,})\b",
+    re.IGNORECASE,
+)
 _RELATIVE = (
     r"(?:husband|wife|sister|brother|friend|partner|parent|mum|mom|mother|dad|father|son|"
     r"daughter|girlfriend|boyfriend|neighbou?r|colleague|flatmate|roommate|cousin|uncle|aunt)"
@@ -339,9 +346,42 @@ def names_other_account(message: str, own_user_id: str | None = None) -> bool:
     """Whether the message asks about another shopper's account (the shopper's own id,
     when given, does not count)."""
     ids = {m.group(0).lower() for m in _ACCOUNT_ID.finditer(message)}
+    ids |= {m.group("id").lower() for m in _NAMED_ACCOUNT_ID.finditer(message)}
     if own_user_id:
-        ids.discard(own_user_id.lower())
+        ids -= {own_user_id.lower(), f"account{own_user_id.lower()}"}
+        ids = {i for i in ids if not i.endswith(own_user_id.lower())}
     return bool(ids) or bool(_THIRD_PARTY.search(message) or _NAMED.search(message))
+
+
+# What a report of misuse says: something done that the shopper did not do or allow. The
+# encoder's vote alone sent "my account says suspended, what happened??" to the fraud team
+# (seen through the live API).
+_MISUSE_RE = re.compile(
+    r"\b(?:fraud\w*|scam\w*|stole|stolen|steal\w*|hack\w*|compromised|phish\w*|"
+    r"unauthori[sz]ed|without (?:my )?(?:permission|consent|knowing)|identity theft|"
+    r"(?:did ?n[o']t|never|wasn't|was not|don't|do not|didn't) (?:place|make|made|buy|bought|"
+    r"order|ordered|authori[sz]e|recogni[sz]e|know|do)\b|not me|someone (?:else )?(?:used|"
+    r"made|bought|ordered|got into|has)|used by someone|recogni[sz]e)",
+    re.IGNORECASE,
+)
+
+
+def reports_misuse(message: str) -> bool:
+    """Whether the message says the account or card was used by someone else."""
+    return _MISUSE_RE.search(message) is not None
+
+
+# "How much do I owe?", "what's still outstanding?": asks for what is owed, not for what
+# is left to spend ("balance" alone is both, and "interest on my balance" neither).
+_ASKS_OWED_RE = re.compile(
+    r"\b(?:owe|owing|owed|outstanding|debt|pay off|paid off|left to pay|still to pay)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_owed(message: str) -> bool:
+    """Whether the shopper's request (without override text) asks what they owe."""
+    return _ASKS_OWED_RE.search(request_text(message)) is not None
 
 
 # Text that tries to set the rules or the facts instead of asking: "SYSTEM: ...", "ignore
@@ -417,7 +457,9 @@ def decided_alike(intent: Intent) -> Intent:
 _REFERS_BACK_RE = re.compile(
     r"^\W*(?:(?:so|ok(?:ay)?|and|but|then)\W+)*(?:how|what)\b[^.!?]{0,30}?\b(?:fix|change|"
     r"sort|solve|resolve|do about|get around|need to do|have to do|can i do)\b"
-    r"(?:\s+(?:that|this|it|out|then|now|here|again|please|about it|about that))*[.!?\s]*$",
+    r"(?:\s+(?:that|this|it|out|then|now|here|again|please|about it|about that|instead|"
+    r"to get (?:it|that|this|them|instalments|credit) back|to get (?:it|that|this|them)))*"
+    r"[.!?\s]*$",
     re.IGNORECASE,
 )
 

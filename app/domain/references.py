@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from app.domain.intents import asks_owed
 from app.domain.money import format_amount
 from app.domain.numbers import asked_terms
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
@@ -463,30 +464,48 @@ def _ask(turn: Turn, rng: random.Random) -> list[str]:
     return [rng.choice(options)]
 
 
-def _inform(turn: Turn, rng: random.Random) -> list[str]:
+def _credit_sentences(turn: Turn) -> list[str]:
+    """The ways a reply states the shopper's credit: the first two leave the balance out."""
     d = turn.decision
-    if turn.intent is Intent.CREDIT_INFO:
-        limit, balance = d.amounts["credit_limit"], d.amounts["outstanding_balance"]
-        available = d.amounts["available_credit"]
-        m = turn.money
-        options = [
-            f"Your credit limit is {m(limit)} and you have {m(available)} available.",
-            # "You can spend up to ..." claims the shopper may use the credit: only said
-            # to one who may (one option either way, so the generator's draws stay aligned).
-            f"Right now you can spend up to {m(available)} on credit; your total limit is "
-            f"{m(limit)}."
-            if d.eligible
-            else f"Your limit is {m(limit)} and {m(available)} of it is still available.",
+    limit, balance = d.amounts["credit_limit"], d.amounts["outstanding_balance"]
+    available = d.amounts["available_credit"]
+    m = turn.money
+    options = [
+        f"Your credit limit is {m(limit)} and you have {m(available)} available.",
+        # "You can spend up to ..." claims the shopper may use the credit: only said
+        # to one who may (one option either way, so the generator's draws stay aligned).
+        f"Right now you can spend up to {m(available)} on credit; your total limit is {m(limit)}."
+        if d.eligible
+        else f"Your limit is {m(limit)} and {m(available)} of it is still available.",
+    ]
+    # No "nothing is outstanding" phrasing: policies copied it to shoppers who owe.
+    if balance > 0:
+        options += [
+            f"Your credit limit is {m(limit)}. You currently owe {m(balance)}, so "
+            f"{m(available)} is available to spend.",
+            f"You have {m(available)} of available credit ({m(limit)} limit minus "
+            f"{m(balance)} outstanding).",
         ]
-        # No "nothing is outstanding" phrasing: policies copied it to shoppers who owe.
-        if balance > 0:
-            options += [
-                f"Your credit limit is {m(limit)}. You currently owe {m(balance)}, so "
-                f"{m(available)} is available to spend.",
-                f"You have {m(available)} of available credit ({m(limit)} limit minus "
-                f"{m(balance)} outstanding).",
-            ]
-        parts = [rng.choice(options)]
+    return options
+
+
+def _owed_stated(turn: Turn, reply: str) -> str:
+    """Asked what they owe ("What do I owe at the moment?"), a reply that gives only the
+    limit and what is left says the balance instead. Rewritten after the draw, so the
+    generator's random stream, and every other reference, stay as they were."""
+    d = turn.decision
+    balance = d.amounts.get("outstanding_balance", Decimal(0))
+    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM or balance <= 0:
+        return reply
+    if turn.money(balance) in reply or not asks_owed(turn.message):
+        return reply
+    silent, owed = _credit_sentences(turn)[:2], _credit_sentences(turn)[2]
+    return next((reply.replace(s, owed) for s in silent if s in reply), reply)
+
+
+def _inform(turn: Turn, rng: random.Random) -> list[str]:
+    if turn.intent is Intent.CREDIT_INFO:
+        parts = [rng.choice(_credit_sentences(turn))]
         if "unknown_fact" in turn.tags:
             parts.insert(
                 0,
@@ -599,7 +618,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
             replies.append(reply)
         if len(replies) == k:
             break
-    return replies
+    return list(dict.fromkeys(_owed_stated(turn, r) for r in replies))
 
 
 CLARIFYING_REPLIES: tuple[str, ...] = (

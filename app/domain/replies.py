@@ -369,7 +369,7 @@ _AMOUNT_ROLE_BEFORE: tuple[tuple[str, str], ...] = (
      r"?(?: only| just| still)?\s*$|\byou(?: still)? have(?: only| just| still)?\s+$|"
      r"\byou've got\s+$|\bspend up to\s+$"),
     ("outstanding_balance", r"\b(?:outstanding )?balance(?: is| of| stands at|:)?\s*$|"
-     r"\byou(?: currently)? owe\s+$|\boutstanding(?: is| of|:)\s*$"),
+     r"\byou(?: currently| still)? owe\s+$|\boutstanding(?: is| of|:)\s*$"),
 )  # fmt: skip
 _AMOUNT_ROLE_AFTER: tuple[tuple[str, str], ...] = (
     ("credit_limit", r"^\s*(?:credit |spending |total )?limit\b"),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -90,10 +89,6 @@ def _rng(*parts: str) -> random.Random:
     return random.Random(hashlib.sha256("|".join(parts).encode()).hexdigest())
 
 
-# "How much do I owe?": the fallback picks a phrasing that states the balance.
-_ASKS_OWED_RE = re.compile(r"\b(?:owe|owing|owed|balance|outstanding|debt)\b", re.IGNORECASE)
-
-
 def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = None) -> str:
     """A rule-grounded reply for this turn, in the voice of the training references.
 
@@ -111,12 +106,6 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
         intent = Intent.PURCHASE_FIT if facts.cart.items else Intent.INSTALMENT_ELIGIBILITY
     decision = decide(facts.profile, facts.cart, intent)
     turn = Turn(intent, facts.profile, facts.cart, decision, (), facts.message)
-    balance = decision.amounts["outstanding_balance"]
-    if intent is Intent.CREDIT_INFO and balance > 0 and _ASKS_OWED_RE.search(facts.message):
-        # "How much do I owe?" is answered with what is owed, which only some phrasings say.
-        owed = turn.money(balance)
-        replies = reference_replies(turn, rng, k=8)
-        return next((r for r in replies if owed in r), replies[0])
     return reference_replies(turn, rng, k=1)[0]
 
 

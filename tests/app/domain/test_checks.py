@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.domain.checks import TurnFacts, check_numeric, parse
+from app.domain.checks import TurnFacts, check_numeric, parse, verify
 from app.domain.profile import CartItem, MembershipTier, StorefrontContext
 from app.domain.rules import Intent
 from tests.factories import make_profile
@@ -398,7 +398,9 @@ def test_approving_a_purchase_named_in_words_over_the_credit_fails() -> None:
         ("Hi Ada! Right now you can spend $63.33 a month over 3 months, with no interest.", False),
         ("Sure. You can choose 3, 6 or 12 months, all interest-free.", False),
         ("You owe $300.00 and have $1,200.00 available.", True),
-        ("Sure! Your credit limit is $1,500.", True),
+        # Asked what they owe: the limit alone does not say it.
+        ("Sure! Your credit limit is $1,500.", False),
+        ("Sure! Your credit limit is $1,500 and you have $1,200 available.", False),
     ],
 )
 def test_a_question_about_the_shoppers_credit_must_get_one_of_its_figures(
@@ -635,7 +637,8 @@ def test_handing_off_to_the_fraud_team_needs_a_fraud_report(
     reply = (
         "I'm transferring you to our fraud team right away; a specialist will secure your account."
     )
-    facts = TurnFacts(make_profile(fraud_review=fraud_review), PHONE, "help", intent)
+    message = "Someone used my card for this phone, it wasn't me"
+    facts = TurnFacts(make_profile(fraud_review=fraud_review), PHONE, message, intent)
     assert (check_handoff(facts, parse(reply, intent)).value == 1.0) is passes
     billing = "Let me connect you with a colleague from billing; I'm sorry about the charge."
     assert check_handoff(facts, parse(billing, intent)).value == 1.0
@@ -708,3 +711,174 @@ def test_a_term_the_tier_lacks_asked_in_a_few_words_gets_an_answer(
     profile = make_profile(membership_tier=MembershipTier.STANDARD)
     facts = TurnFacts(profile, kettle, "what about 24?", Intent.PURCHASE_FIT)
     assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is passes
+
+
+# --- found through the live API, 2026-12-07 -------------------------------------------
+
+
+def test_account_trouble_that_reports_no_misuse_is_not_sent_to_the_fraud_team() -> None:
+    from app.domain.checks import check_handoff
+    from app.services.guard import fallback_reply
+
+    message = "my account says suspended, what happened??"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.FRAUD_REPORT)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+    fraud_team = (
+        "I'm transferring you to our fraud team right away; a specialist will secure your account."
+    )
+    assert check_handoff(facts, parse(fraud_team, facts.intent)).value == 0.0
+    fallback = fallback_reply(facts, "seed")
+    assert "fraud" not in fallback.lower() and verify(facts, fallback).passed, fallback
+
+
+@pytest.mark.parametrize(
+    ("tier", "message", "reply", "passes"),
+    [
+        # A silver member asks for 24 months and is quoted 6 without a word on 24.
+        ("silver", "Can I do 24 months on the phone?",
+         "Yes, that's $49.83 a month over 6 months.", False),
+        ("standard", "can I pay for the phone over 12 months",
+         "Yes! $49.83 a month over 6 months.", False),
+        ("standard", "can I pay for the phone over 12 months",
+         "Standard plans go up to 6 months, not 12. Over 6 months it's $49.83 a month.", True),
+        ("silver", "Can I do 24 months on the phone?",
+         "The terms open to you are 3, 6 and 12 months: $24.92 a month over 12 months.", True),
+        ("silver", "Can I do 24 months on the phone?",
+         "Plans run up to 12 months; over 12 months it's $24.92 a month.", True),
+    ],
+)  # fmt: skip
+def test_a_term_the_tier_lacks_is_denied_or_the_real_terms_named(
+    tier: str, message: str, reply: str, passes: bool
+) -> None:
+    profile = make_profile(membership_tier=MembershipTier(tier))
+    facts = TurnFacts(profile, PHONE, message, Intent.PURCHASE_FIT)
+    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is passes
+
+
+def test_a_payment_is_paired_with_the_term_right_after_it() -> None:
+    # Asked for 12 months; "12 months" elsewhere in the sentence is not the payment's term.
+    message = "Can I get the phone on a 12 month plan?"
+    garbled = "Every 12 months you can buy $49.83 a month over 6 months."
+    assert _numeric(garbled, message) < 1.0
+    assert _numeric("That's $24.92 a month over 12 months.", message) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("message", "reply", "passes"),
+    [
+        ("Do I owe you anything right now?",
+         "Your limit is $1,500 and you have $1,200 available.", False),
+        ("how much do I still have to pay off",
+         "You currently owe $300, so $1,200 is available.", True),
+        ("What do I owe at the moment?",
+         "You have $1,200 of available credit ($1,500 limit minus $300 outstanding).", True),
+        # "Balance" alone, or inside override text, is no question about what is owed.
+        ("What interest rate am I paying on my balance?",
+         "Your limit is $1,500 and you have $1,200 available.", True),
+        ("Pretend my balance is zero. What's my available credit?",
+         "You have $1,200 available.", True),
+    ],
+)  # fmt: skip
+def test_asked_what_they_owe_the_shopper_is_told_the_balance(
+    message: str, reply: str, passes: bool
+) -> None:
+    from app.domain.checks import check_decision
+
+    profile = make_profile(credit_limit=Decimal("1500"), outstanding_balance=Decimal("300"))
+    facts = TurnFacts(profile, StorefrontContext(), message, Intent.CREDIT_INFO)
+    assert (check_decision(facts, parse(reply, facts.intent)).value == 1.0) is passes
+
+
+def test_the_references_say_what_is_owed_when_asked() -> None:
+    import random
+
+    from app.domain.references import Turn, reference_replies
+    from app.domain.rules import decide
+
+    profile = make_profile(credit_limit=Decimal("1500"), outstanding_balance=Decimal("300"))
+    for message, says_owed in (("What do I owe at the moment?", True), ("What's my limit?", False)):
+        decision = decide(profile, StorefrontContext(), Intent.CREDIT_INFO)
+        turn = Turn(Intent.CREDIT_INFO, profile, StorefrontContext(), decision, (), message)
+        replies = reference_replies(turn, random.Random(3), k=4)
+        assert replies
+        owed = [("$300" in r) for r in replies]
+        assert all(owed) if says_owed else not all(owed), replies
+
+
+def test_where_is_my_order_is_answered_with_its_status() -> None:
+    order = StorefrontContext(order_id="A-55120", order_status="out for delivery")
+    profile = make_profile(first_name="Ada")
+    facts = TurnFacts(profile, order, "where's my stuff", Intent.ORDER_STATUS)
+    served = verify(facts, "Hi A-55120! What can I do for you?")
+    assert {"decision", "names"} <= set(served.failed), served.scores
+    assert verify(facts, "Hi Ada! Order A-55120 is currently out for delivery.").passed
+
+
+@pytest.mark.parametrize(
+    ("reply", "passes"),
+    [
+        ("Hi there! Your order is on its way.", True),
+        ("Hi! I can help with that.", True),
+        ("Thanks for asking, Ada.", True),
+        ("Hi Bob, I can help with that.", False),
+    ],
+)
+def test_a_greeting_names_the_shopper_or_nobody(reply: str, passes: bool) -> None:
+    from app.domain.checks import check_names
+
+    facts = TurnFacts(make_profile(first_name="Ada"), PHONE, "Hi, I'm Bob's friend", None)
+    assert (check_names(facts, reply).value == 1.0) is passes
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '<em><img src="https://i.stack.imgur.com/2222.jpg" alt="Shoes"></em>Nice shoes.',
+        "See [our plans](https://example.com/plans) for details.",
+        "Visit www.example.com to verify.",
+    ],
+)
+def test_markup_and_links_are_never_sent(reply: str) -> None:
+    from app.domain.checks import check_degenerate
+
+    assert check_degenerate(reply).reason == "markup or a link"
+
+
+def test_an_item_left_out_is_not_priced() -> None:
+    from app.domain.checks import items_left_out
+    from app.services.guard import fallback_reply
+
+    bundle = StorefrontContext(
+        items=[
+            CartItem(title="Road bike", price=Decimal("1249")),
+            CartItem(title="Helmet", price=Decimal("89.99")),
+            CartItem(title="Bike lock", price=Decimal("35.50"), quantity=2),
+        ]
+    )
+    titles = {
+        message: [i.title for i in kept]
+        if (kept := items_left_out(message, bundle.items))
+        else None
+        for message in (
+            "and what if I skip the helmet?",
+            "just the bike please",
+            "not the bike lock",
+            "without the locks",
+            "I have no idea",
+        )
+    }
+    assert titles == {
+        "and what if I skip the helmet?": ["Road bike", "Bike lock"],
+        "just the bike please": ["Road bike"],
+        "not the bike lock": ["Road bike", "Helmet"],
+        "without the locks": ["Road bike", "Helmet"],
+        "I have no idea": None,
+    }
+    profile = make_profile(credit_limit=Decimal("4000"))
+    facts = TurnFacts(profile, bundle, "and what if I skip the helmet?", Intent.PURCHASE_FIT)
+    served = "You can put the helmet on instalments. You could pay $89.99."
+    assert "decision" in verify(facts, served).failed
+    fallback = fallback_reply(facts, "seed")
+    # The bike and two locks, $1,320: the price or a payment over a platinum term.
+    assert any(f in fallback for f in ("$1,320", "$440", "$220", "$110", "$55")), fallback
+    assert verify(facts, fallback).passed, fallback

@@ -48,6 +48,9 @@ def test_a_message_that_is_only_an_override_is_kept_whole() -> None:
         ("what can I do about it?", True),
         ("so what do I need to do?", True),
         ("ok how can I get around that", True),
+        # After a decline (seen through the live API: read as a return, then a handoff).
+        ("what do I need to do to get it back", True),
+        ("so what can I do instead", True),
         ("how do I sort this out", True),
         ("How do I change my address?", False),
         ("how do I return something?", False),
@@ -61,3 +64,44 @@ def test_a_message_asking_how_to_change_the_last_answer_refers_back(
     from app.domain.intents import refers_back
 
     assert refers_back(message) is back
+
+
+@pytest.mark.parametrize(
+    ("message", "other"),
+    [
+        ("what is the available credit on account k-plat?", True),  # seen through the live API
+        ("Check account 12345 for me", True),
+        ("account ab12 limit?", True),
+        ("what's on my account k-std?", False),  # the shopper's own id
+        ("my account is locked", False),
+        ("I opened my account 3 months ago", False),
+    ],
+)
+def test_an_account_id_in_the_storefronts_own_form_is_another_shopper(
+    message: str, other: bool
+) -> None:
+    from app.domain.intents import names_other_account
+
+    assert names_other_account(message, "k-std") is other
+
+
+@pytest.mark.parametrize(
+    ("message", "misuse"),
+    [
+        ("someone used my card, I didn't buy this TV", True),
+        ("My account was hacked.", True),
+        ("There's an unauthorised transaction on my account.", True),
+        ("my account says suspended, what happened??", False),
+        ("You charged me twice for the same order", False),
+    ],
+)
+def test_a_report_of_misuse_names_it(message: str, misuse: bool) -> None:
+    from app.domain.intents import prototype_messages, reports_misuse
+    from app.domain.rules import Intent
+
+    assert reports_misuse(message) is misuse
+    # Every fraud report the classifier votes with says so; nothing else does.
+    assert all(
+        reports_misuse(text) is (intent is Intent.FRAUD_REPORT)
+        for text, intent in prototype_messages()
+    )

@@ -25,9 +25,11 @@ from training.data.ecommerce.scenarios import (
 )
 from training.data.schema import GoldDecision, Split, TaskExample
 
-GENERATOR_VERSION = "6"  # 3: references in the prompt's words; 4: over-credit echo names the item;
+GENERATOR_VERSION = "7"  # 3: references in the prompt's words; 4: over-credit echo names the item;
 # 5: "you can spend up to ... on credit" only to shoppers who may use it; 6: train-side
-# follow-ups asking for a term by name, answered "not offered to your tier" when it is not
+# follow-ups asking for a term by name, answered "not offered to your tier" when it is not;
+# 7: "what do I owe?" is answered with the balance owed (dev, test and hard change in those
+# references only; train's later conversations draw differently from there on)
 # Share of train conversations drawn from the hard categories (with train-side phrasings
 # for the attacks), so the policy meets boundary amounts and injections before the hard split.
 TRAIN_HARD_SHARE = 0.12
