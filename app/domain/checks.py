@@ -514,6 +514,13 @@ _ASKS_PAYMENT_RE = re.compile(
     r"|\b(?:per|a|each) month\b|\bmonthly\b|\blooks? like\b",
     re.IGNORECASE,
 )
+# "what's the monthly cost?", "how much a month?": asks for the figure, not whether paying
+# monthly is possible ("Can I pay for this monthly?").
+_ASKS_MONTHLY_COST_RE = re.compile(
+    r"(?=.*\b(?:monthly|(?:per|a|each|every) month)\b)"
+    r"(?=.*(?:\bhow much\b|\bwhat(?:'s| is| would| will)\b|\bcost\b))",
+    re.IGNORECASE,
+)
 _SENTENCE_END_RE = re.compile(r"[.!?;](?=\s|$)|\n")
 _TERM_UNIT_RE = re.compile(r"^(?:months?|monthly|instal|payment)", re.IGNORECASE)
 # "$50 a month over 6 months", "$50 per month for 12 months": where a payment's own term ends.
@@ -640,7 +647,9 @@ def _longest_named(text: str, facts: TurnFacts) -> bool:
     )
 
 
-def _asked_payment_missing(facts: TurnFacts, text: str, monthly_terms: set[int]) -> str | None:
+def _asked_payment_missing(
+    facts: TurnFacts, text: str, monthly_terms: set[int], *, gives_monthly: bool
+) -> str | None:
     decision = facts.decision
     if decision is None:
         return None
@@ -657,7 +666,14 @@ def _asked_payment_missing(facts: TurnFacts, text: str, monthly_terms: set[int])
             return None
         return f"no word on {sorted(refused)} months, which the shopper asked for"
     asks = _ASKS_PAYMENT_RE.search(facts.message) or asks_term_only(facts.message)
-    if not asks or not facts.asked_terms:
+    if not asks:
+        return None
+    if not facts.asked_terms:
+        # "what's the monthly cost then" answered with the terms alone (seen through the
+        # live API): asked for a monthly payment, the shopper is given one.
+        licensed = any(k.startswith("monthly:") for k in decision.amounts)
+        if licensed and not gives_monthly and _ASKS_MONTHLY_COST_RE.search(facts.message):
+            return "no monthly payment, which the shopper asked for"
         return None
     licensed = {t for t in facts.asked_terms if f"monthly:{t}" in decision.amounts}
     if not licensed or monthly_terms & licensed:
@@ -729,7 +745,10 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
         )
     # Asked what a term costs a month and the rules license that payment: the reply
     # must give it (a reply about something else states nothing false but answers nothing).
-    if missing := _asked_payment_missing(facts, parsed.text, monthly_terms):
+    gives_monthly = any(_is_monthly(parsed.text, a) for a in parsed.amounts)
+    if missing := _asked_payment_missing(
+        facts, parsed.text, monthly_terms, gives_monthly=gives_monthly
+    ):
         total += 1
         bad.append(missing)
     if total == 0:

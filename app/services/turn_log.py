@@ -56,7 +56,15 @@ class TurnLog:
         """Persist the turn, then cache it; False when the cache could not be updated."""
         handoff_logged = await database_call(
             self._persist(
-                storefront_id, session_id, user_id, policy, api_key_name, turn, claim, response
+                storefront_id,
+                session_id,
+                user_id,
+                policy,
+                api_key_name,
+                turn,
+                claim,
+                response,
+                is_new,
             )
         )
         if handoff_logged:
@@ -88,6 +96,7 @@ class TurnLog:
         turn: conversations.TurnRecord,
         claim: IdempotencyClaim | None,
         response: dict[str, Any],
+        is_new: bool,
     ) -> bool:
         """The one transaction; True when it logged the session's handoff event."""
         handoff_logged = False
@@ -102,6 +111,7 @@ class TurnLog:
                 experiment=policy.experiment,
                 api_key_name=api_key_name,
                 turn=turn,
+                is_new=is_new,
             )
             if turn.handoff:  # the reply handed the shopper to a person: the bot goes silent
                 await outcomes.mark_session_human(

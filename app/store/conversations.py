@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.prompt import ChatMessage
@@ -121,15 +121,21 @@ async def record_turn(
     experiment: str | None,
     api_key_name: str | None,
     turn: TurnRecord,
+    is_new: bool | None = None,
 ) -> None:
     """Add the turn's two messages, creating the session on its first turn.
 
     The caller owns the transaction, so both messages (and the session) land together.
+    `is_new`: whether the session has no row yet, when the caller knows (the chat service
+    minted its id this turn); None looks it up. Two statements either way, written as SQL
+    rather than through the unit of work: this runs on every chat turn, and each statement
+    is one more hop to the database driver's thread.
     """
-    row = await _session_row(db, storefront_id, session_id)
-    if row is None:
-        db.add(
-            SessionRow(
+    if is_new is None:
+        is_new = await _session_row(db, storefront_id, session_id) is None
+    if is_new:
+        await db.execute(
+            insert(SessionRow).values(
                 id=session_id,
                 storefront_id=storefront_id,
                 user_id=user_id,
@@ -140,35 +146,64 @@ async def record_turn(
                 api_key_name=api_key_name,
             )
         )
-        await db.flush()  # the messages' foreign key needs the session first
     else:
-        row.updated_at = utcnow()
-    db.add_all(
-        [
-            MessageRow(
-                session_id=session_id,
-                role="user",
-                content=turn.user_message,
-                context=turn.context,
-                profile_snapshot=turn.profile_snapshot,
-            ),
-            MessageRow(
-                session_id=session_id,
-                role="assistant",
-                content=turn.reply,
-                prompt_tokens=turn.prompt_tokens,
-                completion_tokens=turn.completion_tokens,
-                latency_ms=turn.latency_ms,
-                handoff=turn.handoff,
-                intent=turn.intent,
-                guard_passed=turn.guard_passed,
-                intervention=turn.intervention,
-                raw_reply=turn.raw_reply,
-                guard=turn.guard,
-            ),
-        ]
+        await db.execute(
+            update(SessionRow)
+            .where(SessionRow.id == session_id, SessionRow.storefront_id == storefront_id)
+            .values(updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    # One row per message, every column named in both (a multi-row VALUES needs them alike).
+    no_reply: dict[str, Any] = {name: null() for name in _REPLY_COLUMNS}
+    await db.execute(
+        insert(MessageRow).values(
+            [
+                {
+                    **no_reply,
+                    "session_id": session_id,
+                    "role": "user",
+                    "content": turn.user_message,
+                    "context": _json(turn.context),
+                    "profile_snapshot": _json(turn.profile_snapshot),
+                },
+                {
+                    **no_reply,
+                    "session_id": session_id,
+                    "role": "assistant",
+                    "content": turn.reply,
+                    "context": null(),
+                    "profile_snapshot": null(),
+                    "prompt_tokens": turn.prompt_tokens,
+                    "completion_tokens": turn.completion_tokens,
+                    "latency_ms": turn.latency_ms,
+                    "handoff": turn.handoff,
+                    "intent": turn.intent,
+                    "guard_passed": turn.guard_passed,
+                    "intervention": turn.intervention,
+                    "raw_reply": turn.raw_reply,
+                    "guard": _json(turn.guard),
+                },
+            ]
+        )
     )
-    await db.flush()
+
+
+def _json(value: dict[str, Any] | None) -> Any:
+    """SQL NULL for a missing document (a bare None would be stored as JSON `null`)."""
+    return null() if value is None else value
+
+
+_REPLY_COLUMNS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "handoff",
+    "intent",
+    "guard_passed",
+    "intervention",
+    "raw_reply",
+    "guard",
+)
 
 
 async def count_messages(db: AsyncSession, *, storefront_id: str, session_id: str) -> int:

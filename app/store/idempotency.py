@@ -92,11 +92,16 @@ async def complete(
     response: dict[str, Any],
 ) -> None:
     """Store the response (in the caller's transaction, with the work it describes)."""
-    row = await db.scalar(_mine(storefront_id, owner, key))
-    if row is not None:
-        row.status_code = status_code
-        row.response = response
-        await db.flush()
+    await db.execute(
+        update(IdempotencyRow)
+        .where(
+            IdempotencyRow.storefront_id == storefront_id,
+            IdempotencyRow.owner == owner,
+            IdempotencyRow.key == key,
+        )
+        .values(status_code=status_code, response=response)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def release(db: AsyncSession, *, storefront_id: str, owner: str, key: str) -> None:

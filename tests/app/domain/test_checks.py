@@ -882,3 +882,12 @@ def test_an_item_left_out_is_not_priced() -> None:
     # The bike and two locks, $1,320: the price or a payment over a platinum term.
     assert any(f in fallback for f in ("$1,320", "$440", "$220", "$110", "$55")), fallback
     assert verify(facts, fallback).passed, fallback
+
+
+def test_asked_for_the_monthly_cost_the_shopper_is_given_a_monthly_payment() -> None:
+    message = "what's the monthly cost then"
+    terms_only = "You can put the phone on instalments. The terms open to you are 3, 6, 12 and 24."
+    assert _numeric(terms_only, message) < 1.0
+    assert _numeric("That's $49.83 a month over 6 months.", message) == 1.0
+    # Not asked for a monthly figure: the terms alone answer.
+    assert _numeric(terms_only, "Can I pay for this phone in instalments?") == 1.0

@@ -59,7 +59,7 @@ async def test_guard_replaces_a_forbidden_approval_with_a_passing_candidate() ->
     assert guarded.intervention is Intervention.RESAMPLE
     assert guarded.text == decline
     assert "decision" in guarded.record["failed"]
-    assert guarded.candidates_checked == 1 and guarded.extra_completion_tokens > 0
+    assert guarded.candidates_checked == 3 and guarded.extra_completion_tokens > 0
 
 
 async def test_guard_falls_back_to_a_rule_grounded_reply_when_no_candidate_passes() -> None:
@@ -201,3 +201,17 @@ async def test_with_the_intent_unknown_a_failing_reply_is_not_resampled() -> Non
     assert guarded.intervention is Intervention.FALLBACK  # type: ignore[attr-defined]
     assert guarded.candidates_checked == 0  # type: ignore[attr-defined]
     assert guarded.text in CLARIFYING_REPLIES  # type: ignore[attr-defined]
+
+
+async def test_of_the_passing_candidates_the_one_nearest_the_rules_replies_is_sent() -> None:
+    # Seen through the live API: a candidate that passed every check and read oddly.
+    odd = "My door is open, so I can see your order. It's out for delivery."
+    plain = "Your order A-55120 is out for delivery."
+    replies = iter([odd, plain, odd])
+    engine = ScriptedEngine(lambda _messages: next(replies))
+    guard = ReplyGuard(engine=engine, config=GuardConfig(candidates=3))
+    order = StorefrontContext(order_id="A-55120", order_status="out for delivery")
+    facts = TurnFacts(make_profile(), order, "where's my stuff", Intent.ORDER_STATUS)
+    guarded = await _review(guard, facts, "Hi A-55120! What can I do for you?")
+    assert guarded.intervention is Intervention.RESAMPLE
+    assert guarded.text == plain and guarded.candidates_checked == 3
