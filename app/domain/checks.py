@@ -37,13 +37,19 @@ licensed by, the cart the shopper asks about, not only the one the storefront se
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property, lru_cache
 
-from app.domain.intents import asks_owed, in_context, reports_misuse
+from app.domain.intents import (
+    about_buying,
+    asks_owed,
+    asks_shortfall,
+    in_context,
+    reports_misuse,
+)
 from app.domain.money import CURRENCIES, quantize
 from app.domain.numbers import (
     Amount,
@@ -383,6 +389,22 @@ _RETURN_WORDS_RE = re.compile(
 )
 
 
+# What a question back must ask for: the order number, the income for a limit review, the
+# item to check ("perfect, how do I check out?" got "What's your annual income?", seen
+# through the live API).
+_ASKS_FOR: Mapping[Intent | None, re.Pattern[str]] = defaultdict(
+    lambda: re.compile(r"\b(?:item|product|which|what|buy|looking)\b", re.IGNORECASE),
+    {
+        Intent.ORDER_STATUS: re.compile(r"\border\b", re.IGNORECASE),
+        Intent.LIMIT_INCREASE: re.compile(r"\b(?:income|earn|salary|employ\w*)\b", re.IGNORECASE),
+    },
+)
+
+
+def _names_amount(parsed: ParsedReply, amount: Decimal) -> bool:
+    return any(abs(a.value - amount) < Decimal("0.01") for a in parsed.amounts)
+
+
 def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if not any(ch.isalpha() for ch in parsed.text):
         return Score(0.0, "empty reply decides nothing")  # even where the gold is `inform`
@@ -390,6 +412,12 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if decision is None:
         if parsed.stance is Action.APPROVE and (why := forbidden_approval(facts)):
             return Score(0.0, f"approves, but the rules forbid it: {why}")
+        if (
+            parsed.stance is Action.APPROVE
+            and not facts.cart.items
+            and not about_buying(facts.message)
+        ):
+            return Score(0.0, "intent unknown: approves, but nothing was asked about credit")
         if parsed.stance is Action.DECLINE and (false := untrue_decline(facts, parsed.text)):
             return Score(0.0, f"intent unknown: declines for {false}, which the facts deny")
         return Score(1.0, "intent unknown: no forbidden approval, no false decline reason")
@@ -402,6 +430,16 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         if not cited & supported:
             named = ", ".join(sorted(r.value for r in cited)) or "none"
             return Score(0.0, f"declines for {named}, the rules for {decision.reason}")
+    if gold is Action.ASK_INFO and not _ASKS_FOR[facts.decided_intent].search(parsed.text):
+        return Score(0.0, "asks, but not for what the request needs")
+    if (
+        gold is Action.DECLINE
+        and decision.reason is DeclineReason.INSUFFICIENT_CREDIT
+        and asks_shortfall(facts.message)
+        and decision.amounts.get("shortfall") is not None
+        and not _names_amount(parsed, decision.amounts["shortfall"])
+    ):
+        return Score(0.0, "declines, but the shopper asked how far over they are and is not told")
     if missing := _account_figures_missing(facts, parsed):
         return Score(0.0, f"informs, but {missing}")
     if gold is Action.INFORM and _order_status_missing(facts, parsed.text):
@@ -613,18 +651,21 @@ def _price_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     return licensed + _said_by_shopper(facts)
 
 
+def _term_sentences(text: str, terms: frozenset[int]) -> Iterator[str]:
+    """The reply's sentences that name one of `terms` as a number."""
+    for term in terms:
+        for m in re.finditer(rf"(?<![\d.,]){term}(?![\d.,]\d)", text):
+            lo, hi = _sentence(text, m.start(), m.end())
+            yield text[lo:hi]
+
+
 def _term_denied(
     text: str, terms: frozenset[int], *, denial: re.Pattern[str] | None = None
 ) -> bool:
     """Whether a sentence of the reply names one of `terms` and denies it ("Standard plans
     go up to 6 months, not 12", "24 months isn't one of the silver terms")."""
     denial = denial or _TERM_DENIED_RE
-    for term in terms:
-        for m in re.finditer(rf"(?<![\d.,]){term}(?![\d.,]\d)", text):
-            lo, hi = _sentence(text, m.start(), m.end())
-            if denial.search(text[lo:hi]):
-                return True
-    return False
+    return any(denial.search(sentence) for sentence in _term_sentences(text, terms))
 
 
 def _all_terms_named(text: str, facts: TurnFacts) -> bool:
@@ -666,19 +707,24 @@ def _asked_payment_missing(
             return None
         return f"no word on {sorted(refused)} months, which the shopper asked for"
     asks = _ASKS_PAYMENT_RE.search(facts.message) or asks_term_only(facts.message)
-    if not asks:
-        return None
     if not facts.asked_terms:
         # "what's the monthly cost then" answered with the terms alone (seen through the
         # live API): asked for a monthly payment, the shopper is given one.
-        licensed = any(k.startswith("monthly:") for k in decision.amounts)
-        if licensed and not gives_monthly and _ASKS_MONTHLY_COST_RE.search(facts.message):
+        licensed_any = any(k.startswith("monthly:") for k in decision.amounts)
+        cost = asks and _ASKS_MONTHLY_COST_RE.search(facts.message)
+        if licensed_any and not gives_monthly and cost:
             return "no monthly payment, which the shopper asked for"
         return None
     licensed = {t for t in facts.asked_terms if f"monthly:{t}" in decision.amounts}
     if not licensed or monthly_terms & licensed:
         return None
-    return f"no monthly payment over {sorted(licensed)} months, which the shopper asked for"
+    if asks:
+        return f"no monthly payment over {sorted(licensed)} months, which the shopper asked for"
+    # "actually make it the 12 month option" answered "it's £1,099 and you have £2,200
+    # available" (seen through the live API): a term named is a term answered.
+    if not any(True for _ in _term_sentences(text, frozenset(licensed))):
+        return f"no word on {sorted(licensed)} months, which the shopper asked for"
+    return None
 
 
 # Words that deny a term in its sentence: "not 24", "isn't one of", "aren't offered" (not

@@ -307,6 +307,9 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "Are you human?",
         "Is this a bot?",
         "Ok thanks, bye.",
+        # "what can you do?" was read as a request for a person (live API, 2026-12-07).
+        "What can you do?",
+        "What can you help me with?",
     ),
 }
 
@@ -377,6 +380,36 @@ _ASKS_OWED_RE = re.compile(
     r"\b(?:owe|owing|owed|outstanding|debt|pay off|paid off|left to pay|still to pay)\b",
     re.IGNORECASE,
 )
+
+
+# "How much more credit would I need?", "how far over am I?": asks for the shortfall.
+_ASKS_SHORTFALL_RE = re.compile(
+    r"\bhow much (?:more|extra|over|short)\b|\bhow far (?:over|off|short)\b|"
+    r"\bshort by\b|\bhow much (?:do|would|will) i (?:still )?need\b|\bby how much\b",
+    re.IGNORECASE,
+)
+
+
+def asks_shortfall(message: str) -> bool:
+    """Whether the shopper asks how far the cart is over their available credit."""
+    return _ASKS_SHORTFALL_RE.search(message) is not None
+
+
+# What a question about money or buying says, in the languages shoppers used through the
+# live API: with nothing of it and nothing in view, "What's the capital of France?" asks
+# nothing an approval could answer.
+_ABOUT_BUYING_RE = re.compile(
+    r"instal|install|pay|credit|financ|month|plan|afford|buy|purchase|split|spread|limit|"
+    r"balance|owe|loan|price|cost|cart|order|checkout|deposit|\d|[$€£¥]|"
+    r"raten|rate\b|plazo|cuota|parcel|mensual|mensil|monatlich|échelon|versement|"
+    r"分割|払い|ローン|月",
+    re.IGNORECASE,
+)
+
+
+def about_buying(message: str) -> bool:
+    """Whether the message says anything about paying, credit or buying."""
+    return _ABOUT_BUYING_RE.search(message) is not None
 
 
 def asks_owed(message: str) -> bool:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from app.domain.intents import asks_owed
+from app.domain.intents import asks_owed, asks_shortfall
 from app.domain.money import format_amount
 from app.domain.numbers import asked_terms
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
@@ -503,6 +503,21 @@ def _owed_stated(turn: Turn, reply: str) -> str:
     return next((reply.replace(s, owed) for s in silent if s in reply), reply)
 
 
+def _shortfall_stated(turn: Turn, reply: str) -> str:
+    """Asked how much more credit they would need, a decline over the available credit
+    says by how much (after the sentence with the figures, before any closing line)."""
+    d = turn.decision
+    shortfall = d.amounts.get("shortfall")
+    if d.action is not Action.DECLINE or d.reason is not DeclineReason.INSUFFICIENT_CREDIT:
+        return reply
+    if shortfall is None or turn.money(shortfall) in reply or not asks_shortfall(turn.message):
+        return reply
+    gap = f"That's {turn.money(shortfall)} over your available credit."
+    sentences = re.split(r"(?<=[.!?])\s+", reply)
+    at = next((i + 1 for i, s in enumerate(sentences) if "credit" in s), len(sentences))
+    return " ".join([*sentences[:at], gap, *sentences[at:]])
+
+
 def _inform(turn: Turn, rng: random.Random) -> list[str]:
     if turn.intent is Intent.CREDIT_INFO:
         parts = [rng.choice(_credit_sentences(turn))]
@@ -618,7 +633,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
             replies.append(reply)
         if len(replies) == k:
             break
-    return list(dict.fromkeys(_owed_stated(turn, r) for r in replies))
+    return list(dict.fromkeys(_shortfall_stated(turn, _owed_stated(turn, r)) for r in replies))
 
 
 CLARIFYING_REPLIES: tuple[str, ...] = (

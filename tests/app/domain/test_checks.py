@@ -8,7 +8,7 @@ import pytest
 
 from app.domain.checks import TurnFacts, check_numeric, parse, verify
 from app.domain.profile import CartItem, MembershipTier, StorefrontContext
-from app.domain.rules import Intent
+from app.domain.rules import Action, Intent
 from tests.factories import make_profile
 
 # A gold shopper (terms 3, 6, 12, 24) looking at a $299 phone: $99.67, $49.83, $24.92, $12.46.
@@ -891,3 +891,63 @@ def test_asked_for_the_monthly_cost_the_shopper_is_given_a_monthly_payment() -> 
     assert _numeric("That's $49.83 a month over 6 months.", message) == 1.0
     # Not asked for a monthly figure: the terms alone answer.
     assert _numeric(terms_only, "Can I pay for this phone in instalments?") == 1.0
+
+
+def test_an_approval_answers_only_a_question_about_buying() -> None:
+    from app.domain.checks import check_decision
+    from app.services.guard import fallback_reply
+
+    approval = "Good news: you're eligible to pay in instalments. Plans run over 3 or 6 months."
+    for message, passes in (
+        ("What's the capital of France?", False),  # seen through the live API
+        ("このテレビを分割で買えますか？", True),  # the classifier abstains on Japanese
+        ("Can I spread my purchases out?", True),
+    ):
+        facts = TurnFacts(make_profile(), StorefrontContext(), message, None)
+        assert (check_decision(facts, parse(approval, None)).value == 1.0) is passes, message
+    facts = TurnFacts(make_profile(), StorefrontContext(), "What's the capital of France?", None)
+    assert "?" in fallback_reply(facts, "seed", raw_stance=Action.APPROVE)  # a question back
+
+
+@pytest.mark.parametrize(
+    ("intent", "question", "passes"),
+    [
+        (Intent.ORDER_STATUS, "Hi Ada! What's your annual income? Then I can check.", False),
+        (Intent.ORDER_STATUS, "Could you share your order number so I can check?", True),
+        (Intent.LIMIT_INCREASE, "Which order do you mean?", False),
+        (Intent.LIMIT_INCREASE, "Could you tell me your annual income?", True),
+    ],
+)
+def test_a_question_back_asks_for_what_the_request_needs(
+    intent: Intent, question: str, passes: bool
+) -> None:
+    from app.domain.checks import check_decision
+
+    facts = TurnFacts(make_profile(), StorefrontContext(), "perfect, how do I check out?", intent)
+    assert (check_decision(facts, parse(question, intent)).value == 1.0) is passes
+
+
+def test_a_term_the_shopper_names_is_answered() -> None:
+    message = "actually make it the 12 month option"
+    assert (
+        _numeric("Yes, the Pixel 9 phone fits: it's $299 and you have $1,200 available.", message)
+        < 1.0
+    )
+    assert _numeric("Sure, over 12 months that's $24.92 a month.", message) == 1.0
+    assert _numeric("Yes, 12 months works for the phone.", message) == 1.0
+
+
+def test_asked_how_much_more_credit_is_needed_the_shortfall_is_given() -> None:
+    from app.domain.checks import check_decision
+    from app.services.guard import fallback_reply
+
+    fridge = StorefrontContext(items=[CartItem(title="Fridge freezer", price=Decimal("749"))])
+    tight = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("380"))
+    message = "how much more credit would I need?"
+    facts = TurnFacts(tight, fridge, message, Intent.PURCHASE_FIT)
+    repeated = (
+        "I'm sorry, instalments aren't available on your account: cart over the available credit."
+    )
+    assert check_decision(facts, parse(repeated, facts.intent)).value == 0.0
+    fallback = fallback_reply(facts, "seed")
+    assert "$629" in fallback and verify(facts, fallback).passed, fallback
