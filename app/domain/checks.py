@@ -265,10 +265,14 @@ class TurnFacts:
         next to a priced item asks about that item. A fraud report that reports no misuse
         ("my account says suspended, what happened??", read as one by the encoder through
         the live API) is account trouble a person explains: the fraud team has nothing to
-        secure."""
+        secure. With the intent unknown, a term named beside items in view asks about them."""
         intent = in_context(self.intent, self.cart)
         if intent is Intent.FRAUD_REPORT and not reports_misuse(self.message):
             return Intent.HUMAN_REQUEST
+        if intent is None and self.cart.items and asked_terms(self.message):
+            # "I want the headphones, 3 months please" (the classifier abstained, live
+            # API): a term named beside items in view asks to pay for them over it.
+            return Intent.PURCHASE_FIT
         return intent
 
     @cached_property

@@ -377,7 +377,8 @@ def reports_misuse(message: str) -> bool:
 # "How much do I owe?", "what's still outstanding?": asks for what is owed, not for what
 # is left to spend ("balance" alone is both, and "interest on my balance" neither).
 _ASKS_OWED_RE = re.compile(
-    r"\b(?:owe|owing|owed|outstanding|debt|pay off|paid off|left to pay|still to pay)\b",
+    r"\b(?:owe|owing|owed|outstanding|debt|pay off|paid off|left to pay|still to pay|"
+    r"(?:already |have i )used|in use)\b",
     re.IGNORECASE,
 )
 
@@ -385,7 +386,8 @@ _ASKS_OWED_RE = re.compile(
 # "How much more credit would I need?", "how far over am I?": asks for the shortfall.
 _ASKS_SHORTFALL_RE = re.compile(
     r"\bhow much (?:more|extra|over|short)\b|\bhow far (?:over|off|short)\b|"
-    r"\bshort by\b|\bhow much (?:do|would|will) i (?:still )?need\b|\bby how much\b",
+    r"\bshort by\b|\bhow much (?:do|would|will) i (?:still )?need\b|\bby how much\b|"
+    r"\bwhat(?:'s| is) the (?:gap|difference)\b",
     re.IGNORECASE,
 )
 

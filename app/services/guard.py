@@ -12,8 +12,8 @@ Modes (`MORE_GUARD_MODE`):
   in one engine call (shared prompt, temperature > 0) that passes and reads nearest the
   rules' own replies (`closeness`), else by a rule-grounded reply in the same voice
   (`app.domain.references`); with the intent unknown, straight by the latter (a question
-  back, or the rules' decline). A turn whose gold action is a handoff ends handed off,
-  as if the policy had said it.
+  back, or the rules' decline). A turn whose gold action is a handoff ends handed off
+  in the rules' words (no candidates), as if the policy had said it.
 
 When the intent is unknown (the classifier abstained) only what needs no intent is
 checked: numbers, claims, no approval the rules forbid, and degenerate output.
@@ -177,7 +177,10 @@ class ReplyGuard:
         # With the request unknown, candidates are judged only on what needs no intent, and
         # sampled at temperature they wander ("what's 2+2" got "I can see you've got a good
         # score on your account"): the fallback asks what the shopper needs instead.
-        if self.config.candidates > 0 and facts.decided_intent is not None:
+        # A handoff is said best in the rules' own words: sampled ones apologised "about the
+        # charge" to a shopper who asked why their account was suspended (live API).
+        handoff = facts.decision is not None and facts.decision.action is Action.HANDOFF
+        if self.config.candidates > 0 and facts.decided_intent is not None and not handoff:
             sampling = SamplingSettings(
                 max_tokens=self.config.max_tokens,
                 temperature=self.config.temperature,

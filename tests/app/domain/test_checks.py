@@ -951,3 +951,27 @@ def test_asked_how_much_more_credit_is_needed_the_shortfall_is_given() -> None:
     assert check_decision(facts, parse(repeated, facts.intent)).value == 0.0
     fallback = fallback_reply(facts, "seed")
     assert "$629" in fallback and verify(facts, fallback).passed, fallback
+
+
+def test_a_term_named_beside_items_in_view_asks_about_them() -> None:
+    headphones = StorefrontContext(items=[CartItem(title="Headphones", price=Decimal("349"))])
+    message = "I want the headphones, 3 months please"  # the classifier abstained (live API)
+    assert TurnFacts(make_profile(), headphones, message, None).decided_intent is (
+        Intent.PURCHASE_FIT
+    )
+    assert TurnFacts(make_profile(), StorefrontContext(), message, None).decided_intent is None
+
+
+@pytest.mark.parametrize(
+    ("message", "owed", "shortfall"),
+    [
+        ("How much have I already used of my limit?", True, False),
+        ("what's my credit limit", False, False),
+        ("what's the gap", False, True),
+        ("how much more credit would I need?", False, True),
+    ],
+)
+def test_what_a_credit_question_asks_for(message: str, owed: bool, shortfall: bool) -> None:
+    from app.domain.intents import asks_owed, asks_shortfall
+
+    assert (asks_owed(message), asks_shortfall(message)) == (owed, shortfall)

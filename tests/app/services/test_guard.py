@@ -215,3 +215,15 @@ async def test_of_the_passing_candidates_the_one_nearest_the_rules_replies_is_se
     guarded = await _review(guard, facts, "Hi A-55120! What can I do for you?")
     assert guarded.intervention is Intervention.RESAMPLE
     assert guarded.text == plain and guarded.candidates_checked == 3
+
+
+async def test_a_handoff_is_said_in_the_rules_words_without_sampling() -> None:
+    engine = ScriptedEngine("Let me connect you with billing; I'm sorry about the charge.")
+    guard = ReplyGuard(engine=engine, config=GuardConfig(candidates=3))
+    message = "Why was my account suspended?"  # read as a fraud report, decided as a person
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.FRAUD_REPORT)
+    fraud_team = "I'm transferring you to our fraud team; a specialist will secure your account."
+    guarded = await _review(guard, facts, fraud_team)
+    assert guarded.intervention is Intervention.FALLBACK and guarded.handoff
+    assert guarded.candidates_checked == 0 and engine.prompts == []
+    assert "charge" not in guarded.text and "fraud" not in guarded.text
