@@ -49,6 +49,7 @@ from app.domain.intents import (
     asks_shortfall,
     in_context,
     reports_misuse,
+    states_income,
 )
 from app.domain.money import CURRENCIES, quantize
 from app.domain.numbers import (
@@ -269,6 +270,12 @@ class TurnFacts:
         intent = in_context(self.intent, self.cart)
         if intent is Intent.FRAUD_REPORT and not reports_misuse(self.message):
             return Intent.HUMAN_REQUEST
+        if intent is Intent.LIMIT_INCREASE and states_income(self.message):
+            # The income a review needs, given ("I make about 50k a year" was asked for it
+            # again, live API): a person reviews limits, so the shopper is passed to one,
+            # unless the rules decline the review outright.
+            review = decide(self.profile, self.cart, intent)
+            return Intent.HUMAN_REQUEST if review.action is Action.ASK_INFO else intent
         if intent is None and self.cart.items and asked_terms(self.message):
             # "I want the headphones, 3 months please" (the classifier abstained, live
             # API): a term named beside items in view asks to pay for them over it.

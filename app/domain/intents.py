@@ -414,6 +414,19 @@ def about_buying(message: str) -> bool:
     return _ABOUT_BUYING_RE.search(message) is not None
 
 
+# "I make about 50k a year", "my salary is $4,000 a month": the income a limit review asks for.
+_STATES_INCOME_RE = re.compile(
+    r"(?=.*\d)(?:\bi (?:make|earn|get paid|bring in)\b|\bmy (?:annual |yearly |monthly )?"
+    r"(?:income|salary|pay) is\b|\b(?:income|salary) of\b|\bi'm on\b)",
+    re.IGNORECASE,
+)
+
+
+def states_income(message: str) -> bool:
+    """Whether the message gives the shopper's income (with a figure)."""
+    return _STATES_INCOME_RE.search(message) is not None
+
+
 def asks_owed(message: str) -> bool:
     """Whether the shopper's request (without override text) asks what they owe."""
     return _ASKS_OWED_RE.search(request_text(message)) is not None

@@ -975,3 +975,15 @@ def test_what_a_credit_question_asks_for(message: str, owed: bool, shortfall: bo
     from app.domain.intents import asks_owed, asks_shortfall
 
     assert (asks_owed(message), asks_shortfall(message)) == (owed, shortfall)
+
+
+def test_a_limit_review_with_the_income_given_goes_to_a_person() -> None:
+    message = "I make about 50k a year"  # asked for the income again (live API)
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.LIMIT_INCREASE)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+    late = make_profile(account_standing="late")  # the rules decline the review outright
+    assert TurnFacts(late, StorefrontContext(), message, Intent.LIMIT_INCREASE).decided_intent is (
+        Intent.LIMIT_INCREASE
+    )
+    asks = TurnFacts(make_profile(), StorefrontContext(), "raise my limit", Intent.LIMIT_INCREASE)
+    assert asks.decided_intent is Intent.LIMIT_INCREASE
