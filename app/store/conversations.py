@@ -193,16 +193,12 @@ def _json(value: dict[str, Any] | None) -> Any:
     return null() if value is None else value
 
 
-_REPLY_COLUMNS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "latency_ms",
-    "handoff",
-    "intent",
-    "guard_passed",
-    "intervention",
-    "raw_reply",
-    "guard",
+# The assistant row's own columns: every one a user row leaves empty.
+_REPLY_COLUMNS = tuple(
+    column.name
+    for column in MessageRow.__table__.columns
+    if column.name
+    not in {"id", "session_id", "role", "content", "created_at", "context", "profile_snapshot"}
 )
 
 

@@ -70,3 +70,60 @@ async def test_repositories_money_roundtrips_exactly_and_turns_are_recorded(
         assert session is not None and session.user_id == profile.user_id
     finally:
         await engine.dispose()
+
+
+async def test_a_turn_is_written_with_what_the_caller_knows_of_its_session(
+    tmp_path: Path,
+) -> None:
+    """The chat service says whether the session is new (no lookup); either way a turn
+    lands as two rows, the reply's columns on the assistant's row only, and documents that
+    are missing are SQL NULL, not JSON `null`."""
+    from sqlalchemy import text
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'more.db'}"
+    run_sync(upgrade, url)
+    engine = create_db_engine(url)
+    db = create_session_factory(engine)
+    try:
+        profile = make_profile()
+        async with db() as s, s.begin():
+            await profiles.upsert_profile(s, storefront_id=SF, profile=profile)
+        context = {"items": [{"title": "Pixel 9 phone", "price": "299.00", "quantity": 1}]}
+        turn = conversations.TurnRecord(
+            "Can I pay monthly?", "Yes: $49.83 a month over 6 months.", 120, 14, 900.0, False,
+            context=context, intent="purchase_fit", guard_passed=True, intervention="none",
+        )  # fmt: skip
+        for is_new in (True, False, None):
+            async with db() as s, s.begin():
+                await conversations.record_turn(
+                    s,
+                    storefront_id=SF,
+                    session_id="s-1",
+                    user_id=profile.user_id,
+                    variant="default",
+                    policy_version="base",
+                    experiment=None,
+                    api_key_name="k",
+                    turn=turn,
+                    is_new=is_new,
+                )
+        async with db() as s:
+            rows = (
+                await s.execute(
+                    text(
+                        "SELECT role, context IS NULL, profile_snapshot IS NULL, guard IS NULL, "
+                        "intent, completion_tokens FROM messages ORDER BY id"
+                    )
+                )
+            ).all()
+            assert await conversations.latest_context(s, storefront_id=SF, session_id="s-1") == (
+                context
+            )
+            sessions = (await s.execute(text("SELECT count(*) FROM sessions"))).scalar_one()
+        assert sessions == 1
+        assert [tuple(r) for r in rows] == [
+            ("user", 0, 1, 1, None, None),
+            ("assistant", 1, 1, 1, "purchase_fit", 14),
+        ] * 3
+    finally:
+        await engine.dispose()
