@@ -48,6 +48,7 @@ from app.domain.intents import (
     asks_owed,
     asks_shortfall,
     in_context,
+    pays_part_now,
     reports_misuse,
     states_income,
 )
@@ -62,7 +63,7 @@ from app.domain.numbers import (
 )
 from app.domain.profile import AccountStanding, AgeBand, CartItem, Profile, StorefrontContext
 from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
-from app.domain.replies import Claim, ParsedReply, cited_reasons, parse_reply
+from app.domain.replies import Claim, ParsedReply, cited_reasons, parse_reply, says_whole_price
 from app.domain.rules import (
     SUPPORTED_REGIONS,
     TERMS_BY_TIER,
@@ -451,6 +452,15 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         and not _names_amount(parsed, decision.amounts["shortfall"])
     ):
         return Score(0.0, "declines, but the shopper asked how far over they are and is not told")
+    if (
+        gold is Action.APPROVE
+        and pays_part_now(facts.message)
+        and not says_whole_price(parsed.text)
+    ):
+        # "I'll pay $300 upfront and the rest monthly" answered "That works! ... $108.33 a
+        # month over 6 months" (the whole $650 over 6, live API): the shopper would think
+        # the payments are on the rest.
+        return Score(0.0, "approves a part paid now, which a plan does not take, unsaid")
     if missing := _account_figures_missing(facts, parsed):
         return Score(0.0, f"informs, but {missing}")
     if gold is Action.INFORM and _order_status_missing(facts, parsed.text):

@@ -427,6 +427,21 @@ def states_income(message: str) -> bool:
     return _STATES_INCOME_RE.search(message) is not None
 
 
+# "I'll pay $300 upfront and the rest monthly", "put $500 down, rest on instalments": a
+# part paid now, which plans here do not take (a plan covers the whole price).
+_PAYS_PART_NOW_RE = re.compile(
+    r"(?=.*\d)(?=.*\b(?:rest|remainder|remaining|the balance|later)\b)"
+    r"(?=.*(?:\b(?:upfront|up front|down payment|deposit)\b|"
+    r"\b(?:pay|put)\b[^.!?]{0,20}\b(?:now|today|first|down)\b))",
+    re.IGNORECASE,
+)
+
+
+def pays_part_now(message: str) -> bool:
+    """Whether the shopper offers to pay part of the price now and the rest in instalments."""
+    return _PAYS_PART_NOW_RE.search(message) is not None
+
+
 def asks_owed(message: str) -> bool:
     """Whether the shopper's request (without override text) asks what they owe."""
     return _ASKS_OWED_RE.search(request_text(message)) is not None

@@ -20,10 +20,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from app.domain.intents import asks_owed, asks_shortfall
+from app.domain.intents import asks_owed, asks_shortfall, pays_part_now
 from app.domain.money import format_amount
 from app.domain.numbers import asked_terms
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
+from app.domain.replies import says_whole_price
 from app.domain.rules import (
     TERMS_BY_TIER,
     Action,
@@ -518,6 +519,17 @@ def _shortfall_stated(turn: Turn, reply: str) -> str:
     return " ".join([*sentences[:at], gap, *sentences[at:]])
 
 
+def _whole_price_stated(turn: Turn, reply: str) -> str:
+    """Offered to pay part now and the rest in instalments, an approval first says that a
+    plan covers the whole price (its payments are the price over the term)."""
+    d = turn.decision
+    if d.action is not Action.APPROVE or not pays_part_now(turn.message):
+        return reply
+    if says_whole_price(reply):
+        return reply
+    return f"A plan covers the whole price, with nothing paid up front. {reply}"
+
+
 def _inform(turn: Turn, rng: random.Random) -> list[str]:
     if turn.intent is Intent.CREDIT_INFO:
         parts = [rng.choice(_credit_sentences(turn))]
@@ -633,7 +645,10 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
             replies.append(reply)
         if len(replies) == k:
             break
-    return list(dict.fromkeys(_shortfall_stated(turn, _owed_stated(turn, r)) for r in replies))
+    said = (
+        _whole_price_stated(turn, _shortfall_stated(turn, _owed_stated(turn, r))) for r in replies
+    )
+    return list(dict.fromkeys(said))
 
 
 CLARIFYING_REPLIES: tuple[str, ...] = (

@@ -506,3 +506,17 @@ def cited_reasons(text: str) -> frozenset[DeclineReason]:
     """The decline reasons a reply names (by cue words; several may be named)."""
     text = _normalise(text)
     return frozenset(reason for reason, cue in _REASON_CUES.items() if cue.search(text))
+
+
+# What says that a plan covers the whole price: the words a reply to "I'll pay $300 now
+# and the rest monthly" needs, lest the shopper think the payments are on the rest.
+_WHOLE_PRICE_RE = re.compile(
+    r"\bwhole price\b|\bfull price\b|\bnothing (?:paid )?up ?front\b|\bno (?:down payment|"
+    r"deposit)\b|\bcovers? the (?:whole|full)\b",
+    re.IGNORECASE,
+)
+
+
+def says_whole_price(text: str) -> bool:
+    """Whether a reply says that an instalment plan covers the whole price."""
+    return _WHOLE_PRICE_RE.search(text) is not None

@@ -987,3 +987,20 @@ def test_a_limit_review_with_the_income_given_goes_to_a_person() -> None:
     )
     asks = TurnFacts(make_profile(), StorefrontContext(), "raise my limit", Intent.LIMIT_INCREASE)
     assert asks.decided_intent is Intent.LIMIT_INCREASE
+
+
+def test_a_part_paid_now_is_answered_with_a_plan_on_the_whole_price() -> None:
+    from app.domain.intents import pays_part_now
+    from app.services.guard import fallback_reply
+
+    assert pays_part_now("I'll pay $300 upfront and the rest monthly for the sofa, ok?")
+    assert pays_part_now("put $500 down, rest on instalments")
+    assert not pays_part_now("Can I pay the sofa monthly?")
+    assert not pays_part_now("I want to pay off the rest of my balance")
+    sofa = StorefrontContext(items=[CartItem(title="Corner sofa", price=Decimal("650"))])
+    message = "I'll pay $300 upfront and the rest monthly for the sofa, ok?"
+    facts = TurnFacts(make_profile(), sofa, message, Intent.PURCHASE_FIT)
+    served = "That works! $300 is within your $1,200 of available credit. $108.33 a month."
+    assert "decision" in verify(facts, served).failed  # seen through the live API
+    fallback = fallback_reply(facts, "seed")
+    assert "whole price" in fallback and verify(facts, fallback).passed, fallback
