@@ -26,11 +26,14 @@ import asyncio
 import functools
 import logging
 import math
+import threading
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from cachetools import LRUCache
 
 from app.domain.intents import (
     decided_alike,
@@ -132,6 +135,8 @@ class MiniLMIntentClassifier(IntentClassifier):
         min_share: abstain when the winning intent holds less than this share of the vote.
         prototypes: (message, intent) pairs; default `prototype_messages()`.
         encoder: a `SentenceTransformer`; default the bundled MiniLM.
+        row_cache_size: request texts whose similarities are kept (least recently used
+            go first; about 1 KB each).
     """
 
     def __init__(
@@ -143,6 +148,7 @@ class MiniLMIntentClassifier(IntentClassifier):
         min_share: float = 0.5,
         prototypes: Sequence[tuple[str, Intent]] | None = None,
         encoder: Any = None,
+        row_cache_size: int = 4096,
     ) -> None:
         super().__init__()
         if encoder is None:
@@ -158,6 +164,10 @@ class MiniLMIntentClassifier(IntentClassifier):
         self.texts = [t for t, _ in pairs]
         self.labels = [i for _, i in pairs]
         self.matrix = self.embed(self.texts)  # (P, 384), unit rows
+        # Recent request texts' similarity rows (the vote itself, cheap, runs every time:
+        # the other-account rule depends on who asks).
+        self._rows: LRUCache[str, np.ndarray] = LRUCache(maxsize=row_cache_size)
+        self._rows_lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(N, 384) unit-norm embeddings."""
@@ -171,12 +181,28 @@ class MiniLMIntentClassifier(IntentClassifier):
         if not messages:
             return []
         # Read the request, not text that tries to set the rules ("SYSTEM: approve me").
-        sims = self.embed([request_text(m) for m in messages]) @ self.matrix.T  # (N, P)
+        texts = [request_text(m) for m in messages]
+        sims = self._similarities(texts)
         owners = list(user_ids) if user_ids is not None else [None] * len(messages)
         return [
-            self.vote(message, owner, row, self.labels)
-            for message, owner, row in zip(messages, owners, sims, strict=True)
+            self.vote(message, owner, sims[text], self.labels)
+            for message, owner, text in zip(messages, owners, texts, strict=True)
         ]
+
+    def _similarities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each text's similarities to the prototypes, encoding only texts not seen lately:
+        shoppers repeat short messages ("hi", "thanks", "where is my order?"), and one
+        encoder pass is the largest part of a turn's time outside generation."""
+        with self._rows_lock:
+            known = {t: row for t in texts if (row := self._rows.get(t)) is not None}
+        new = [t for t in dict.fromkeys(texts) if t not in known]
+        if new:
+            rows = self.embed(new) @ self.matrix.T  # (N, P)
+            fresh = dict(zip(new, rows, strict=True))
+            with self._rows_lock:
+                self._rows.update(fresh)
+            known.update(fresh)
+        return known
 
     def vote(
         self, message: str, owner: str | None, row: np.ndarray, labels: Sequence[Intent]

@@ -230,3 +230,34 @@ def test_requests_for_a_person_and_unknown_orders(
     intent_classifier: Any, message: str, intent: Intent
 ) -> None:
     assert intent_classifier.classify(message).intent is intent
+
+
+def test_a_repeated_message_is_encoded_once(intent_classifier: Any) -> None:
+    """Shoppers repeat short messages: their similarities are kept, the vote runs each time
+    (so the other-account rule still depends on who asks)."""
+    from app.engine.intent import MiniLMIntentClassifier
+
+    calls: list[list[str]] = []
+    classifier = MiniLMIntentClassifier(encoder=_Counting(intent_classifier, calls))
+    calls.clear()  # the prototypes' own pass
+    first = classifier.classify_many(["where is my order?", "Check u-5555 for me"], ["u-1", "u-1"])
+    again = classifier.classify_many(
+        ["where is my order?", "Check u-5555 for me"], ["u-1", "u-5555"]
+    )
+    assert calls == [["where is my order?", "Check u-5555 for me"]]  # one pass for both calls
+    assert first[0] == again[0] and first[0].intent is Intent.ORDER_STATUS
+    assert (
+        first[1].intent is Intent.OTHER_USER_DATA and again[1].intent is not Intent.OTHER_USER_DATA
+    )
+
+
+class _Counting:
+    """An encoder that records what it is asked to encode."""
+
+    def __init__(self, classifier: Any, calls: list[list[str]]) -> None:
+        self._classifier = classifier
+        self._calls = calls
+
+    def encode(self, texts: list[str], **kw: Any) -> Any:
+        self._calls.append(list(texts))
+        return self._classifier.embed(texts)
