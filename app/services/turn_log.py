@@ -9,6 +9,8 @@ history from the database and backfills the cache).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +23,7 @@ from app.domain.prompt import ChatMessage
 from app.services.idempotency import IdempotencyClaim, IdempotencyService
 from app.services.policies import Policy
 from app.store import conversations, outcomes
+from app.store.db import one_writer_at_a_time
 from app.store.sessions import CacheUnavailableError, SessionCache
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,8 @@ class TurnLog:
         self._db = db
         self._cache = cache
         self._idempotency = idempotency
+        # SQLite: turns are written one after another from here (see `one_writer_at_a_time`).
+        self._write_lock = asyncio.Lock() if one_writer_at_a_time(db) else None
 
     async def record(
         self,
@@ -100,7 +105,8 @@ class TurnLog:
     ) -> bool:
         """The one transaction; True when it logged the session's handoff event."""
         handoff_logged = False
-        async with self._db() as db, db.begin():
+        queue = self._write_lock or contextlib.nullcontext()
+        async with queue, self._db() as db, db.begin():
             await conversations.record_turn(
                 db,
                 storefront_id=storefront_id,

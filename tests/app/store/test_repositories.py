@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from app.core.security import DEFAULT_STOREFRONT_ID as SF
 from app.store import conversations, profiles
 from app.store.db import create_db_engine, create_session_factory
@@ -127,3 +129,78 @@ async def test_a_turn_is_written_with_what_the_caller_knows_of_its_session(
         ] * 3
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_turns_are_written_one_after_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite takes one writer at a time and makes the others sleep in its busy handler:
+    concurrent turns queue on the turn log's lock instead, and all of them land."""
+    import asyncio
+
+    from app.services.idempotency import IdempotencyService
+    from app.services.policies import Policy
+    from app.services.turn_log import TurnLog
+    from app.store.db import one_writer_at_a_time
+    from app.store.sessions import InMemorySessionCache
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'more.db'}"
+    run_sync(upgrade, url)
+    engine = create_db_engine(url)
+    db = create_session_factory(engine)
+    postgres = create_db_engine("postgresql+asyncpg://u@127.0.0.1:1/x")
+    try:
+        assert one_writer_at_a_time(db) and not one_writer_at_a_time(
+            create_session_factory(postgres)
+        )
+        profile = make_profile()
+        async with db() as s, s.begin():
+            await profiles.upsert_profile(s, storefront_id=SF, profile=profile)
+        writing, most = 0, 0
+        record_turn = conversations.record_turn
+
+        async def counted(*args: object, **kwargs: object) -> None:
+            nonlocal writing, most
+            writing += 1
+            most = max(most, writing)
+            await asyncio.sleep(0.001)  # let the others try
+            await record_turn(*args, **kwargs)  # type: ignore[arg-type]
+            writing -= 1
+
+        monkeypatch.setattr(conversations, "record_turn", counted)
+        log = TurnLog(
+            db=db,
+            cache=InMemorySessionCache(ttl_s=60, max_messages=8),
+            idempotency=IdempotencyService(db=db),
+        )
+        turn = conversations.TurnRecord("hi", "hello", 1, 1, 1.0, False)
+        await asyncio.gather(
+            *(
+                log.record(
+                    storefront_id=SF,
+                    session_id=f"s-{i}",
+                    user_id=profile.user_id,
+                    policy=Policy("default", "base", None),
+                    api_key_name="k",
+                    turn=turn,
+                    claim=None,
+                    response={},
+                    history=[],
+                    history_from_cache=True,
+                    is_new=True,
+                )
+                for i in range(16)
+            )
+        )
+        assert most == 1
+        async with db() as s:
+            total = sum(
+                [
+                    await conversations.count_messages(s, storefront_id=SF, session_id=f"s-{i}")
+                    for i in range(16)
+                ]
+            )
+        assert total == 32
+    finally:
+        await engine.dispose()
+        await postgres.dispose()
