@@ -675,7 +675,7 @@ def _price_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
 def _term_sentences(text: str, terms: frozenset[int]) -> Iterator[str]:
     """The reply's sentences that name one of `terms` as a number."""
     for term in terms:
-        for m in re.finditer(rf"(?<![\d.,]){term}(?![\d.,]\d)", text):
+        for m in re.finditer(rf"(?<![\d.,]){term}(?!\d|[.,]\d)", text):
             lo, hi = _sentence(text, m.start(), m.end())
             yield text[lo:hi]
 
@@ -692,7 +692,7 @@ def _term_denied(
 def _all_terms_named(text: str, facts: TurnFacts) -> bool:
     """Whether the reply lists every term the tier has ("3 and 6 months"): what is not in
     the list is not offered."""
-    numbers = {int(n) for n in re.findall(r"(?<![\d.,$€£¥])\d{1,2}(?![\d.,]\d)", text)}
+    numbers = {int(n) for n in re.findall(r"(?<![\d.,$€£¥])\d{1,2}(?!\d|[.,]\d)", text)}
     return set(TERMS_BY_TIER[facts.profile.membership_tier]) <= numbers
 
 

@@ -1004,3 +1004,17 @@ def test_a_part_paid_now_is_answered_with_a_plan_on_the_whole_price() -> None:
     assert "decision" in verify(facts, served).failed  # seen through the live API
     fallback = fallback_reply(facts, "seed")
     assert "whole price" in fallback and verify(facts, fallback).passed, fallback
+
+
+def test_a_term_is_not_read_inside_a_price() -> None:
+    # "¥128,000" holds "12": it names no 12-month term (seen through the live API).
+    silver = make_profile(
+        membership_tier=MembershipTier.SILVER, region="JP", currency="JPY",
+        credit_limit=Decimal("300000"), outstanding_balance=Decimal("20000"),
+    )  # fmt: skip
+    tv = StorefrontContext(items=[CartItem(title="4K TV", price=Decimal("128000"))])
+    facts = TurnFacts(silver, tv, "Can I get the TV on a 12 month plan?", Intent.PURCHASE_FIT)
+    served = "The ¥128,000 is within your ¥280,000 of available credit."
+    assert check_numeric(facts, parse(served, facts.intent)).value < 1.0
+    answered = "Yes: ¥10,667 a month over 12 months for the 4K TV."
+    assert check_numeric(facts, parse(answered, facts.intent)).value == 1.0
