@@ -541,7 +541,10 @@ def _amount_ok(a: Amount, licensed: list[tuple[Decimal, str | None]], currency: 
 # An amount in the role of a monthly payment: "$50 a month", "$50/mo", "$50 monthly",
 # "monthly payments of $50", "that's $50 per month".
 _MONTHLY_AFTER_RE = re.compile(
-    r"^\s*(?:(?:a|per|each|every)\s+month\b|/\s?(?:mo|month)\b|monthly\b)", re.IGNORECASE
+    r"^\s*(?:(?:a|per|each|every)\s+month\b|/\s?(?:mo|month)\b|monthly\b|"
+    # "You could pay £300 in monthly payments" (the balance as a payment, live API)
+    r"in\s+(?:\w+\s+)?monthly\b)",
+    re.IGNORECASE,
 )
 _MONTHLY_BEFORE_RE = re.compile(
     r"\bmonthly\s+(?:payments?|instal?l?ments?|amount|cost|price)"
@@ -559,7 +562,9 @@ _SHORTFALL_AFTER_RE = re.compile(
 # a price in view, or one the shopper stated. And of income, which no fact holds.
 _PRICE_BEFORE_RE = re.compile(
     r"\b(?:it's|it is|they're|they are|costs?|priced at|comes to|total(?: is|:)?|"
-    r"price(?: is|:)?|cart(?: total)? (?:is|comes to))\s*$",
+    r"price(?: is|:)?|cart(?: total)? (?:is|comes to)|"
+    # "you can buy the £2,200 on instalments" (the available credit as the thing bought)
+    r"(?:buy|purchase|get|put) (?:the|a|an|your))\s*$",
     re.IGNORECASE,
 )
 _INCOME_BEFORE_RE = re.compile(

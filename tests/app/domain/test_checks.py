@@ -1018,3 +1018,17 @@ def test_a_term_is_not_read_inside_a_price() -> None:
     assert check_numeric(facts, parse(served, facts.intent)).value < 1.0
     answered = "Yes: ¥10,667 a month over 12 months for the 4K TV."
     assert check_numeric(facts, parse(answered, facts.intent)).value == 1.0
+
+
+def test_the_available_credit_is_no_price_and_the_balance_no_payment() -> None:
+    # Served once (live API), to "I'm looking at a £2,000 sofa, could that go on instalments?"
+    gold = make_profile(
+        region="GB", currency="GBP", credit_limit=Decimal("2500"),
+        outstanding_balance=Decimal("300"),
+    )  # fmt: skip
+    message = "I'm looking at a £2,000 sofa, could that go on instalments?"
+    facts = TurnFacts(gold, StorefrontContext(), message, Intent.PURCHASE_FIT)
+    served = "Yes, you can buy the £2,200 on instalments. You could pay £300 in monthly payments."
+    assert check_numeric(facts, parse(served, facts.intent)).value == 0.0
+    right = "Yes, you can buy the £2,000 sofa on instalments: £333.33 a month over 6 months."
+    assert check_numeric(facts, parse(right, facts.intent)).value == 1.0
