@@ -434,6 +434,8 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
             return Score(0.0, f"intent unknown: declines for {false}, which the facts deny")
         return Score(1.0, "intent unknown: no forbidden approval, no false decline reason")
     gold = decision.action
+    if missing := _asked_payment_missing(facts, parsed):
+        return Score(0.0, f"does not answer: {missing}")
     if parsed.stance is not gold:
         return Score(0.0, f"stance {parsed.stance.value}, gold {gold.value}")
     if gold is Action.DECLINE:
@@ -714,9 +716,25 @@ def _longest_named(text: str, facts: TurnFacts) -> bool:
     )
 
 
-def _asked_payment_missing(
-    facts: TurnFacts, text: str, monthly_terms: set[int], *, gives_monthly: bool
-) -> str | None:
+def _payment_terms(facts: TurnFacts, parsed: ParsedReply) -> set[int]:
+    """The terms of the monthly payments a reply states (the one named with each, else the
+    one asked about)."""
+    terms: set[int] = set()
+    for a in parsed.amounts:
+        if _is_monthly(parsed.text, a):
+            terms |= _terms_named(parsed.text, a, parsed.counts) or facts.asked_terms
+    return terms
+
+
+def _asked_payment_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
+    """What the shopper asked about paying monthly that the reply leaves unanswered: the
+    payment over a term they named or asked the cost of, a word on a term their tier lacks.
+    A reply about something else states nothing false but answers nothing; a reader's
+    "are the numbers right?" does not see it, so it is part of the decision, not of the
+    numbers."""
+    text = parsed.text
+    monthly_terms = _payment_terms(facts, parsed)
+    gives_monthly = any(_is_monthly(text, a) for a in parsed.amounts)
     decision = facts.decision
     if decision is None:
         return None
@@ -764,7 +782,7 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     plain = [v for v, _ in amounts]
     bad: list[str] = []
     total = 0
-    monthly_terms: set[int] = set()
+    monthly_terms = _payment_terms(facts, parsed)
     for a in parsed.amounts:
         total += 1
         # An amount without a currency is checked against the profile's currency; one
@@ -772,7 +790,6 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
         # over 6 months" for a $299 phone states a licensed amount in the wrong role).
         if _is_monthly(parsed.text, a):
             allowed = _monthly_licensed(facts, parsed.text, a, parsed.counts)
-            monthly_terms |= _terms_named(parsed.text, a, parsed.counts) or facts.asked_terms
         elif _SHORTFALL_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
             allowed = _shortfall_licensed(facts)
         elif _PRICE_BEFORE_RE.search(words_before(parsed.text, a)):
@@ -815,14 +832,6 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
             f"a monthly payment over {sorted(monthly_terms)} months, asked for "
             f"{sorted(facts.asked_terms)}"
         )
-    # Asked what a term costs a month and the rules license that payment: the reply
-    # must give it (a reply about something else states nothing false but answers nothing).
-    gives_monthly = any(_is_monthly(parsed.text, a) for a in parsed.amounts)
-    if missing := _asked_payment_missing(
-        facts, parsed.text, monthly_terms, gives_monthly=gives_monthly
-    ):
-        total += 1
-        bad.append(missing)
     if total == 0:
         return Score(1.0, "no numbers")
     if not bad:

@@ -136,7 +136,7 @@ class MiniLMIntentClassifier(IntentClassifier):
         prototypes: (message, intent) pairs; default `prototype_messages()`.
         encoder: a `SentenceTransformer`; default the bundled MiniLM.
         row_cache_size: request texts whose similarities are kept (least recently used
-            go first; about 1 KB each).
+            go first; about 1 KB each); 0 keeps none (to time the encoder).
     """
 
     def __init__(
@@ -199,8 +199,9 @@ class MiniLMIntentClassifier(IntentClassifier):
         if new:
             rows = self.embed(new) @ self.matrix.T  # (N, P)
             fresh = dict(zip(new, rows, strict=True))
-            with self._rows_lock:
-                self._rows.update(fresh)
+            if self._rows.maxsize:
+                with self._rows_lock:
+                    self._rows.update(fresh)
             known.update(fresh)
         return known
 

@@ -20,6 +20,20 @@ def _numeric(reply: str, message: str = "Can I pay for this phone monthly?") -> 
     return check_numeric(facts, parse(reply, facts.intent)).value
 
 
+def _both(facts: TurnFacts, reply: str) -> float:
+    """1.0 for right numbers that answer what was asked: a payment asked for and not given
+    fails the decision check ("does not answer"), though the numbers stated may be right."""
+    from app.domain.checks import check_decision
+
+    parsed = parse(reply, facts.intent)
+    unanswered = check_decision(facts, parsed).reason.startswith("does not answer")
+    return 0.0 if unanswered else check_numeric(facts, parsed).value
+
+
+def _answered(reply: str, message: str = "Can I pay for this phone monthly?") -> float:
+    return _both(TurnFacts(make_profile(), PHONE, message, Intent.PURCHASE_FIT), reply)
+
+
 @pytest.mark.parametrize(
     "reply",
     [
@@ -341,7 +355,7 @@ def test_the_rules_reference_answers_the_term_asked_about() -> None:
     ],
 )
 def test_a_monthly_payment_asked_for_must_be_given(message: str, reply: str, passes: bool) -> None:
-    assert (_numeric(reply, message) == 1.0) is passes
+    assert (_answered(reply, message) == 1.0) is passes
 
 
 def test_no_payment_is_asked_of_a_decline() -> None:
@@ -597,7 +611,7 @@ def test_a_term_asked_in_a_few_words_must_be_answered(
         outstanding_balance=Decimal("400"),
     )
     facts = TurnFacts(profile, GOLD_TV, message, Intent.PURCHASE_FIT)
-    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is passes
+    assert (_both(facts, reply) == 1.0) is passes
 
 
 @pytest.mark.parametrize(
@@ -710,7 +724,7 @@ def test_a_term_the_tier_lacks_asked_in_a_few_words_gets_an_answer(
     kettle = StorefrontContext(items=[CartItem(title="Kettle", price=Decimal("39.99"))])
     profile = make_profile(membership_tier=MembershipTier.STANDARD)
     facts = TurnFacts(profile, kettle, "what about 24?", Intent.PURCHASE_FIT)
-    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is passes
+    assert (_both(facts, reply) == 1.0) is passes
 
 
 # --- found through the live API, 2026-12-07 -------------------------------------------
@@ -752,15 +766,15 @@ def test_a_term_the_tier_lacks_is_denied_or_the_real_terms_named(
 ) -> None:
     profile = make_profile(membership_tier=MembershipTier(tier))
     facts = TurnFacts(profile, PHONE, message, Intent.PURCHASE_FIT)
-    assert (check_numeric(facts, parse(reply, facts.intent)).value == 1.0) is passes
+    assert (_both(facts, reply) == 1.0) is passes
 
 
 def test_a_payment_is_paired_with_the_term_right_after_it() -> None:
     # Asked for 12 months; "12 months" elsewhere in the sentence is not the payment's term.
     message = "Can I get the phone on a 12 month plan?"
     garbled = "Every 12 months you can buy $49.83 a month over 6 months."
-    assert _numeric(garbled, message) < 1.0
-    assert _numeric("That's $24.92 a month over 12 months.", message) == 1.0
+    assert _answered(garbled, message) < 1.0
+    assert _answered("That's $24.92 a month over 12 months.", message) == 1.0
 
 
 @pytest.mark.parametrize(
@@ -887,10 +901,10 @@ def test_an_item_left_out_is_not_priced() -> None:
 def test_asked_for_the_monthly_cost_the_shopper_is_given_a_monthly_payment() -> None:
     message = "what's the monthly cost then"
     terms_only = "You can put the phone on instalments. The terms open to you are 3, 6, 12 and 24."
-    assert _numeric(terms_only, message) < 1.0
-    assert _numeric("That's $49.83 a month over 6 months.", message) == 1.0
+    assert _answered(terms_only, message) < 1.0
+    assert _answered("That's $49.83 a month over 6 months.", message) == 1.0
     # Not asked for a monthly figure: the terms alone answer.
-    assert _numeric(terms_only, "Can I pay for this phone in instalments?") == 1.0
+    assert _answered(terms_only, "Can I pay for this phone in instalments?") == 1.0
 
 
 def test_an_approval_answers_only_a_question_about_buying() -> None:
@@ -930,11 +944,11 @@ def test_a_question_back_asks_for_what_the_request_needs(
 def test_a_term_the_shopper_names_is_answered() -> None:
     message = "actually make it the 12 month option"
     assert (
-        _numeric("Yes, the Pixel 9 phone fits: it's $299 and you have $1,200 available.", message)
+        _answered("Yes, the Pixel 9 phone fits: it's $299 and you have $1,200 available.", message)
         < 1.0
     )
-    assert _numeric("Sure, over 12 months that's $24.92 a month.", message) == 1.0
-    assert _numeric("Yes, 12 months works for the phone.", message) == 1.0
+    assert _answered("Sure, over 12 months that's $24.92 a month.", message) == 1.0
+    assert _answered("Yes, 12 months works for the phone.", message) == 1.0
 
 
 def test_asked_how_much_more_credit_is_needed_the_shortfall_is_given() -> None:
@@ -1015,9 +1029,9 @@ def test_a_term_is_not_read_inside_a_price() -> None:
     tv = StorefrontContext(items=[CartItem(title="4K TV", price=Decimal("128000"))])
     facts = TurnFacts(silver, tv, "Can I get the TV on a 12 month plan?", Intent.PURCHASE_FIT)
     served = "The ¥128,000 is within your ¥280,000 of available credit."
-    assert check_numeric(facts, parse(served, facts.intent)).value < 1.0
+    assert _both(facts, served) < 1.0
     answered = "Yes: ¥10,667 a month over 12 months for the 4K TV."
-    assert check_numeric(facts, parse(answered, facts.intent)).value == 1.0
+    assert _both(facts, answered) == 1.0
 
 
 def test_the_available_credit_is_no_price_and_the_balance_no_payment() -> None:
