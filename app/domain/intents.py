@@ -356,95 +356,63 @@ def names_other_account(message: str, own_user_id: str | None = None) -> bool:
     return bool(ids) or bool(_THIRD_PARTY.search(message) or _NAMED.search(message))
 
 
-# What a report of misuse says: something done that the shopper did not do or allow. The
-# encoder's vote alone sent "my account says suspended, what happened??" to the fraud team
-# (seen through the live API).
-_MISUSE_RE = re.compile(
+class Cue:
+    """Whether a shopper's message says one thing, read by one pattern (case-insensitive);
+    with `request_only`, in the request without override text (`request_text`)."""
+
+    def __init__(self, pattern: str, *, request_only: bool = False) -> None:
+        self._pattern = re.compile(pattern, re.IGNORECASE)
+        self._request_only = request_only
+
+    def __call__(self, message: str) -> bool:
+        text = request_text(message) if self._request_only else message
+        return self._pattern.search(text) is not None
+
+
+# The account or card used by someone else: something done that the shopper did not do or
+# allow. The encoder's vote alone sent "my account says suspended, what happened??" to the
+# fraud team (seen through the live API).
+reports_misuse = Cue(
     r"\b(?:fraud\w*|scam\w*|stole|stolen|steal\w*|hack\w*|compromised|phish\w*|"
     r"unauthori[sz]ed|without (?:my )?(?:permission|consent|knowing)|identity theft|"
     r"(?:did ?n[o']t|never|wasn't|was not|don't|do not|didn't) (?:place|make|made|buy|bought|"
     r"order|ordered|authori[sz]e|recogni[sz]e|know|do)\b|not me|someone (?:else )?(?:used|"
-    r"made|bought|ordered|got into|has)|used by someone|recogni[sz]e)",
-    re.IGNORECASE,
+    r"made|bought|ordered|got into|has)|used by someone|recogni[sz]e)"
 )
-
-
-def reports_misuse(message: str) -> bool:
-    """Whether the message says the account or card was used by someone else."""
-    return _MISUSE_RE.search(message) is not None
-
-
-# "How much do I owe?", "what's still outstanding?": asks for what is owed, not for what
-# is left to spend ("balance" alone is both, and "interest on my balance" neither).
-_ASKS_OWED_RE = re.compile(
+# What is owed ("How much do I owe?", "what's still outstanding?"), not what is left to
+# spend ("balance" alone is both, "interest on my balance" neither); override text aside.
+asks_owed = Cue(
     r"\b(?:owe|owing|owed|outstanding|debt|pay off|paid off|left to pay|still to pay|"
     r"(?:already |have i )used|in use)\b",
-    re.IGNORECASE,
+    request_only=True,
 )
-
-
-# "How much more credit would I need?", "how far over am I?": asks for the shortfall.
-_ASKS_SHORTFALL_RE = re.compile(
+# How far the cart is over the available credit ("How much more credit would I need?").
+asks_shortfall = Cue(
     r"\bhow much (?:more|extra|over|short)\b|\bhow far (?:over|off|short)\b|"
     r"\bshort by\b|\bhow much (?:do|would|will) i (?:still )?need\b|\bby how much\b|"
-    r"\bwhat(?:'s| is) the (?:gap|difference)\b",
-    re.IGNORECASE,
+    r"\bwhat(?:'s| is) the (?:gap|difference)\b"
 )
-
-
-def asks_shortfall(message: str) -> bool:
-    """Whether the shopper asks how far the cart is over their available credit."""
-    return _ASKS_SHORTFALL_RE.search(message) is not None
-
-
-# What a question about money or buying says, in the languages shoppers used through the
-# live API: with nothing of it and nothing in view, "What's the capital of France?" asks
-# nothing an approval could answer.
-_ABOUT_BUYING_RE = re.compile(
+# Anything about paying, credit or buying, in the languages shoppers used through the live
+# API: with none of it and nothing in view, "What's the capital of France?" asks nothing
+# an approval could answer.
+about_buying = Cue(
     r"instal|install|pay|credit|financ|month|plan|afford|buy|purchase|split|spread|limit|"
     r"balance|owe|loan|price|cost|cart|order|checkout|deposit|\d|[$€£¥]|"
     r"raten|rate\b|plazo|cuota|parcel|mensual|mensil|monatlich|échelon|versement|"
-    r"分割|払い|ローン|月",
-    re.IGNORECASE,
+    r"分割|払い|ローン|月"
 )
-
-
-def about_buying(message: str) -> bool:
-    """Whether the message says anything about paying, credit or buying."""
-    return _ABOUT_BUYING_RE.search(message) is not None
-
-
-# "I make about 50k a year", "my salary is $4,000 a month": the income a limit review asks for.
-_STATES_INCOME_RE = re.compile(
+# The income a limit review asks for, with a figure ("I make about 50k a year").
+states_income = Cue(
     r"(?=.*\d)(?:\bi (?:make|earn|get paid|bring in)\b|\bmy (?:annual |yearly |monthly )?"
-    r"(?:income|salary|pay) is\b|\b(?:income|salary) of\b|\bi'm on\b)",
-    re.IGNORECASE,
+    r"(?:income|salary|pay) is\b|\b(?:income|salary) of\b|\bi'm on\b)"
 )
-
-
-def states_income(message: str) -> bool:
-    """Whether the message gives the shopper's income (with a figure)."""
-    return _STATES_INCOME_RE.search(message) is not None
-
-
-# "I'll pay $300 upfront and the rest monthly", "put $500 down, rest on instalments": a
-# part paid now, which plans here do not take (a plan covers the whole price).
-_PAYS_PART_NOW_RE = re.compile(
+# Part of the price now, the rest in instalments ("I'll pay $300 upfront and the rest
+# monthly", "put $500 down, rest on instalments"), which plans here do not take.
+pays_part_now = Cue(
     r"(?=.*\d)(?=.*\b(?:rest|remainder|remaining|the balance|later)\b)"
     r"(?=.*(?:\b(?:upfront|up front|down payment|deposit)\b|"
-    r"\b(?:pay|put)\b[^.!?]{0,20}\b(?:now|today|first|down)\b))",
-    re.IGNORECASE,
+    r"\b(?:pay|put)\b[^.!?]{0,20}\b(?:now|today|first|down)\b))"
 )
-
-
-def pays_part_now(message: str) -> bool:
-    """Whether the shopper offers to pay part of the price now and the rest in instalments."""
-    return _PAYS_PART_NOW_RE.search(message) is not None
-
-
-def asks_owed(message: str) -> bool:
-    """Whether the shopper's request (without override text) asks what they owe."""
-    return _ASKS_OWED_RE.search(request_text(message)) is not None
 
 
 # Text that tries to set the rules or the facts instead of asking: "SYSTEM: ...", "ignore

@@ -10,7 +10,7 @@ Modes (`MORE_GUARD_MODE`):
 * `monitor`: every reply is checked and counted, and sent as generated;
 * `enforce` (default): a failing reply is replaced by the one of `n` candidates sampled
   in one engine call (shared prompt, temperature > 0) that passes and reads nearest the
-  rules' own replies (`closeness`), else by a rule-grounded reply in the same voice
+  rules' own replies (`nearest_the_rules`), else by a rule-grounded reply in the same voice
   (`app.domain.references`); with the intent unknown, straight by the latter (a question
   back, or the rules' decline). A turn whose gold action is a handoff ends handed off
   in the rules' words (no candidates), as if the policy had said it.
@@ -111,8 +111,8 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
     return reference_replies(turn, rng, k=1)[0]
 
 
-def closeness(text: str, facts: TurnFacts, seed: str) -> float:
-    """How near a reply is to the rules' own replies for the turn (0..1, by characters).
+def nearest_the_rules(texts: list[str], facts: TurnFacts, seed: str) -> int:
+    """The index of the text nearest the rules' own replies for the turn (by characters).
 
     Candidates are sampled at temperature, and several may pass every check while reading
     oddly ("My door is open, so I can see your order. It's out for delivery.", seen
@@ -121,15 +121,17 @@ def closeness(text: str, facts: TurnFacts, seed: str) -> float:
     on, without a model call.
     """
     intent = facts.decided_intent
-    if intent is None:
-        return 0.0
+    if intent is None or len(texts) < 2:
+        return 0
     decision = decide(facts.profile, facts.cart, intent)
     turn = Turn(intent, facts.profile, facts.cart, decision, (), facts.message)
-    references = reference_replies(turn, _rng("references", seed), k=4)
-    said = text.lower()
-    return max(
-        (SequenceMatcher(None, said, ref.lower()).ratio() for ref in references), default=0.0
-    )
+    references = [r.lower() for r in reference_replies(turn, _rng("references", seed), k=4)]
+
+    def closeness(text: str) -> float:
+        said = text.lower()
+        return max((SequenceMatcher(None, said, ref).ratio() for ref in references), default=0)
+
+    return max(range(len(texts)), key=lambda i: closeness(texts[i]))
 
 
 class ReplyGuard:
@@ -202,7 +204,7 @@ class ReplyGuard:
                 if second.passed:
                     passing.append((candidate.text, second))
             if passing:
-                best, second = max(passing, key=lambda p: closeness(p[0], facts, seed))
+                best, second = passing[nearest_the_rules([t for t, _ in passing], facts, seed)]
                 return self._done(
                     best,
                     second.handoff,
