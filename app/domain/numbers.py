@@ -267,6 +267,7 @@ def extract_numbers(text: str) -> Numbers:
 
 
 _MONTHS_UNIT_RE = re.compile(r"^(?:months?|monthly)", re.IGNORECASE)
+_PAYMENTS_UNIT_RE = re.compile(r"^(?:instal|install|payments?\b)", re.IGNORECASE)
 _YEARS_RE = re.compile(
     r"\b(?P<n>a|one|1|two|2|half a)\s+years?\b",
     re.IGNORECASE,
@@ -289,6 +290,8 @@ _TERM_ONLY_WORDS = frozenset(
     {
         *("and", "or", "what", "how", "about", "over", "for", "then", "ok", "so", "if"),
         *("in", "with", "it", "is", "would", "be", "the", "that", "instead"),
+        # "ok let's go with 12", "can I do 12?", "make it 6 please" (live API, 2026-12-07)
+        *("let", "s", "go", "do", "can", "i", "make", "take", "please", "actually", "okay"),
         *("months", "month", "years", "year", "a", "one", "two", "half"),
     }
 )
@@ -312,7 +315,11 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
     months", "over a year" (12), "two years" (24). With the `allowed` terms given: only
     those, and, when the message names none but asks for the lowest monthly payment, the
     longest of them."""
-    months = {c.value for c in extract_numbers(message).counts if _MONTHS_UNIT_RE.match(c.unit)}
+    counts = extract_numbers(message).counts
+    months = {c.value for c in counts if _MONTHS_UNIT_RE.match(c.unit)}
+    # "in 24 instalments", "24 payments": monthly ones, so that many months (a count under
+    # 3 is a split no plan offers, not a term: "2 payments" stays unread).
+    months |= {c.value for c in counts if _PAYMENTS_UNIT_RE.match(c.unit) and 3 <= c.value <= 36}
     months |= {_YEAR_MONTHS[m.group("n").lower()] for m in _YEARS_RE.finditer(message)}
     if not months and (words := _term_only_words(message)):
         bare = [int(w) for w in words if w.isdigit()]

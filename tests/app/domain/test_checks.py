@@ -1046,3 +1046,19 @@ def test_the_available_credit_is_no_price_and_the_balance_no_payment() -> None:
     assert check_numeric(facts, parse(served, facts.intent)).value == 0.0
     right = "Yes, you can buy the £2,000 sofa on instalments: £333.33 a month over 6 months."
     assert check_numeric(facts, parse(right, facts.intent)).value == 1.0
+
+
+@pytest.mark.parametrize(
+    ("message", "terms"),
+    [
+        ("ok let's go with 12", {12}),  # answered with the 24-month payment (live API)
+        ("Can I buy the road bike in 24 instalments?", {24}),  # answered over 3 months
+        ("make it 6 please", {6}),
+        ("can I split it into 2 payments?", set()),  # no plan splits in two
+        ("I bought 3 items", set()),
+    ],
+)
+def test_a_term_said_as_a_count_of_payments_or_in_passing(message: str, terms: set[int]) -> None:
+    from app.domain.numbers import asked_terms
+
+    assert set(asked_terms(message)) == terms
