@@ -285,8 +285,16 @@ class TurnFacts:
 
     @cached_property
     def asked_terms(self) -> frozenset[int]:
-        """The instalment terms the shopper's message asks about that the tier allows."""
-        return asked_terms(self.message, TERMS_BY_TIER[self.profile.membership_tier])
+        """The instalment terms the shopper's message asks about that the tier allows; for
+        a payment asked with no term ("what would each payment be?"), the terms of the
+        shopper's latest earlier message that named one ("in 24 instalments", a turn
+        before, was answered with the 3-month payment through the live API)."""
+        allowed = TERMS_BY_TIER[self.profile.membership_tier]
+        terms = asked_terms(self.message, allowed)
+        if terms or not _ASKS_PAYMENT_RE.search(self.message):
+            return terms
+        earlier = (m["content"] for m in reversed(self.history) if m["role"] == "user")
+        return next((t for text in earlier if (t := asked_terms(text, allowed))), terms)
 
     @cached_property
     def decision(self) -> Decision | None:

@@ -45,6 +45,9 @@ class Turn:
     decision: Decision
     tags: tuple[str, ...] = ()
     message: str = ""
+    # The terms the shopper asked about when the caller knows them from the conversation
+    # (the guard's fallback); None: read from `message`.
+    terms_asked: frozenset[int] | None = None
 
     def money(self, amount: Decimal) -> str:
         return format_amount(amount, self.profile.currency)
@@ -141,7 +144,8 @@ def _monthly(turn: Turn, rng: random.Random) -> str:
     t2 = rng.choice([t for t in terms if t != t1] or [t1])
     # Asked "over a year?", answer for a year (the rng draws above stay as they were, so
     # references to turns that name no term are unchanged).
-    if asked := sorted(asked_terms(turn.message, terms)):
+    said = asked_terms(turn.message, terms) if turn.terms_asked is None else turn.terms_asked
+    if asked := sorted(said & set(terms)):
         t1 = t2 = asked[0]
     elif refused := sorted(asked_terms(turn.message) - set(terms)):
         # Asked for a term the tier does not offer: say so, then give the longest one it

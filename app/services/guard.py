@@ -107,7 +107,9 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
             return clarifying_reply(rng)
         intent = Intent.PURCHASE_FIT if facts.cart.items else Intent.INSTALMENT_ELIGIBILITY
     decision = decide(facts.profile, facts.cart, intent)
-    turn = Turn(intent, facts.profile, facts.cart, decision, (), facts.message)
+    turn = Turn(
+        intent, facts.profile, facts.cart, decision, (), facts.message, facts.asked_terms or None
+    )
     return reference_replies(turn, rng, k=1)[0]
 
 

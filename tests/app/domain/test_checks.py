@@ -1062,3 +1062,28 @@ def test_a_term_said_as_a_count_of_payments_or_in_passing(message: str, terms: s
     from app.domain.numbers import asked_terms
 
     assert set(asked_terms(message)) == terms
+
+
+def test_a_payment_asked_a_turn_later_keeps_the_term_named_before() -> None:
+    from app.services.guard import fallback_reply
+
+    platinum = make_profile(
+        membership_tier=MembershipTier.PLATINUM, region="JP", currency="JPY",
+        credit_limit=Decimal("800000"), outstanding_balance=Decimal("100000"),
+    )  # fmt: skip
+    bike = StorefrontContext(items=[CartItem(title="Road bike", price=Decimal("320000"))])
+    history = (
+        {"role": "user", "content": "Can I buy the road bike in 24 instalments?"},
+        {"role": "assistant", "content": "Yes. The terms open to you are 3, 6, 12 and 24 months."},
+    )
+    message = "what would each payment be?"
+    facts = TurnFacts(platinum, bike, message, Intent.PURCHASE_FIT, history)  # type: ignore[arg-type]
+    assert facts.asked_terms == {24}
+    served = (
+        "You can put the road bike on instalments. For example, ¥106,667 a month over 3 months."
+    )
+    assert verify(facts, served).failed  # seen through the live API
+    fallback = fallback_reply(facts, "seed")
+    assert "¥13,333" in fallback and verify(facts, fallback).passed, fallback
+    # Not a payment question: nothing is carried.
+    assert not TurnFacts(platinum, bike, "thanks!", Intent.SMALL_TALK, history).asked_terms  # type: ignore[arg-type]
