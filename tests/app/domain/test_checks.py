@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from app.domain.checks import TurnFacts, check_numeric, parse, verify
-from app.domain.profile import CartItem, MembershipTier, StorefrontContext
+from app.domain.profile import CartItem, MembershipTier, Profile, StorefrontContext
 from app.domain.rules import Action, Intent
 from tests.factories import make_profile
 
@@ -1020,12 +1020,17 @@ def test_a_part_paid_now_is_answered_with_a_plan_on_the_whole_price() -> None:
     assert "whole price" in fallback and verify(facts, fallback).passed, fallback
 
 
+def _in_japan(tier: MembershipTier, *, limit: str, owed: str) -> Profile:
+    """A shopper in Japan, paying in yen, as the live API's hand-written cases had them."""
+    return make_profile(
+        membership_tier=tier, region="JP", currency="JPY",
+        credit_limit=Decimal(limit), outstanding_balance=Decimal(owed),
+    )  # fmt: skip
+
+
 def test_a_term_is_not_read_inside_a_price() -> None:
     # "¥128,000" holds "12": it names no 12-month term (seen through the live API).
-    silver = make_profile(
-        membership_tier=MembershipTier.SILVER, region="JP", currency="JPY",
-        credit_limit=Decimal("300000"), outstanding_balance=Decimal("20000"),
-    )  # fmt: skip
+    silver = _in_japan(MembershipTier.SILVER, limit="300000", owed="20000")
     tv = StorefrontContext(items=[CartItem(title="4K TV", price=Decimal("128000"))])
     facts = TurnFacts(silver, tv, "Can I get the TV on a 12 month plan?", Intent.PURCHASE_FIT)
     served = "The ¥128,000 is within your ¥280,000 of available credit."
@@ -1067,10 +1072,7 @@ def test_a_term_said_as_a_count_of_payments_or_in_passing(message: str, terms: s
 def test_a_payment_asked_a_turn_later_keeps_the_term_named_before() -> None:
     from app.services.guard import fallback_reply
 
-    platinum = make_profile(
-        membership_tier=MembershipTier.PLATINUM, region="JP", currency="JPY",
-        credit_limit=Decimal("800000"), outstanding_balance=Decimal("100000"),
-    )  # fmt: skip
+    platinum = _in_japan(MembershipTier.PLATINUM, limit="800000", owed="100000")
     bike = StorefrontContext(items=[CartItem(title="Road bike", price=Decimal("320000"))])
     history = (
         {"role": "user", "content": "Can I buy the road bike in 24 instalments?"},
