@@ -106,11 +106,16 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
         if not decided or forbidden_approval(facts) is None:
             return clarifying_reply(rng)
         intent = Intent.PURCHASE_FIT if facts.cart.items else Intent.INSTALMENT_ELIGIBILITY
+    return reference_replies(_rules_turn(facts, intent), rng, k=1)[0]
+
+
+def _rules_turn(facts: TurnFacts, intent: Intent) -> Turn:
+    """The turn as the references see it: the rules' decision for `intent`, and the terms
+    the shopper asked about in the conversation."""
     decision = decide(facts.profile, facts.cart, intent)
-    turn = Turn(
+    return Turn(
         intent, facts.profile, facts.cart, decision, (), facts.message, facts.asked_terms or None
     )
-    return reference_replies(turn, rng, k=1)[0]
 
 
 def nearest_the_rules(texts: list[str], facts: TurnFacts, seed: str) -> int:
@@ -125,8 +130,7 @@ def nearest_the_rules(texts: list[str], facts: TurnFacts, seed: str) -> int:
     intent = facts.decided_intent
     if intent is None or len(texts) < 2:
         return 0
-    decision = decide(facts.profile, facts.cart, intent)
-    turn = Turn(intent, facts.profile, facts.cart, decision, (), facts.message)
+    turn = _rules_turn(facts, intent)
     references = [r.lower() for r in reference_replies(turn, _rng("references", seed), k=4)]
 
     def closeness(text: str) -> float:
