@@ -45,8 +45,12 @@ from functools import cached_property, lru_cache
 
 from app.domain.intents import (
     about_buying,
+    asks_interest,
     asks_owed,
+    asks_price,
     asks_shortfall,
+    asks_total_paid,
+    asks_why,
     in_context,
     pays_part_now,
     reports_misuse,
@@ -63,7 +67,15 @@ from app.domain.numbers import (
 )
 from app.domain.profile import AccountStanding, AgeBand, CartItem, Profile, StorefrontContext
 from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
-from app.domain.replies import Claim, ParsedReply, cited_reasons, parse_reply, says_whole_price
+from app.domain.replies import (
+    Claim,
+    ParsedReply,
+    cited_reasons,
+    parse_reply,
+    says_limit_review,
+    says_no_interest,
+    says_whole_price,
+)
 from app.domain.rules import (
     SUPPORTED_REGIONS,
     TERMS_BY_TIER,
@@ -195,6 +207,21 @@ _KEEPS_ONLY_RE = re.compile(
     r"\b(?:just|only)\s+(?:the\s+|a\s+|an\s+|my\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
     re.IGNORECASE,
 )
+# One item of several asked about on its own ("how much is the console?", answered with
+# the whole cart's total through the live API).
+_ASKS_ABOUT_ONE_RES = (
+    re.compile(
+        r"\b(?:how much (?:is|are|does|do|would|will)|(?:price|cost) (?:of|for)|"
+        r"(?:get|buy|afford|finance|pay for|put)) (?:the|that|this|those|these)\s+"
+        r"(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\bwhat (?:does|do|would|will) (?:the|that|this|those|these)\s+"
+        r"(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2}?)\s+cost\b",
+        re.IGNORECASE,
+    ),
+)
 _TITLE_WORD_RE = re.compile(r"[a-z][\w'-]{2,}")
 
 
@@ -216,7 +243,8 @@ def _items_meant(words: str, items: Sequence[CartItem]) -> list[CartItem]:
 
 def items_left_out(message: str, items: Sequence[CartItem]) -> tuple[CartItem, ...] | None:
     """The items in view the message still asks about after leaving some out ("without
-    the helmet") or keeping one alone ("just the bike"); None when it changes nothing."""
+    the helmet"), keeping one alone ("just the bike") or asking about one alone ("how much
+    is the console?"); None when it changes nothing."""
     if len(items) < 2:
         return None
     for regex, keep in ((_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)):
@@ -225,6 +253,13 @@ def items_left_out(message: str, items: Sequence[CartItem]) -> tuple[CartItem, .
             if not meant or len(meant) == len(items):
                 continue
             return tuple(meant) if keep else tuple(i for i in items if i not in meant)
+    for regex in _ASKS_ABOUT_ONE_RES:
+        for m in regex.finditer(message):
+            meant = _items_meant(m.group("what"), items)
+            # "can I get the console and the controller?" asks about both: the message as
+            # a whole must name no other item.
+            if meant and len(meant) < len(items) and _items_meant(message, items) == meant:
+                return tuple(meant)
     return None
 
 
@@ -277,6 +312,15 @@ class TurnFacts:
             # unless the rules decline the review outright.
             review = decide(self.profile, self.cart, intent)
             return Intent.HUMAN_REQUEST if review.action is Action.ASK_INFO else intent
+        if (
+            intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK)
+            and self.cart.items
+            and (asks_total_paid(self.message) or asks_interest(self.message))
+            and not asks_owed(self.message)
+        ):
+            # "what's the total I'll pay in the end?" with the TV in view, read as a credit
+            # question (live API): it asks what a plan for the items costs.
+            return Intent.PURCHASE_FIT
         if intent is None and self.cart.items and asked_terms(self.message):
             # "I want the headphones, 3 months please" (the classifier abstained, live
             # API): a term named beside items in view asks to pay for them over it.
@@ -369,6 +413,29 @@ def untrue_decline(facts: TurnFacts, text: str) -> str | None:
     return ", ".join(sorted(r.value for r in cited))
 
 
+def _answers_cost(facts: TurnFacts, parsed: ParsedReply) -> bool:
+    """Whether the reply answers a question about what a plan costs in all."""
+    message = facts.message
+    asked = asks_total_paid(message) or asks_interest(message) or asks_price(message)
+    return asked and _asked_cost_missing(facts, parsed) is None
+
+
+def _asked_cost_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
+    """Asked the price, or what a plan costs in all, the shopper is told it (a plan's total
+    is the price: plans are interest-free); asked about interest or fees, that there are
+    none."""
+    decision = facts.decision
+    if decision is None or "price" not in decision.amounts:
+        return None
+    if asks_total_paid(facts.message) and not _names_amount(parsed, decision.amounts["price"]):
+        return "the total a plan costs, which the shopper asked for"
+    if asks_price(facts.message) and not _names_amount(parsed, decision.amounts["price"]):
+        return "the price, which the shopper asked for"
+    if asks_interest(facts.message) and not says_no_interest(parsed.text):
+        return "whether a plan charges interest, which the shopper asked"
+    return None
+
+
 _ACCOUNT_FIGURES = frozenset({"credit_limit", "available_credit", "outstanding_balance"})
 
 
@@ -384,8 +451,12 @@ def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | Non
         return None
     subjects = {c.subject for c in parsed.claims}
     owed = decision.amounts.get("outstanding_balance", Decimal(0))
-    if owed > 0 and asks_owed(facts.message) and "outstanding_balance" not in subjects:
-        return "the shopper asked what they owe and is not told the balance"
+    why = asks_why(facts.message)
+    if owed > 0 and (asks_owed(facts.message) or why) and "outstanding_balance" not in subjects:
+        return "the shopper asked what they owe, or why, and is not told the balance"
+    if why and decision.amounts.get("credit_limit") == 0 and not says_limit_review(parsed.text):
+        # "why is my limit zero?" answered "your total limit is $0" (live API).
+        return "the shopper asked why their limit is zero and is not told it can be reviewed"
     if subjects & _ACCOUNT_FIGURES:
         return None
     return "the shopper asked about their credit and is given none of its figures"
@@ -444,8 +515,13 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     gold = decision.action
     if missing := _asked_payment_missing(facts, parsed):
         return Score(0.0, f"does not answer: {missing}")
-    if parsed.stance is not gold:
-        return Score(0.0, f"stance {parsed.stance.value}, gold {gold.value}")
+    stance = parsed.stance
+    if gold is Action.APPROVE and stance is Action.INFORM and _answers_cost(facts, parsed):
+        # "You'd pay $899 in total, interest-free" to "what's the total I'll pay?": the
+        # plan is taken as given, which is the approval.
+        stance = Action.APPROVE
+    if stance is not gold:
+        return Score(0.0, f"stance {stance.value}, gold {gold.value}")
     if gold is Action.DECLINE:
         supported = supported_reasons(facts, decision)
         cited = cited_reasons(parsed.text)
@@ -471,6 +547,8 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         # month over 6 months" (the whole $650 over 6, live API): the shopper would think
         # the payments are on the rest.
         return Score(0.0, "approves a part paid now, which a plan does not take, unsaid")
+    if gold is Action.APPROVE and (missing := _asked_cost_missing(facts, parsed)):
+        return Score(0.0, f"does not answer: {missing}")
     if missing := _account_figures_missing(facts, parsed):
         return Score(0.0, f"informs, but {missing}")
     if gold is Action.INFORM and _order_status_missing(facts, parsed.text):
@@ -784,6 +862,34 @@ def _asked_payment_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
 _TERM_DENIED_RE = re.compile(r"\b(?:not|isn't|aren't|doesn't|don't|can't|cannot)\b", re.IGNORECASE)
 
 
+def _near(value: Decimal, values: Sequence[Decimal]) -> bool:
+    return any(abs(value - v) < Decimal("0.01") for v in values)
+
+
+def _misattributed_prices(facts: TurnFacts, parsed: ParsedReply) -> list[tuple[Amount, str]]:
+    """Prices said of the wrong item: a sentence that names one item in view and gives
+    another item's price, not its own ("The console is $59.99" beside a $59.99
+    controller). The amount is licensed, so only its item shows the mistake."""
+    items = facts.context.items
+    if len(items) < 2:
+        return []
+    cur = facts.profile.currency
+    wrong: list[tuple[Amount, str]] = []
+    for a in parsed.amounts:
+        if _is_monthly(parsed.text, a):
+            continue
+        lo, hi = _sentence(parsed.text, a.start, a.end)
+        meant = _items_meant(parsed.text[lo:hi], items)
+        if len(meant) != 1:
+            continue
+        item = meant[0]
+        own = (quantize(item.price, cur), quantize(item.price * item.quantity, cur))
+        others = [quantize(i.price, cur) for i in items if i is not item]
+        if not _near(a.value, own) and _near(a.value, others):
+            wrong.append((a, item.title))
+    return wrong
+
+
 def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     amounts, values = _licensed(facts)
     cur = facts.profile.currency
@@ -840,6 +946,9 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
             f"a monthly payment over {sorted(monthly_terms)} months, asked for "
             f"{sorted(facts.asked_terms)}"
         )
+    for a, title in _misattributed_prices(facts, parsed):
+        if a.text not in bad:  # an unlicensed amount is not counted twice
+            bad.append(f"{a.text} said of the {title}, another item's price")
     if total == 0:
         return Score(1.0, "no numbers")
     if not bad:
@@ -1042,7 +1151,9 @@ def verify(
     checks: Sequence[str] = (*REASONING_CHECKS, "degenerate", "names"),
 ) -> Verdict:
     """Run the checks on one reply (the reply guard's and the evaluation's entry point)."""
-    parsed = parse(text, facts.intent)
+    # Read as an answer to what the rules decided the shopper asks: "That works!" approves
+    # when "what's the total I'll pay?" asks about the TV in view, not about their credit.
+    parsed = parse(text, facts.decided_intent)
     scores: dict[str, Score] = {}
     for name in checks:
         if name == "degenerate":

@@ -386,6 +386,8 @@ asks_owed = Cue(
     r"(?:already |have i )used|in use)\b",
     request_only=True,
 )
+# Why the credit is what it is ("why is my limit zero?", "how come I only have $200?").
+asks_why = Cue(r"\bwhy\b|\bhow come\b|\bwhat happened\b|\bwhat'?s the reason\b", request_only=True)
 # How far the cart is over the available credit ("How much more credit would I need?").
 asks_shortfall = Cue(
     r"\bhow much (?:more|extra|over|short)\b|\bhow far (?:over|off|short)\b|"
@@ -411,7 +413,36 @@ states_income = Cue(
 pays_part_now = Cue(
     r"(?=.*\d)(?=.*\b(?:rest|remainder|remaining|the balance|later)\b)"
     r"(?=.*(?:\b(?:upfront|up front|down payment|deposit)\b|"
-    r"\b(?:pay|put)\b[^.!?]{0,20}\b(?:now|today|first|down)\b))"
+    r"\b(?:pay|put)\b[^.!?]{0,20}\b(?:now|today|first|down)\b))|"
+    # "can i pay half now and half next month" (live API): no figure, the same offer.
+    r"\b(?:half|part|some)(?: of it)? (?:now|today|up ?front)\b.*"
+    r"\b(?:half|rest|remainder|later|next)\b"
+)
+
+# What the whole plan costs ("what's the total I'll pay in the end?", answered with the
+# shopper's credit through the live API): a plan's total is the price.
+asks_total_paid = Cue(
+    r"\b(?:total|altogether|overall|in (?:the )?end|all in|all together|in all)\b[^.!?]{0,30}"
+    r"\b(?:pay|paid|paying|cost|costs)\b|\b(?:pay|paid|paying|cost|costs)\b[^.!?]{0,30}"
+    r"\b(?:total|altogether|overall|in (?:the )?end|all in|all together|in all)\b|"
+    r"\btotal (?:cost|price|amount|to pay)\b|\bcost (?:me )?(?:more|extra)\b",
+    request_only=True,
+)
+# The price of what is in view ("how much is the console?", answered with a monthly
+# payment alone through the live API); a question about a payment or a balance is not.
+asks_price = Cue(
+    r"(?s)^(?!.*\b(?:month|monthly|year|over|per|a week|weekly|payments?|plan|instal\w*|left|"
+    r"owe|owing|limit)\b).*?"
+    r"(?:\bhow much (?:is|are|does|do|would|will) (?:the|that|this|those|these|it|they)\b|"
+    r"\bwhat(?:'s| is| are) the (?:price|cost)\b|\b(?:price|cost) of\b|"
+    r"\bwhat (?:does|do|would|will) (?:the|that|this|those|these|it|they)\b[^.!?]{0,40}\bcost\b)",
+    request_only=True,
+)
+# Whether a plan charges interest or fees ("is there any interest?").
+asks_interest = Cue(
+    r"\binterest\b|\b(?:any|extra|hidden|late|added|additional) (?:fees?|charges?|costs?)\b|"
+    r"\bapr\b",
+    request_only=True,
 )
 
 

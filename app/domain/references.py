@@ -19,12 +19,21 @@ import random
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import reduce
 
-from app.domain.intents import asks_owed, asks_shortfall, pays_part_now
+from app.domain.intents import (
+    asks_interest,
+    asks_owed,
+    asks_price,
+    asks_shortfall,
+    asks_total_paid,
+    asks_why,
+    pays_part_now,
+)
 from app.domain.money import format_amount
 from app.domain.numbers import asked_terms
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
-from app.domain.replies import says_whole_price
+from app.domain.replies import says_limit_review, says_no_interest, says_whole_price
 from app.domain.rules import (
     TERMS_BY_TIER,
     Action,
@@ -502,10 +511,27 @@ def _owed_stated(turn: Turn, reply: str) -> str:
     balance = d.amounts.get("outstanding_balance", Decimal(0))
     if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM or balance <= 0:
         return reply
-    if turn.money(balance) in reply or not asks_owed(turn.message):
+    if turn.money(balance) in reply or not (asks_owed(turn.message) or asks_why(turn.message)):
         return reply
     silent, owed = _credit_sentences(turn)[:2], _credit_sentences(turn)[2]
     return next((reply.replace(s, owed) for s in silent if s in reply), reply)
+
+
+# How a reply says what can be done about a limit of zero, which the facts do not explain.
+LIMIT_REVIEW = "If you'd like your limit reviewed, just ask me to raise it."
+
+
+def _zero_limit_explained(turn: Turn, reply: str) -> str:
+    """Asked why their limit is zero ("why is my limit zero?"), a reply says what can be
+    done: the facts hold no reason, and a limit review is one request away."""
+    d = turn.decision
+    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
+        return reply
+    if d.amounts.get("credit_limit") != 0 or not asks_why(turn.message):
+        return reply
+    if says_limit_review(reply):
+        return reply
+    return f"{reply} {LIMIT_REVIEW}"
 
 
 def _shortfall_stated(turn: Turn, reply: str) -> str:
@@ -532,6 +558,29 @@ def _whole_price_stated(turn: Turn, reply: str) -> str:
     if says_whole_price(reply):
         return reply
     return f"A plan covers the whole price, with nothing paid up front. {reply}"
+
+
+def _cost_stated(turn: Turn, reply: str) -> str:
+    """Asked the price, what a plan costs in all, or whether it charges interest, an
+    approval says so after its first sentence: the total is the price, with no interest or
+    fee."""
+    d = turn.decision
+    if d.action is not Action.APPROVE or "price" not in d.amounts:
+        return reply
+    price = turn.money(d.amounts["price"])
+    if asks_total_paid(turn.message) and price not in reply:
+        said = f"In all you'd pay {price}: plans are interest-free, so the total is the price."
+    elif asks_price(turn.message) and price not in reply:
+        thing = turn.thing
+        said = (
+            f"{thing[0].upper()}{thing[1:]} {'comes to' if thing == 'your cart' else 'is'} {price}."
+        )
+    elif asks_interest(turn.message) and not says_no_interest(reply):
+        said = "There's no interest and no fee on top of the price."
+    else:
+        return reply
+    first, *rest = re.split(r"(?<=[.!?])\s+", reply, maxsplit=1)
+    return " ".join([first, said, *rest])
 
 
 def _inform(turn: Turn, rng: random.Random) -> list[str]:
@@ -649,9 +698,14 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
             replies.append(reply)
         if len(replies) == k:
             break
-    said = (
-        _whole_price_stated(turn, _shortfall_stated(turn, _owed_stated(turn, r))) for r in replies
+    rewrites = (
+        _owed_stated,
+        _shortfall_stated,
+        _whole_price_stated,
+        _cost_stated,
+        _zero_limit_explained,
     )
+    said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))
 
 

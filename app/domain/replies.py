@@ -520,3 +520,29 @@ _WHOLE_PRICE_RE = re.compile(
 def says_whole_price(text: str) -> bool:
     """Whether a reply says that an instalment plan covers the whole price."""
     return _WHOLE_PRICE_RE.search(text) is not None
+
+
+# What says that a plan costs nothing on top of the price: the answer to "is there any
+# interest?" and "any fees?".
+_NO_INTEREST_RE = re.compile(
+    r"\binterest[- ]free\b|\bno (?:interest|fees?|extra (?:charges?|fees?|cost))\b|"
+    r"\bwithout (?:any )?interest\b|\b(?:0|zero) ?% (?:interest|apr)\b|\bzero interest\b|"
+    r"\bno (?:interest|fees?) (?:or|and|nor) (?:fees?|interest)\b",
+    re.IGNORECASE,
+)
+
+
+def says_no_interest(text: str) -> bool:
+    """Whether a reply says that a plan charges no interest or fee."""
+    return _NO_INTEREST_RE.search(text) is not None
+
+
+# What tells a shopper with no credit how to get some: a review or a raise of the limit.
+_LIMIT_REVIEW_RE = re.compile(
+    r"\b(?:review\w*|rais\w+|increas\w+|credit team|apply|application)\b", re.IGNORECASE
+)
+
+
+def says_limit_review(text: str) -> bool:
+    """Whether a reply says how a limit can be reviewed or raised."""
+    return _LIMIT_REVIEW_RE.search(text) is not None

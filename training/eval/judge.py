@@ -136,7 +136,7 @@ def agreement(labelled: list[dict[str, Any]]) -> Agreement:
     result = Agreement()
     for row in labelled:
         facts = _facts(row)
-        parsed = parse(row["reply"], facts.intent)
+        parsed = parse(row["reply"], facts.decided_intent)
         result.n += 1
         result.confusion[(row["stance"], parsed.stance.value)] += 1
         ok_stance = parsed.stance.value == row["stance"]

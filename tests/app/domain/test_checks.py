@@ -1089,3 +1089,122 @@ def test_a_payment_asked_a_turn_later_keeps_the_term_named_before() -> None:
     assert "¥13,333" in fallback and verify(facts, fallback).passed, fallback
     # Not a payment question: nothing is carried.
     assert not TurnFacts(platinum, bike, "thanks!", Intent.SMALL_TALK, history).asked_terms  # type: ignore[arg-type]
+
+
+TV_899 = StorefrontContext(items=[CartItem(title="4K TV", price=Decimal("899"))])
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "served", "answered"),
+    [
+        # Answered with the shopper's credit (live API): the plan's total is the price.
+        (
+            "what's the total I'll pay in the end?",
+            Intent.CREDIT_INFO,
+            "Hi Lena! You have $1,700 of available credit ($2,000 limit minus $300 outstanding).",
+            "You'd pay $899 in total, interest-free.",
+        ),
+        (
+            "is there any interest?",
+            Intent.INSTALMENT_ELIGIBILITY,
+            "Yes, you can buy the 4K TV on instalments. $74.92 a month over 12 months.",
+            "No, it's interest-free: $74.92 a month over 12 months.",
+        ),
+    ],
+)
+def test_what_a_plan_costs_in_all_is_answered(
+    message: str, intent: Intent, served: str, answered: str
+) -> None:
+    from app.services.guard import fallback_reply
+
+    gold = make_profile(
+        first_name="Lena", membership_tier="gold", credit_limit=Decimal("2000"),
+        outstanding_balance=Decimal("300"),
+    )  # fmt: skip
+    facts = TurnFacts(gold, TV_899, message, intent)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    assert "decision" in verify(facts, served).failed
+    assert verify(facts, answered).passed, verify(facts, answered)
+    fallback = fallback_reply(facts, "seed")
+    assert verify(facts, fallback).passed, fallback
+    # What is owed in all is still a credit question.
+    owed = TurnFacts(gold, TV_899, "how much is left to pay in total?", Intent.CREDIT_INFO)
+    assert owed.decided_intent is Intent.CREDIT_INFO
+
+
+@pytest.mark.parametrize(
+    ("message", "kept"),
+    [
+        ("how much is the console?", ["Game console"]),
+        ("what does the controller cost?", ["Controller"]),
+        ("can I get the console and the controller?", None),  # both
+        ("how much is the total?", None),
+    ],
+)
+def test_one_item_asked_about_alone_is_answered_alone(message: str, kept: list[str] | None) -> None:
+    from app.domain.checks import items_left_out
+    from app.services.guard import fallback_reply
+
+    console = StorefrontContext(
+        items=[
+            CartItem(title="Game console", price=Decimal("499")),
+            CartItem(title="Controller", price=Decimal("59.99")),
+        ]
+    )
+    left = items_left_out(message, console.items)
+    assert (None if left is None else [i.title for i in left]) == kept
+    if kept == ["Game console"]:
+        facts = TurnFacts(
+            make_profile(credit_limit=Decimal("2000")), console, message, Intent.PURCHASE_FIT
+        )
+        fallback = fallback_reply(facts, "seed")
+        assert "$499" in fallback and "$558.99" not in fallback, fallback
+        assert verify(facts, fallback).passed, fallback
+
+
+def test_a_price_said_of_the_wrong_item_fails() -> None:
+    console = StorefrontContext(
+        items=[
+            CartItem(title="Game console", price=Decimal("499")),
+            CartItem(title="Controller", price=Decimal("59.99")),
+        ]
+    )
+    facts = TurnFacts(
+        make_profile(credit_limit=Decimal("2000")), console, "can I buy these?", Intent.PURCHASE_FIT
+    )
+    wrong = "Yes, you can buy them on instalments. The console is $59.99."
+    assert "another item's price" in verify(facts, wrong).scores["numeric"].reason
+    right = "Yes, you can buy them on instalments. The console is $499 and the controller $59.99."
+    assert verify(facts, right).passed, verify(facts, right)
+
+
+def test_half_now_and_half_later_is_answered_with_a_plan_on_the_whole_price() -> None:
+    from app.domain.intents import pays_part_now
+    from app.services.guard import fallback_reply
+
+    message = "can i pay half now and half next month"  # no figure (live API)
+    assert pays_part_now(message)
+    assert not pays_part_now("can I pay half of my balance?")
+    facts = TurnFacts(
+        make_profile(credit_limit=Decimal("2000")), TV_899, message, Intent.PURCHASE_FIT
+    )
+    served = "Yes, the 4K TV fits: it's $899 and you have $2,000 available."
+    assert "decision" in verify(facts, served).failed
+    fallback = fallback_reply(facts, "seed")
+    assert "whole price" in fallback and verify(facts, fallback).passed, fallback
+
+
+def test_why_a_limit_is_zero_is_answered_with_how_to_have_it_reviewed() -> None:
+    from app.services.guard import fallback_reply
+
+    zero = make_profile(credit_limit=Decimal("0"), outstanding_balance=Decimal("0"))
+    facts = TurnFacts(zero, StorefrontContext(), "why is my limit zero?", Intent.CREDIT_INFO)
+    served = "Right now you can spend up to $0 on credit; your total limit is $0."  # live API
+    assert "decision" in verify(facts, served).failed
+    fallback = fallback_reply(facts, "seed")
+    assert "reviewed" in fallback and verify(facts, fallback).passed, fallback
+    # Asked why the credit is low, a shopper who owes is told the balance.
+    owes = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("800"))
+    low = TurnFacts(owes, StorefrontContext(), "how come I only have $200?", Intent.CREDIT_INFO)
+    assert "decision" in verify(low, "Your limit is $1,000 and $200 is available.").failed
+    assert verify(low, fallback_reply(low, "seed")).passed
