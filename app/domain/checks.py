@@ -52,6 +52,7 @@ from app.domain.intents import (
     asks_total_paid,
     asks_why,
     in_context,
+    names_instalments,
     pays_part_now,
     reports_misuse,
     states_income,
@@ -321,6 +322,9 @@ class TurnFacts:
             # "what's the total I'll pay in the end?" with the TV in view, read as a credit
             # question (live API): it asks what a plan for the items costs.
             return Intent.PURCHASE_FIT
+        if intent is None and names_instalments(self.message):
+            # Instalments asked about in a language the encoder does not read.
+            return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if intent is None and self.cart.items and asked_terms(self.message):
             # "I want the headphones, 3 months please" (the classifier abstained, live
             # API): a term named beside items in view asks to pay for them over it.

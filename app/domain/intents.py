@@ -403,6 +403,14 @@ about_buying = Cue(
     r"raten|rate\b|plazo|cuota|parcel|mensual|mensil|monatlich|échelon|versement|"
     r"分割|払い|ローン|月"
 )
+# Paying in instalments named in the languages shoppers wrote in through the live API,
+# where the English encoder abstains ("Kan ik dit in termijnen betalen?", "分割払いはでき
+# ますか？" got a question back).
+names_instalments = Cue(
+    r"\binstal+ments?\b|\btermijn\w*|\braten\w*|\ba plazos\b|\bcuotas?\b|\bparcel\w*|"
+    r"\ba rate\b|\brateizz\w*|\bversements?\b|\béchelonn\w*|\bmensualit\w*|"
+    r"分割|割賦|分期|할부"
+)
 # The income a limit review asks for, with a figure ("I make about 50k a year").
 states_income = Cue(
     r"(?=.*\d)(?:\bi (?:make|earn|get paid|bring in)\b|\bmy (?:annual |yearly |monthly )?"

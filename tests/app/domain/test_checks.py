@@ -1208,3 +1208,18 @@ def test_why_a_limit_is_zero_is_answered_with_how_to_have_it_reviewed() -> None:
     low = TurnFacts(owes, StorefrontContext(), "how come I only have $200?", Intent.CREDIT_INFO)
     assert "decision" in verify(low, "Your limit is $1,000 and $200 is available.").failed
     assert verify(low, fallback_reply(low, "seed")).passed
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Kan ik dit in termijnen betalen?", "分割払いはできますか？", "¿Puedo pagar a plazos?"],
+)
+def test_instalments_asked_in_another_language_are_answered(message: str) -> None:
+    from app.services.guard import fallback_reply
+
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, None)
+    assert facts.decided_intent is Intent.INSTALMENT_ELIGIBILITY
+    fallback = fallback_reply(facts, "seed")
+    assert "instalment" in fallback.lower() and verify(facts, fallback).passed, fallback
+    in_view = TurnFacts(make_profile(), PHONE, message, None)
+    assert in_view.decided_intent is Intent.PURCHASE_FIT
