@@ -232,7 +232,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cfg = settings or Settings()
         async with AsyncExitStack() as stack:
-            db_engine = create_db_engine(cfg.database_url, pool_size=cfg.MORE_DB_POOL_SIZE)
+            db_engine = create_db_engine(
+                cfg.database_url,
+                pool_size=cfg.MORE_DB_POOL_SIZE,
+                sqlite_synchronous=cfg.MORE_SQLITE_SYNCHRONOUS,
+            )
             stack.push_async_callback(db_engine.dispose)
             db = create_session_factory(db_engine)
             cache = _make_cache(cfg)

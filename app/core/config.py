@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         default=Path(".more"), description="Where embedded mode keeps its SQLite file."
     )
     MORE_DB_POOL_SIZE: int = Field(default=10, ge=1, description="PostgreSQL pool size.")
+    MORE_SQLITE_SYNCHRONOUS: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="Embedded SQLite's sync on commit (WAL mode). NORMAL: a commit survives the "
+        "process dying, an OS crash or power loss may undo the last few; FULL: every commit "
+        "waits for an fsync (about twice the turn's write time here).",
+    )
     MORE_REDIS_TIMEOUT_S: float = Field(
         default=0.5,
         gt=0,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -15,8 +15,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def create_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An async engine; for SQLite, creates the file's folder and enables FKs and WAL.
+def create_db_engine(
+    url: str, *, pool_size: int = 10, sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+) -> AsyncEngine:
+    """An async engine; for SQLite, creates the file's folder and enables FKs and WAL (with
+    `sqlite_synchronous`, the `MORE_SQLITE_SYNCHRONOUS` setting).
 
     Both hide statement parameters from errors (`hide_parameters`): they hold personal data.
     """
@@ -32,6 +35,11 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             # WAL lets readers proceed while a turn is being written.
             cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode, NORMAL syncs at checkpoints, not at every commit: a commit
+            # survives the process dying, and only an OS crash or power loss can undo the
+            # last few (the file stays consistent). Each turn's commit waited on an fsync
+            # otherwise: 11 ms p50 per turn's write against 4.5 ms (docs/serving.md).
+            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cursor.close()
 
         return engine
