@@ -45,10 +45,12 @@ from functools import cached_property, lru_cache
 
 from app.domain.intents import (
     about_buying,
+    asks_hardship,
     asks_interest,
     asks_owed,
     asks_price,
     asks_shortfall,
+    asks_terms_offered,
     asks_total_paid,
     asks_why,
     in_context,
@@ -313,15 +315,21 @@ class TurnFacts:
             # unless the rules decline the review outright.
             review = decide(self.profile, self.cart, intent)
             return Intent.HUMAN_REQUEST if review.action is Action.ASK_INFO else intent
+        about_a_plan = asks_total_paid(self.message) or (
+            intent is not Intent.CREDIT_INFO and asks_interest(self.message)
+        )
         if (
             intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK)
             and self.cart.items
-            and (asks_total_paid(self.message) or asks_interest(self.message))
+            and about_a_plan
             and not asks_owed(self.message)
         ):
             # "what's the total I'll pay in the end?" with the TV in view, read as a credit
             # question (live API): it asks what a plan for the items costs.
             return Intent.PURCHASE_FIT
+        if asks_hardship(self.message) and intent not in (Intent.DISPUTE, Intent.FRAUD_REPORT):
+            # A plan's payments paused or missed: a person arranges it, never the bot.
+            return Intent.HUMAN_REQUEST
         if intent is None and names_instalments(self.message):
             # Instalments asked about in a language the encoder does not read.
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
@@ -440,6 +448,16 @@ def _asked_cost_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     return None
 
 
+def _terms_offered_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
+    """Asked how many months a plan can run ("over how many months?", answered with one
+    term's payment), an approval names the tier's terms, or says which is the longest."""
+    if not asks_terms_offered(facts.message) or facts.asked_terms:
+        return None
+    if _all_terms_named(parsed.text, facts) or _longest_named(parsed.text, facts):
+        return None
+    return "the terms a plan can run over, which the shopper asked"
+
+
 _ACCOUNT_FIGURES = frozenset({"credit_limit", "available_credit", "outstanding_balance"})
 
 
@@ -552,6 +570,8 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         # the payments are on the rest.
         return Score(0.0, "approves a part paid now, which a plan does not take, unsaid")
     if gold is Action.APPROVE and (missing := _asked_cost_missing(facts, parsed)):
+        return Score(0.0, f"does not answer: {missing}")
+    if gold is Action.APPROVE and (missing := _terms_offered_missing(facts, parsed)):
         return Score(0.0, f"does not answer: {missing}")
     if missing := _account_figures_missing(facts, parsed):
         return Score(0.0, f"informs, but {missing}")

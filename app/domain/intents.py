@@ -407,9 +407,27 @@ about_buying = Cue(
 # where the English encoder abstains ("Kan ik dit in termijnen betalen?", "分割払いはでき
 # ますか？" got a question back).
 names_instalments = Cue(
-    r"\binstal+ments?\b|\btermijn\w*|\braten\w*|\ba plazos\b|\bcuotas?\b|\bparcel\w*|"
-    r"\ba rate\b|\brateizz\w*|\bversements?\b|\béchelonn\w*|\bmensualit\w*|"
-    r"分割|割賦|分期|할부"
+    r"\btermijn\w*|\bgespreid\w*|\braten\w*|\braty\b|\ba plazos\b|\bcuotas?\b|"
+    r"\bparcel(?:as?|ado|ar|amento)\b|\ba rate\b|\brateizz\w*|\bversements?\b|"
+    r"\béchelonn\w*|\bmensualit\w*|\bplusieurs fois\b|\ben \d+ fois\b|分割|割賦|分期|할부"
+)
+# How many months a plan can run ("over how many months?", "what terms do you have?").
+asks_terms_offered = Cue(
+    r"(?s)^(?!.*\b(?:missed|have i|did i|paid)\b).*?"
+    r"(?:\bhow (?:many|long)\b[^.!?]{0,30}\b(?:months?|terms?|instal\w*|payments?)\b|"
+    r"\bover how many\b|\b(?:what|which) (?:terms|plans|plan lengths|options)\b|"
+    r"\bhow long can i\b|\bwhat (?:is|are) the (?:terms|plan lengths|options)\b)",
+    request_only=True,
+)
+# Asking to pause, skip or defer payments, or saying they cannot pay ("I lost my job, can
+# I pause my payments?" was answered "you can pay in instalments"): a person handles it.
+asks_hardship = Cue(
+    r"\b(?:pause|skip|defer|postpone|delay|freeze|suspend|hold off on|reschedule)\b[^.!?]{0,30}"
+    r"\b(?:payments?|instal\w*|plan|bills?)\b|\b(?:lost my job|laid off|made redundant|"
+    r"hardship|struggling to pay|can't afford (?:my|the|this month's) (?:payments?|instal\w*)|"
+    r"(?:can't|cannot|won't be able to) (?:make|pay) (?:my|the|this month's|next month's) "
+    r"(?:payments?|instal\w*))\b",
+    request_only=True,
 )
 # The income a limit review asks for, with a figure ("I make about 50k a year").
 states_income = Cue(
@@ -442,7 +460,7 @@ asks_price = Cue(
     r"(?s)^(?!.*\b(?:month|monthly|year|over|per|a week|weekly|payments?|plan|instal\w*|left|"
     r"owe|owing|limit)\b).*?"
     r"(?:\bhow much (?:is|are|does|do|would|will) (?:the|that|this|those|these|it|they)\b|"
-    r"\bwhat(?:'s| is| are) the (?:price|cost)\b|\b(?:price|cost) of\b|"
+    r"\bwhat(?:'s| is| are) the (?:price|cost)\b|\bprice of\b|"
     r"\bwhat (?:does|do|would|will) (?:the|that|this|those|these|it|they)\b[^.!?]{0,40}\bcost\b)",
     request_only=True,
 )

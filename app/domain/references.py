@@ -26,6 +26,7 @@ from app.domain.intents import (
     asks_owed,
     asks_price,
     asks_shortfall,
+    asks_terms_offered,
     asks_total_paid,
     asks_why,
     pays_part_now,
@@ -560,10 +561,14 @@ def _whole_price_stated(turn: Turn, reply: str) -> str:
     return f"A plan covers the whole price, with nothing paid up front. {reply}"
 
 
+# A number that could be a term: one or two digits, not part of an amount.
+_TERM_NUMBER_RE = re.compile(r"(?<![\d.,$€£¥])\d{1,2}(?!\d|[.,]\d)")
+
+
 def _cost_stated(turn: Turn, reply: str) -> str:
-    """Asked the price, what a plan costs in all, or whether it charges interest, an
-    approval says so after its first sentence: the total is the price, with no interest or
-    fee."""
+    """Asked the price, what a plan costs in all, whether it charges interest, or how many
+    months it can run, an approval says so after its first sentence: the total is the
+    price, with no interest or fee; the tier's terms."""
     d = turn.decision
     if d.action is not Action.APPROVE or "price" not in d.amounts:
         return reply
@@ -577,6 +582,11 @@ def _cost_stated(turn: Turn, reply: str) -> str:
         )
     elif asks_interest(turn.message) and not says_no_interest(reply):
         said = "There's no interest and no fee on top of the price."
+    elif asks_terms_offered(turn.message) and not asked_terms(turn.message):
+        terms = TERMS_BY_TIER[turn.profile.membership_tier]
+        if set(terms) <= {int(n) for n in _TERM_NUMBER_RE.findall(reply)}:
+            return reply
+        said = f"You can choose {terms_phrase(terms)} months."
     else:
         return reply
     first, *rest = re.split(r"(?<=[.!?])\s+", reply, maxsplit=1)

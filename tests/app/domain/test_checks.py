@@ -1223,3 +1223,51 @@ def test_instalments_asked_in_another_language_are_answered(message: str) -> Non
     assert "instalment" in fallback.lower() and verify(facts, fallback).passed, fallback
     in_view = TurnFacts(make_profile(), PHONE, message, None)
     assert in_view.decided_intent is Intent.PURCHASE_FIT
+
+
+def test_how_many_months_is_answered_with_the_tiers_terms() -> None:
+    from app.services.guard import fallback_reply
+
+    lamp = StorefrontContext(items=[CartItem(title="Floor lamp", price=Decimal("129"))])
+    gold = make_profile(membership_tier="gold", credit_limit=Decimal("1500"))
+    facts = TurnFacts(gold, lamp, "over how many months?", Intent.INSTALMENT_ELIGIBILITY)
+    served = (
+        "That works! $129 is within your $1,200 of available credit. $21.50 a month over 6 months."
+    )
+    assert "decision" in verify(facts, served).failed  # one term's payment, the rules' own reply
+    fallback = fallback_reply(facts, "seed")
+    assert "3, 6, 12 or 24 months" in fallback and verify(facts, fallback).passed, fallback
+    # A question about missed payments is not about the terms on offer.
+    missed = TurnFacts(gold, lamp, "How many instalments have I missed?", Intent.CREDIT_INFO)
+    assert verify(missed, "Your credit limit is $1,500 and you have $1,200 available.").passed
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["I lost my job, can I pause my payments?", "can I skip this month's payment?"],
+)
+def test_pausing_payments_goes_to_a_person(message: str) -> None:
+    from app.services.guard import fallback_reply
+
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+    served = "Yes, you can pay in instalments. You can pick 3 or 6 months."  # live-style slip
+    assert "handoff" in verify(facts, served).failed or "decision" in verify(facts, served).failed
+    fallback = fallback_reply(facts, "seed")
+    assert verify(facts, fallback).passed and verify(facts, fallback).handoff, fallback
+
+
+def test_english_instalments_are_left_to_the_encoder() -> None:
+    # "can I return something I bought on instalments?" is no eligibility question.
+    facts = TurnFacts(
+        make_profile(), StorefrontContext(), "can I return it if I paid in instalments?", None
+    )
+    assert facts.decided_intent is None
+    french = TurnFacts(
+        make_profile(), StorefrontContext(), "je peux payer en plusieurs fois ?", None
+    )
+    assert french.decided_intent is Intent.INSTALMENT_ELIGIBILITY
+    assert (
+        TurnFacts(make_profile(), StorefrontContext(), "where is my parcel?", None).decided_intent
+        is None
+    )
