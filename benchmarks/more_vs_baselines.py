@@ -27,7 +27,6 @@ and a copy of the table into `benchmarks/results/`.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import math
 import os
@@ -39,6 +38,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from _policy_eval import evaluate_merged, paired_interval, passes
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "training" / "configs"
@@ -128,9 +129,6 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
     """Every policy on every split, one vLLM engine; reports cached per (policy, split)."""
     from tqdm import tqdm
 
-    from training.data.ecommerce.io import load_split
-    from training.eval.runner import evaluate
-
     # The RL arms first (what the comparison is about), the SFT arms they start from last.
     ordered = sorted(policies, key=lambda p: p in SFT_ARMS)
     jobs = [(p, s, "inferred") for p in ordered for s in SPLITS]
@@ -150,41 +148,22 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
         else:
             todo.append((policy, split, verdict))
     if todo:
-        from training.eval.policies import VLLMPolicy
-        from training.more.export import merge_adapter
-
-        # Offline evaluation owns the machine: vLLM's CPU default binds its threads to all
-        # cores but one (kept for an API process), which halves throughput here.
-        cores = os.cpu_count() or 1
-        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{cores - 1}")
-        os.environ.setdefault("OMP_NUM_THREADS", str(cores))
-
-        # Each policy merged into the weights, one engine per policy: vLLM's LoRA slots
-        # cost ~11x per token on this CPU (a 300-turn split took 21 min in a slot, about
-        # 2 min merged), and a merged policy is also what serving runs.
         wall, cpu = time.perf_counter(), _cpu_s()
         for policy in tqdm(sorted({p for p, _, _ in todo}, key=ordered.index), desc="evaluate"):
-            merged = args.out / policy / "merged"
-            if not (merged / "config.json").is_file():
-                merge_adapter(args.out / policy / "adapter", merged)
-            engine = VLLMPolicy(merged, name=policy, max_new_tokens=args.max_new_tokens)
-            try:
-                for _, split, verdict in [job for job in todo if job[0] == policy]:
-                    engine.verdict = verdict  # type: ignore[assignment]
-                    out = args.out / policy / "eval" / f"{split}-{verdict}"
-                    evaluate(
-                        engine,
-                        load_split(args.data_dir, split),
-                        split=split,
-                        out_dir=out,
-                        progress=False,
-                        settings={"verdict": verdict, "engine": "vllm, merged"},
-                    )
-                    results.setdefault(policy, {})[f"{split}-{verdict}"] = out / "report.json"
-            finally:
-                engine.close()
-                del engine
-                gc.collect()  # the engine's processes go before the next policy's start
+            mine = [
+                (split, verdict, args.out / policy / "eval" / f"{split}-{verdict}")
+                for p, split, verdict in todo
+                if p == policy
+            ]
+            reports = evaluate_merged(
+                args.out / policy / "adapter",
+                args.out / policy / "merged",
+                mine,
+                name=policy,
+                data_dir=args.data_dir,
+                max_new_tokens=args.max_new_tokens,
+            )
+            results.setdefault(policy, {}).update(reports)
         spent = stages.times.setdefault("eval", {"wall_s": 0.0, "cpu_s": 0.0})
         spent["wall_s"] += time.perf_counter() - wall
         spent["cpu_s"] += _cpu_s() - cpu
@@ -192,49 +171,18 @@ def evaluate_all(args: argparse.Namespace, policies: list[str], stages: Stages) 
     return results
 
 
-def _passes(report: Path) -> dict[str, dict[str, bool]]:
-    """{example id: {"all": ..., "decision": ...}} from a report's replies.jsonl."""
-    rows = [json.loads(line) for line in (report.parent / "replies.jsonl").read_text().splitlines()]
-    out = {}
-    for r in rows:
-        values = [v for v in r["constraints"].values() if v is not None]
-        out[r["id"]] = {
-            "all": all(v >= 0.95 for v in values),
-            "decision": (r["constraints"].get("decision") or 0) >= 0.95,
-        }
-    return out
-
-
 def paired_differences(reports: dict[str, Any]) -> list[dict[str, Any]]:
-    """Paired-bootstrap 95% intervals of per-turn pass-rate differences (scipy)."""
-    import numpy as np
-    from scipy.stats import bootstrap
-
+    """Paired-bootstrap 95% intervals of per-turn pass-rate differences."""
     rows = []
     for a, b in PAIRS:
         if a not in reports or b not in reports:
             continue
         for split in SPLITS:
             key = f"{split}-inferred"
-            pa, pb = _passes(reports[a][key]), _passes(reports[b][key])
-            ids = sorted(pa.keys() & pb.keys())
+            pa, pb = passes(reports[a][key]), passes(reports[b][key])
             for metric in ("all", "decision"):
-                diff = np.array([int(pa[i][metric]) - int(pb[i][metric]) for i in ids], float)
-                ci = bootstrap(
-                    (diff,), np.mean, n_resamples=10_000, method="percentile", random_state=0
-                ).confidence_interval
-                rows.append(
-                    {
-                        "a": a,
-                        "b": b,
-                        "split": split,
-                        "metric": metric,
-                        "difference": float(diff.mean()),
-                        "ci_low": float(ci.low),
-                        "ci_high": float(ci.high),
-                        "n": len(ids),
-                    }
-                )
+                rows.append({"a": a, "b": b, "split": split, "metric": metric,
+                             **paired_interval(pa, pb, metric)})  # fmt: skip
     return rows
 
 
