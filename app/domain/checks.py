@@ -176,6 +176,30 @@ def _priced_bare(message: str, start: int, end: int) -> bool:
     return _PRICED_AT_RE.search(before) is not None
 
 
+# "Can I buy 2 of these?" with one headphones in view: the cart is two of them.
+_QUANTITY_RE = re.compile(
+    r"\b(?P<n>\d{1,2}|two|three|four|five|six|seven|eight|nine|ten) of (?:these|those|them|"
+    r"this|that|it|the)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], start=2
+    )
+}
+
+
+def quantity_asked(message: str) -> int | None:
+    """How many of the item in view the message asks about ("2 of these"), if it says."""
+    m = _QUANTITY_RE.search(message)
+    if m is None:
+        return None
+    n = m.group("n").lower()
+    count = _NUMBER_WORDS[n] if n in _NUMBER_WORDS else int(n)
+    return count if 1 <= count <= 99 else None
+
+
 def items_swapped_in(message: str) -> tuple[CartItem, ...]:
     """With items in view, what a message prices in place of them ("what about the
     headphones for 189.99 instead?"); nothing when it adds to the cart or swaps nothing."""
@@ -287,12 +311,16 @@ class TurnFacts:
     @cached_property
     def cart(self) -> StorefrontContext:
         """The context with the items the shopper adds in words to a cart in view (names
-        in place of it, or leaves out of it), or, with nothing in view, the items the
-        message prices."""
+        in place of it, leaves out of it, or asks for several of), or, with nothing in
+        view, the items the message prices."""
         if self.context.items and (swapped := items_swapped_in(self.message)):
             return self.context.model_copy(update={"items": list(swapped)})
         if (kept := items_left_out(self.message, self.context.items)) is not None:
             return self.context.model_copy(update={"items": list(kept)})
+        items = self.context.items
+        if len(items) == 1 and (n := quantity_asked(self.message)) and n != items[0].quantity:
+            more = items[0].model_copy(update={"quantity": n})
+            return self.context.model_copy(update={"items": [more]})
         words = items_added_in if self.context.items else items_named_in
         added = words(self.message)
         if not added:

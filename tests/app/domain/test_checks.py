@@ -1271,3 +1271,24 @@ def test_english_instalments_are_left_to_the_encoder() -> None:
         TurnFacts(make_profile(), StorefrontContext(), "where is my parcel?", None).decided_intent
         is None
     )
+
+
+def test_several_of_the_item_in_view_are_priced_together() -> None:
+    from app.domain.checks import quantity_asked
+    from app.domain.rules import monthly_payments
+    from app.services.guard import fallback_reply
+
+    asked = ("Can I buy 2 of these?", "three of them please", "hi")
+    assert [quantity_asked(m) for m in asked] == [2, 3, None]
+    headphones = StorefrontContext(items=[CartItem(title="Headphones", price=Decimal("199"))])
+    profile = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("100"))
+    facts = TurnFacts(profile, headphones, "Can I buy 2 of these?", Intent.PURCHASE_FIT)
+    assert facts.cart.total == Decimal("398")
+    fallback = fallback_reply(facts, "seed")
+    payments = [f"${p:,}" for p in monthly_payments(Decimal("398"), profile).values()]
+    assert any(f in fallback for f in ("$398", *payments)), fallback
+    assert verify(facts, fallback).passed, fallback
+    # Over the credit in twos: the rules decline.
+    tight = make_profile(credit_limit=Decimal("300"), outstanding_balance=Decimal("0"))
+    decision = TurnFacts(tight, headphones, "2 of these?", Intent.PURCHASE_FIT).decision
+    assert decision is not None and decision.action is Action.DECLINE
