@@ -45,18 +45,23 @@ from functools import cached_property, lru_cache
 
 from app.domain.intents import (
     about_buying,
+    asks_account_servicing,
+    asks_for_person,
     asks_hardship,
     asks_interest,
+    asks_left_after,
     asks_owed,
     asks_price,
     asks_shortfall,
     asks_terms_offered,
     asks_total_paid,
+    asks_unknown_fact,
     asks_why,
     in_context,
     names_instalments,
     pays_part_now,
     reports_misuse,
+    says_thanks,
     states_income,
 )
 from app.domain.money import CURRENCIES, quantize
@@ -355,9 +360,22 @@ class TurnFacts:
             # "what's the total I'll pay in the end?" with the TV in view, read as a credit
             # question (live API): it asks what a plan for the items costs.
             return Intent.PURCHASE_FIT
-        if asks_hardship(self.message) and intent not in (Intent.DISPUTE, Intent.FRAUD_REPORT):
-            # A plan's payments paused or missed: a person arranges it, never the bot.
+        handed_off = intent in (Intent.DISPUTE, Intent.FRAUD_REPORT, Intent.HUMAN_REQUEST)
+        if not handed_off and (
+            asks_hardship(self.message)
+            or asks_for_person(self.message)
+            or asks_account_servicing(self.message)
+        ):
+            # Payments paused or missed, a person asked for in so many words, the account
+            # serviced (its limit lowered, a due date, paying early, closing it): a person
+            # arranges it, never the bot.
             return Intent.HUMAN_REQUEST
+        if not handed_off and intent is not Intent.CREDIT_INFO and asks_unknown_fact(self.message):
+            # "when is my next payment due?": a fact the profile does not hold, answered
+            # as a credit question (what can be seen, nothing made up).
+            return Intent.CREDIT_INFO
+        if intent is None and says_thanks(self.message):
+            return Intent.SMALL_TALK
         if intent is None and names_instalments(self.message):
             # Instalments asked about in a language the encoder does not read.
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
@@ -507,6 +525,13 @@ def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | Non
     if why and decision.amounts.get("credit_limit") == 0 and not says_limit_review(parsed.text):
         # "why is my limit zero?" answered "your total limit is $0" (live API).
         return "the shopper asked why their limit is zero and is not told it can be reviewed"
+    fit = cart_fit(facts.profile, facts.cart)
+    if asks_left_after(facts.message) and fit is not None and fit.fits:
+        # "how much would I have left after buying this?" answered with what is available
+        # now: the credit left after the cart is the answer.
+        if not _names_amount(parsed, fit.available - fit.total):
+            return "the shopper asked what is left after the items in view and is not told"
+        return None
     if subjects & _ACCOUNT_FIGURES:
         return None
     return "the shopper asked about their credit and is given none of its figures"
@@ -650,6 +675,7 @@ def _licensed(facts: TurnFacts) -> tuple[list[tuple[Decimal, str | None]], set[D
     if fit is not None:
         implied["price"] = fit.total
         implied["shortfall"] = fit.shortfall
+        implied["left_after"] = max(fit.available - fit.total, Decimal(0))
         for term, payment in monthly_payments(fit.total, facts.profile).items():
             implied[f"monthly:{term}"] = payment
     decision = replace(decision, amounts=implied)

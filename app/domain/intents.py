@@ -411,6 +411,53 @@ names_instalments = Cue(
     r"\bparcel(?:as?|ado|ar|amento)\b|\ba rate\b|\brateizz\w*|\bversements?\b|"
     r"\béchelonn\w*|\bmensualit\w*|\bplusieurs fois\b|\ben \d+ fois\b|分割|割賦|分期|할부"
 )
+# Thanks, in the languages shoppers wrote in ("danke" got "could you rephrase?").
+says_thanks = Cue(
+    r"\b(?:thanks?|thank you|thx|ty|cheers|danke|merci|gracias|grazie|bedankt|dank je|"
+    r"obrigad[oa]|tack)\b|ありがとう|谢谢|감사"
+)
+# A person asked for in so many words ("I want to speak to a manager about my limit" split
+# the vote between a person and a limit review, and the classifier abstained).
+asks_for_person = Cue(
+    r"\b(?:speak|talk|chat)\s+(?:to|with)\b[^.!?]{0,25}\b(?:human|person|agent|manager|"
+    r"supervisor|representative|someone|somebody|staff|colleague)\b|"
+    r"\b(?:connect|transfer|put)\s+me\s+(?:through\s+)?(?:to|with)\b|"
+    r"\b(?:get|want|need)\s+(?:me\s+)?(?:a|an)\s+(?:real\s+)?(?:human|person|agent|manager|"
+    r"supervisor)\b",
+    request_only=True,
+)
+# Servicing an account, which only a person can do here: lowering the limit, paying early,
+# closing the account, changing its details ("Can you lower my credit limit to 2000?" was
+# asked for an income; "how do I pay off my balance early?" was answered "instalments are
+# open to you").
+asks_account_servicing = Cue(
+    r"\b(?:lower|decrease|reduce|cut)\b[^.!?]{0,20}\blimit\b|"
+    r"\bhow (?:do|can) i (?:pay (?:off|down|back)|pay (?:my|the) (?:balance|bill)|settle|"
+    r"make (?:a )?payments? (?:on|to|towards) my (?:account|balance))\b|"
+    r"\bpay\b[^.!?]{0,25}\b(?:off|down)\b[^.!?]{0,15}\bearly\b|"
+    r"\b(?:close|delete|cancel|deactivate)\s+my\s+account\b|"
+    r"\b(?:change|update)\s+my\s+(?:e-?mail|address|phone|password|name|card|bank)\b",
+    request_only=True,
+)
+# Facts about the account the profile does not hold: due dates, past payments, a credit
+# score, a rate ("when is my next payment due?" was answered "instalments are open to
+# you"). Answered as the training data answers them: not something the assistant can see,
+# and the figures it can.
+asks_unknown_fact = Cue(
+    r"(?s)^(?!.*\b(?:orders?|parcels?|package|delivery|deliver\w*|arriv\w*|ship\w*)\b).*?"
+    r"(?:\b(?:next|upcoming|last|previous)\s+(?:payment|instal\w*|bill)\b|"
+    r"\bpayments?\s+(?:date|due)\b|\bdue date\b|"
+    r"\bwhen\s+(?:is|are|do|does|will)\b[^.!?]{0,30}\b(?:due|charged|debited|taken|end)\b|"
+    r"\bcredit score\b|\b(?:interest rate|apr)\b[^.!?]{0,20}\b(?:my|on my)\b|\bmy apr\b|"
+    r"\blate fees?\b|\bincome on file\b)",
+    request_only=True,
+)
+# What is left to spend after buying what is in view ("how much would I have left after
+# buying this?").
+asks_left_after = Cue(
+    r"\b(?:left|remaining|leftover|left over|spare)\b[^.!?]{0,40}\b(?:after|once|if i buy)\b",
+    request_only=True,
+)
 # How many months a plan can run ("over how many months?", "what terms do you have?").
 asks_terms_offered = Cue(
     r"(?s)^(?!.*\b(?:missed|have i|did i|paid)\b).*?"

@@ -273,6 +273,13 @@ _YEARS_RE = re.compile(
     re.IGNORECASE,
 )
 _YEAR_MONTHS = {"a": 12, "one": 12, "1": 12, "two": 24, "2": 24, "half a": 6}
+# Months in the other languages shoppers wrote in through the live API ("und über 24
+# Monate?", "en 12 meses", "sur 6 mois", "12ヶ月").
+_FOREIGN_MONTHS_RE = re.compile(
+    r"\b(?P<n>\d{1,2})\s*(?:monate?n?\b|meses\b|mois\b|mesi\b|maand(?:en)?\b|miesi\w*|"
+    r"ヶ月|か月|カ月|个月|개월)",
+    re.IGNORECASE,
+)
 
 
 # "what's the cheapest monthly option?", "the lowest payment per month": the longest term.
@@ -321,6 +328,7 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
     # 3 is a split no plan offers, not a term: "2 payments" stays unread).
     months |= {c.value for c in counts if _PAYMENTS_UNIT_RE.match(c.unit) and 3 <= c.value <= 36}
     months |= {_YEAR_MONTHS[m.group("n").lower()] for m in _YEARS_RE.finditer(message)}
+    months |= {int(m.group("n")) for m in _FOREIGN_MONTHS_RE.finditer(message)}
     if not months and (words := _term_only_words(message)):
         bare = [int(w) for w in words if w.isdigit()]
         if len(bare) == 1 and 3 <= bare[0] <= 36 and not extract_numbers(message).amounts:

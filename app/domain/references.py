@@ -23,13 +23,16 @@ from functools import reduce
 
 from app.domain.intents import (
     asks_interest,
+    asks_left_after,
     asks_owed,
     asks_price,
     asks_shortfall,
     asks_terms_offered,
     asks_total_paid,
+    asks_unknown_fact,
     asks_why,
     pays_part_now,
+    says_thanks,
 )
 from app.domain.money import format_amount
 from app.domain.numbers import asked_terms
@@ -41,6 +44,7 @@ from app.domain.rules import (
     Decision,
     DeclineReason,
     Intent,
+    cart_fit,
     reason_text,
 )
 
@@ -522,6 +526,21 @@ def _owed_stated(turn: Turn, reply: str) -> str:
 LIMIT_REVIEW = "If you'd like your limit reviewed, just ask me to raise it."
 
 
+def _left_after_stated(turn: Turn, reply: str) -> str:
+    """Asked what would be left after buying what is in view, a reply about the credit
+    says it (the available credit less the items)."""
+    d = turn.decision
+    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
+        return reply
+    fit = cart_fit(turn.profile, turn.context)
+    if fit is None or not fit.fits or not asks_left_after(turn.message):
+        return reply
+    left = turn.money(fit.available - fit.total)
+    if left in reply:
+        return reply
+    return f"{reply} After {turn.thing} at {turn.money(fit.total)}, {left} would be left."
+
+
 def _zero_limit_explained(turn: Turn, reply: str) -> str:
     """Asked why their limit is zero ("why is my limit zero?"), a reply says what can be
     done: the facts hold no reason, and a limit review is one request away."""
@@ -596,7 +615,7 @@ def _cost_stated(turn: Turn, reply: str) -> str:
 def _inform(turn: Turn, rng: random.Random) -> list[str]:
     if turn.intent is Intent.CREDIT_INFO:
         parts = [rng.choice(_credit_sentences(turn))]
-        if "unknown_fact" in turn.tags:
+        if "unknown_fact" in turn.tags or asks_unknown_fact(turn.message):
             parts.insert(
                 0,
                 rng.choice(
@@ -642,7 +661,7 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
         ]
     name = f" {turn.name}" if turn.name else ""
     text = turn.message.lower()
-    if "thank" in text or "that's all" in text:
+    if says_thanks(turn.message) or "that's all" in text:
         options = [
             "You're welcome! Have a great day.",
             "Any time! Enjoy the rest of your day.",
@@ -714,6 +733,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _whole_price_stated,
         _cost_stated,
         _zero_limit_explained,
+        _left_after_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

@@ -1292,3 +1292,71 @@ def test_several_of_the_item_in_view_are_priced_together() -> None:
     tight = make_profile(credit_limit=Decimal("300"), outstanding_balance=Decimal("0"))
     decision = TurnFacts(tight, headphones, "2 of these?", Intent.PURCHASE_FIT).decision
     assert decision is not None and decision.action is Action.DECLINE
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("I want to speak to a manager about my limit", None),  # the vote split
+        ("Can you lower my credit limit to 2000?", Intent.LIMIT_INCREASE),  # asked for income
+        ("how do I pay off my balance early?", Intent.INSTALMENT_ELIGIBILITY),
+        ("please close my account", None),
+    ],
+)
+def test_account_servicing_and_asking_for_a_person_go_to_a_person(
+    message: str, intent: Intent | None
+) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, intent)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["how do I pay in instalments?", "Can I pay this monthly?", "are you a human?"],
+)
+def test_ordinary_questions_are_not_taken_for_servicing(message: str) -> None:
+    facts = TurnFacts(make_profile(), PHONE, message, Intent.PURCHASE_FIT)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+
+
+def test_thanks_and_months_in_other_languages_are_read() -> None:
+    from app.domain.numbers import asked_terms
+    from app.services.guard import fallback_reply
+
+    assert asked_terms("und über 24 Monate?") == {24}
+    assert asked_terms("¿y en 12 meses?") == {12}
+    assert asked_terms("12ヶ月でお願いします") == {12}
+    facts = TurnFacts(make_profile(), StorefrontContext(), "danke", None)
+    assert facts.decided_intent is Intent.SMALL_TALK
+    # Thanked, the reply takes its leave: no greeting or question back ends with "?".
+    replies = {fallback_reply(facts, str(seed)) for seed in range(8)}
+    assert not any(r.endswith("?") for r in replies), replies
+
+
+def test_what_is_left_after_the_items_in_view_is_answered() -> None:
+    from app.services.guard import fallback_reply
+
+    profile = make_profile(credit_limit=Decimal("5000"), outstanding_balance=Decimal("1200"))
+    laptop = StorefrontContext(items=[CartItem(title="Laptop", price=Decimal("1499"))])
+    message = "how much would I have left after buying this?"
+    facts = TurnFacts(profile, laptop, message, Intent.CREDIT_INFO)
+    served = "You have $3,800 of available credit ($5,000 limit minus $1,200 outstanding)."
+    assert "decision" in verify(facts, served).failed
+    fallback = fallback_reply(facts, "seed")
+    assert "$2,301" in fallback and verify(facts, fallback).passed, fallback
+
+
+@pytest.mark.parametrize(
+    "message", ["when is my next payment due?", "What's my credit score?", "my last payment?"]
+)
+def test_facts_the_profile_does_not_hold_are_said_to_be_unseen(message: str) -> None:
+    from app.services.guard import fallback_reply
+
+    # "when is my next payment due?" was answered "instalments are open to you" (offline).
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    fallback = fallback_reply(facts, "seed")
+    unseen = ("don't have that information", "isn't something I can see", "not able to see")
+    assert any(u in fallback for u in unseen) and verify(facts, fallback).passed, fallback
+    order = TurnFacts(make_profile(), StorefrontContext(), "when is my order due?", None)
+    assert order.decided_intent is None
