@@ -357,8 +357,9 @@ def names_other_account(message: str, own_user_id: str | None = None) -> bool:
 
 
 class Cue:
-    """Whether a shopper's message says one thing, read by one pattern (case-insensitive);
-    with `request_only`, in the request without override text (`request_text`)."""
+    """Whether a text (a shopper's message, a reply) says one thing, read by one pattern
+    (case-insensitive); with `request_only`, in a message's request without its override
+    text (`request_text`)."""
 
     def __init__(self, pattern: str, *, request_only: bool = False) -> None:
         self._pattern = re.compile(pattern, re.IGNORECASE)

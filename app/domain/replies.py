@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from app.domain.intents import Cue
 from app.domain.numbers import Amount, Count, Number, extract_numbers, words_before
 from app.domain.rules import Action, DeclineReason, Intent
 
@@ -510,39 +511,16 @@ def cited_reasons(text: str) -> frozenset[DeclineReason]:
 
 # What says that a plan covers the whole price: the words a reply to "I'll pay $300 now
 # and the rest monthly" needs, lest the shopper think the payments are on the rest.
-_WHOLE_PRICE_RE = re.compile(
+says_whole_price = Cue(
     r"\bwhole price\b|\bfull price\b|\bnothing (?:paid )?up ?front\b|\bno (?:down payment|"
-    r"deposit)\b|\bcovers? the (?:whole|full)\b",
-    re.IGNORECASE,
+    r"deposit)\b|\bcovers? the (?:whole|full)\b"
 )
-
-
-def says_whole_price(text: str) -> bool:
-    """Whether a reply says that an instalment plan covers the whole price."""
-    return _WHOLE_PRICE_RE.search(text) is not None
-
-
 # What says that a plan costs nothing on top of the price: the answer to "is there any
 # interest?" and "any fees?".
-_NO_INTEREST_RE = re.compile(
+says_no_interest = Cue(
     r"\binterest[- ]free\b|\bno (?:interest|fees?|extra (?:charges?|fees?|cost))\b|"
     r"\bwithout (?:any )?interest\b|\b(?:0|zero) ?% (?:interest|apr)\b|\bzero interest\b|"
-    r"\bno (?:interest|fees?) (?:or|and|nor) (?:fees?|interest)\b",
-    re.IGNORECASE,
+    r"\bno (?:interest|fees?) (?:or|and|nor) (?:fees?|interest)\b"
 )
-
-
-def says_no_interest(text: str) -> bool:
-    """Whether a reply says that a plan charges no interest or fee."""
-    return _NO_INTEREST_RE.search(text) is not None
-
-
 # What tells a shopper with no credit how to get some: a review or a raise of the limit.
-_LIMIT_REVIEW_RE = re.compile(
-    r"\b(?:review\w*|rais\w+|increas\w+|credit team|apply|application)\b", re.IGNORECASE
-)
-
-
-def says_limit_review(text: str) -> bool:
-    """Whether a reply says how a limit can be reviewed or raised."""
-    return _LIMIT_REVIEW_RE.search(text) is not None
+says_limit_review = Cue(r"\b(?:review\w*|rais\w+|increas\w+|credit team|apply|application)\b")
