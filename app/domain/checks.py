@@ -379,6 +379,10 @@ class TurnFacts:
         if intent is None and names_instalments(self.message):
             # Instalments asked about in a language the encoder does not read.
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
+        if intent is None and self.context.items and self.cart is not self.context:
+            # "just the camera then" (the classifier abstained): a message that changes
+            # the items in view asks about the items it leaves.
+            return Intent.PURCHASE_FIT
         if intent is None and self.cart.items and asked_terms(self.message):
             # "I want the headphones, 3 months please" (the classifier abstained, live
             # API): a term named beside items in view asks to pay for them over it.

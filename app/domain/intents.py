@@ -424,7 +424,11 @@ asks_for_person = Cue(
     r"supervisor|representative|someone|somebody|staff|colleague)\b|"
     r"\b(?:connect|transfer|put)\s+me\s+(?:through\s+)?(?:to|with)\b|"
     r"\b(?:get|want|need)\s+(?:me\s+)?(?:a|an)\s+(?:real\s+)?(?:human|person|agent|manager|"
-    r"supervisor)\b",
+    r"supervisor)\b|"
+    # "who do I contact?" after a suspension was read as an order question.
+    r"\bwho (?:do|can|should) i (?:contact|call|ring|email|write to|speak to|talk to)\b|"
+    r"\bhow (?:do|can) i (?:contact|reach|call) (?:you|someone|somebody|support|customer "
+    r"service|your team)\b",
     request_only=True,
 )
 # Servicing an account, which only a person can do here: lowering the limit, paying early,

@@ -1360,3 +1360,24 @@ def test_facts_the_profile_does_not_hold_are_said_to_be_unseen(message: str) -> 
     assert any(u in fallback for u in unseen) and verify(facts, fallback).passed, fallback
     order = TurnFacts(make_profile(), StorefrontContext(), "when is my order due?", None)
     assert order.decided_intent is None
+
+
+def test_a_message_that_changes_the_items_in_view_asks_about_them() -> None:
+    camera = StorefrontContext(
+        items=[
+            CartItem(title="Mirrorless camera", price=Decimal("1800")),
+            CartItem(title="Lens", price=Decimal("900")),
+        ]
+    )
+    profile = make_profile(credit_limit=Decimal("2500"), outstanding_balance=Decimal("0"))
+    facts = TurnFacts(profile, camera, "just the camera then", None)  # the classifier abstained
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    assert facts.decision is not None and facts.decision.action is Action.APPROVE
+    assert TurnFacts(profile, camera, "hmm", None).decided_intent is None
+
+
+@pytest.mark.parametrize("message", ["who do I contact?", "how can I reach customer service?"])
+def test_asking_whom_to_contact_goes_to_a_person(message: str) -> None:
+    suspended = make_profile(account_standing="suspended")
+    facts = TurnFacts(suspended, StorefrontContext(), message, Intent.ORDER_STATUS)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
