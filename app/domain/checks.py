@@ -59,7 +59,9 @@ from app.domain.intents import (
     asks_why,
     in_context,
     names_instalments,
+    order_named,
     pays_part_now,
+    reports_missing_delivery,
     reports_misuse,
     says_thanks,
     states_income,
@@ -370,6 +372,8 @@ class TurnFacts:
             # serviced (its limit lowered, a due date, paying early, closing it): a person
             # arranges it, never the bot.
             return Intent.HUMAN_REQUEST
+        if not handed_off and self._order_out_of_view(intent):
+            return Intent.HUMAN_REQUEST
         if not handed_off and intent is not Intent.CREDIT_INFO and asks_unknown_fact(self.message):
             # "when is my next payment due?": a fact the profile does not hold, answered
             # as a credit question (what can be seen, nothing made up).
@@ -388,6 +392,17 @@ class TurnFacts:
             # API): a term named beside items in view asks to pay for them over it.
             return Intent.PURCHASE_FIT
         return intent
+
+    def _order_out_of_view(self, intent: Intent | None) -> bool:
+        """An order a person must look into: one named by a number the page does not show
+        ("it's ord-7788" with no order in view was asked for the number again), or one in
+        view marked delivered that the shopper says never came."""
+        named = order_named(self.message)
+        in_view = self.context.order_id or ""
+        if named and (intent in (None, Intent.ORDER_STATUS)) and named not in in_view:
+            return True
+        status = (self.context.order_status or "").lower()
+        return "delivered" in status and reports_missing_delivery(self.message)
 
     @cached_property
     def asked_terms(self) -> frozenset[int]:
@@ -928,6 +943,10 @@ def _asked_payment_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
             return "no monthly payment, which the shopper asked for"
         return None
     licensed = {t for t in facts.asked_terms if f"monthly:{t}" in decision.amounts}
+    if len(licensed) > 1 and monthly_terms and not licensed <= monthly_terms:
+        # "What's the difference between 6 and 12 months?" answered with the 6-month
+        # payment alone: asked about several terms, a reply with payments gives each.
+        return f"no monthly payment over {sorted(licensed - monthly_terms)} months, asked about"
     if not licensed or monthly_terms & licensed:
         return None
     if asks:

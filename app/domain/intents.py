@@ -444,6 +444,27 @@ asks_account_servicing = Cue(
     r"\b(?:change|update)\s+my\s+(?:e-?mail|address|phone|password|name|card|bank)\b",
     request_only=True,
 )
+# An order named by its number ("it's ord-7788": with no order in view, it was asked for
+# the number again).
+_ORDER_ID_RE = re.compile(
+    r"\b(?:ord|order)(?:\s*(?:number|no\.?|#))?[-#\s]*(?P<id>\d{3,})\b", re.IGNORECASE
+)
+
+
+def order_named(message: str) -> str | None:
+    """The digits of the order number a message names, if it names one."""
+    m = _ORDER_ID_RE.search(message)
+    return m.group("id") if m else None
+
+
+# A parcel the shopper says never came ("my package never arrived", with the order in view
+# marked delivered, was told "Your order is delivered on Monday").
+reports_missing_delivery = Cue(
+    r"\b(?:never|not|didn't|did not|hasn't|has not|haven't|have not)\s+(?:\w+\s+)?"
+    r"(?:arrived?|received?|got(?:ten)?|come|came|turned up|shown up|showed up)\b|"
+    r"\b(?:missing|lost|stolen)\s+(?:parcel|package|order|delivery)\b|\bwasn't delivered\b",
+    request_only=True,
+)
 # Facts about the account the profile does not hold: due dates, past payments, a credit
 # score, a rate ("when is my next payment due?" was answered "instalments are open to
 # you"). Answered as the training data answers them: not something the assistant can see,

@@ -159,7 +159,11 @@ def _monthly(turn: Turn, rng: random.Random) -> str:
     # Asked "over a year?", answer for a year (the rng draws above stay as they were, so
     # references to turns that name no term are unchanged).
     said = asked_terms(turn.message, terms) if turn.terms_asked is None else turn.terms_asked
-    if asked := sorted(said & set(terms)):
+    if len(asked := sorted(said & set(terms))) > 1:
+        # "What's the difference between 6 and 12 months?": every term asked, side by side.
+        each = [f"{pay[t]} a month over {t} months" for t in asked]
+        return f"That's {', or '.join(each)}, all interest-free."
+    if asked:
         t1 = t2 = asked[0]
     elif refused := sorted(asked_terms(turn.message) - set(terms)):
         # Asked for a term the tier does not offer: say so, then give the longest one it

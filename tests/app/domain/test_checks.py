@@ -1381,3 +1381,33 @@ def test_asking_whom_to_contact_goes_to_a_person(message: str) -> None:
     suspended = make_profile(account_standing="suspended")
     facts = TurnFacts(suspended, StorefrontContext(), message, Intent.ORDER_STATUS)
     assert facts.decided_intent is Intent.HUMAN_REQUEST
+
+
+def test_an_order_the_page_does_not_show_goes_to_a_person() -> None:
+    from app.domain.intents import order_named
+
+    assert [order_named(m) for m in ("it's ord-7788", "order #55123 please", "my order")] == [
+        "7788",
+        "55123",
+        None,
+    ]
+    nothing = TurnFacts(make_profile(), StorefrontContext(), "it's ord-7788", Intent.ORDER_STATUS)
+    assert nothing.decided_intent is Intent.HUMAN_REQUEST  # was asked for the number again
+    shown = StorefrontContext(order_id="ord-7788", order_status="shipped")
+    same = TurnFacts(make_profile(), shown, "where is ord-7788?", Intent.ORDER_STATUS)
+    assert same.decided_intent is Intent.ORDER_STATUS
+    delivered = StorefrontContext(order_id="ord-1", order_status="delivered on Monday")
+    missing = TurnFacts(make_profile(), delivered, "my package never arrived", Intent.ORDER_STATUS)
+    assert missing.decided_intent is Intent.HUMAN_REQUEST  # told "it is delivered on Monday"
+
+
+def test_several_terms_asked_about_are_each_given() -> None:
+    from app.services.guard import fallback_reply
+
+    sofa = StorefrontContext(items=[CartItem(title="Sofa", price=Decimal("1200"))])
+    gold = make_profile(membership_tier="gold", credit_limit=Decimal("2500"))
+    message = "What's the difference between 6 and 12 months?"
+    facts = TurnFacts(gold, sofa, message, Intent.PURCHASE_FIT)
+    assert "decision" in verify(facts, "Yes, you can: $200 a month over 6 months.").failed
+    fallback = fallback_reply(facts, "seed")
+    assert "$200" in fallback and "$100" in fallback and verify(facts, fallback).passed, fallback
