@@ -258,3 +258,19 @@ def test_dataset_card_counts(splits: dict[Split, list[TaskExample]]) -> None:
     assert "## Examples per action" in card and "| injection |" in card
     digest = hashlib.sha256(card.encode()).hexdigest()
     assert digest == hashlib.sha256(dataset_card(splits, seed=11, version="1").encode()).hexdigest()
+
+
+def test_the_checks_decide_every_example_as_its_gold_says(
+    splits: dict[Split, list[TaskExample]],
+) -> None:
+    # The readings the checks add on top of the intent ("I lost my job, can I pause my
+    # payments?" goes to a person, "when is my next payment due?" is a credit question,
+    # ...) come from hand-written turns; none may change what a generated turn asks, or
+    # the evaluation's gold would move under the references.
+    from app.domain.checks import TurnFacts
+    from app.domain.intents import in_context
+
+    for examples in splits.values():
+        for ex in examples:
+            facts = TurnFacts(ex.profile, ex.context, ex.message, ex.intent, tuple(ex.history))
+            assert facts.decided_intent is in_context(ex.intent, ex.context), (ex.id, ex.message)
