@@ -340,7 +340,8 @@ class TurnFacts:
         next to a priced item asks about that item. A fraud report that reports no misuse
         ("my account says suspended, what happened??", read as one by the encoder through
         the live API) is account trouble a person explains: the fraud team has nothing to
-        secure. With the intent unknown, a term named beside items in view asks about them."""
+        secure. The other readings below each name the turn that called for them; the list,
+        with examples, is in docs/serving.md ("The shopper's intent")."""
         intent = in_context(self.intent, self.cart)
         if intent is Intent.FRAUD_REPORT and not reports_misuse(self.message):
             return Intent.HUMAN_REQUEST
@@ -369,8 +370,8 @@ class TurnFacts:
             or asks_account_servicing(self.message)
         ):
             # Payments paused or missed, a person asked for in so many words, the account
-            # serviced (its limit lowered, a due date, paying early, closing it): a person
-            # arranges it, never the bot.
+            # serviced (its limit lowered, paid off early, closed, its details changed): a
+            # person arranges it, never the bot.
             return Intent.HUMAN_REQUEST
         if not handed_off and self._order_out_of_view(intent):
             return Intent.HUMAN_REQUEST
