@@ -73,6 +73,7 @@ from app.domain.numbers import (
     asked_terms,
     asks_term_only,
     extract_numbers,
+    term_numbers,
     words_before,
 )
 from app.domain.profile import AccountStanding, AgeBand, CartItem, Profile, StorefrontContext
@@ -883,8 +884,7 @@ def _term_denied(
 def _all_terms_named(text: str, facts: TurnFacts) -> bool:
     """Whether the reply lists every term the tier has ("3 and 6 months"): what is not in
     the list is not offered."""
-    numbers = {int(n) for n in re.findall(r"(?<![\d.,$€£¥])\d{1,2}(?!\d|[.,]\d)", text)}
-    return set(TERMS_BY_TIER[facts.profile.membership_tier]) <= numbers
+    return set(TERMS_BY_TIER[facts.profile.membership_tier]) <= term_numbers(text)
 
 
 # "Terms run up to 24 months", "the longest plan is 6 months": what is past it is not offered.

@@ -339,3 +339,13 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
     if not months and terms and _LOWEST_PAYMENT_RE.search(message):
         return frozenset({max(terms)})
     return frozenset(months) & terms
+
+
+# A number that could be a term: one or two digits, not part of an amount ("3, 6 or 12").
+_TERM_NUMBER_RE = re.compile(r"(?<![\d.,$€£¥])\d{1,2}(?!\d|[.,]\d)")
+
+
+def term_numbers(text: str) -> set[int]:
+    """Every one- or two-digit number a text states outside an amount: the terms a list
+    of plans could name."""
+    return {int(n) for n in _TERM_NUMBER_RE.findall(text)}

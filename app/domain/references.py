@@ -35,7 +35,7 @@ from app.domain.intents import (
     says_thanks,
 )
 from app.domain.money import format_amount
-from app.domain.numbers import asked_terms
+from app.domain.numbers import asked_terms, term_numbers
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
 from app.domain.replies import says_limit_review, says_no_interest, says_whole_price
 from app.domain.rules import (
@@ -584,10 +584,6 @@ def _whole_price_stated(turn: Turn, reply: str) -> str:
     return f"A plan covers the whole price, with nothing paid up front. {reply}"
 
 
-# A number that could be a term: one or two digits, not part of an amount.
-_TERM_NUMBER_RE = re.compile(r"(?<![\d.,$€£¥])\d{1,2}(?!\d|[.,]\d)")
-
-
 def _cost_stated(turn: Turn, reply: str) -> str:
     """Asked the price, what a plan costs in all, whether it charges interest, or how many
     months it can run, an approval says so after its first sentence: the total is the
@@ -607,7 +603,7 @@ def _cost_stated(turn: Turn, reply: str) -> str:
         said = "There's no interest and no fee on top of the price."
     elif asks_terms_offered(turn.message) and not asked_terms(turn.message):
         terms = TERMS_BY_TIER[turn.profile.membership_tier]
-        if set(terms) <= {int(n) for n in _TERM_NUMBER_RE.findall(reply)}:
+        if set(terms) <= term_numbers(reply):
             return reply
         said = f"You can choose {terms_phrase(terms)} months."
     else:
