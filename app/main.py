@@ -236,6 +236,7 @@ def create_app(
                 cfg.database_url,
                 pool_size=cfg.MORE_DB_POOL_SIZE,
                 sqlite_synchronous=cfg.MORE_SQLITE_SYNCHRONOUS,
+                lock_timeout_s=cfg.MORE_DB_LOCK_TIMEOUT_S,
             )
             stack.push_async_callback(db_engine.dispose)
             db = create_session_factory(db_engine)

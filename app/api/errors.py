@@ -121,9 +121,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# PostgreSQL's "lock_not_available": a row stayed locked past MORE_DB_LOCK_TIMEOUT_S.
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     logger.error("database error: %s", exc)
-    err = DatabaseUnavailableError("the database is unavailable; retry shortly", retry_after_s=5)
+    busy = getattr(getattr(exc, "orig", None), "sqlstate", None) == _LOCK_NOT_AVAILABLE
+    message = (
+        "the record is busy with another request; retry shortly"
+        if busy
+        else "the database is unavailable; retry shortly"
+    )
+    err = DatabaseUnavailableError(message, retry_after_s=5)
     return JSONResponse(app_error_body(err), status_code=err.status, headers=err.headers)
 
 

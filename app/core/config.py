@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         default=Path(".more"), description="Where embedded mode keeps its SQLite file."
     )
     MORE_DB_POOL_SIZE: int = Field(default=10, ge=1, description="PostgreSQL pool size.")
+    MORE_DB_LOCK_TIMEOUT_S: float = Field(
+        default=5.0,
+        gt=0,
+        description="PostgreSQL: longest wait for a row lock; past it the request answers 503 "
+        "with Retry-After instead of holding its worker behind a stuck transaction.",
+    )
     MORE_SQLITE_SYNCHRONOUS: Literal["NORMAL", "FULL"] = Field(
         default="NORMAL",
         description="Embedded SQLite's sync on commit (WAL mode). NORMAL: a commit survives the "

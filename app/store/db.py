@@ -16,10 +16,15 @@ from sqlalchemy.ext.asyncio import (
 
 
 def create_db_engine(
-    url: str, *, pool_size: int = 10, sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    url: str,
+    *,
+    pool_size: int = 10,
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+    lock_timeout_s: float = 5.0,
 ) -> AsyncEngine:
     """An async engine; for SQLite, creates the file's folder and enables FKs and WAL (with
-    `sqlite_synchronous`, the `MORE_SQLITE_SYNCHRONOUS` setting).
+    `sqlite_synchronous`, the `MORE_SQLITE_SYNCHRONOUS` setting); for PostgreSQL, no
+    statement waits longer than `lock_timeout_s` for a lock (`MORE_DB_LOCK_TIMEOUT_S`).
 
     Both hide statement parameters from errors (`hide_parameters`): they hold personal data.
     """
@@ -52,8 +57,13 @@ def create_db_engine(
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_timeout=5,
-        # Fail fast when PostgreSQL is unreachable instead of hanging a request.
-        connect_args={"timeout": 5},
+        connect_args={
+            # Fail fast when PostgreSQL is unreachable instead of hanging a request.
+            "timeout": 5,
+            # A row lock held by a stuck or crashed-but-connected client would otherwise
+            # hold every request that needs the row, for as long as it lasts.
+            "server_settings": {"lock_timeout": str(round(lock_timeout_s * 1000))},
+        },
     )
 
 
