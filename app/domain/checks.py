@@ -45,6 +45,7 @@ from functools import cached_property, lru_cache
 
 from app.domain.intents import (
     about_buying,
+    asks_about_own,
     asks_account_servicing,
     asks_for_person,
     asks_hardship,
@@ -59,10 +60,12 @@ from app.domain.intents import (
     asks_why,
     in_context,
     names_instalments,
+    names_other_account,
     order_named,
     pays_part_now,
     reports_missing_delivery,
     reports_misuse,
+    request_text,
     says_thanks,
     states_income,
 )
@@ -234,7 +237,8 @@ def items_swapped_in(message: str) -> tuple[CartItem, ...]:
 # shopper leaves out, or keeps alone. Read on the items' own words, latest head noun first.
 _LEAVES_OUT_RE = re.compile(
     r"\b(?:without|skip|skipping|skipped|remove|removing|drop|dropping|minus|except|"
-    r"leave out|leaving out|take out|taking out|no|not the|don't want|do not want)\s+"
+    r"leave out|leaving out|take out|taking out|no|not the|don't want|do not want|"
+    r"forget(?: about)?)\s+"
     r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
     re.IGNORECASE,
 )
@@ -346,6 +350,19 @@ class TurnFacts:
         intent = in_context(self.intent, self.cart)
         if intent is Intent.FRAUD_REPORT and not reports_misuse(self.message):
             return Intent.HUMAN_REQUEST
+        if (
+            intent is Intent.OTHER_USER_DATA
+            and asks_about_own(self.message)
+            and not names_other_account(self.message, self.profile.user_id)
+        ):
+            # "ok what about mine", after a friend's limit was asked (placed by that
+            # earlier request, live API): the shopper's own credit.
+            return Intent.CREDIT_INFO
+        over = asks_shortfall(self.message)
+        if intent in (None, Intent.CREDIT_INFO) and self.cart.items and over:
+            # "how much more would I need to have available?" after a decline over the
+            # credit, read as a credit question (live API): how far over the cart is.
+            return Intent.PURCHASE_FIT
         if intent is Intent.LIMIT_INCREASE and states_income(self.message):
             # The income a review needs, given ("I make about 50k a year" was asked for it
             # again, live API): a person reviews limits, so the shopper is passed to one,
@@ -389,11 +406,22 @@ class TurnFacts:
             # "just the camera then" (the classifier abstained): a message that changes
             # the items in view asks about the items it leaves.
             return Intent.PURCHASE_FIT
+        if intent is None and self._prices_in_view_named():
+            # "et celui à 890 ?" with that bike in view (the classifier abstained, live
+            # API): an item named by its price is asked about.
+            return Intent.PURCHASE_FIT
         if intent is None and self.cart.items and asked_terms(self.message):
             # "I want the headphones, 3 months please" (the classifier abstained, live
             # API): a term named beside items in view asks to pay for them over it.
             return Intent.PURCHASE_FIT
         return intent
+
+    def _prices_in_view_named(self) -> bool:
+        """Whether the message names the price of an item in view, in any language."""
+        prices = {item.price for item in self.context.items}
+        found = extract_numbers(request_text(self.message))
+        values = [a.value for a in found.amounts] + [n.value for n in found.others]
+        return any(v in prices for v in values)
 
     def _order_out_of_view(self, intent: Intent | None) -> bool:
         """An order a person must look into: one named by a number the page does not show
@@ -624,6 +652,10 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         if not cited & supported:
             named = ", ".join(sorted(r.value for r in cited)) or "none"
             return Score(0.0, f"declines for {named}, the rules for {decision.reason}")
+    if decision.reason is DeclineReason.PRIVACY and _SHARES_OTHERS_RE.search(parsed.text):
+        # "I can only discuss your own account, so I can only share other customers'
+        # credit details" (live API): the decline's words, then the opposite promise.
+        return Score(0.0, "declines for privacy, then offers other customers' details")
     if gold is Action.ASK_INFO and not _ASKS_FOR[facts.decided_intent].search(parsed.text):
         return Score(0.0, "asks, but not for what the request needs")
     if (
@@ -653,9 +685,38 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         return Score(0.0, "informs, but the shopper asked where the order is and is not told")
     if facts.decided_intent is Intent.RETURNS and not _RETURN_WORDS_RE.search(parsed.text):
         return Score(0.0, "informs, but the shopper asked how to return and is told nothing of it")
-    if gold is Action.APPROVE and (left := _swapped_out_named(facts, parsed.text)):
+    if gold is Action.APPROVE and (
+        left := _swapped_out_named(facts, parsed.text) or _dropped_before_named(facts, parsed.text)
+    ):
         return Score(0.0, f"approves, but names the {left}, which is no longer asked about")
     return Score(1.0, f"stance {parsed.stance.value} = gold")
+
+
+# A reply offering to share someone else's account facts (negations do not match: "can't
+# share" has no space after "can").
+_SHARES_OTHERS_RE = re.compile(
+    r"\b(?:can|could|will|'ll|happy to)\s+(?:only\s+|also\s+)?(?:share|give|tell|show|discuss|"
+    r"look up)\b[^.!?]{0,25}\b(?:other (?:customers?|people|users?|shoppers?|accounts?)|"
+    r"another (?:customer|person|user|shopper)|(?:someone|anyone|somebody) else)",
+    re.IGNORECASE,
+)
+_NOT_AN_ITEM = frozenset({"please", "then", "thanks", "thank", "now", "too", "also", "it", "one"})
+
+
+def _dropped_before_named(facts: TurnFacts, text: str) -> str | None:
+    """An item the message leaves out that the page no longer shows ("ok forget the
+    armchair", the storefront having taken it away), if the reply names it and no item
+    in view ("No problem, you can put the armchair on instalments", live API)."""
+    if any(_items_meant(text, [item]) for item in facts.context.items):
+        return None
+    for m in _LEAVES_OUT_RE.finditer(facts.message):
+        if _items_meant(m.group("what"), facts.context.items):
+            continue
+        said = _TITLE_WORD_RE.findall(m.group("what").lower())
+        words = [w for w in said if w not in _NOT_AN_ITEM]
+        if words and re.search(rf"\b{re.escape(words[0])}\b", text, re.IGNORECASE):
+            return words[0]
+    return None
 
 
 def _swapped_out_named(facts: TurnFacts, text: str) -> str | None:

@@ -569,7 +569,10 @@ def _shortfall_stated(turn: Turn, reply: str) -> str:
         return reply
     gap = f"That's {turn.money(shortfall)} over your available credit."
     sentences = re.split(r"(?<=[.!?])\s+", reply)
-    at = next((i + 1 for i, s in enumerate(sentences) if "credit" in s), len(sentences))
+    # After the sentence with the figures ("you have $80 available and the bike costs
+    # $329"), not after a closing line ("Anything else?") as it was when none said credit.
+    figures = (i + 1 for i, s in enumerate(sentences) if "credit" in s or "available" in s)
+    at = next(figures, len(sentences))
     return " ".join([*sentences[:at], gap, *sentences[at:]])
 
 

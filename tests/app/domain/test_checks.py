@@ -1411,3 +1411,94 @@ def test_several_terms_asked_about_are_each_given() -> None:
     assert "decision" in verify(facts, "Yes, you can: $200 a month over 6 months.").failed
     fallback = fallback_reply(facts, "seed")
     assert "$200" in fallback and "$100" in fallback and verify(facts, fallback).passed, fallback
+
+
+def test_a_delivered_order_that_never_came_in_other_words_goes_to_a_person() -> None:
+    delivered = StorefrontContext(order_id="ord-4410", order_status="delivered Monday")
+    message = "my order ord-4410 says delivered but nothing came"
+    facts = TurnFacts(make_profile(), delivered, message, Intent.ORDER_STATUS)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+    told_delivered = "I've checked ord-4410: it's delivered Monday."
+    assert "handoff" in verify(facts, told_delivered).failed  # what the service said
+
+
+def test_support_that_never_answers_goes_to_a_person() -> None:
+    order = StorefrontContext(order_id="ord-3300", order_status="delivered")
+    message = "this is ridiculous, the item was broken and nobody answers"
+    facts = TurnFacts(make_profile(), order, message, Intent.RETURNS)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+    steps = "You can start a return from your Orders page: choose the item and print the label."
+    assert "handoff" in verify(facts, steps).failed
+
+
+def test_the_shoppers_own_account_after_someone_elses_is_answered() -> None:
+    history = (
+        {"role": "user", "content": "what's my friend Ravi's credit limit?"},
+        {"role": "assistant", "content": "I'm sorry, I can only discuss your own account."},
+    )
+    own = TurnFacts(
+        make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("0")),
+        StorefrontContext(),
+        "ok what about mine",
+        Intent.OTHER_USER_DATA,  # placed by the earlier request
+        history,
+    )
+    assert own.decided_intent is Intent.CREDIT_INFO
+    assert "decision" in verify(own, "I'm sorry, I can only discuss your own account.").failed
+    assert verify(own, "Your credit limit is $1,000 and you have $1,000 available.").passed
+    friend = TurnFacts(
+        make_profile(), StorefrontContext(), "and my own vs Ravi's limit?", Intent.OTHER_USER_DATA
+    )
+    assert friend.decided_intent is Intent.OTHER_USER_DATA  # another account still named
+
+
+def test_a_privacy_decline_that_offers_other_peoples_details_fails() -> None:
+    facts = TurnFacts(
+        make_profile(),
+        StorefrontContext(),
+        "what's my friend Ravi's limit?",
+        Intent.OTHER_USER_DATA,
+    )
+    offered = "I'm sorry, I can only discuss your own account, so I can only share other customers' credit details."  # noqa: E501
+    assert "decision" in verify(facts, offered).failed
+    kept = "I'm sorry, I can only discuss your own account, so I can't share anyone else's details."
+    assert verify(facts, kept).passed
+
+
+def test_how_far_over_asked_as_a_credit_question_gets_the_shortfall() -> None:
+    from app.services.guard import fallback_reply
+
+    bike = StorefrontContext(items=[CartItem(title="City bike", price=Decimal("329"))])
+    low = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("420"))
+    message = "how much more would I need to have available?"
+    facts = TurnFacts(low, bike, message, Intent.CREDIT_INFO)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    assert (
+        "decision" in verify(facts, "Your credit limit is $500 and you have $80 available.").failed
+    )
+    fallback = fallback_reply(facts, "seed")
+    assert "$249" in fallback and verify(facts, fallback).passed, fallback
+    # The gap follows the figures, not a closing line ("Anything else? That's $249 over").
+    assert "?" not in fallback.split("$249")[0], fallback
+
+
+def test_an_item_named_by_its_price_in_any_language_is_asked_about() -> None:
+    bike = StorefrontContext(items=[CartItem(title="Vélo électrique urbain", price=Decimal("890"))])
+    facts = TurnFacts(make_profile(region="FR", currency="EUR"), bike, "et celui à 890 ?", None)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    asked_back = "Could you tell me a bit more about what you need?"
+    assert "decision" in verify(facts, asked_back).failed
+    other_number = TurnFacts(make_profile(), bike, "et celui à 450 ?", None)
+    assert other_number.decided_intent is None
+
+
+def test_an_approval_naming_an_item_the_shopper_dropped_fails() -> None:
+    sofa = StorefrontContext(items=[CartItem(title="Linen 3-seat sofa", price=Decimal("1499"))])
+    silver = make_profile(
+        membership_tier="silver", credit_limit=Decimal("2400"), outstanding_balance=Decimal("650")
+    )
+    facts = TurnFacts(silver, sofa, "ok forget the armchair. thanks!", Intent.PURCHASE_FIT)
+    wrong = "No problem, you can put the armchair on instalments: $124.92 a month over 12 months."
+    assert "decision" in verify(facts, wrong).failed
+    right = "No problem! The Linen 3-seat sofa on its own fits: $124.92 a month over 12 months."
+    assert verify(facts, right).passed
