@@ -47,6 +47,7 @@ from app.domain.intents import (
     about_buying,
     asks_about_own,
     asks_account_servicing,
+    asks_credit_granted,
     asks_for_person,
     asks_hardship,
     asks_interest,
@@ -397,6 +398,8 @@ class TurnFacts:
             # "when is my next payment due?": a fact the profile does not hold, answered
             # as a credit question (what can be seen, nothing made up).
             return Intent.CREDIT_INFO
+        if intent is None and asks_credit_granted(self.message):
+            return Intent.LIMIT_INCREASE
         if intent is None and says_thanks(self.message):
             return Intent.SMALL_TALK
         if intent is None and names_instalments(self.message):
@@ -802,7 +805,7 @@ _MONTHLY_BEFORE_RE = re.compile(
 # An amount in the role of the shortfall: "$20 above your available credit", "$20 more
 # than the available credit", "$20 short".
 _SHORTFALL_AFTER_RE = re.compile(
-    r"^\s*(?:(?:above|over|beyond|more than|short of)\s+(?:your|the|what you have)?\s*"
+    r"^\s*(?:(?:above|over|beyond|more than|short of|on top of)\s+(?:your|the|what you have)?\s*"
     r"(?:available|credit|limit|spending)|short\b)",
     re.IGNORECASE,
 )
@@ -823,7 +826,10 @@ _INCOME_BEFORE_RE = re.compile(
 # shopper asks for the payment of a term, not only whether the term exists.
 _ASKS_PAYMENT_RE = re.compile(
     r"\bhow much\b|\bwhat (?:would|will|is|'s)\b.*\b(?:cost|pay|payment|be)\b"
-    r"|\b(?:per|a|each) month\b|\bmonthly\b|\blooks? like\b",
+    r"|\b(?:per|a|each) month\b|\bmonthly\b|\blooks? like\b"
+    # "in 12 mesi quanto pago al mese?" was told only that 12 months is offered (live API).
+    r"|\b(?:quanto|cu[aá]nto|combien|wie ?viel|hoeveel|pro monat|al mes|al mese|par mois)\b"
+    r"|いくら|多少",
     re.IGNORECASE,
 )
 # "what's the monthly cost?", "how much a month?": asks for the figure, not whether paying
@@ -876,7 +882,9 @@ def _monthly_licensed(
     cur = facts.profile.currency
     terms = _terms_named(text, a, counts) or facts.asked_terms
     terms = terms or frozenset(TERMS_BY_TIER[facts.profile.membership_tier])
-    prices = [quantize(i.price, cur) for i in facts.cart.items]
+    # Each item's line ("2 of these mugs" is paid for as two: one mug's payment is not
+    # the answer, live API), and the cart's total.
+    prices = [quantize(i.price * i.quantity, cur) for i in facts.cart.items]
     fit = cart_fit(facts.profile, facts.cart)
     if fit is not None:
         prices.append(fit.total)
@@ -1032,14 +1040,18 @@ def _near(value: Decimal, values: Sequence[Decimal]) -> bool:
 def _misattributed_prices(facts: TurnFacts, parsed: ParsedReply) -> list[tuple[Amount, str]]:
     """Prices said of the wrong item: a sentence that names one item in view and gives
     another item's price, not its own ("The console is $59.99" beside a $59.99
-    controller). The amount is licensed, so only its item shows the mistake."""
-    items = facts.context.items
-    if len(items) < 2:
-        return []
+    controller); and a monthly payment for several items in a reply that names only one
+    of them ("you can put the French-door fridge on instalments. It would be $849.33 a
+    month", the fridge and the dishwasher over 3 months, live API). The amount is
+    licensed, so only its item shows the mistake."""
     cur = facts.profile.currency
     wrong: list[tuple[Amount, str]] = []
     for a in parsed.amounts:
         if _is_monthly(parsed.text, a):
+            wrong += [(a, title) for title in _monthly_of_the_rest(facts, parsed.text, a)]
+            continue
+        items = facts.context.items
+        if len(items) < 2:
             continue
         lo, hi = _sentence(parsed.text, a.start, a.end)
         meant = _items_meant(parsed.text[lo:hi], items)
@@ -1051,6 +1063,24 @@ def _misattributed_prices(facts: TurnFacts, parsed: ParsedReply) -> list[tuple[A
         if not _near(a.value, own) and _near(a.value, others):
             wrong.append((a, item.title))
     return wrong
+
+
+def _monthly_of_the_rest(facts: TurnFacts, text: str, a: Amount) -> list[str]:
+    """The one item a reply names, if monthly amount `a` is the payment for the whole cart
+    of several items and not that item's own."""
+    items = facts.cart.items
+    fit = cart_fit(facts.profile, facts.cart)
+    if len(items) < 2 or fit is None:
+        return []
+    meant = _items_meant(text, items)
+    if len(meant) != 1:
+        return []
+    cur = facts.profile.currency
+    terms = TERMS_BY_TIER[facts.profile.membership_tier]
+    item = meant[0]
+    own = [quantize(p / t, cur) for p in (item.price, item.price * item.quantity) for t in terms]
+    whole = [quantize(fit.total / t, cur) for t in terms]
+    return [item.title] if not _near(a.value, own) and _near(a.value, whole) else []
 
 
 def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:

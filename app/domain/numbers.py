@@ -290,6 +290,11 @@ _LOWEST_PAYMENT_RE = re.compile(
 )
 
 
+# A bare number after "over" that ends its clause ("and just the dishwasher over 6?" was
+# answered with no payment at all, live API): months, as an unsaid unit always is here.
+_OVER_BARE_RE = re.compile(r"\bover\s+(?P<n>\d{1,2})\s*(?=[?!.,;]|$)", re.IGNORECASE)
+
+
 # Words that leave a message about nothing but a term ("And over 6 months?", "and 12?",
 # "what about 24 instead?"): asked after an offer, it asks what that term costs a month,
 # and a bare number in it is that term (the months were said earlier in the conversation).
@@ -329,6 +334,7 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
     months |= {c.value for c in counts if _PAYMENTS_UNIT_RE.match(c.unit) and 3 <= c.value <= 36}
     months |= {_YEAR_MONTHS[m.group("n").lower()] for m in _YEARS_RE.finditer(message)}
     months |= {int(m.group("n")) for m in _FOREIGN_MONTHS_RE.finditer(message)}
+    months |= {n for m in _OVER_BARE_RE.finditer(message) if 3 <= (n := int(m.group("n"))) <= 36}
     if not months and (words := _term_only_words(message)):
         bare = [int(w) for w in words if w.isdigit()]
         if len(bare) == 1 and 3 <= bare[0] <= 36 and not extract_numbers(message).amounts:

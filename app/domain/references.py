@@ -530,6 +530,18 @@ def _owed_stated(turn: Turn, reply: str) -> str:
 LIMIT_REVIEW = "If you'd like your limit reviewed, just ask me to raise it."
 
 
+_FIGURE_RE = re.compile(r"\d|[$€£¥]")
+
+
+def _after_the_figures(reply: str, line: str) -> str:
+    """`reply` with `line` after its last sentence that states a figure, so a closing line
+    ("Let me know if you need anything else.") stays last."""
+    sentences = re.split(r"(?<=[.!?])\s+", reply)
+    at = max((i + 1 for i, s in enumerate(sentences) if _FIGURE_RE.search(s)), default=0)
+    at = at or len(sentences)
+    return " ".join([*sentences[:at], line, *sentences[at:]])
+
+
 def _left_after_stated(turn: Turn, reply: str) -> str:
     """Asked what would be left after buying what is in view, a reply about the credit
     says it (the available credit less the items)."""
@@ -542,7 +554,9 @@ def _left_after_stated(turn: Turn, reply: str) -> str:
     left = turn.money(fit.available - fit.total)
     if left in reply:
         return reply
-    return f"{reply} After {turn.thing} at {turn.money(fit.total)}, {left} would be left."
+    return _after_the_figures(
+        reply, f"After {turn.thing} at {turn.money(fit.total)}, {left} would be left."
+    )
 
 
 def _zero_limit_explained(turn: Turn, reply: str) -> str:
@@ -555,7 +569,7 @@ def _zero_limit_explained(turn: Turn, reply: str) -> str:
         return reply
     if says_limit_review(reply):
         return reply
-    return f"{reply} {LIMIT_REVIEW}"
+    return _after_the_figures(reply, LIMIT_REVIEW)
 
 
 def _shortfall_stated(turn: Turn, reply: str) -> str:
@@ -567,13 +581,7 @@ def _shortfall_stated(turn: Turn, reply: str) -> str:
         return reply
     if shortfall is None or turn.money(shortfall) in reply or not asks_shortfall(turn.message):
         return reply
-    gap = f"That's {turn.money(shortfall)} over your available credit."
-    sentences = re.split(r"(?<=[.!?])\s+", reply)
-    # After the sentence with the figures ("you have $80 available and the bike costs
-    # $329"), not after a closing line ("Anything else?") as it was when none said credit.
-    figures = (i + 1 for i, s in enumerate(sentences) if "credit" in s or "available" in s)
-    at = next(figures, len(sentences))
-    return " ".join([*sentences[:at], gap, *sentences[at:]])
+    return _after_the_figures(reply, f"That's {turn.money(shortfall)} over your available credit.")
 
 
 def _whole_price_stated(turn: Turn, reply: str) -> str:
