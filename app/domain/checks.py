@@ -50,6 +50,7 @@ from app.domain.intents import (
     asks_credit_granted,
     asks_for_person,
     asks_hardship,
+    asks_if_bot,
     asks_interest,
     asks_left_after,
     asks_owed,
@@ -87,6 +88,7 @@ from app.domain.replies import (
     ParsedReply,
     cited_reasons,
     parse_reply,
+    says_assistant,
     says_limit_review,
     says_no_interest,
     says_whole_price,
@@ -205,6 +207,41 @@ _NUMBER_WORDS = {
 def quantity_asked(message: str) -> int | None:
     """How many of the item in view the message asks about ("2 of these"), if it says."""
     m = _QUANTITY_RE.search(message)
+    if m is None:
+        return None
+    n = m.group("n").lower()
+    count = _NUMBER_WORDS[n] if n in _NUMBER_WORDS else int(n)
+    return count if 1 <= count <= 99 else None
+
+
+def quantities_named(message: str, items: Sequence[CartItem]) -> tuple[CartItem, ...] | None:
+    """The items in view with the counts the message gives them ("the tent and 2 sleeping
+    bags", priced with one bag through the live API); None when it gives none. A count
+    stands right before the item's head noun, with only its title's own words (or "more")
+    between; numbers in a title ("the Series 9 watch") or an amount ("$691.50 for the
+    phone") are not counts."""
+    counted = []
+    for item in items:
+        words = _TITLE_WORD_RE.findall(item.title.lower())
+        text = message
+        if re.search(r"\d", item.title):  # "Series 9 watch": its 9 counts nothing
+            text = re.sub(re.escape(item.title), " ", message, flags=re.IGNORECASE)
+        count = _count_before(text, words) if words else None
+        if count is not None and count != item.quantity:
+            counted.append(item.model_copy(update={"quantity": count}))
+        else:
+            counted.append(item)
+    return tuple(counted) if counted != list(items) else None
+
+
+def _count_before(text: str, title_words: list[str]) -> int | None:
+    noun = re.escape(title_words[-1].rstrip("s"))
+    between = "|".join(re.escape(w) for w in [*title_words[:-1], "more", "extra"])
+    pattern = (
+        rf"(?<![\d.,$€£¥])\b(?P<n>\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})(?![.,]\d)\s+"
+        rf"(?:(?:{between})\s+){{0,2}}{noun}(?:s|es)?\b"
+    )
+    m = re.search(pattern, text, re.IGNORECASE)
     if m is None:
         return None
     n = m.group("n").lower()
@@ -334,6 +371,8 @@ class TurnFacts:
         if len(items) == 1 and (n := quantity_asked(self.message)) and n != items[0].quantity:
             more = items[0].model_copy(update={"quantity": n})
             return self.context.model_copy(update={"items": [more]})
+        if counted := quantities_named(self.message, items):
+            return self.context.model_copy(update={"items": list(counted)})
         words = items_added_in if self.context.items else items_named_in
         added = words(self.message)
         if not added:
@@ -686,6 +725,12 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         return Score(0.0, f"informs, but {missing}")
     if gold is Action.INFORM and _order_status_missing(facts, parsed.text):
         return Score(0.0, "informs, but the shopper asked where the order is and is not told")
+    if (
+        facts.decided_intent is Intent.SMALL_TALK
+        and asks_if_bot(facts.message)
+        and not says_assistant(parsed.text)
+    ):
+        return Score(0.0, "asked whether it is a machine, and not told")
     if facts.decided_intent is Intent.RETURNS and not _RETURN_WORDS_RE.search(parsed.text):
         return Score(0.0, "informs, but the shopper asked how to return and is told nothing of it")
     if gold is Action.APPROVE and (

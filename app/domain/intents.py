@@ -415,6 +415,14 @@ names_instalments = Cue(
 # The shopper's own account asked about after someone else's ("ok what about mine", which
 # the classifier placed by the earlier request, was declined for privacy, live API).
 asks_about_own = Cue(r"\b(?:mine|my own|about me|myself)\b", request_only=True)
+# Whether the shopper is talking to a machine ("are you a bot" got "I'm glad you're
+# enjoying our shop", live API): the reply must say it is the shop's assistant.
+asks_if_bot = Cue(
+    r"\b(?:are|r) (?:you|u) (?:a |an )?(?:bot|robot|human|real|person|ai|machine|computer)\b|"
+    r"\bis (?:this|that|it) (?:a |an )?(?:bot|robot|human|real person|ai|machine|computer)\b|"
+    r"\b(?:talking|speaking|chatting) (?:to|with) (?:a |an )?(?:bot|robot|human|real person|"
+    r"machine|ai|computer)\b"
+)
 # Thanks, in the languages shoppers wrote in ("danke" got "could you rephrase?").
 says_thanks = Cue(
     r"\b(?:thanks?|thank you|thx|ty|cheers|danke|merci|gracias|grazie|bedankt|dank je|"
@@ -484,7 +492,9 @@ asks_unknown_fact = Cue(
     r"\bpayments?\s+(?:date|due)\b|\bdue date\b|"
     r"\bwhen\s+(?:is|are|do|does|will)\b[^.!?]{0,30}\b(?:due|charged|debited|taken|end)\b|"
     r"\bcredit score\b|\b(?:interest rate|apr)\b[^.!?]{0,20}\b(?:my|on my)\b|\bmy apr\b|"
-    r"\blate fees?\b|\bincome on file\b)",
+    r"\blate fees?\b|\bincome on file\b|"
+    # "what happens if I miss a payment?" got "pay-later is on your account" (live API).
+    r"\bwhat (?:happens|would happen|if)\b[^.!?]{0,20}\bmiss(?:es|ed)?\b[^.!?]{0,10}\bpayments?\b)",
     request_only=True,
 )
 # What is left to spend after buying what is in view ("how much would I have left after

@@ -22,6 +22,7 @@ from decimal import Decimal
 from functools import reduce
 
 from app.domain.intents import (
+    asks_if_bot,
     asks_interest,
     asks_left_after,
     asks_owed,
@@ -680,7 +681,7 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
             f"Thanks for chatting{name}. Enjoy your day!",
             "Glad I could help!",
         ]
-    elif "bot" in text:
+    elif "bot" in text or asks_if_bot(turn.message):
         options = [
             "Yes, I'm the shop's virtual assistant. I can help with instalments, your credit, "
             "orders and returns.",

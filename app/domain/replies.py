@@ -524,3 +524,8 @@ says_no_interest = Cue(
 )
 # What tells a shopper with no credit how to get some: a review or a raise of the limit.
 says_limit_review = Cue(r"\b(?:review\w*|rais\w+|increas\w+|credit team|apply|application)\b")
+# What tells a shopper who asked that they are talking to a machine.
+says_assistant = Cue(
+    r"\b(?:bot|chatbot|assistant|automated|virtual|ai|not a (?:person|human)|a (?:computer|"
+    r"program|machine))\b"
+)

@@ -1596,3 +1596,49 @@ def test_the_credit_left_after_the_items_in_view_is_given_before_the_closing_lin
     assert "$401" in fallback and verify(facts, fallback).passed, fallback
     # "Let me know if you need anything else." stays last, after the figure.
     assert "anything else" not in fallback.split("$401")[0], fallback
+
+
+def test_counts_of_items_in_a_cart_of_several_are_priced() -> None:
+    camping = StorefrontContext(
+        items=[
+            CartItem(title="4-person tent", price=Decimal("349")),
+            CartItem(title="Sleeping bag", price=Decimal("89")),
+        ]
+    )
+    message = "can I buy the tent and 2 sleeping bags on instalments over 6 months?"
+    facts = TurnFacts(make_profile(credit_limit=Decimal("1500")), camping, message, None)
+    assert [i.quantity for i in facts.cart.items] == [1, 2]
+    one_bag = "Yes, you can pay in instalments. That's $73 a month over 6 months, interest-free."
+    assert "numeric" in verify(facts, one_bag).failed
+    assert verify(facts, "Yes: the tent and two bags are $87.83 a month over 6 months.").passed
+    # Numbers in a title or an amount count nothing.
+    watch = StorefrontContext(
+        items=[
+            CartItem(title="Series 9 watch", price=Decimal("339.99")),
+            CartItem(title="Watch strap", price=Decimal("49")),
+        ]
+    )
+    for text in ("How much a month would the Series 9 watch be?", "Is $691.50 for the strap ok?"):
+        assert TurnFacts(make_profile(), watch, text, None).cart is watch
+
+
+@pytest.mark.parametrize(
+    "message", ["are you a bot", "Are you human?", "is this an AI", "r u a robot?"]
+)
+def test_asked_whether_it_is_a_machine_the_reply_says_so(message: str) -> None:
+    from app.services.guard import fallback_reply
+
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.SMALL_TALK)
+    assert "decision" in verify(facts, "I'm glad you're enjoying our shop.").failed
+    fallback = fallback_reply(facts, "seed")
+    assert verify(facts, fallback).passed, fallback
+    assert verify(facts, "Yes, I'm the shop's virtual assistant.").passed
+
+
+def test_what_a_missed_payment_costs_is_a_fact_the_profile_does_not_hold() -> None:
+    chair = StorefrontContext(items=[CartItem(title="Gaming chair", price=Decimal("289"))])
+    message = "what happens if I miss a payment?"
+    facts = TurnFacts(make_profile(), chair, message, Intent.PURCHASE_FIT)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    approval = "No problem, pay-later is on your account: cart over 3 months. Happy shopping!"
+    assert "decision" in verify(facts, approval).failed
