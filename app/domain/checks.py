@@ -190,10 +190,11 @@ def _priced_bare(message: str, start: int, end: int) -> bool:
     return _PRICED_AT_RE.search(before) is not None
 
 
-# "Can I buy 2 of these?" with one headphones in view: the cart is two of them.
+# "Can I buy 2 of these?" with one headphones in view: the cart is two of them; "make it 3
+# pairs" with sneakers in view was priced for one pair (live API).
 _QUANTITY_RE = re.compile(
-    r"\b(?P<n>\d{1,2}|two|three|four|five|six|seven|eight|nine|ten) of (?:these|those|them|"
-    r"this|that|it|the)\b",
+    r"\b(?P<n>\d{1,2}|two|three|four|five|six|seven|eight|nine|ten) (?:of (?:these|those|them|"
+    r"this|that|it|the)|(?:pairs|pieces|units|sets|packs|copies)\b)\b",
     re.IGNORECASE,
 )
 _NUMBER_WORDS = {
@@ -662,9 +663,25 @@ def _names_amount(parsed: ParsedReply, amount: Decimal) -> bool:
     return any(abs(a.value - amount) < Decimal("0.01") for a in parsed.amounts)
 
 
+# Something done for the shopper that only a person or the storefront can do ("I'll email
+# you a return now", to "can I return it if it doesn't fit?", live API): the assistant
+# answers, points to the Orders page, or hands over; it sends, cancels and refunds nothing.
+_PROMISED_ACTION_RE = re.compile(
+    r"\bI(?:'ll| will|'ve| have|'m going to| am going to)\s+(?:just\s+|now\s+|also\s+)?"
+    r"(?:e-?mail(?:ed)?|sen[dt](?! you (?:over |through |across )?to\b)|cancel(?:l?ed)?|"
+    r"refund(?:ed)?|process(?:ed)?|issu(?:e|ed)|"
+    r"ship(?:ped)?|book(?:ed)?|schedul(?:e|ed)|credit(?:ed)?|waiv(?:e|ed)|chang(?:e|ed)|"
+    r"updat(?:e|ed)|rais(?:e|ed)|increas(?:e|ed)|lower(?:ed)?|approv(?:e|ed)|start(?:ed)? "
+    r"(?:a|the|your) return|arrang(?:e|ed) (?:a|the|your) (?:return|refund|pickup|collection))\b",
+    re.IGNORECASE,
+)
+
+
 def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if not any(ch.isalpha() for ch in parsed.text):
         return Score(0.0, "empty reply decides nothing")  # even where the gold is `inform`
+    if promise := _PROMISED_ACTION_RE.search(parsed.text):
+        return Score(0.0, f"promises what the assistant cannot do: {promise.group(0)!r}")
     decision = facts.decision
     if decision is None:
         if parsed.stance is Action.APPROVE and (why := forbidden_approval(facts)):

@@ -388,12 +388,20 @@ asks_owed = Cue(
     request_only=True,
 )
 # Why the credit is what it is ("why is my limit zero?", "how come I only have $200?").
-asks_why = Cue(r"\bwhy\b|\bhow come\b|\bwhat happened\b|\bwhat'?s the reason\b", request_only=True)
+asks_why = Cue(
+    r"\bwhy\b|\bhow come\b|\bwhat happened\b|\bwhat'?s the reason\b|"
+    # "perché?" after a decline (live API), and the other languages shoppers wrote in.
+    r"\bperch[ée]\b|\bpourquoi\b|\bpor ?qu[ée]\b|\bwarum\b|\bwieso\b|\bwaarom\b|なぜ|どうして",
+    request_only=True,
+)
 # How far the cart is over the available credit ("How much more credit would I need?").
 asks_shortfall = Cue(
     r"\bhow much (?:more|extra|over|short)\b|\bhow far (?:over|off|short)\b|"
     r"\bshort by\b|\bhow much (?:do|would|will) i (?:still )?need\b|\bby how much\b|"
-    r"\bwhat(?:'s| is) the (?:gap|difference)\b"
+    r"\bwhat(?:'s| is) the (?:gap|difference)\b|"
+    # "Wie viel fehlt mir?" after a decline over the credit (live API), and its kin.
+    r"\bwie ?viel fehlt\b|\bcombien (?:il )?(?:me )?manque\b|\bcu[aá]nto (?:me )?falta\b|"
+    r"\bquanto (?:mi )?manca\b|\bhoeveel (?:kom ik )?(?:tekort|te kort)\b|いくら足りない"
 )
 # Anything about paying, credit or buying, in the languages shoppers used through the live
 # API: with none of it and nothing in view, "What's the capital of France?" asks nothing

@@ -1642,3 +1642,44 @@ def test_what_a_missed_payment_costs_is_a_fact_the_profile_does_not_hold() -> No
     assert facts.decided_intent is Intent.CREDIT_INFO
     approval = "No problem, pay-later is on your account: cart over 3 months. Happy shopping!"
     assert "decision" in verify(facts, approval).failed
+
+
+def test_a_reply_promising_what_only_a_person_can_do_fails() -> None:
+    order = StorefrontContext(order_id="ord-8812", order_status="out for delivery")
+    message = "and can I return it if it doesn't fit?"
+    facts = TurnFacts(make_profile(), order, message, Intent.RETURNS)
+    assert "decision" in verify(facts, "Sure. I'll email you a return now.").failed
+    assert "decision" in verify(facts, "Done, I've refunded the order.").failed
+    steps = "Yes: open the order in your Orders page and select Return; the refund follows."
+    assert verify(facts, steps).passed
+    person = TurnFacts(make_profile(), order, "get me a human", Intent.HUMAN_REQUEST)
+    sent_over = verify(person, "Sure, I'll send you over to a colleague now.")
+    assert not sent_over.scores["decision"].reason.startswith("promises"), sent_over
+
+
+def test_pairs_of_the_item_in_view_are_priced_as_pairs() -> None:
+    shoes = StorefrontContext(items=[CartItem(title="Running sneakers", price=Decimal("139.99"))])
+    facts = TurnFacts(make_profile(), shoes, "actually make it 3 pairs", Intent.PURCHASE_FIT)
+    one_pair = "Yes, you can buy the running sneakers: $46.66 a month over 3 months."
+    assert "numeric" in verify(facts, one_pair).failed
+    assert verify(facts, "Yes, three pairs come to $139.99 a month over 3 months.").passed
+
+
+def test_how_far_over_and_why_asked_in_other_languages() -> None:
+    from app.domain.intents import asks_shortfall, asks_why
+
+    assert all(asks_shortfall(m) for m in ("Wie viel fehlt mir?", "Cuánto me falta?"))
+    assert all(asks_why(m) for m in ("perché?", "pourquoi ?", "warum nicht?"))
+    tv = StorefrontContext(items=[CartItem(title="OLED Fernseher", price=Decimal("1199"))])
+    short = make_profile(
+        region="DE",
+        currency="EUR",
+        credit_limit=Decimal("2000"),
+        outstanding_balance=Decimal("1500"),
+    )
+    facts = TurnFacts(short, tv, "Wie viel fehlt mir?", None)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    again = (
+        "I'm sorry, instalments aren't available on your account: cart over the available credit."
+    )
+    assert "decision" in verify(facts, again).failed
