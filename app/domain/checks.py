@@ -49,6 +49,7 @@ from app.domain.intents import (
     asks_account_servicing,
     asks_credit_granted,
     asks_for_person,
+    asks_free_up,
     asks_hardship,
     asks_if_bot,
     asks_interest,
@@ -91,6 +92,7 @@ from app.domain.replies import (
     says_assistant,
     says_limit_review,
     says_no_interest,
+    says_paying_down,
     says_whole_price,
 )
 from app.domain.rules import (
@@ -440,6 +442,8 @@ class TurnFacts:
             return Intent.CREDIT_INFO
         if intent is None and asks_credit_granted(self.message):
             return Intent.LIMIT_INCREASE
+        if intent is None and asks_free_up(self.message):
+            return Intent.CREDIT_INFO
         if intent is None and says_thanks(self.message):
             return Intent.SMALL_TALK
         if intent is None and names_instalments(self.message):
@@ -617,6 +621,11 @@ def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | Non
     if why and decision.amounts.get("credit_limit") == 0 and not says_limit_review(parsed.text):
         # "why is my limit zero?" answered "your total limit is $0" (live API).
         return "the shopper asked why their limit is zero and is not told it can be reviewed"
+    if asks_free_up(facts.message):
+        if owed > 0 and not says_paying_down(parsed.text):
+            return "the shopper asked how to free up credit and is not told to pay it down"
+        if owed <= 0 and not says_limit_review(parsed.text):
+            return "the shopper asked how to have more credit and is not told of a review"
     fit = cart_fit(facts.profile, facts.cart)
     if asks_left_after(facts.message) and fit is not None and fit.fits:
         # "how much would I have left after buying this?" answered with what is available
@@ -644,6 +653,12 @@ _RETURN_WORDS_RE = re.compile(
     r"\b(?:return|returns|returning|refund|refunded|send (?:it|them|something) back|"
     r"exchange|replacement|label)\b",
     re.IGNORECASE,
+)
+# How to return: where (the Orders page, the order in the account) and what to do there.
+# "Here's the latest on return: out for delivery" (live API) named a return and said none.
+_RETURN_WHERE_RE = re.compile(r"\b(?:orders?|account)\b", re.IGNORECASE)
+_RETURN_DO_RE = re.compile(
+    r"\b(?:select|choose|pick|start|open|follow|click|tap|go to|print)\b", re.IGNORECASE
 )
 
 
@@ -748,7 +763,11 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         and not says_assistant(parsed.text)
     ):
         return Score(0.0, "asked whether it is a machine, and not told")
-    if facts.decided_intent is Intent.RETURNS and not _RETURN_WORDS_RE.search(parsed.text):
+    if facts.decided_intent is Intent.RETURNS and not (
+        _RETURN_WORDS_RE.search(parsed.text)
+        and _RETURN_WHERE_RE.search(parsed.text)
+        and _RETURN_DO_RE.search(parsed.text)
+    ):
         return Score(0.0, "informs, but the shopper asked how to return and is told nothing of it")
     if gold is Action.APPROVE and (
         left := _swapped_out_named(facts, parsed.text) or _dropped_before_named(facts, parsed.text)
@@ -871,6 +890,13 @@ _SHORTFALL_AFTER_RE = re.compile(
     r"(?:available|credit|limit|spending)|short\b)",
     re.IGNORECASE,
 )
+# An amount in the role of what is bought, said to fit: "$1,499 is within your $1,750 of
+# available credit", "$349 fits".
+_FITS_AFTER_RE = re.compile(
+    r"^\s*(?:(?:is|are|would be|will be)\s+)?(?:well\s+|comfortably\s+)?"
+    r"(?:within|inside|under|below|fits)\b",
+    re.IGNORECASE,
+)
 # An amount in the role of a price ("it's $299", "it costs $299", "the total is $299"):
 # a price in view, or one the shopper stated. And of income, which no fact holds.
 _PRICE_BEFORE_RE = re.compile(
@@ -975,6 +1001,18 @@ def _shortfall_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
         if quantize(i.price, cur) > available
     ]
     return licensed
+
+
+def _fits_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
+    """What an amount said to be within the available credit may be: what is bought (the
+    cart's total, or an item's line: "make it 3 pairs" was answered "$139.99 is within
+    your $1,000 of available credit", one pair, live API), or a price the shopper stated."""
+    cur = facts.profile.currency
+    licensed = [(quantize(i.price * i.quantity, cur), cur) for i in facts.cart.items]
+    fit = cart_fit(facts.profile, facts.cart)
+    if fit is not None:
+        licensed.append((fit.total, cur))
+    return [*licensed, *_said_by_shopper(facts)]
 
 
 def _said_by_shopper(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
@@ -1161,6 +1199,8 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
             allowed = _monthly_licensed(facts, parsed.text, a, parsed.counts)
         elif _SHORTFALL_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
             allowed = _shortfall_licensed(facts)
+        elif _FITS_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
+            allowed = _fits_licensed(facts)
         elif _PRICE_BEFORE_RE.search(words_before(parsed.text, a)):
             allowed = _price_licensed(facts)
         elif _INCOME_BEFORE_RE.search(words_before(parsed.text, a)):
@@ -1311,6 +1351,9 @@ _STUTTER_RE = re.compile(r"\b(\w{2,})\b(?:[\s,;]+\1\b){2,}", re.IGNORECASE)
 # An HTML tag, a markdown link or image, a web address: "write me a haiku about shoes" got
 # an <img> of a stock photo site (seen through the live API). Replies are plain text, and
 # the policy knows no address worth sending a shopper to.
+_SPEAKER_RE = re.compile(
+    r"\s*(?:a|q|user|assistant|customer|shopper|agent|bot|system|human)\s*:", re.IGNORECASE
+)
 _MARKUP_RE = re.compile(
     r"<\s*/?\s*[a-z][a-z0-9]*\b[^>]*>|!?\[[^\]]*\]\([^)]*\)|\bhttps?://|\bwww\.",
     re.IGNORECASE,
@@ -1327,6 +1370,8 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
         return Score(0.0, "reasoning tag leaked")
     if _MARKUP_RE.search(text):
         return Score(0.0, "markup or a link")
+    if _SPEAKER_RE.match(text):  # "A: Michael, the shop's assistant." (live API)
+        return Score(0.0, "a transcript's speaker label")
     if repetition(text) >= 3:
         return Score(0.0, "repetition loop")
     if _STUTTER_RE.search(text):  # "orders, orders, orders": a loop too short for a phrase

@@ -431,6 +431,14 @@ asks_if_bot = Cue(
     r"\b(?:talking|speaking|chatting) (?:to|with) (?:a |an )?(?:bot|robot|human|real person|"
     r"machine|ai|computer)\b"
 )
+# How to have more of the limit to spend ("what can I do to free up credit?" was told the
+# figures and not how, live API): paying down the balance, or a limit review.
+asks_free_up = Cue(
+    r"\bfree (?:up|more)\b[^.!?]{0,20}\b(?:credit|room|space|limit)\b|"
+    r"\b(?:get|have|make) more (?:of my )?(?:credit |limit )?(?:available|to spend)\b|"
+    r"\b(?:increase|raise|boost) my available\b",
+    request_only=True,
+)
 # Thanks, in the languages shoppers wrote in ("danke" got "could you rephrase?").
 says_thanks = Cue(
     r"\b(?:thanks?|thank you|thx|ty|cheers|danke|merci|gracias|grazie|bedankt|dank je|"

@@ -22,6 +22,7 @@ from decimal import Decimal
 from functools import reduce
 
 from app.domain.intents import (
+    asks_free_up,
     asks_if_bot,
     asks_interest,
     asks_left_after,
@@ -38,7 +39,12 @@ from app.domain.intents import (
 from app.domain.money import format_amount
 from app.domain.numbers import asked_terms, term_numbers
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
-from app.domain.replies import says_limit_review, says_no_interest, says_whole_price
+from app.domain.replies import (
+    says_limit_review,
+    says_no_interest,
+    says_paying_down,
+    says_whole_price,
+)
 from app.domain.rules import (
     TERMS_BY_TIER,
     Action,
@@ -573,6 +579,21 @@ def _zero_limit_explained(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, LIMIT_REVIEW)
 
 
+def _free_up_explained(turn: Turn, reply: str) -> str:
+    """Asked how to have more credit to spend, a reply about the credit says how: paying
+    down what is owed frees it, and with nothing owed, a limit review is the way."""
+    d = turn.decision
+    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
+        return reply
+    if not asks_free_up(turn.message) or says_paying_down(reply):
+        return reply
+    balance = d.amounts.get("outstanding_balance", Decimal(0))
+    if balance <= 0:
+        return reply if says_limit_review(reply) else _after_the_figures(reply, LIMIT_REVIEW)
+    line = f"Paying down your balance of {turn.money(balance)} frees up credit as you go."
+    return _after_the_figures(reply, line)
+
+
 def _shortfall_stated(turn: Turn, reply: str) -> str:
     """Asked how much more credit they would need, a decline over the available credit
     says by how much (after the sentence with the figures, before any closing line)."""
@@ -746,6 +767,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _cost_stated,
         _zero_limit_explained,
         _left_after_stated,
+        _free_up_explained,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

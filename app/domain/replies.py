@@ -529,3 +529,8 @@ says_assistant = Cue(
     r"\b(?:bot|chatbot|assistant|automated|virtual|ai|not a (?:person|human)|a (?:computer|"
     r"program|machine))\b"
 )
+# What tells a shopper how owed money frees credit: paying the balance down.
+says_paying_down = Cue(
+    r"\bpay(?:ing|s)?\s+(?:\w+\s+){0,3}?(?:down|off|back)\b|\brepay\w*|"
+    r"\b(?:a |each |every )?payment\b[^.!?]{0,40}\bfrees?\b"
+)

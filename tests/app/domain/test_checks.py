@@ -697,7 +697,9 @@ def test_a_price_said_to_be_in_the_available_credit_is_a_claim() -> None:
         # Seen through the live API for "The package arrived broken, what do I do?".
         ("Thanks for checking, Tom. I've checked ord-5521: it's shipped, arriving Friday.", False),
         ("Just open the order in your account and select Return next to the item.", True),
-        ("Sorry about that! We'll send a replacement or a refund once it's back.", True),
+        # What follows a return, but not how to send it back: told nothing it can act on.
+        ("Sorry about that! We'll send a replacement or a refund once it's back.", False),
+        ("Sorry about that! Open Orders, pick the item and choose Return for a refund.", True),
     ],
 )
 def test_a_returns_question_must_be_told_how_to_return(reply: str, passes: bool) -> None:
@@ -1683,3 +1685,41 @@ def test_how_far_over_and_why_asked_in_other_languages() -> None:
         "I'm sorry, instalments aren't available on your account: cart over the available credit."
     )
     assert "decision" in verify(facts, again).failed
+
+
+def test_asked_how_to_free_up_credit_the_reply_says_how() -> None:
+    from app.services.guard import fallback_reply
+
+    owing = make_profile(credit_limit=Decimal("3000"), outstanding_balance=Decimal("2950"))
+    facts = TurnFacts(owing, StorefrontContext(), "what can I do to free up credit?", None)
+    figures = "Right now you can spend up to $50 on credit; your total limit is $3,000."
+    assert "decision" in verify(facts, figures).failed
+    fallback = fallback_reply(facts, "seed")
+    assert "$2,950" in fallback and verify(facts, fallback).passed, fallback
+    owes_nothing = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("0"))
+    review = TurnFacts(owes_nothing, StorefrontContext(), "how do I free up more credit?", None)
+    assert verify(review, fallback_reply(review, "seed")).passed
+
+
+def test_an_amount_said_to_fit_must_be_what_is_bought() -> None:
+    shoes = StorefrontContext(items=[CartItem(title="Running sneakers", price=Decimal("139.99"))])
+    profile = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("0"))
+    facts = TurnFacts(profile, shoes, "actually make it 3 pairs", Intent.PURCHASE_FIT)
+    one_pair = "That works! $139.99 is within your $1,000 of available credit."
+    assert "numeric" in verify(facts, one_pair).failed
+    three = "That works! $419.97 is within your $1,000 of available credit: $139.99 a month."
+    assert "numeric" not in verify(facts, three).failed
+
+
+def test_a_return_answer_says_how_to_return() -> None:
+    order = StorefrontContext(order_id="ord-8812", order_status="out for delivery")
+    facts = TurnFacts(make_profile(), order, "can I return it if it doesn't fit?", Intent.RETURNS)
+    assert "decision" in verify(facts, "Here's the latest on return: out for delivery.").failed
+    how = "Yes: open Orders, select the item and choose Return."
+    assert verify(facts, how).passed
+
+
+def test_a_transcript_speaker_label_is_no_reply() -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), "can you tell me a joke", None)
+    assert "degenerate" in verify(facts, "A: Michael, the shop's assistant.").failed
+    assert "degenerate" in verify(facts, "Assistant: Hi! How can I help?").failed
