@@ -60,6 +60,8 @@ from app.domain.intents import (
     asks_terms_offered,
     asks_total_paid,
     asks_unknown_fact,
+    asks_way_forward,
+    asks_which_regions,
     asks_why,
     in_context,
     names_instalments,
@@ -85,6 +87,7 @@ from app.domain.numbers import (
 from app.domain.profile import AccountStanding, AgeBand, CartItem, Profile, StorefrontContext
 from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
 from app.domain.replies import (
+    WAY_FORWARD_REASONS,
     Claim,
     ParsedReply,
     cited_reasons,
@@ -93,6 +96,8 @@ from app.domain.replies import (
     says_limit_review,
     says_no_interest,
     says_paying_down,
+    says_regions,
+    says_way_forward,
     says_whole_price,
 )
 from app.domain.rules import (
@@ -726,6 +731,19 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         if not cited & supported:
             named = ", ".join(sorted(r.value for r in cited)) or "none"
             return Score(0.0, f"declines for {named}, the rules for {decision.reason}")
+    if (
+        gold is Action.DECLINE
+        and decision.reason is not None
+        and facts.profile.account_standing is not AccountStanding.SUSPENDED
+        and asks_way_forward(facts.message)
+        and decision.reason in WAY_FORWARD_REASONS
+        and not says_way_forward(parsed.text, decision.reason)
+    ):
+        # "what do I need to do to fix that?" (late account) got the decline again.
+        return Score(0.0, "declines, but the shopper asked what they can do and is not told")
+    regions_asked = gold is not Action.HANDOFF and asks_which_regions(facts.message)
+    if regions_asked and not says_regions(parsed.text):
+        return Score(0.0, "the shopper asked where instalments are offered, and is not told")
     if decision.reason is DeclineReason.PRIVACY and _SHARES_OTHERS_RE.search(parsed.text):
         # "I can only discuss your own account, so I can only share other customers'
         # credit details" (live API): the decline's words, then the opposite promise.
@@ -1388,7 +1406,11 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
 
 # Capitalised words a reply may use of its own accord: the references name the storefront's
 # Orders page and its Return button; "I'm an AI assistant" is true of this one.
-_OWN_WORDS = frozenset({"i", "i'm", "i'll", "i've", "i'd", "orders", "return", "returns", "ai"})
+_OWN_WORDS = frozenset(
+    {"i", "i'm", "i'll", "i've", "i'd", "orders", "return", "returns", "ai"}
+    # The countries where instalments are offered (`references.REGIONS_OFFERED`).
+    | {"us", "uk", "germany", "france", "spain", "italy", "netherlands", "japan"}
+)
 _CAPITALISED_RE = re.compile(r"(?<=\s)([A-Z][\w'’-]*)")
 _WORDS_RE = re.compile(r"[\w'’-]+")
 _ACRONYM_RE = re.compile(r"[A-Z]{2,5}s?")

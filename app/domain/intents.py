@@ -439,6 +439,20 @@ asks_free_up = Cue(
     r"\b(?:increase|raise|boost) my available\b",
     request_only=True,
 )
+# What can be done about a decline ("what do I need to do to fix that?", a late account,
+# got the decline again, live API).
+asks_way_forward = Cue(
+    r"\bwhat (?:do|can|should|would) i (?:need to |have to )?do\b|"
+    r"\bhow (?:do|can|could) i (?:fix|change|sort|solve|resolve|get (?:it|this|that) (?:fixed|"
+    r"sorted)|get (?:instalments|credit|it) back|become eligible|qualify)\b",
+    request_only=True,
+)
+# Where instalments are offered ("what countries do you support?" got the decline again).
+asks_which_regions = Cue(
+    r"\b(?:which|what) (?:countries|regions|places)\b|\bwhere (?:do you|is it|are (?:they|"
+    r"instalments|plans)) (?:offer\w*|available|support\w*)\b",
+    request_only=True,
+)
 # Thanks, in the languages shoppers wrote in ("danke" got "could you rephrase?").
 says_thanks = Cue(
     r"\b(?:thanks?|thank you|thx|ty|cheers|danke|merci|gracias|grazie|bedankt|dank je|"

@@ -32,6 +32,8 @@ from app.domain.intents import (
     asks_terms_offered,
     asks_total_paid,
     asks_unknown_fact,
+    asks_way_forward,
+    asks_which_regions,
     asks_why,
     pays_part_now,
     says_thanks,
@@ -43,6 +45,8 @@ from app.domain.replies import (
     says_limit_review,
     says_no_interest,
     says_paying_down,
+    says_regions,
+    says_way_forward,
     says_whole_price,
 )
 from app.domain.rules import (
@@ -594,6 +598,39 @@ def _free_up_explained(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, line)
 
 
+# What a shopper can do about each decline that has a remedy they can act on.
+WAY_FORWARD: dict[DeclineReason, str] = {
+    DeclineReason.ACCOUNT_STANDING: "Bringing your payments up to date will reopen them.",
+    DeclineReason.UNVERIFIED: "You can complete verification in your account settings.",
+    DeclineReason.INSUFFICIENT_CREDIT: "Paying down your balance frees up credit, or a "
+    "smaller basket may fit.",
+}
+REGIONS_OFFERED = (
+    "Instalments are offered in the US, the UK, Germany, France, Spain, Italy, the "
+    "Netherlands and Japan."
+)
+
+
+def _way_forward_stated(turn: Turn, reply: str) -> str:
+    """Asked what can be done about a decline, a reply says it when the shopper can act
+    (a suspended account, an unsupported region or an age cannot be acted on here)."""
+    d = turn.decision
+    if d.action is not Action.DECLINE or d.reason not in WAY_FORWARD:
+        return reply
+    if turn.profile.account_standing is AccountStanding.SUSPENDED:
+        return reply
+    if not asks_way_forward(turn.message) or says_way_forward(reply, d.reason):
+        return reply
+    return _after_the_figures(reply, WAY_FORWARD[d.reason])
+
+
+def _regions_listed(turn: Turn, reply: str) -> str:
+    """Asked where instalments are offered, a reply names the countries."""
+    if not asks_which_regions(turn.message) or says_regions(reply):
+        return reply
+    return _after_the_figures(reply, REGIONS_OFFERED)
+
+
 def _shortfall_stated(turn: Turn, reply: str) -> str:
     """Asked how much more credit they would need, a decline over the available credit
     says by how much (after the sentence with the figures, before any closing line)."""
@@ -768,6 +805,8 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _zero_limit_explained,
         _left_after_stated,
         _free_up_explained,
+        _way_forward_stated,
+        _regions_listed,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

@@ -534,3 +534,30 @@ says_paying_down = Cue(
     r"\bpay(?:ing|s)?\s+(?:\w+\s+){0,3}?(?:down|off|back)\b|\brepay\w*|"
     r"\b(?:a |each |every )?payment\b[^.!?]{0,40}\bfrees?\b"
 )
+# The countries where instalments are offered, by name or code (one is enough to answer).
+says_regions = Cue(
+    r"\b(?:US|USA|UK|GB|United States|United Kingdom|Britain|Germany|France|Spain|Italy|"
+    r"(?:the )?Netherlands|Japan)\b"
+)
+_WAY_FORWARD_CUES: dict[DeclineReason, Cue] = {
+    DeclineReason.ACCOUNT_STANDING: Cue(
+        r"\b(?:up to date|overdue|settle\w*|catch(?:ing)? up|bring\w* (?:your )?(?:payments|"
+        r"account)|back in good standing|pay\w* (?:what|the) (?:is |'s )?(?:owed|due|late))\b"
+    ),
+    DeclineReason.UNVERIFIED: Cue(
+        r"\b(?:account settings|complete (?:your )?verification|verify your (?:id|identity)|"
+        r"once (?:you've|you have) verified|get verified)\b"
+    ),
+    DeclineReason.INSUFFICIENT_CREDIT: Cue(
+        r"\bpay(?:ing|s)?\s+(?:\w+\s+){0,3}?(?:down|off)\b|\bsmaller\b|\bcheaper\b|"
+        r"\bfewer\b|\bless expensive\b|\blimit review\b|\bremov\w+\b"
+    ),
+}
+
+WAY_FORWARD_REASONS = frozenset(_WAY_FORWARD_CUES)
+
+
+def says_way_forward(text: str, reason: DeclineReason) -> bool:
+    """Whether a decline's reply says what the shopper can do about `reason`."""
+    cue = _WAY_FORWARD_CUES.get(reason)
+    return cue is not None and cue(text)

@@ -1723,3 +1723,30 @@ def test_a_transcript_speaker_label_is_no_reply() -> None:
     facts = TurnFacts(make_profile(), StorefrontContext(), "can you tell me a joke", None)
     assert "degenerate" in verify(facts, "A: Michael, the shop's assistant.").failed
     assert "degenerate" in verify(facts, "Assistant: Hi! How can I help?").failed
+
+
+def test_asked_what_they_can_do_about_a_decline_the_reply_says_it() -> None:
+    from app.services.guard import fallback_reply
+
+    lamp = StorefrontContext(items=[CartItem(title="Floor lamp", price=Decimal("79"))])
+    late = make_profile(account_standing="late")
+    facts = TurnFacts(late, lamp, "what do I need to do to fix that?", Intent.PURCHASE_FIT)
+    again = "I'm sorry, instalments aren't available on your account: account not in good standing."
+    assert "decision" in verify(facts, again).failed
+    fallback = fallback_reply(facts, "seed")
+    assert verify(facts, fallback).passed, fallback
+    suspended = make_profile(account_standing="suspended")
+    nothing_to_do = TurnFacts(suspended, lamp, "what can I do?", Intent.PURCHASE_FIT)
+    assert verify(nothing_to_do, "Your account is suspended, so I can't set up instalments.").passed
+
+
+def test_asked_where_instalments_are_offered_the_reply_names_countries() -> None:
+    from app.services.guard import fallback_reply
+
+    laptop = StorefrontContext(items=[CartItem(title="14-inch laptop", price=Decimal("699"))])
+    abroad = make_profile(region="NG")
+    facts = TurnFacts(abroad, laptop, "what countries do you support?", Intent.PURCHASE_FIT)
+    again = "I'm sorry, instalments aren't available on your account: region not supported."
+    assert "decision" in verify(facts, again).failed
+    fallback = fallback_reply(facts, "seed")
+    assert "Japan" in fallback and verify(facts, fallback).passed, fallback
