@@ -353,7 +353,9 @@ async def test_how_do_i_fix_that_continues_the_declined_request(make_client, pg_
 
     decline = "I'm sorry, instalments aren't available until your identity is verified."
     wrong = "Good news: you can buy the Pixel 9 phone on instalments without verifying."
-    engine = Sequenced([decline, wrong, decline])
+    # Asked how to fix it, the decline must say how (the bare decline fails too).
+    how = f"{decline} You can complete verification in your account settings."
+    engine = Sequenced([decline, wrong, how])
     async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
         chat = client.app.state.services.chat
         user = await _shopper(client, pg_keys[Scope.ADMIN], identity_verified=False)
@@ -370,6 +372,6 @@ async def test_how_do_i_fix_that_continues_the_declined_request(make_client, pg_
         )
 
         assert response.status_code == 200, response.text
-        assert response.json()["reply"] == decline
+        assert response.json()["reply"] == how
         row = await _assistant_row(client, session_id)
         assert row.intent == "purchase_fit" and row.raw_reply == wrong
