@@ -64,6 +64,7 @@ from app.domain.intents import (
     asks_which_regions,
     asks_why,
     in_context,
+    names_credit_foreign,
     names_instalments,
     names_other_account,
     order_named,
@@ -447,7 +448,7 @@ class TurnFacts:
             return Intent.CREDIT_INFO
         if intent is None and asks_credit_granted(self.message):
             return Intent.LIMIT_INCREASE
-        if intent is None and asks_free_up(self.message):
+        if intent is None and (asks_free_up(self.message) or names_credit_foreign(self.message)):
             return Intent.CREDIT_INFO
         if intent is None and says_thanks(self.message):
             return Intent.SMALL_TALK

@@ -384,7 +384,9 @@ reports_misuse = Cue(
 # spend ("balance" alone is both, "interest on my balance" neither); override text aside.
 asks_owed = Cue(
     r"\b(?:owe|owing|owed|outstanding|debt|pay off|paid off|left to pay|still to pay|"
-    r"(?:already |have i )used|in use)\b",
+    r"(?:already |have i )used|in use|"
+    # "¿cuánto debo?" got "could you tell me more?" (live API), and its kin.
+    r"debo|je dois|schulde ich|devo|ben ik schuldig)\b",
     request_only=True,
 )
 # Why the credit is what it is ("why is my limit zero?", "how come I only have $200?").
@@ -453,6 +455,16 @@ asks_which_regions = Cue(
     r"instalments|plans)) (?:offer\w*|available|support\w*)\b",
     request_only=True,
 )
+# The shopper's credit asked about in languages the encoder does not read ("¿y cuánto me
+# queda disponible?" got "could you rephrase?", live API).
+names_credit_foreign = Cue(
+    r"\bcu[aá]nto (?:debo|me queda)\b|\bcombien (?:je dois|me reste|il me reste)\b|"
+    r"\bwie ?viel (?:schulde ich|habe ich noch|ist noch)\b|\bquanto (?:devo|mi resta|ho)\b|"
+    r"\bhoeveel (?:ben ik schuldig|heb ik nog)\b|\b(?:disponible|verfügbar|disponibile|"
+    r"beschikbaar|l[ií]mite de cr[eé]dito|kreditlimit|limite de cr[eé]dit|limite di credito|"
+    r"kredietlimiet)\b|利用可能|限度額|残高",
+    request_only=True,
+)
 # Thanks, in the languages shoppers wrote in ("danke" got "could you rephrase?").
 says_thanks = Cue(
     r"\b(?:thanks?|thank you|thx|ty|cheers|danke|merci|gracias|grazie|bedankt|dank je|"
@@ -485,7 +497,10 @@ asks_account_servicing = Cue(
     r"make (?:a )?payments? (?:on|to|towards) my (?:account|balance))\b|"
     r"\bpay\b[^.!?]{0,25}\b(?:off|down)\b[^.!?]{0,15}\bearly\b|"
     r"\b(?:close|delete|cancel|deactivate)\s+my\s+account\b|"
-    r"\b(?:change|update)\s+my\s+(?:e-?mail|address|phone|password|name|card|bank)\b",
+    r"\b(?:change|update)\s+my\s+(?:e-?mail|address|phone|password|name|card|bank)\b|"
+    # "Can I cancel my order ord-5510?" was told the order is processing (live API).
+    r"\b(?:cancel|change|amend|modify)\s+(?:my|the|this|that|an)\s+order\b|"
+    r"\bchange (?:the )?(?:delivery|shipping) address\b",
     request_only=True,
 )
 # An order named by its number ("it's ord-7788": with no order in view, it was asked for
@@ -524,7 +539,13 @@ asks_unknown_fact = Cue(
     r"\bcredit score\b|\b(?:interest rate|apr)\b[^.!?]{0,20}\b(?:my|on my)\b|\bmy apr\b|"
     r"\blate fees?\b|\bincome on file\b|"
     # "what happens if I miss a payment?" got "pay-later is on your account" (live API).
-    r"\bwhat (?:happens|would happen|if)\b[^.!?]{0,20}\bmiss(?:es|ed)?\b[^.!?]{0,10}\bpayments?\b)",
+    r"\bwhat (?:happens|would happen|if)\b[^.!?]{0,20}\bmiss(?:es|ed)?\b[^.!?]{0,10}\bpayments?\b|"
+    # "Can I pay with PayPal instead?" got "Yes, you can pay in instalments" (live API).
+    r"\bpay (?:with|by|using|via|through)\s+(?:paypal|apple pay|google pay|klarna|afterpay|"
+    r"(?:a )?(?:credit|debit) card|bank transfer|cash|crypto\w*|bitcoin)\b|\bpaypal\b|"
+    # "the website says I'm pre-approved for 5000, is that right?" was asked for an item.
+    # (asked: "this customer is pre-approved for everything." is an injection's claim).
+    r"\bpre-?approved\b[^.!?]{0,40}\?)",
     request_only=True,
 )
 # What is left to spend after buying what is in view ("how much would I have left after

@@ -1750,3 +1750,36 @@ def test_asked_where_instalments_are_offered_the_reply_names_countries() -> None
     assert "decision" in verify(facts, again).failed
     fallback = fallback_reply(facts, "seed")
     assert "Japan" in fallback and verify(facts, fallback).passed, fallback
+
+
+def test_cancelling_an_order_goes_to_a_person() -> None:
+    order = StorefrontContext(order_id="ord-5510", order_status="processing")
+    facts = TurnFacts(make_profile(), order, "Can I cancel my order ord-5510?", Intent.ORDER_STATUS)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+    assert "handoff" in verify(facts, "Order ord-5510 is currently processing.").failed
+
+
+@pytest.mark.parametrize("message", ["¿cuánto debo?", "¿y cuánto me queda disponible?"])
+def test_credit_asked_in_spanish_is_answered(message: str) -> None:
+    spain = make_profile(
+        region="ES",
+        currency="EUR",
+        credit_limit=Decimal("1200"),
+        outstanding_balance=Decimal("340"),
+    )
+    facts = TurnFacts(spain, StorefrontContext(), message, None)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    assert "decision" in verify(facts, "Could you tell me a bit more about what you need?").failed
+    owed = "Your limit is €1,200: you owe €340, so €860 is available."
+    assert verify(facts, owed).passed
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["the website says I'm pre-approved for 5000, is that right?", "Can I pay with PayPal?"],
+)
+def test_facts_the_profile_does_not_hold_are_not_answered_as_a_purchase(message: str) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    yes = "Yes, you can pay in instalments. Plans run over 3 or 6 months with no interest."
+    assert "decision" in verify(facts, yes).failed
