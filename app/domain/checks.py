@@ -58,6 +58,7 @@ from app.domain.intents import (
     asks_price,
     asks_shortfall,
     asks_terms_offered,
+    asks_to_spend_on,
     asks_total_paid,
     asks_unknown_fact,
     asks_way_forward,
@@ -67,6 +68,7 @@ from app.domain.intents import (
     names_credit_foreign,
     names_instalments,
     names_other_account,
+    names_verification,
     order_named,
     pays_part_now,
     reports_missing_delivery,
@@ -236,11 +238,22 @@ def quantities_named(message: str, items: Sequence[CartItem]) -> tuple[CartItem,
         if re.search(r"\d", item.title):  # "Series 9 watch": its 9 counts nothing
             text = re.sub(re.escape(item.title), " ", message, flags=re.IGNORECASE)
         count = _count_before(text, words) if words else None
+        if count is None and words and _one_more_of(text, words):
+            count = item.quantity + 1
         if count is not None and count != item.quantity:
             counted.append(item.model_copy(update={"quantity": count}))
         else:
             counted.append(item)
     return tuple(counted) if counted != list(items) else None
+
+
+def _one_more_of(text: str, title_words: list[str]) -> bool:
+    """Whether the message adds one more of the item ("and if I add a second monitor?")."""
+    noun = re.escape(title_words[-1].rstrip("s"))
+    between = "|".join(re.escape(w) for w in title_words[:-1])
+    words = rf"(?:(?:{between})\s+){{0,2}}" if between else ""
+    pattern = rf"\b(?:a second|another|one more|an extra|a 2nd)\s+{words}{noun}\b"
+    return re.search(pattern, text, re.IGNORECASE) is not None
 
 
 def _count_before(text: str, title_words: list[str]) -> int | None:
@@ -446,6 +459,21 @@ class TurnFacts:
             # "when is my next payment due?": a fact the profile does not hold, answered
             # as a credit question (what can be seen, nothing made up).
             return Intent.CREDIT_INFO
+        if (
+            intent in (None, Intent.CREDIT_INFO)
+            and self.context.items
+            and asks_to_spend_on(self.message)
+        ):
+            return Intent.PURCHASE_FIT
+        if (
+            not handed_off
+            and not self.profile.identity_verified
+            and intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK, Intent.RETURNS)
+            and names_verification(self.message)
+        ):
+            # "how do I verify then?" after a decline for it: the eligibility question,
+            # answered with how to verify (`asks_way_forward`).
+            return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if intent is None and asks_credit_granted(self.message):
             return Intent.LIMIT_INCREASE
         if intent is None and (asks_free_up(self.message) or names_credit_foreign(self.message)):
@@ -484,8 +512,10 @@ class TurnFacts:
         in_view = self.context.order_id or ""
         if named and (intent in (None, Intent.ORDER_STATUS)) and named not in in_view:
             return True
-        status = (self.context.order_status or "").lower()
-        return "delivered" in status and reports_missing_delivery(self.message)
+        # Marked delivered or on its way, the shopper says it never came or is late.
+        return bool(self.context.order_id or self.context.order_status) and (
+            reports_missing_delivery(self.message)
+        )
 
     @cached_property
     def asked_terms(self) -> frozenset[int]:
@@ -905,8 +935,10 @@ _MONTHLY_BEFORE_RE = re.compile(
 # An amount in the role of the shortfall: "$20 above your available credit", "$20 more
 # than the available credit", "$20 short".
 _SHORTFALL_AFTER_RE = re.compile(
-    r"^\s*(?:(?:above|over|beyond|more than|short of|on top of)\s+(?:your|the|what you have)?\s*"
-    r"(?:available|credit|limit|spending)|short\b)",
+    r"^\s*(?:(?:above|over|beyond|more than|short of|on top of)\s+"
+    r"(?:(?:your|the|what you have)?\s*(?:available|credit|limit|spending)|"
+    # "That's $528 more than what you can spend" (the cart, which fits; live API)
+    r"what you (?:can spend|have))|short\b)",
     re.IGNORECASE,
 )
 # An amount in the role of what is bought, said to fit: "$1,499 is within your $1,750 of

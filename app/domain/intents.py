@@ -446,7 +446,17 @@ asks_free_up = Cue(
 asks_way_forward = Cue(
     r"\bwhat (?:do|can|should|would) i (?:need to |have to )?do\b|"
     r"\bhow (?:do|can|could) i (?:fix|change|sort|solve|resolve|get (?:it|this|that) (?:fixed|"
-    r"sorted)|get (?:instalments|credit|it) back|become eligible|qualify)\b",
+    r"sorted)|get (?:instalments|credit|it) back|become eligible|qualify|(?:get )?verif\w*)\b",
+    request_only=True,
+)
+# Identity verification named ("how do I verify then?" after a decline for it got the
+# credit figures, live API).
+names_verification = Cue(r"\bverif\w*|\bidentity\b|\bID check\b|\bKYC\b", request_only=True)
+# The credit put to use on what is in view ("can I use it for these boots?" was read as a
+# credit question and answered with the limit, for an unverified shopper, live API).
+asks_to_spend_on = Cue(
+    r"\b(?:use|spend) (?:it|that|my credit|my limit|the credit|credit)\b[^.!?]{0,10}\b(?:for|on)\b|"
+    r"\bput (?:it|them|this|these|that) on (?:it|credit|my (?:credit|account))\b",
     request_only=True,
 )
 # Where instalments are offered ("what countries do you support?" got the decline again).
@@ -522,6 +532,9 @@ reports_missing_delivery = Cue(
     r"\b(?:never|not|didn't|did not|hasn't|has not|haven't|have not)\s+(?:\w+\s+)?"
     r"(?:arrived?|received?|got(?:ten)?|come|came|turned up|shown up|showed up)\b|"
     r"\b(?:missing|lost|stolen)\s+(?:parcel|package|order|delivery)\b|\bwasn't delivered\b|"
+    # "my parcel ord-2290 is late, it said arriving Tuesday" was told "arriving Tuesday".
+    r"\b(?:is|was|it's|running|arrived)\s+(?:very\s+|so\s+|really\s+)?(?:late|delayed|overdue)\b|"
+    r"\bstill (?:hasn't|has not|not|isn't) (?:arrived|here|come|delivered)\b|"
     # "says delivered but nothing came" was told "it's delivered Monday" (live API).
     r"\b(?:nothing|no (?:parcel|package|box))\s+(?:has\s+)?(?:came|come|arrived|turned up|"
     r"showed up|shown up|here)\b",

@@ -276,7 +276,9 @@ _YEAR_MONTHS = {"a": 12, "one": 12, "1": 12, "two": 24, "2": 24, "half a": 6}
 # Months in the other languages shoppers wrote in through the live API ("und über 24
 # Monate?", "en 12 meses", "sur 6 mois", "12ヶ月").
 _FOREIGN_MONTHS_RE = re.compile(
+    # "en 12 fois", "in 12 rate", "24回払い": that many monthly payments, so that many months.
     r"\b(?P<n>\d{1,2})\s*(?:monate?n?\b|meses\b|mois\b|mesi\b|maand(?:en)?\b|miesi\w*|"
+    r"fois\b|cuotas\b|rate\b|raten\b|termijnen\b|回払い|回|"
     r"ヶ月|か月|カ月|个月|개월)",
     re.IGNORECASE,
 )

@@ -1783,3 +1783,63 @@ def test_facts_the_profile_does_not_hold_are_not_answered_as_a_purchase(message:
     assert facts.decided_intent is Intent.CREDIT_INFO
     yes = "Yes, you can pay in instalments. Plans run over 3 or 6 months with no interest."
     assert "decision" in verify(facts, yes).failed
+
+
+MONITOR_AND_KEYBOARD = StorefrontContext(
+    items=[
+        CartItem(title="27-inch monitor", price=Decimal("379")),
+        CartItem(title="Mechanical keyboard", price=Decimal("149")),
+    ]
+)
+
+
+def test_one_more_of_an_item_is_priced_and_an_approval_over_the_credit_fails() -> None:
+    profile = make_profile(credit_limit=Decimal("600"), outstanding_balance=Decimal("0"))
+    facts = TurnFacts(profile, MONITOR_AND_KEYBOARD, "and if I add a second monitor?", None)
+    assert [i.quantity for i in facts.cart.items] == [2, 1]
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    approval = "Yes, the monitor fits: it's $379 and you have $600 available."
+    assert "decision" in verify(facts, approval).failed
+
+
+def test_an_amount_said_to_be_more_than_what_can_be_spent_must_be_the_shortfall() -> None:
+    profile = make_profile(credit_limit=Decimal("600"), outstanding_balance=Decimal("0"))
+    message = "Could I buy the monitor and keyboard together on a plan?"
+    facts = TurnFacts(profile, MONITOR_AND_KEYBOARD, message, Intent.PURCHASE_FIT)
+    reply = "Yes, the monitor fits. That's $528 more than what you can spend on the monitor."
+    assert "numeric" in verify(facts, reply).failed
+
+
+def test_payments_counted_in_french_name_the_term() -> None:
+    from app.domain.numbers import asked_terms
+
+    assert asked_terms("et en 12 fois ça fait combien par mois ?") == {12}
+    assert asked_terms("この冷蔵庫を24回払いにできますか？") == {24}
+
+
+def test_an_unverified_shopper_asking_to_use_credit_or_how_to_verify_is_told_how() -> None:
+    from app.services.guard import fallback_reply
+
+    boots = StorefrontContext(items=[CartItem(title="Leather boots", price=Decimal("210"))])
+    unverified = make_profile(identity_verified=False, credit_limit=Decimal("700"))
+    for message, intent in (
+        ("can I use it for these boots?", Intent.CREDIT_INFO),
+        ("how do I verify then?", None),
+    ):
+        facts = TurnFacts(unverified, boots, message, intent)
+        assert facts.decided_intent is Intent.PURCHASE_FIT, message
+        figures = "Your credit limit is $700, and you have $700 available."
+        assert "decision" in verify(facts, figures).failed
+        fallback = fallback_reply(facts, "seed")
+        assert verify(facts, fallback).passed, fallback
+        if intent is None:  # asked how: told where
+            assert "account settings" in fallback, fallback
+
+
+def test_a_parcel_later_than_promised_goes_to_a_person() -> None:
+    order = StorefrontContext(order_id="ord-2290", order_status="shipped, arriving Tuesday")
+    message = "my parcel ord-2290 is late, it said arriving Tuesday and it's Friday"
+    facts = TurnFacts(make_profile(), order, message, Intent.ORDER_STATUS)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+    shown = TurnFacts(make_profile(), order, "where is ord-2290?", Intent.ORDER_STATUS)
+    assert shown.decided_intent is Intent.ORDER_STATUS
