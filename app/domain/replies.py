@@ -544,9 +544,12 @@ _WAY_FORWARD_CUES: dict[DeclineReason, Cue] = {
         r"\b(?:up to date|overdue|settle\w*|catch(?:ing)? up|bring\w* (?:your )?(?:payments|"
         r"account)|back in good standing|pay\w* (?:what|the) (?:is |'s )?(?:owed|due|late))\b"
     ),
+    # Where to verify, not only that it is needed ("Once you've verified your ID, just ask
+    # again" to "how do I verify then?", live API).
     DeclineReason.UNVERIFIED: Cue(
-        r"\b(?:account settings|complete (?:your )?verification|verify your (?:id|identity)|"
-        r"once (?:you've|you have) verified|get verified)\b"
+        r"\b(?:account settings|settings page|your (?:profile|account) page|complete (?:your )?"
+        r"verification (?:in|from|on|via|under)|verify (?:your (?:id|identity) )?(?:in|from|on|"
+        r"via|under) your)\b"
     ),
     DeclineReason.INSUFFICIENT_CREDIT: Cue(
         r"\bpay(?:ing|s)?\s+(?:\w+\s+){0,3}?(?:down|off)\b|\bsmaller\b|\bcheaper\b|"

@@ -1832,8 +1832,10 @@ def test_an_unverified_shopper_asking_to_use_credit_or_how_to_verify_is_told_how
         assert "decision" in verify(facts, figures).failed
         fallback = fallback_reply(facts, "seed")
         assert verify(facts, fallback).passed, fallback
-        if intent is None:  # asked how: told where
+        if intent is None:  # asked how: told where, not only that it is needed
             assert "account settings" in fallback, fallback
+            again = "I'm sorry: identity not verified. Once you've verified your ID, ask again."
+            assert "decision" in verify(facts, again).failed
 
 
 def test_a_parcel_later_than_promised_goes_to_a_person() -> None:
