@@ -47,6 +47,7 @@ from app.domain.intents import (
     about_buying,
     asks_about_own,
     asks_account_servicing,
+    asks_age_rule,
     asks_credit_granted,
     asks_for_person,
     asks_free_up,
@@ -54,6 +55,7 @@ from app.domain.intents import (
     asks_if_bot,
     asks_interest,
     asks_left_after,
+    asks_max_spend,
     asks_owed,
     asks_price,
     asks_shortfall,
@@ -95,6 +97,7 @@ from app.domain.replies import (
     ParsedReply,
     cited_reasons,
     parse_reply,
+    says_age_rule,
     says_assistant,
     says_limit_review,
     says_no_interest,
@@ -223,6 +226,16 @@ def quantity_asked(message: str) -> int | None:
     n = m.group("n").lower()
     count = _NUMBER_WORDS[n] if n in _NUMBER_WORDS else int(n)
     return count if 1 <= count <= 99 else None
+
+
+# A monthly payment aimed at: "about 50 a month", "$80/mo", "closest to 50".
+_MONTHLY_TARGET_RE = re.compile(
+    r"(?:[$€£¥]\s?)?(\d[\d,]*(?:\.\d+)?)\s*(?:[$€£¥]|dollars|euros|pounds|yen)?\s*"
+    r"(?:(?:a|per|each|every)\s+month\b|/\s?mo(?:nth)?\b|monthly\b)|"
+    r"\b(?:closest|nearest|close) to\s+(?:[$€£¥]\s?)?(\d[\d,]*(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+_NEAREST_RE = re.compile(r"\b(?:closest|nearest)\b", re.IGNORECASE)
 
 
 def quantities_named(message: str, items: Sequence[CartItem]) -> tuple[CartItem, ...] | None:
@@ -397,6 +410,12 @@ class TurnFacts:
             return self.context.model_copy(update={"items": list(counted)})
         words = items_added_in if self.context.items else items_named_in
         added = words(self.message)
+        if not added and not self.context.items and asked_terms(self.message):
+            # "and for 3 months?" after "Is the 6 month plan available for this TV? It's
+            # £749." (nothing in view; answered about 6 months again, live API): the item
+            # the shopper priced before is still the one asked about.
+            earlier = (m["content"] for m in reversed(self.history) if m["role"] == "user")
+            added = next((named for text in earlier if (named := items_named_in(text))), ())
         if not added:
             return self.context
         return self.context.model_copy(update={"items": [*self.context.items, *added]})
@@ -474,6 +493,14 @@ class TurnFacts:
             # "how do I verify then?" after a decline for it: the eligibility question,
             # answered with how to verify (`asks_way_forward`).
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
+        if (
+            not handed_off
+            and intent in (None, Intent.PURCHASE_FIT, Intent.INSTALMENT_ELIGIBILITY)
+            and not self.cart.items
+            and asks_max_spend(self.message)
+        ):
+            # "What's the most expensive thing I could buy?": the available credit.
+            return Intent.CREDIT_INFO
         if intent is None and asks_credit_granted(self.message):
             return Intent.LIMIT_INCREASE
         if intent is None and (asks_free_up(self.message) or names_credit_foreign(self.message)):
@@ -529,6 +556,31 @@ class TurnFacts:
             return terms
         earlier = (m["content"] for m in reversed(self.history) if m["role"] == "user")
         return next((t for text in earlier if (t := asked_terms(text, allowed))), terms)
+
+    @cached_property
+    def aimed_term(self) -> int | None:
+        """With no term named, the term whose payment comes nearest a monthly figure the
+        shopper aims at ("can I pay about 50 a month for this bike?" was answered with the
+        3-month payment, live API)."""
+        if self.asked_terms or (target := self._monthly_target()) is None:
+            return None
+        fit = cart_fit(self.profile, self.cart)
+        if fit is None or fit.total <= 0:
+            return None
+        allowed = TERMS_BY_TIER[self.profile.membership_tier]
+        return min(allowed, key=lambda t: abs(fit.total / t - target))
+
+    def _monthly_target(self) -> Decimal | None:
+        """A monthly payment the shopper aims at ("about 50 a month"), in this message or,
+        asked "which plan gets me closest?", in their latest earlier one."""
+        if m := _MONTHLY_TARGET_RE.search(request_text(self.message)):
+            return Decimal(next(g for g in m.groups() if g).replace(",", ""))
+        if not _NEAREST_RE.search(self.message):
+            return None
+        for text in (m["content"] for m in reversed(self.history) if m["role"] == "user"):
+            if found := _MONTHLY_TARGET_RE.search(text):
+                return Decimal(next(g for g in found.groups() if g).replace(",", ""))
+        return None
 
     @cached_property
     def decision(self) -> Decision | None:
@@ -772,6 +824,9 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     ):
         # "what do I need to do to fix that?" (late account) got the decline again.
         return Score(0.0, "declines, but the shopper asked what they can do and is not told")
+    age_asked = gold is not Action.HANDOFF and asks_age_rule(facts.message)
+    if age_asked and not says_age_rule(parsed.text):
+        return Score(0.0, "the shopper asked about the age limit, and is not told it")
     regions_asked = gold is not Action.HANDOFF and asks_which_regions(facts.message)
     if regions_asked and not says_regions(parsed.text):
         return Score(0.0, "the shopper asked where instalments are offered, and is not told")
@@ -903,6 +958,8 @@ def _licensed(facts: TurnFacts) -> tuple[list[tuple[Decimal, str | None]], set[D
     # Digits glued to words ("under-18", "ord-55120") are licensed too once shown.
     values |= {Decimal(d) for d in re.findall(r"\d+(?:\.\d+)?", facts.shown_text.replace(",", ""))}
     values |= {Decimal(0)}  # "0% interest": the terms are interest-free
+    if asks_age_rule(facts.message) or facts.profile.age_band is AgeBand.UNDER_18:
+        values |= {Decimal(18)}  # the age rule: "open to customers aged 18 and over"
     # A term the shopper asked for may be named, offered or not ("over a year" is 12).
     values |= {Decimal(t) for t in asked_terms(facts.message)}
     return amounts, values
@@ -1155,6 +1212,14 @@ def _asked_payment_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
             return None
         return f"no word on {sorted(refused)} months, which the shopper asked for"
     asks = _ASKS_PAYMENT_RE.search(facts.message) or asks_term_only(facts.message)
+    aimed = facts.aimed_term
+    if (
+        aimed is not None
+        and decision.action is Action.APPROVE
+        and aimed not in monthly_terms
+        and not any(True for _ in _term_sentences(text, frozenset({aimed})))
+    ):
+        return f"no word on the {aimed}-month plan, the nearest to the payment asked for"
     if not facts.asked_terms:
         # "what's the monthly cost then" answered with the terms alone (seen through the
         # live API): asked for a monthly payment, the shopper is given one.

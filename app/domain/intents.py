@@ -475,6 +475,19 @@ names_credit_foreign = Cue(
     r"kredietlimiet)\b|利用可能|限度額|残高",
     request_only=True,
 )
+# The most the shopper can spend asked as a thing to buy ("What's the most expensive thing
+# I could buy over 12 months?" was asked which item, live API): the available credit.
+asks_max_spend = Cue(
+    r"\b(?:most|max(?:imum)?|biggest|largest|highest|priciest)\b[^.!?]{0,30}"
+    r"\b(?:buy|spend|afford|purchase|get|finance)\b",
+    request_only=True,
+)
+# The rules' age limit asked ("is there an age limit? I am 72." got the credit figures).
+asks_age_rule = Cue(
+    r"\bage (?:limit|restriction|requirement)s?\b|\b(?:too old|too young|minimum age|"
+    r"maximum age|how old)\b",
+    request_only=True,
+)
 # Thanks, in the languages shoppers wrote in ("danke" got "could you rephrase?").
 says_thanks = Cue(
     r"\b(?:thanks?|thank you|thx|ty|cheers|danke|merci|gracias|grazie|bedankt|dank je|"

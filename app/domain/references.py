@@ -22,6 +22,7 @@ from decimal import Decimal
 from functools import reduce
 
 from app.domain.intents import (
+    asks_age_rule,
     asks_free_up,
     asks_if_bot,
     asks_interest,
@@ -42,6 +43,7 @@ from app.domain.money import format_amount
 from app.domain.numbers import asked_terms, term_numbers
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
 from app.domain.replies import (
+    says_age_rule,
     says_limit_review,
     says_no_interest,
     says_paying_down,
@@ -624,6 +626,16 @@ def _way_forward_stated(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, WAY_FORWARD[d.reason])
 
 
+AGE_RULE = "Instalments are open to customers aged 18 and over, with no upper age limit."
+
+
+def _age_rule_stated(turn: Turn, reply: str) -> str:
+    """Asked about an age limit, a reply states the rule (18 and over, none above)."""
+    if turn.decision.action is Action.HANDOFF or not asks_age_rule(turn.message):
+        return reply
+    return reply if says_age_rule(reply) else _after_the_figures(reply, AGE_RULE)
+
+
 def _regions_listed(turn: Turn, reply: str) -> str:
     """Asked where instalments are offered, a reply names the countries."""
     if not asks_which_regions(turn.message) or says_regions(reply):
@@ -807,6 +819,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _free_up_explained,
         _way_forward_stated,
         _regions_listed,
+        _age_rule_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

@@ -564,3 +564,7 @@ def says_way_forward(text: str, reason: DeclineReason) -> bool:
     """Whether a decline's reply says what the shopper can do about `reason`."""
     cue = _WAY_FORWARD_CUES.get(reason)
     return cue is not None and cue(text)
+
+
+# The age rule: adults only, from 18.
+says_age_rule = Cue(r"\b(?:18|eighteen|adults?|age of majority)\b")

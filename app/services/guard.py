@@ -111,11 +111,12 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
 
 def _rules_turn(facts: TurnFacts, intent: Intent) -> Turn:
     """The turn as the references see it: the rules' decision for `intent`, and the terms
-    the shopper asked about in the conversation."""
+    the shopper asked about in the conversation (or the one nearest the monthly payment
+    they aim at)."""
     decision = decide(facts.profile, facts.cart, intent)
-    return Turn(
-        intent, facts.profile, facts.cart, decision, (), facts.message, facts.asked_terms or None
-    )
+    aimed = frozenset({facts.aimed_term}) if facts.aimed_term is not None else None
+    terms = facts.asked_terms or aimed
+    return Turn(intent, facts.profile, facts.cart, decision, (), facts.message, terms)
 
 
 def nearest_the_rules(texts: list[str], facts: TurnFacts, seed: str) -> int:

@@ -1845,3 +1845,50 @@ def test_a_parcel_later_than_promised_goes_to_a_person() -> None:
     assert facts.decided_intent is Intent.HUMAN_REQUEST
     shown = TurnFacts(make_profile(), order, "where is ord-2290?", Intent.ORDER_STATUS)
     assert shown.decided_intent is Intent.ORDER_STATUS
+
+
+def test_a_monthly_payment_aimed_at_gets_the_nearest_plan() -> None:
+    from app.services.guard import fallback_reply
+
+    bike = StorefrontContext(items=[CartItem(title="Gravel bike", price=Decimal("1150"))])
+    gold = make_profile(membership_tier="gold", credit_limit=Decimal("2000"))
+    facts = TurnFacts(gold, bike, "can I pay about 50 a month for this bike?", Intent.PURCHASE_FIT)
+    assert facts.aimed_term == 24
+    three = "Yes, you can buy the Gravel bike. That's $383.33 a month over 3 months."
+    assert "decision" in verify(facts, three).failed
+    fallback = fallback_reply(facts, "seed")
+    assert "$47.92" in fallback and verify(facts, fallback).passed, fallback
+    history = ({"role": "user", "content": "can I pay about 50 a month for this bike?"},)
+    closest = TurnFacts(gold, bike, "which plan gets me closest?", Intent.PURCHASE_FIT, history)
+    assert closest.aimed_term == 24
+
+
+def test_a_term_asked_after_an_item_priced_in_words_keeps_the_item() -> None:
+    history = (
+        {"role": "user", "content": "Is the 6 month plan available for this TV? It's £749."},
+    )
+    uk = make_profile(region="GB", currency="GBP", credit_limit=Decimal("900"))
+    facts = TurnFacts(uk, StorefrontContext(), "and for 3 months?", Intent.PURCHASE_FIT, history)
+    assert [i.price for i in facts.cart.items] == [Decimal("749")]
+    six_again = "Yes, you can pay £749 over 6 months, interest-free."
+    assert "decision" in verify(facts, six_again).failed
+
+
+def test_the_most_that_can_be_bought_is_the_available_credit() -> None:
+    silver = make_profile(membership_tier="silver", credit_limit=Decimal("1500"))
+    message = "What's the most expensive thing I could buy over 12 months?"
+    facts = TurnFacts(silver, StorefrontContext(), message, Intent.PURCHASE_FIT)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    assert "decision" in verify(facts, "Could you share the item you're looking at?").failed
+
+
+def test_asked_about_an_age_limit_the_reply_states_the_rule() -> None:
+    from app.services.guard import fallback_reply
+
+    senior = make_profile(age_band="65_plus", credit_limit=Decimal("3000"))
+    message = "is there an age limit? I am 72."
+    facts = TurnFacts(senior, StorefrontContext(), message, Intent.CREDIT_INFO)
+    figures = "Your credit limit is $3,000 and you have $3,000 available."
+    assert "decision" in verify(facts, figures).failed
+    fallback = fallback_reply(facts, "seed")
+    assert "18" in fallback and verify(facts, fallback).passed, fallback
