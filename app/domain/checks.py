@@ -780,11 +780,46 @@ _PROMISED_ACTION_RE = re.compile(
 )
 
 
+def _said(text: str) -> str:
+    return " ".join(re.findall(r"[\w$€£¥.,']+", text.lower()))
+
+
+def _repeats_last_reply(facts: TurnFacts, text: str) -> bool:
+    """Whether the reply is the assistant's last one again, word for word (a closing line
+    added or not), while the shopper asked something else: "what countries do you
+    support?", "Wie viel fehlt mir?", "how do I fix that?" and "and for 3 months?" each got
+    the previous decline or offer again through the live API, answering nothing."""
+    said = [m["content"] for m in facts.history if m["role"] == "assistant"]
+    asked = [m["content"] for m in facts.history if m["role"] == "user"]
+    if not said or not asked or _said(asked[-1]) == _said(facts.message):
+        return False
+    decision = facts.decision
+    if decision is None or decision.action is Action.HANDOFF:
+        return False
+    if (
+        decision.action is Action.DECLINE
+        and decision.reason is not DeclineReason.INSUFFICIENT_CREDIT
+    ):
+        # A decline the account's standing, region, age, identity or privacy decides is
+        # the right answer again for another item or a plea ("And the tablet?").
+        return False
+    last = _said(said[-1])
+    if len(last) <= 20 or not _said(text).startswith(last):
+        return False
+    # Another term changes neither a cart over the credit nor a payment already given for
+    # it ("What about 24 months then?" after the camera did not fit: the same decline).
+    named = asked_terms(facts.message) | facts.asked_terms
+    over = decision.action is Action.DECLINE
+    return not (named and (over or named & term_numbers(said[-1])))
+
+
 def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if not any(ch.isalpha() for ch in parsed.text):
         return Score(0.0, "empty reply decides nothing")  # even where the gold is `inform`
     if promise := _PROMISED_ACTION_RE.search(parsed.text):
         return Score(0.0, f"promises what the assistant cannot do: {promise.group(0)!r}")
+    if _repeats_last_reply(facts, parsed.text):
+        return Score(0.0, "repeats the last reply to a different question")
     decision = facts.decision
     if decision is None:
         if parsed.stance is Action.APPROVE and (why := forbidden_approval(facts)):

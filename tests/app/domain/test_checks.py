@@ -1892,3 +1892,46 @@ def test_asked_about_an_age_limit_the_reply_states_the_rule() -> None:
     assert "decision" in verify(facts, figures).failed
     fallback = fallback_reply(facts, "seed")
     assert "18" in fallback and verify(facts, fallback).passed, fallback
+
+
+def _after(*turns: str) -> tuple[dict[str, str], ...]:
+    roles = ("user", "assistant")
+    return tuple({"role": roles[i % 2], "content": text} for i, text in enumerate(turns))
+
+
+def test_the_last_reply_again_to_a_different_question_fails() -> None:
+    uk = make_profile(region="GB", currency="GBP", credit_limit=Decimal("900"))
+    uk = uk.model_copy(update={"outstanding_balance": Decimal("0")})
+    tv = StorefrontContext(items=[CartItem(title="TV", price=Decimal("749"))])
+    offer = "Yes, you can buy the TV on instalments: £124.83 a month over 6 months."
+    history = _after("Is the 6 month plan available for this TV?", offer)
+    facts = TurnFacts(uk, tv, "and for 3 months?", Intent.PURCHASE_FIT, history)
+    assert "decision" in verify(facts, offer).failed
+    assert verify(facts, "Yes: £249.67 a month over 3 months.").passed
+    # Nothing else asked of the reply: only the repeat shows it answers nothing new.
+    owing = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("900"))
+    buds = StorefrontContext(items=[CartItem(title="Earbuds", price=Decimal("129"))])
+    decline = "I'm sorry, the earbuds are $29 over your available credit of $100."
+    said = _after("can I split the cost of these earbuds", decline)
+    paying = TurnFacts(owing, buds, "what if I pay off 100 first?", Intent.PURCHASE_FIT, said)
+    assert "decision" in verify(paying, decline + " Sorry I don't have better news.").failed
+    # The same question again may get the same answer.
+    same = TurnFacts(
+        uk, tv, "Is the 6 month plan available for this TV?", Intent.PURCHASE_FIT, history
+    )
+    assert verify(same, offer).passed
+
+
+def test_a_decline_the_account_decides_may_be_said_again() -> None:
+    abroad = make_profile(region="NG")
+    tablet = StorefrontContext(items=[CartItem(title="Tablet", price=Decimal("300"))])
+    decline = "I'm sorry, we don't offer instalments where you live at the moment."
+    history = _after("Can I get the phone on instalments?", decline)
+    facts = TurnFacts(abroad, tablet, "And the tablet?", Intent.PURCHASE_FIT, history)
+    assert verify(facts, decline).passed
+    # And a cart over the credit stays over it whatever the term.
+    low = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("420"))
+    over = "Unfortunately, the tablet doesn't fit: it's $300 and your available credit is $80."
+    history = _after("Can I get the tablet on instalments?", over)
+    term = TurnFacts(low, tablet, "What about 6 months then?", Intent.PURCHASE_FIT, history)
+    assert verify(term, over).passed
