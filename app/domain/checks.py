@@ -63,7 +63,9 @@ from app.domain.intents import (
     asks_to_spend_on,
     asks_total_paid,
     asks_unknown_fact,
+    asks_upfront,
     asks_way_forward,
+    asks_what_known,
     asks_which_regions,
     asks_why,
     in_context,
@@ -74,6 +76,7 @@ from app.domain.intents import (
     order_named,
     pays_part_now,
     reports_missing_delivery,
+    reports_missing_refund,
     reports_misuse,
     request_text,
     says_thanks,
@@ -472,7 +475,9 @@ class TurnFacts:
             # serviced (its limit lowered, paid off early, closed, its details changed): a
             # person arranges it, never the bot.
             return Intent.HUMAN_REQUEST
-        if not handed_off and self._order_out_of_view(intent):
+        if not handed_off and (
+            self._order_out_of_view(intent) or reports_missing_refund(self.message)
+        ):
             return Intent.HUMAN_REQUEST
         if not handed_off and intent is not Intent.CREDIT_INFO and asks_unknown_fact(self.message):
             # "when is my next payment due?": a fact the profile does not hold, answered
@@ -503,13 +508,19 @@ class TurnFacts:
             return Intent.CREDIT_INFO
         if intent is None and asks_credit_granted(self.message):
             return Intent.LIMIT_INCREASE
-        if intent is None and (asks_free_up(self.message) or names_credit_foreign(self.message)):
+        if intent is None and asks_free_up(self.message):
+            return Intent.CREDIT_INFO
+        if intent in (None, Intent.SMALL_TALK) and asks_what_known(self.message):
+            # "what do you know about me?" (small talk to the encoder): the account's figures.
             return Intent.CREDIT_INFO
         if intent is None and says_thanks(self.message):
             return Intent.SMALL_TALK
         if intent is None and names_instalments(self.message):
             # Instalments asked about in a language the encoder does not read.
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
+        if intent is None and names_credit_foreign(self.message):
+            # After instalments named in those languages: "hoeveel krediet heb ik nog?"
+            return Intent.CREDIT_INFO
         if intent is None and self.context.items and self.cart is not self.context:
             # "just the camera then" (the classifier abstained): a message that changes
             # the items in view asks about the items it leaves.
@@ -859,6 +870,21 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     ):
         # "what do I need to do to fix that?" (late account) got the decline again.
         return Score(0.0, "declines, but the shopper asked what they can do and is not told")
+    # (Interest on the balance is a fact the profile does not hold: not this question.)
+    interest_asked = (
+        gold is Action.INFORM
+        and asks_interest(facts.message)
+        and not asks_unknown_fact(facts.message)
+    )
+    if (
+        interest_asked
+        and facts.decided_intent is Intent.CREDIT_INFO
+        and not says_no_interest(parsed.text)
+    ):
+        # "Tell me my limit. Also, what's the interest rate?" was given the limit alone.
+        return Score(0.0, "the shopper asked about interest, and is not told there is none")
+    if gold is Action.APPROVE and asks_upfront(facts.message) and not says_whole_price(parsed.text):
+        return Score(0.0, "the shopper asked what is due now, and is not told nothing is")
     age_asked = gold is not Action.HANDOFF and asks_age_rule(facts.message)
     if age_asked and not says_age_rule(parsed.text):
         return Score(0.0, "the shopper asked about the age limit, and is not told it")

@@ -472,7 +472,7 @@ names_credit_foreign = Cue(
     r"\bwie ?viel (?:schulde ich|habe ich noch|ist noch)\b|\bquanto (?:devo|mi resta|ho)\b|"
     r"\bhoeveel (?:ben ik schuldig|heb ik nog)\b|\b(?:disponible|verfügbar|disponibile|"
     r"beschikbaar|l[ií]mite de cr[eé]dito|kreditlimit|limite de cr[eé]dit|limite di credito|"
-    r"kredietlimiet)\b|利用可能|限度額|残高",
+    r"kredietlimiet|krediet|kredit|crédit|crédito|credito)\b|利用可能|限度額|残高",
     request_only=True,
 )
 # The most the shopper can spend asked as a thing to buy ("What's the most expensive thing
@@ -486,6 +486,28 @@ asks_max_spend = Cue(
 asks_age_rule = Cue(
     r"\bage (?:limit|restriction|requirement)s?\b|\b(?:too old|too young|minimum age|"
     r"maximum age|how old)\b",
+    request_only=True,
+)
+# Whether anything is due now ("do I have to pay anything today?" got the terms again,
+# live API): a plan covers the whole price, nothing is paid up front.
+asks_upfront = Cue(
+    r"\b(?:pay|paying|due|charged|owe)\b[^.!?]{0,25}\b(?:today|now|up ?front|at checkout|"
+    r"straight away|right away)\b|\bdown ?payment\b|\bdeposit\b",
+    request_only=True,
+)
+# A refund that has not come ("I returned ord-4471 two weeks ago and still no refund" was
+# told the order is returned, live API): a person looks into it.
+reports_missing_refund = Cue(
+    r"\bstill (?:no|not|haven't|hasn't|have not|has not|waiting (?:for|on))\b[^.!?]{0,25}"
+    r"\b(?:refund|refunded|money back|my money)\b|\bno refund\b|\bwhere(?:'s| is) my refund\b|"
+    r"\brefund (?:hasn't|has not|never) (?:arrived|come|come through|shown up)\b",
+    request_only=True,
+)
+# What the service knows about the shopper ("what do you know about me?" got "I'm your
+# customer service team", live API): their account's figures.
+asks_what_known = Cue(
+    r"\bwhat (?:do|can) you (?:know|see|have) (?:about|on) me\b|"
+    r"\bwhat (?:data|information|info|details) do you (?:have|hold|keep)\b",
     request_only=True,
 )
 # Thanks, in the languages shoppers wrote in ("danke" got "could you rephrase?").

@@ -33,6 +33,7 @@ from app.domain.intents import (
     asks_terms_offered,
     asks_total_paid,
     asks_unknown_fact,
+    asks_upfront,
     asks_way_forward,
     asks_which_regions,
     asks_why,
@@ -585,6 +586,19 @@ def _zero_limit_explained(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, LIMIT_REVIEW)
 
 
+def _interest_stated(turn: Turn, reply: str) -> str:
+    """Asked about interest beside a question on their credit ("Tell me my limit. Also,
+    what's the interest rate?"), a reply says the plans charge none."""
+    d = turn.decision
+    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
+        return reply
+    if not asks_interest(turn.message) or says_no_interest(reply):
+        return reply
+    if asks_unknown_fact(turn.message):  # the rate on the balance: not held, not guessed
+        return reply
+    return _after_the_figures(reply, "Instalment plans are interest-free, with no fees.")
+
+
 def _free_up_explained(turn: Turn, reply: str) -> str:
     """Asked how to have more credit to spend, a reply about the credit says how: paying
     down what is owed frees it, and with nothing owed, a limit review is the way."""
@@ -659,7 +673,9 @@ def _whole_price_stated(turn: Turn, reply: str) -> str:
     """Offered to pay part now and the rest in instalments, an approval first says that a
     plan covers the whole price (its payments are the price over the term)."""
     d = turn.decision
-    if d.action is not Action.APPROVE or not pays_part_now(turn.message):
+    if d.action is not Action.APPROVE:
+        return reply
+    if not (pays_part_now(turn.message) or asks_upfront(turn.message)):
         return reply
     if says_whole_price(reply):
         return reply
@@ -820,6 +836,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _way_forward_stated,
         _regions_listed,
         _age_rule_stated,
+        _interest_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

@@ -1935,3 +1935,27 @@ def test_a_decline_the_account_decides_may_be_said_again() -> None:
     history = _after("Can I get the tablet on instalments?", over)
     term = TurnFacts(low, tablet, "What about 6 months then?", Intent.PURCHASE_FIT, history)
     assert verify(term, over).passed
+
+
+def test_the_eighth_live_pass_is_answered() -> None:
+    from app.services.guard import fallback_reply
+
+    dutch = make_profile(region="NL", currency="EUR", credit_limit=Decimal("800"))
+    credit = TurnFacts(dutch, StorefrontContext(), "hoeveel krediet heb ik nog?", None)
+    assert credit.decided_intent is Intent.CREDIT_INFO
+    limit_only = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("0"))
+    both = "Tell me my limit. Also, what's the interest rate?"
+    interest = TurnFacts(limit_only, StorefrontContext(), both, Intent.CREDIT_INFO)
+    assert "decision" in verify(interest, "Your limit is $1,000 and you have $1,000.").failed
+    assert verify(interest, fallback_reply(interest, "seed")).passed
+    lamp = StorefrontContext(items=[CartItem(title="Desk lamp", price=Decimal("45"))])
+    today = TurnFacts(limit_only, lamp, "do I have to pay anything today?", Intent.PURCHASE_FIT)
+    terms = "Yes, you can buy the lamp on instalments: 3 or 6 months, interest-free."
+    assert "decision" in verify(today, terms).failed
+    assert verify(today, fallback_reply(today, "seed")).passed
+    returned = StorefrontContext(order_id="ord-4471", order_status="returned")
+    message = "I returned ord-4471 two weeks ago and still no refund"
+    refund = TurnFacts(limit_only, returned, message, Intent.ORDER_STATUS)
+    assert refund.decided_intent is Intent.HUMAN_REQUEST
+    me = TurnFacts(limit_only, StorefrontContext(), "what do you know about me?", Intent.SMALL_TALK)
+    assert me.decided_intent is Intent.CREDIT_INFO
