@@ -1274,13 +1274,10 @@ def _asked_payment_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
         return f"no word on {sorted(refused)} months, which the shopper asked for"
     asks = _ASKS_PAYMENT_RE.search(facts.message) or asks_term_only(facts.message)
     aimed = facts.aimed_term
-    if (
-        aimed is not None
-        and decision.action is Action.APPROVE
-        and aimed not in monthly_terms
-        and not any(True for _ in _term_sentences(text, frozenset({aimed})))
-    ):
-        return f"no word on the {aimed}-month plan, the nearest to the payment asked for"
+    if aimed is not None and decision.action is Action.APPROVE and aimed not in monthly_terms:
+        # Its payment, not only its name: "the terms open to you are 3, 6, 12 and 24
+        # months" to "can I pay about 50 a month?" leaves the sum to the shopper.
+        return f"no monthly payment over the {aimed}-month plan, the nearest to the one asked"
     if not facts.asked_terms:
         # "what's the monthly cost then" answered with the terms alone (seen through the
         # live API): asked for a monthly payment, the shopper is given one.

@@ -666,8 +666,9 @@ asks_price = Cue(
 )
 # Whether a plan charges interest or fees ("is there any interest?").
 asks_interest = Cue(
-    r"\binterest\b|\b(?:any|extra|hidden|late|added|additional) (?:fees?|charges?|costs?)\b|"
-    r"\bapr\b",
+    # ("just out of interest, what's left on my limit?" asks nothing about interest)
+    r"(?<!out of )\binterest\b(?! in\b)|"
+    r"\b(?:any|extra|hidden|late|added|additional) (?:fees?|charges?|costs?)\b|\bapr\b",
     request_only=True,
 )
 

@@ -1959,3 +1959,17 @@ def test_the_eighth_live_pass_is_answered() -> None:
     assert refund.decided_intent is Intent.HUMAN_REQUEST
     me = TurnFacts(limit_only, StorefrontContext(), "what do you know about me?", Intent.SMALL_TALK)
     assert me.decided_intent is Intent.CREDIT_INFO
+
+
+def test_a_payment_aimed_at_is_answered_with_the_payment_and_out_of_interest_is_no_question() -> (
+    None
+):
+    from app.domain.intents import asks_interest
+
+    bike = StorefrontContext(items=[CartItem(title="Gravel bike", price=Decimal("1150"))])
+    gold = make_profile(membership_tier="gold", credit_limit=Decimal("2000"))
+    facts = TurnFacts(gold, bike, "can I pay about 50 a month for this bike?", Intent.PURCHASE_FIT)
+    names_only = "That works! The terms open to you are 3, 6, 12 and 24 months, with no interest."
+    assert "decision" in verify(facts, names_only).failed
+    assert not asks_interest("lovely. and just out of interest what's left on my limit after?")
+    assert asks_interest("is there any interest?")
