@@ -1961,9 +1961,7 @@ def test_the_eighth_live_pass_is_answered() -> None:
     assert me.decided_intent is Intent.CREDIT_INFO
 
 
-def test_a_payment_aimed_at_is_answered_with_the_payment_and_out_of_interest_is_no_question() -> (
-    None
-):
+def test_a_payment_aimed_at_gets_its_payment_and_out_of_interest_asks_nothing() -> None:
     from app.domain.intents import asks_interest
 
     bike = StorefrontContext(items=[CartItem(title="Gravel bike", price=Decimal("1150"))])
