@@ -791,6 +791,12 @@ _PROMISED_ACTION_RE = re.compile(
 )
 
 
+_CAN_USE_CREDIT_RE = re.compile(
+    r"\byou can (?:still |now )?use (?:your|the|some of your) (?:credit|limit|available)",
+    re.IGNORECASE,
+)
+
+
 def _said(text: str) -> str:
     return " ".join(re.findall(r"[\w$€£¥.,']+", text.lower()))
 
@@ -831,6 +837,10 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         return Score(0.0, f"promises what the assistant cannot do: {promise.group(0)!r}")
     if _repeats_last_reply(facts, parsed.text):
         return Score(0.0, "repeats the last reply to a different question")
+    if facts.profile.available_credit <= 0 and _CAN_USE_CREDIT_RE.search(parsed.text):
+        # "Yes, Xena, you can use your credit limits. For example, $0 of available credit"
+        # to "why can't I use my credit?" (live API): nothing of it is left to use.
+        return Score(0.0, "says the credit can be used, with none available")
     decision = facts.decision
     if decision is None:
         if parsed.stance is Action.APPROVE and (why := forbidden_approval(facts)):

@@ -1971,3 +1971,10 @@ def test_a_payment_aimed_at_gets_its_payment_and_out_of_interest_asks_nothing() 
     assert "decision" in verify(facts, names_only).failed
     assert not asks_interest("lovely. and just out of interest what's left on my limit after?")
     assert asks_interest("is there any interest?")
+
+
+def test_credit_said_usable_with_none_available_fails() -> None:
+    maxed = make_profile(credit_limit=Decimal("1200"), outstanding_balance=Decimal("1200"))
+    facts = TurnFacts(maxed, StorefrontContext(), "why can't I use my credit?", Intent.CREDIT_INFO)
+    wrong = "Yes, you can use your credit limits. For example, $0 of available credit."
+    assert "decision" in verify(facts, wrong).failed
