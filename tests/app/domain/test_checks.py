@@ -1976,5 +1976,7 @@ def test_a_payment_aimed_at_gets_its_payment_and_out_of_interest_asks_nothing() 
 def test_credit_said_usable_with_none_available_fails() -> None:
     maxed = make_profile(credit_limit=Decimal("1200"), outstanding_balance=Decimal("1200"))
     facts = TurnFacts(maxed, StorefrontContext(), "why can't I use my credit?", Intent.CREDIT_INFO)
-    wrong = "Yes, you can use your credit limits. For example, $0 of available credit."
+    wrong = "You can use your credit: your limit is $1,200 and you owe $1,200."
     assert "decision" in verify(facts, wrong).failed
+    right = "Your limit is $1,200 and you owe $1,200, so none of it is available right now."
+    assert verify(facts, right).passed
