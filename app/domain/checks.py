@@ -179,16 +179,39 @@ def items_added_in(message: str) -> tuple[CartItem, ...]:
 
 def items_named_in(message: str) -> tuple[CartItem, ...]:
     """With nothing in view, what a shopper's message prices ("can I get the 5000 dollar
-    laptop on instalments?"), one item per amount: the purchase the rules decide on."""
-    return tuple(
-        CartItem.model_construct(title=NAMED_ITEM_TITLE, price=a.value, quantity=1)
-        for a in extract_numbers(message).amounts
+    laptop on instalments?"), one item per amount: the purchase the rules decide on. A
+    number right after "for" or "at" is a price whatever came before it ("i already have
+    250 on my account, can i still get this jacket for 180?" was asked which item)."""
+    numbers = extract_numbers(message)
+    priced = [
+        a.value
+        for a in numbers.amounts
         if a.value > 0
-        and not _NOT_A_PRICE_BEFORE_RE.search(words_before(message, a, width=60))
+        and (
+            _FOR_PRICE_RE.search(message[max(0, a.start - 12) : a.start])
+            or not _NOT_A_PRICE_BEFORE_RE.search(words_before(message, a, width=60))
+        )
         and not _NOT_A_PRICE_AFTER_RE.match(message[a.end : a.end + 20])
+    ]
+    priced += [
+        n.value
+        for n in numbers.others
+        if n.value > 0
+        and not n.percent
+        and _FOR_PRICE_RE.search(message[max(0, n.start - 12) : n.start])
+        and not _NOT_A_PRICE_AFTER_RE.match(message[n.end : n.end + 20])
+        and not _TERM_AFTER_RE.match(message[n.end : n.end + 12])
+    ]
+    return tuple(
+        CartItem.model_construct(title=NAMED_ITEM_TITLE, price=value, quantity=1)
+        for value in priced
     )
 
 
+# "the jacket for 180", "at 450": a price, whatever the message said before it.
+_FOR_PRICE_RE = re.compile(r"\b(?:for|at|priced at|costs?)\s*[$€£¥]?\s*$", re.IGNORECASE)
+# "for 6 months", "at 3 payments": a number that is a term, not a price.
+_TERM_AFTER_RE = re.compile(r"^\s*(?:months?|years?|weeks?|payments?|instal\w*|x\b)", re.I)
 # "for 189.99", "at 450", "it's 45": a bare number read as a price only where a price is
 # expected, or where it ends the message after a comma ("the shoes instead, 120?").
 _PRICED_AT_RE = re.compile(r"(?:\b(?:for|at|costs?|priced at|is|it's|its)|,)\s*$", re.I)
@@ -802,8 +825,8 @@ def _said(text: str) -> str:
 
 
 def _repeats_last_reply(facts: TurnFacts, text: str) -> bool:
-    """Whether the reply is the assistant's last one again, word for word (a closing line
-    added or not), while the shopper asked something else: "what countries do you
+    """Whether the reply is the assistant's last one again, word for word (a greeting or a
+    closing line added or not), while the shopper asked something else: "what countries do you
     support?", "Wie viel fehlt mir?", "how do I fix that?" and "and for 3 months?" each got
     the previous decline or offer again through the live API, answering nothing."""
     said = [m["content"] for m in facts.history if m["role"] == "assistant"]
@@ -821,7 +844,7 @@ def _repeats_last_reply(facts: TurnFacts, text: str) -> bool:
         # the right answer again for another item or a plea ("And the tablet?").
         return False
     last = _said(said[-1])
-    if len(last) <= 20 or not _said(text).startswith(last):
+    if len(last) <= 20 or last not in _said(text):
         return False
     # Another term changes neither a cart over the credit nor a payment already given for
     # it ("What about 24 months then?" after the camera did not fit: the same decline).

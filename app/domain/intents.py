@@ -462,7 +462,11 @@ asks_to_spend_on = Cue(
 # Where instalments are offered ("what countries do you support?" got the decline again).
 asks_which_regions = Cue(
     r"\b(?:which|what) (?:countries|regions|places)\b|\bwhere (?:do you|is it|are (?:they|"
-    r"instalments|plans)) (?:offer\w*|available|support\w*)\b",
+    r"instalments|plans)) (?:offer\w*|available|support\w*)\b|"
+    # "I'm moving to Canada next month, will I still be able to use instalments?" got "Yes"
+    # (live API): a country where they are not offered, named.
+    r"\b(?:moving|move|relocat\w*|living|live|travel\w*) (?:to|in|abroad)\b[^.!?]{0,60}"
+    r"\b(?:instal\w*|credit|plans?|pay later|use (?:it|them))\b",
     request_only=True,
 )
 # The shopper's credit asked about in languages the encoder does not read ("¿y cuánto me
@@ -651,7 +655,9 @@ asks_total_paid = Cue(
     r"\b(?:total|altogether|overall|in (?:the )?end|all in|all together|in all)\b[^.!?]{0,30}"
     r"\b(?:pay|paid|paying|cost|costs)\b|\b(?:pay|paid|paying|cost|costs)\b[^.!?]{0,30}"
     r"\b(?:total|altogether|overall|in (?:the )?end|all in|all together|in all)\b|"
-    r"\btotal (?:cost|price|amount|to pay)\b|\bcost (?:me )?(?:more|extra)\b",
+    r"\btotal (?:cost|price|amount|to pay)\b|\bcost (?:me )?(?:more|extra)\b|"
+    # "Und wie viel wäre das insgesamt?" got the terms again (live API), and its kin.
+    r"\binsgesamt\b|\bau total\b|\ben total\b|\bin totale\b|\bin totaal\b",
     request_only=True,
 )
 # The price of what is in view ("how much is the console?", answered with a monthly

@@ -1980,3 +1980,32 @@ def test_credit_said_usable_with_none_available_fails() -> None:
     assert "decision" in verify(facts, wrong).failed
     right = "Your limit is $1,200 and you owe $1,200, so none of it is available right now."
     assert verify(facts, right).passed
+
+
+def test_the_ninth_live_pass_is_answered() -> None:
+    from app.services.guard import fallback_reply
+
+    germany = make_profile(region="DE", currency="EUR", membership_tier="gold")
+    germany = germany.model_copy(
+        update={"credit_limit": Decimal("5000"), "outstanding_balance": Decimal("500")}
+    )
+    kitchen = StorefrontContext(
+        items=[
+            CartItem(title="Küchenmaschine", price=Decimal("699")),
+            CartItem(title="Standmixer", price=Decimal("149")),
+        ]
+    )
+    offer = "You can put the Küchenmaschine on instalments: 3, 6, 12 and 24 months, no interest."
+    said = _after("ich möchte die Küchenmaschine und den Mixer in 12 Raten kaufen", offer)
+    total = TurnFacts(germany, kitchen, "Und wie viel wäre das insgesamt?", None, said)
+    assert total.decided_intent is Intent.PURCHASE_FIT
+    assert "decision" in verify(total, f"Good news, Ilse: {offer[0].lower()}{offer[1:]}").failed
+    assert "€848" in fallback_reply(total, "seed")
+    owing = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("250"))
+    message = "i already have 250 on my account, can i still get this jacket for 180?"
+    jacket = TurnFacts(owing, StorefrontContext(), message, Intent.PURCHASE_FIT)
+    assert [i.price for i in jacket.cart.items] == [Decimal("180")]
+    message = "I'm moving to Canada next month, will I still be able to use instalments?"
+    moving = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    assert "decision" in verify(moving, "Yes! You can pick 3 or 6 months.").failed
+    assert verify(moving, fallback_reply(moving, "seed")).passed
