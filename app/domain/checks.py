@@ -91,6 +91,7 @@ from app.domain.numbers import (
     extract_numbers,
     term_numbers,
     words_before,
+    year_terms,
 )
 from app.domain.profile import AccountStanding, AgeBand, CartItem, Profile, StorefrontContext
 from app.domain.prompt import REASONING_CLOSE, REASONING_OPEN, ChatMessage, render_facts
@@ -1441,6 +1442,13 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
         if not _TERM_DENIED_RE.search(parsed.text[lo:hi]):
             total += 1
             bad.append(f"{c.value} months offered, not a {tier.value} term")
+    # "You could pay $180 in interest free over 1 year" to a standard member (live API):
+    # a term offered in years that the tier does not have.
+    for sentence in re.split(r"(?<=[.!?])\s+", parsed.text):
+        lacking = year_terms(sentence) - offered - set(not_offered)
+        if lacking and not _TERM_DENIED_RE.search(sentence):
+            total += 1
+            bad.append(f"{sorted(lacking)} months offered in years, not a {tier.value} term")
     # Asked "how much a month over a year?", a payment over 6 months is true but no answer.
     if monthly_terms and facts.asked_terms and not monthly_terms & facts.asked_terms:
         total += 1

@@ -353,6 +353,11 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
 _TERM_NUMBER_RE = re.compile(r"(?<![\d.,$€£¥])\d{1,2}(?!\d|[.,]\d)")
 
 
+def year_terms(text: str) -> set[int]:
+    """Terms, in months, that a text names in years ("over 1 year", "two years")."""
+    return {_YEAR_MONTHS[m.group("n").lower()] for m in _YEARS_RE.finditer(text)}
+
+
 def term_numbers(text: str) -> set[int]:
     """Every one- or two-digit number a text states outside an amount: the terms a list
     of plans could name."""

@@ -2009,3 +2009,13 @@ def test_the_ninth_live_pass_is_answered() -> None:
     moving = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
     assert "decision" in verify(moving, "Yes! You can pick 3 or 6 months.").failed
     assert verify(moving, fallback_reply(moving, "seed")).passed
+
+
+def test_a_term_offered_in_years_the_tier_lacks_fails() -> None:
+    jacket = StorefrontContext(items=[CartItem(title="Jacket", price=Decimal("180"))])
+    standard = make_profile(membership_tier="standard", credit_limit=Decimal("1000"))
+    facts = TurnFacts(standard, jacket, "can I get this jacket?", Intent.PURCHASE_FIT)
+    reply = "Yes, you can buy the jacket on instalments. You could pay $180 over 1 year."
+    assert "numeric" in verify(facts, reply).failed
+    denied = "Yes, the jacket fits: $30 a month over 6 months. Plans don't run over a year."
+    assert "numeric" not in verify(facts, denied).failed
