@@ -821,7 +821,7 @@ _CAN_USE_CREDIT_RE = re.compile(
 )
 
 
-def _said(text: str) -> str:
+def _words_of(text: str) -> str:
     return " ".join(re.findall(r"[\w$€£¥.,']+", text.lower()))
 
 
@@ -832,7 +832,7 @@ def _repeats_last_reply(facts: TurnFacts, text: str) -> bool:
     the previous decline or offer again through the live API, answering nothing."""
     said = [m["content"] for m in facts.history if m["role"] == "assistant"]
     asked = [m["content"] for m in facts.history if m["role"] == "user"]
-    if not said or not asked or _said(asked[-1]) == _said(facts.message):
+    if not said or not asked or _words_of(asked[-1]) == _words_of(facts.message):
         return False
     decision = facts.decision
     if decision is None or decision.action is Action.HANDOFF:
@@ -844,8 +844,8 @@ def _repeats_last_reply(facts: TurnFacts, text: str) -> bool:
         # A decline the account's standing, region, age, identity or privacy decides is
         # the right answer again for another item or a plea ("And the tablet?").
         return False
-    last = _said(said[-1])
-    if len(last) <= 20 or last not in _said(text):
+    last = _words_of(said[-1])
+    if len(last) <= 20 or last not in _words_of(text):
         return False
     # Another term changes neither a cart over the credit nor a payment already given for
     # it ("What about 24 months then?" after the camera did not fit: the same decline).

@@ -1415,6 +1415,15 @@ def test_several_terms_asked_about_are_each_given() -> None:
     assert "$200" in fallback and "$100" in fallback and verify(facts, fallback).passed, fallback
 
 
+def _passing_fallback(facts: TurnFacts) -> str:
+    """The guard's fallback for the turn, which must pass every check itself."""
+    from app.services.guard import fallback_reply
+
+    fallback = fallback_reply(facts, "seed")
+    assert verify(facts, fallback).passed, fallback
+    return fallback
+
+
 def test_a_delivered_order_that_never_came_in_other_words_goes_to_a_person() -> None:
     delivered = StorefrontContext(order_id="ord-4410", order_status="delivered Monday")
     message = "my order ord-4410 says delivered but nothing came"
@@ -1468,7 +1477,6 @@ def test_a_privacy_decline_that_offers_other_peoples_details_fails() -> None:
 
 
 def test_how_far_over_asked_as_a_credit_question_gets_the_shortfall() -> None:
-    from app.services.guard import fallback_reply
 
     bike = StorefrontContext(items=[CartItem(title="City bike", price=Decimal("329"))])
     low = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("420"))
@@ -1478,8 +1486,8 @@ def test_how_far_over_asked_as_a_credit_question_gets_the_shortfall() -> None:
     assert (
         "decision" in verify(facts, "Your credit limit is $500 and you have $80 available.").failed
     )
-    fallback = fallback_reply(facts, "seed")
-    assert "$249" in fallback and verify(facts, fallback).passed, fallback
+    fallback = _passing_fallback(facts)
+    assert "$249" in fallback, fallback
     # The gap follows the figures, not a closing line ("Anything else? That's $249 over").
     assert "?" not in fallback.split("$249")[0], fallback
 
@@ -1586,7 +1594,6 @@ def test_an_amount_said_to_be_on_top_of_the_credit_must_be_the_shortfall() -> No
 
 
 def test_the_credit_left_after_the_items_in_view_is_given_before_the_closing_line() -> None:
-    from app.services.guard import fallback_reply
 
     phone = StorefrontContext(items=[CartItem(title="Budget phone", price=Decimal("199"))])
     profile = make_profile(credit_limit=Decimal("600"), outstanding_balance=Decimal("0"))
@@ -1594,8 +1601,8 @@ def test_the_credit_left_after_the_items_in_view_is_given_before_the_closing_lin
     facts = TurnFacts(profile, phone, message, Intent.CREDIT_INFO)
     before = "Your credit limit is $600, and you have $600 available."
     assert "decision" in verify(facts, before).failed
-    fallback = fallback_reply(facts, "seed")
-    assert "$401" in fallback and verify(facts, fallback).passed, fallback
+    fallback = _passing_fallback(facts)
+    assert "$401" in fallback, fallback
     # "Let me know if you need anything else." stays last, after the figure.
     assert "anything else" not in fallback.split("$401")[0], fallback
 
@@ -1628,12 +1635,10 @@ def test_counts_of_items_in_a_cart_of_several_are_priced() -> None:
     "message", ["are you a bot", "Are you human?", "is this an AI", "r u a robot?"]
 )
 def test_asked_whether_it_is_a_machine_the_reply_says_so(message: str) -> None:
-    from app.services.guard import fallback_reply
 
     facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.SMALL_TALK)
     assert "decision" in verify(facts, "I'm glad you're enjoying our shop.").failed
-    fallback = fallback_reply(facts, "seed")
-    assert verify(facts, fallback).passed, fallback
+    _passing_fallback(facts)
     assert verify(facts, "Yes, I'm the shop's virtual assistant.").passed
 
 
@@ -1688,17 +1693,16 @@ def test_how_far_over_and_why_asked_in_other_languages() -> None:
 
 
 def test_asked_how_to_free_up_credit_the_reply_says_how() -> None:
-    from app.services.guard import fallback_reply
 
     owing = make_profile(credit_limit=Decimal("3000"), outstanding_balance=Decimal("2950"))
     facts = TurnFacts(owing, StorefrontContext(), "what can I do to free up credit?", None)
     figures = "Right now you can spend up to $50 on credit; your total limit is $3,000."
     assert "decision" in verify(facts, figures).failed
-    fallback = fallback_reply(facts, "seed")
-    assert "$2,950" in fallback and verify(facts, fallback).passed, fallback
+    fallback = _passing_fallback(facts)
+    assert "$2,950" in fallback, fallback
     owes_nothing = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("0"))
     review = TurnFacts(owes_nothing, StorefrontContext(), "how do I free up more credit?", None)
-    assert verify(review, fallback_reply(review, "seed")).passed
+    _passing_fallback(review)
 
 
 def test_an_amount_said_to_fit_must_be_what_is_bought() -> None:
@@ -1726,30 +1730,27 @@ def test_a_transcript_speaker_label_is_no_reply() -> None:
 
 
 def test_asked_what_they_can_do_about_a_decline_the_reply_says_it() -> None:
-    from app.services.guard import fallback_reply
 
     lamp = StorefrontContext(items=[CartItem(title="Floor lamp", price=Decimal("79"))])
     late = make_profile(account_standing="late")
     facts = TurnFacts(late, lamp, "what do I need to do to fix that?", Intent.PURCHASE_FIT)
     again = "I'm sorry, instalments aren't available on your account: account not in good standing."
     assert "decision" in verify(facts, again).failed
-    fallback = fallback_reply(facts, "seed")
-    assert verify(facts, fallback).passed, fallback
+    _passing_fallback(facts)
     suspended = make_profile(account_standing="suspended")
     nothing_to_do = TurnFacts(suspended, lamp, "what can I do?", Intent.PURCHASE_FIT)
     assert verify(nothing_to_do, "Your account is suspended, so I can't set up instalments.").passed
 
 
 def test_asked_where_instalments_are_offered_the_reply_names_countries() -> None:
-    from app.services.guard import fallback_reply
 
     laptop = StorefrontContext(items=[CartItem(title="14-inch laptop", price=Decimal("699"))])
     abroad = make_profile(region="NG")
     facts = TurnFacts(abroad, laptop, "what countries do you support?", Intent.PURCHASE_FIT)
     again = "I'm sorry, instalments aren't available on your account: region not supported."
     assert "decision" in verify(facts, again).failed
-    fallback = fallback_reply(facts, "seed")
-    assert "Japan" in fallback and verify(facts, fallback).passed, fallback
+    fallback = _passing_fallback(facts)
+    assert "Japan" in fallback, fallback
 
 
 def test_cancelling_an_order_goes_to_a_person() -> None:
@@ -1818,7 +1819,6 @@ def test_payments_counted_in_french_name_the_term() -> None:
 
 
 def test_an_unverified_shopper_asking_to_use_credit_or_how_to_verify_is_told_how() -> None:
-    from app.services.guard import fallback_reply
 
     boots = StorefrontContext(items=[CartItem(title="Leather boots", price=Decimal("210"))])
     unverified = make_profile(identity_verified=False, credit_limit=Decimal("700"))
@@ -1830,8 +1830,7 @@ def test_an_unverified_shopper_asking_to_use_credit_or_how_to_verify_is_told_how
         assert facts.decided_intent is Intent.PURCHASE_FIT, message
         figures = "Your credit limit is $700, and you have $700 available."
         assert "decision" in verify(facts, figures).failed
-        fallback = fallback_reply(facts, "seed")
-        assert verify(facts, fallback).passed, fallback
+        fallback = _passing_fallback(facts)
         if intent is None:  # asked how: told where, not only that it is needed
             assert "account settings" in fallback, fallback
             again = "I'm sorry: identity not verified. Once you've verified your ID, ask again."
@@ -1848,7 +1847,6 @@ def test_a_parcel_later_than_promised_goes_to_a_person() -> None:
 
 
 def test_a_monthly_payment_aimed_at_gets_the_nearest_plan() -> None:
-    from app.services.guard import fallback_reply
 
     bike = StorefrontContext(items=[CartItem(title="Gravel bike", price=Decimal("1150"))])
     gold = make_profile(membership_tier="gold", credit_limit=Decimal("2000"))
@@ -1856,8 +1854,8 @@ def test_a_monthly_payment_aimed_at_gets_the_nearest_plan() -> None:
     assert facts.aimed_term == 24
     three = "Yes, you can buy the Gravel bike. That's $383.33 a month over 3 months."
     assert "decision" in verify(facts, three).failed
-    fallback = fallback_reply(facts, "seed")
-    assert "$47.92" in fallback and verify(facts, fallback).passed, fallback
+    fallback = _passing_fallback(facts)
+    assert "$47.92" in fallback, fallback
     history = ({"role": "user", "content": "can I pay about 50 a month for this bike?"},)
     closest = TurnFacts(gold, bike, "which plan gets me closest?", Intent.PURCHASE_FIT, history)
     assert closest.aimed_term == 24
@@ -1883,15 +1881,14 @@ def test_the_most_that_can_be_bought_is_the_available_credit() -> None:
 
 
 def test_asked_about_an_age_limit_the_reply_states_the_rule() -> None:
-    from app.services.guard import fallback_reply
 
     senior = make_profile(age_band="65_plus", credit_limit=Decimal("3000"))
     message = "is there an age limit? I am 72."
     facts = TurnFacts(senior, StorefrontContext(), message, Intent.CREDIT_INFO)
     figures = "Your credit limit is $3,000 and you have $3,000 available."
     assert "decision" in verify(facts, figures).failed
-    fallback = fallback_reply(facts, "seed")
-    assert "18" in fallback and verify(facts, fallback).passed, fallback
+    fallback = _passing_fallback(facts)
+    assert "18" in fallback, fallback
 
 
 def _after(*turns: str) -> tuple[dict[str, str], ...]:
@@ -1938,7 +1935,6 @@ def test_a_decline_the_account_decides_may_be_said_again() -> None:
 
 
 def test_the_eighth_live_pass_is_answered() -> None:
-    from app.services.guard import fallback_reply
 
     dutch = make_profile(region="NL", currency="EUR", credit_limit=Decimal("800"))
     credit = TurnFacts(dutch, StorefrontContext(), "hoeveel krediet heb ik nog?", None)
@@ -1947,12 +1943,12 @@ def test_the_eighth_live_pass_is_answered() -> None:
     both = "Tell me my limit. Also, what's the interest rate?"
     interest = TurnFacts(limit_only, StorefrontContext(), both, Intent.CREDIT_INFO)
     assert "decision" in verify(interest, "Your limit is $1,000 and you have $1,000.").failed
-    assert verify(interest, fallback_reply(interest, "seed")).passed
+    _passing_fallback(interest)
     lamp = StorefrontContext(items=[CartItem(title="Desk lamp", price=Decimal("45"))])
     today = TurnFacts(limit_only, lamp, "do I have to pay anything today?", Intent.PURCHASE_FIT)
     terms = "Yes, you can buy the lamp on instalments: 3 or 6 months, interest-free."
     assert "decision" in verify(today, terms).failed
-    assert verify(today, fallback_reply(today, "seed")).passed
+    _passing_fallback(today)
     returned = StorefrontContext(order_id="ord-4471", order_status="returned")
     message = "I returned ord-4471 two weeks ago and still no refund"
     refund = TurnFacts(limit_only, returned, message, Intent.ORDER_STATUS)
@@ -1983,8 +1979,6 @@ def test_credit_said_usable_with_none_available_fails() -> None:
 
 
 def test_the_ninth_live_pass_is_answered() -> None:
-    from app.services.guard import fallback_reply
-
     germany = make_profile(region="DE", currency="EUR", membership_tier="gold")
     germany = germany.model_copy(
         update={"credit_limit": Decimal("5000"), "outstanding_balance": Decimal("500")}
@@ -2000,7 +1994,7 @@ def test_the_ninth_live_pass_is_answered() -> None:
     total = TurnFacts(germany, kitchen, "Und wie viel wäre das insgesamt?", None, said)
     assert total.decided_intent is Intent.PURCHASE_FIT
     assert "decision" in verify(total, f"Good news, Ilse: {offer[0].lower()}{offer[1:]}").failed
-    assert "€848" in fallback_reply(total, "seed")
+    assert "€848" in _passing_fallback(total)
     owing = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("250"))
     message = "i already have 250 on my account, can i still get this jacket for 180?"
     jacket = TurnFacts(owing, StorefrontContext(), message, Intent.PURCHASE_FIT)
@@ -2008,7 +2002,7 @@ def test_the_ninth_live_pass_is_answered() -> None:
     message = "I'm moving to Canada next month, will I still be able to use instalments?"
     moving = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
     assert "decision" in verify(moving, "Yes! You can pick 3 or 6 months.").failed
-    assert verify(moving, fallback_reply(moving, "seed")).passed
+    _passing_fallback(moving)
 
 
 def test_a_term_offered_in_years_the_tier_lacks_fails() -> None:
