@@ -64,6 +64,8 @@ def _check_sqlite_foreign_keys(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
+    # With the service's lock timeout (5 s on PostgreSQL): a migration that cannot take its
+    # table lock fails and can be retried, instead of queueing every request behind it.
     engine = create_db_engine(_url(), pool_size=1)
     try:
         async with engine.connect() as connection:
