@@ -277,9 +277,7 @@ def quantities_named(message: str, items: Sequence[CartItem]) -> tuple[CartItem,
         text = message
         if re.search(r"\d", item.title):  # "Series 9 watch": its 9 counts nothing
             text = re.sub(re.escape(item.title), " ", message, flags=re.IGNORECASE)
-        count = _count_before(text, words) if words else None
-        if count is None and words and _one_more_of(text, words):
-            count = item.quantity + 1
+        count = _count_asked(text, words, item.quantity) if words else None
         if count is not None and count != item.quantity:
             counted.append(item.model_copy(update={"quantity": count}))
         else:
@@ -287,28 +285,25 @@ def quantities_named(message: str, items: Sequence[CartItem]) -> tuple[CartItem,
     return tuple(counted) if counted != list(items) else None
 
 
-def _one_more_of(text: str, title_words: list[str]) -> bool:
-    """Whether the message adds one more of the item ("and if I add a second monitor?")."""
-    noun = re.escape(title_words[-1].rstrip("s"))
-    between = "|".join(re.escape(w) for w in title_words[:-1])
-    words = rf"(?:(?:{between})\s+){{0,2}}" if between else ""
-    pattern = rf"\b(?:a second|another|one more|an extra|a 2nd)\s+{words}{noun}\b"
-    return re.search(pattern, text, re.IGNORECASE) is not None
-
-
-def _count_before(text: str, title_words: list[str]) -> int | None:
+def _count_asked(text: str, title_words: list[str], had: int) -> int | None:
+    """How many of an item (`had` in view) the message asks for: a count right before its
+    head noun, with only the title's own words (or "more") between ("2 sleeping bags"),
+    or one more of it ("and if I add a second monitor?")."""
     noun = re.escape(title_words[-1].rstrip("s"))
     between = "|".join(re.escape(w) for w in [*title_words[:-1], "more", "extra"])
-    pattern = (
+    words = rf"(?:(?:{between})\s+){{0,2}}"
+    counted = re.search(
         rf"(?<![\d.,$€£¥])\b(?P<n>\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})(?![.,]\d)\s+"
-        rf"(?:(?:{between})\s+){{0,2}}{noun}(?:s|es)?\b"
+        rf"{words}{noun}(?:s|es)?\b",
+        text,
+        re.IGNORECASE,
     )
-    m = re.search(pattern, text, re.IGNORECASE)
-    if m is None:
-        return None
-    n = m.group("n").lower()
-    count = _NUMBER_WORDS[n] if n in _NUMBER_WORDS else int(n)
-    return count if 1 <= count <= 99 else None
+    if counted is not None:
+        n = counted.group("n").lower()
+        count = _NUMBER_WORDS[n] if n in _NUMBER_WORDS else int(n)
+        return count if 1 <= count <= 99 else None
+    one_more = rf"\b(?:a second|another|one more|an extra|a 2nd)\s+{words}{noun}\b"
+    return had + 1 if re.search(one_more, text, re.IGNORECASE) else None
 
 
 def items_swapped_in(message: str) -> tuple[CartItem, ...]:
@@ -608,13 +603,12 @@ class TurnFacts:
     def _monthly_target(self) -> Decimal | None:
         """A monthly payment the shopper aims at ("about 50 a month"), in this message or,
         asked "which plan gets me closest?", in their latest earlier one."""
-        if m := _MONTHLY_TARGET_RE.search(request_text(self.message)):
-            return Decimal(next(g for g in m.groups() if g).replace(",", ""))
-        if not _NEAREST_RE.search(self.message):
-            return None
-        for text in (m["content"] for m in reversed(self.history) if m["role"] == "user"):
-            if found := _MONTHLY_TARGET_RE.search(text):
-                return Decimal(next(g for g in found.groups() if g).replace(",", ""))
+        said = [request_text(self.message)]
+        if _NEAREST_RE.search(self.message):
+            said += [m["content"] for m in reversed(self.history) if m["role"] == "user"]
+        for text in said:
+            if m := _MONTHLY_TARGET_RE.search(text):
+                return Decimal(next(g for g in m.groups() if g).replace(",", ""))
         return None
 
     @cached_property
