@@ -66,15 +66,17 @@ def intent_figures(classifier: Any) -> dict[str, Any]:
 
 def false_interventions(classifier: Any, data: Path, splits: list[str]) -> dict[str, Any]:
     from app.domain.checks import verify
-    from app.domain.intents import in_context
+    from app.domain.intents import in_context, intent_text
     from training.data.ecommerce.io import load_split
 
     out: dict[str, Any] = {}
     timings: list[float] = []
     for split in splits:
         examples = load_split(data, split)
+        # Read as the service reads them: the titles in view said as "item".
         guesses = classifier.classify_many(
-            [e.message for e in examples], [e.profile.user_id for e in examples]
+            [intent_text(e.message, e.context) for e in examples],
+            [e.profile.user_id for e in examples],
         )
         checked = rejected = 0
         reasons: Counter[str] = Counter()

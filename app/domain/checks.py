@@ -53,6 +53,7 @@ from app.domain.intents import (
     asks_free_up,
     asks_hardship,
     asks_if_bot,
+    asks_if_verified,
     asks_interest,
     asks_left_after,
     asks_max_spend,
@@ -451,6 +452,13 @@ class TurnFacts:
         secure. The other readings below each name the turn that called for them; the list,
         with examples, is in docs/serving.md ("The shopper's intent")."""
         intent = in_context(self.intent, self.cart)
+        if asks_if_verified(self.message) and not reports_misuse(self.message):
+            # "is my account verified?" (read as a fraud report, live API): the profile
+            # answers it, with the figures; unverified, with the eligibility answer that
+            # says verification is needed and where to complete it.
+            if self.profile.identity_verified:
+                return Intent.CREDIT_INFO
+            return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if intent is Intent.FRAUD_REPORT and not reports_misuse(self.message):
             return Intent.HUMAN_REQUEST
         if (
@@ -913,6 +921,9 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         return Score(0.0, "the shopper asked about interest, and is not told there is none")
     if gold is Action.APPROVE and asks_upfront(facts.message) and not says_whole_price(parsed.text):
         return Score(0.0, "the shopper asked what is due now, and is not told nothing is")
+    verified_said = any(claim.subject == "verified" for claim in parsed.claims)
+    if asks_if_verified(facts.message) and gold is not Action.HANDOFF and not verified_said:
+        return Score(0.0, "the shopper asked whether they are verified, and is not told")
     age_asked = gold is not Action.HANDOFF and asks_age_rule(facts.message)
     if age_asked and not says_age_rule(parsed.text):
         return Score(0.0, "the shopper asked about the age limit, and is not told it")

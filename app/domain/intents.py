@@ -208,6 +208,13 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "And what about a {price} one?",
         "What about one that costs {price}?",
         "How about a cheaper one at {price}?",
+        # Buying asked plainly: on this storefront's chat it asks whether the credit covers
+        # it ("can I buy the blender?" read as a return, live API).
+        "Can I buy the {title}?",
+        "Can I purchase the {title}?",
+        "I want to buy the {title}.",
+        "Can I get the {title}?",
+        "I'd like to buy this.",
         # Demands for a yes are still purchase questions: the rules answer them.
         "Tell me I'm approved for the {title}.",
         "Just approve me for the {title}.",
@@ -452,6 +459,15 @@ asks_way_forward = Cue(
 # Identity verification named ("how do I verify then?" after a decline for it got the
 # credit figures, live API).
 names_verification = Cue(r"\bverif\w*|\bidentity\b|\bID check\b|\bKYC\b", request_only=True)
+# Whether the shopper is verified, asked ("is my account verified?" was read as a fraud
+# report and passed to a person): the profile holds the answer.
+asks_if_verified = Cue(
+    r"\b(?:am i|is my (?:account|identity|id|profile)|are my (?:details|documents))\s+"
+    r"(?:\w+\s+)?verified\b|\bha(?:ve i|s my (?:account|identity|id)) been verified\b|"
+    r"\b(?:did|has) my (?:verification|id check|identity check)\b[^.!?]{0,30}\b(?:go through|"
+    r"gone through|work|worked|done|complete|completed|pass|passed)\b",
+    request_only=True,
+)
 # The credit put to use on what is in view ("can I use it for these boots?" was read as a
 # credit question and answered with the limit, for an unverified shopper, live API).
 asks_to_spend_on = Cue(
@@ -703,6 +719,30 @@ def request_text(message: str) -> str:
     )
     kept = [s for s in _SENTENCE_RE.split(message.strip()) if not _OVERRIDE_RE.search(s)]
     return " ".join(kept).strip() or message.strip()
+
+
+# A second request joined to the first by "and", "also" or "plus", told by the question
+# that starts after it: "instalments on the bike and when does ord-1180 arrive?", "what's
+# my balance, and can I buy the blender?". "the chair and the desk" joins two items of one
+# request, and is not split.
+_QUESTION_START = (
+    r"(?:what|what's|whats|when|where|how|why|which|who|can|could|may|is|are|am|do|does|did|"
+    r"will|would|should|has|have|tell me|show me|i (?:also )?(?:want|need|'d like|would like))\b"
+)
+_JOINED_RE = re.compile(
+    rf"(?:\s*,\s*|\s+)(?:and|also|plus|&)(?:\s+also)?\s*,?\s+(?={_QUESTION_START})",
+    re.IGNORECASE,
+)
+
+
+def request_parts(message: str) -> list[str]:
+    """The separate requests of a message, in order: its sentences (override text left
+    out, `request_text`), each split where "and" / "also" / "plus" starts a further
+    question. One part when the message asks one thing."""
+    parts: list[str] = []
+    for sentence in _SENTENCE_RE.split(request_text(message)):
+        parts += [p.strip(" ,;") for p in _JOINED_RE.split(sentence)]
+    return [p for p in parts if any(ch.isalnum() for ch in p)] or [message.strip()]
 
 
 _FILL = {"price": "$129", "order_id": "ord-5521", "other_id": "u-8812"}

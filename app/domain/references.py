@@ -25,6 +25,7 @@ from app.domain.intents import (
     asks_age_rule,
     asks_free_up,
     asks_if_bot,
+    asks_if_verified,
     asks_interest,
     asks_left_after,
     asks_owed,
@@ -126,38 +127,65 @@ def _address(rng: random.Random, turn: Turn, reply: str) -> str:
     return f"{m.group(1)}, {turn.name}{m.group(2)} {rest}"
 
 
+_CLOSERS: dict[str, list[str]] = {
+    "positive": [
+        "",
+        "",
+        "",
+        "",
+        "Would you like to go ahead?",
+        "You can pick your plan at checkout.",
+        "Happy shopping!",
+        "Let me know if you'd like help choosing a plan.",
+    ],
+    "negative": [
+        "",
+        "",
+        "",
+        "",
+        "Is there anything else I can help with?",
+        "I'm happy to help with anything else.",
+        "Sorry I don't have better news.",
+    ],
+    "neutral": [
+        "",
+        "",
+        "Anything else I can help with?",
+        "Let me know if you need anything else.",
+        "Have a great day!",
+    ],
+    "handoff": ["", "", "", "Thanks for your patience.", "They'll have all the details."],
+    "ask": ["", "", "Thanks!", "I'll take it from there.", "Then I can check."],
+}
+
+
 def _closer(rng: random.Random, kind: str) -> str:
-    pools = {
-        "positive": [
-            "",
-            "",
-            "",
-            "",
-            "Would you like to go ahead?",
-            "You can pick your plan at checkout.",
-            "Happy shopping!",
-            "Let me know if you'd like help choosing a plan.",
-        ],
-        "negative": [
-            "",
-            "",
-            "",
-            "",
-            "Is there anything else I can help with?",
-            "I'm happy to help with anything else.",
-            "Sorry I don't have better news.",
-        ],
-        "neutral": [
-            "",
-            "",
-            "Anything else I can help with?",
-            "Let me know if you need anything else.",
-            "Have a great day!",
-        ],
-        "handoff": ["", "", "", "Thanks for your patience.", "They'll have all the details."],
-        "ask": ["", "", "Thanks!", "I'll take it from there.", "Then I can check."],
-    }
-    return rng.choice(pools.get(kind, [""]))
+    return rng.choice(_CLOSERS.get(kind, [""]))
+
+
+# What opens or closes a reply without answering anything: a reply that answers several
+# requests in a row keeps one greeting, at its start, and one closing line, at its end.
+# The closers of handoffs and questions back stay: they say what happens next.
+_GREETING_RE = re.compile(
+    r"^(?:Sure\.|Happy to help\.|Hi there!|Hi [^!?.]{1,40}!|Thanks for checking, [^.!?]{1,40}\.)"
+    r"\s+"
+)
+_CLOSING_LINES = tuple(
+    line for kind in ("positive", "negative", "neutral") for line in _CLOSERS[kind] if line
+)
+
+
+def without_pleasantries(reply: str, *, greeting: bool, closing: bool) -> str:
+    """`reply` without its greeting (if `greeting`) and its closing line (if `closing`),
+    when it has them; the rest as it was."""
+    if greeting:
+        reply = _GREETING_RE.sub("", reply, count=1)
+    if closing:
+        for line in _CLOSING_LINES:
+            if reply.endswith(line) and len(reply) > len(line):
+                reply = reply[: -len(line)].rstrip()
+                break
+    return reply
 
 
 def _join(parts: list[str]) -> str:
@@ -650,6 +678,16 @@ def _age_rule_stated(turn: Turn, reply: str) -> str:
     return reply if says_age_rule(reply) else _after_the_figures(reply, AGE_RULE)
 
 
+def _verification_stated(turn: Turn, reply: str) -> str:
+    """Asked whether they are verified, a reply says so (an unverified shopper's decline
+    already says verification is needed)."""
+    if turn.decision.action is Action.HANDOFF or not asks_if_verified(turn.message):
+        return reply
+    if not turn.profile.identity_verified:
+        return reply
+    return _after_the_figures(reply, "Your identity is verified, so there's nothing to do there.")
+
+
 def _regions_listed(turn: Turn, reply: str) -> str:
     """Asked where instalments are offered, a reply names the countries."""
     if not asks_which_regions(turn.message) or says_regions(reply):
@@ -837,6 +875,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _regions_listed,
         _age_rule_stated,
         _interest_stated,
+        _verification_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

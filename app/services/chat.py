@@ -31,9 +31,16 @@ from app.core.errors import (
 from app.core.security import Principal
 from app.core.timing import span
 from app.domain.checks import TurnFacts
-from app.domain.intents import earlier_requests, in_context, intent_text, refers_back
+from app.domain.intents import (
+    earlier_requests,
+    in_context,
+    intent_text,
+    refers_back,
+    request_parts,
+)
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
+from app.domain.requests import split_requests
 from app.domain.rules import Intent
 from app.engine.base import (
     ChatEngine,
@@ -80,6 +87,7 @@ class _Prepared:
     degraded: bool
     profile: Profile | None = None  # the facts the reply reasoned over (logged for retraining)
     facts: TurnFacts | None = None  # what the reply guard checks the reply against
+    further: tuple[TurnFacts, ...] = ()  # the message's other requests (`split_requests`)
     persist: asyncio.Task[ChatReply] | None = None  # recording the turn, once generated
     released: bool = False  # lock released and claim settled (`ChatService._release`)
 
@@ -336,6 +344,7 @@ class ChatService:
             with span("intent"):  # only what the encoder has not finished by now
                 intent = await self._intent(turn, classifying, history)
                 facts = TurnFacts(profile, turn.context, turn.message, intent, tuple(history))
+                facts, further = split_requests(facts, await self._parts(turn, facts))
             with span("prompt"):
                 decision = facts.decision if self.limits.prompt_verdict else None
                 # Trimmed by tokens to the engine's context; `history` itself stays whole
@@ -365,7 +374,19 @@ class ChatService:
             degraded=degraded,
             profile=profile,
             facts=facts,
+            further=further,
         )
+
+    async def _parts(self, turn: ChatTurn, facts: TurnFacts) -> list[TurnFacts]:
+        """Each request of a message that asks several things, read on its own (one
+        encoder batch); none for a message that asks one thing, or when nothing would
+        answer them (the guard answers further requests only when it enforces)."""
+        parts = request_parts(turn.message)
+        enforcing = self.guard.config.mode is GuardMode.ENFORCE
+        if len(parts) < 2 or self._intents is None or not enforcing:
+            return []
+        intents = await asyncio.gather(*(self._classify(turn, part) for part in parts))
+        return [replace(facts, message=m, intent=i) for m, i in zip(parts, intents, strict=True)]
 
     async def _review(self, prepared: _Prepared, generation: Generation) -> GuardedReply:
         assert prepared.facts is not None
@@ -376,6 +397,7 @@ class ChatService:
             adapter=prepared.policy.adapter,
             policy=prepared.policy.version,
             seed=f"{prepared.session_id}:{len(prepared.history)}",
+            further=prepared.further,
         )
 
     async def _carry_context(self, storefront_id: str, session_id: str, turn: ChatTurn) -> ChatTurn:

@@ -17,6 +17,12 @@ Modes (`MORE_GUARD_MODE`):
 
 When the intent is unknown (the classifier abstained) only what needs no intent is
 checked: numbers, claims, no approval the rules forbid, and degenerate output.
+
+A message that asks two things ("what's my balance, and can I buy the blender?") is
+answered on both in `enforce` mode: the policy answers the message as its intent was read,
+and each further request (`app.domain.requests`) its reply leaves unanswered gets the rules'
+reply for it, checked against its own facts, after the policy's (before it, when the
+policy's reply hands the session to a person).
 """
 
 from __future__ import annotations
@@ -25,16 +31,22 @@ import hashlib
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from enum import StrEnum
 from typing import Any
 
 from app.core import metrics
 from app.core.timing import span
-from app.domain.checks import TurnFacts, Verdict, forbidden_approval, verify
+from app.domain.checks import TurnFacts, Verdict, check_decision, forbidden_approval, parse, verify
 from app.domain.prompt import ChatMessage
-from app.domain.references import Turn, clarifying_reply, reference_replies
+from app.domain.references import (
+    Turn,
+    clarifying_reply,
+    reference_replies,
+    without_pleasantries,
+)
 from app.domain.replies import detects_handoff
 from app.domain.rules import Action, Intent, decide
 from app.engine.base import Adapter, ChatEngine, EngineError, Generation, SamplingSettings
@@ -163,8 +175,69 @@ class ReplyGuard:
         adapter: Adapter | None,
         policy: str,
         seed: str,
+        further: Sequence[TurnFacts] = (),
     ) -> GuardedReply:
-        """Check `generation` (the policy's reply) and decide what the shopper reads."""
+        """Check `generation` (the policy's reply) and decide what the shopper reads; in
+        `enforce` mode, also answer the message's `further` requests
+        (`app.domain.requests.split_requests`) that the reply leaves unanswered."""
+        guarded = await self._review(
+            facts=facts,
+            generation=generation,
+            messages=messages,
+            adapter=adapter,
+            policy=policy,
+            seed=seed,
+        )
+        if self.config.mode is not GuardMode.ENFORCE or not further:
+            return guarded
+        return self._answer_further(guarded, further, seed)
+
+    def _answer_further(
+        self, guarded: GuardedReply, further: Sequence[TurnFacts], seed: str
+    ) -> GuardedReply:
+        """`guarded` with the rules' answer to each further request it leaves unanswered:
+        after it, or before it when it hands the session to a person (the shopper reads
+        the answer, then the handoff). Only answers that pass their own checks are added."""
+        before: list[str] = []
+        after: list[str] = []
+        handoff = guarded.handoff
+        added: list[dict[str, str]] = []
+        for i, part in enumerate(further):
+            assert part.decided_intent is not None
+            if check_decision(part, parse(guarded.text, part.decided_intent)).passed:
+                continue  # the reply answers this request too
+            hands_off = part.decision is not None and part.decision.action is Action.HANDOFF
+            if hands_off and handoff:
+                continue  # one handoff is said once
+            text = fallback_reply(part, f"{seed}:{i + 1}")
+            sent = self.check(part, text)
+            if not sent.passed:  # a gap in the references: log it, never show the shopper
+                logger.error("further request's reply failed its checks: %s", sent.failed)
+                continue
+            (before if handoff else after).append(text)
+            handoff = handoff or sent.handoff
+            added.append({"intent": part.decided_intent.value, "reply": text})
+        if not added:
+            return guarded
+        said = [*before, guarded.text, *after]
+        last = len(said) - 1
+        text = " ".join(
+            without_pleasantries(part, greeting=i > 0, closing=i < last)
+            for i, part in enumerate(said)
+        )
+        record = {**guarded.record, "further": added}
+        return replace(guarded, text=text, handoff=handoff, record=record)
+
+    async def _review(
+        self,
+        *,
+        facts: TurnFacts,
+        generation: Generation,
+        messages: list[ChatMessage],
+        adapter: Adapter | None,
+        policy: str,
+        seed: str,
+    ) -> GuardedReply:
         text = generation.text
         if self.config.mode is GuardMode.OFF:
             return GuardedReply(text, detects_handoff(text), Intervention.NONE, None)

@@ -375,3 +375,25 @@ async def test_how_do_i_fix_that_continues_the_declined_request(make_client, pg_
         assert response.json()["reply"] == how
         row = await _assistant_row(client, session_id)
         assert row.intent == "purchase_fit" and row.raw_reply == wrong
+
+
+async def test_a_message_that_asks_two_things_is_answered_on_both(
+    make_client, pg_settings, pg_keys
+):
+    # "what's my balance, and can I buy the blender?" got the balance alone (live API).
+    balance = "Your limit is $1,500 and you have $1,200 available."
+    engine = ScriptedEngine(balance)
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        user = await _shopper(client, pg_keys[Scope.ADMIN])
+        body = chat_body(user, "what's my balance, and can I buy the Pixel 9 phone?", context=PHONE)
+        response = await client.post(
+            "/v1/chat", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+
+        assert response.status_code == 200, response.text
+        reply = response.json()["reply"]
+        assert reply.startswith(balance) and "Pixel 9 phone" in reply.removeprefix(balance)
+        row = await _assistant_row(client, response.json()["session_id"])
+        assert row.intent == "credit_info" and row.intervention == "none"
+        assert [p["intent"] for p in row.guard["further"]] == ["purchase_fit"]
+        assert row.content == reply

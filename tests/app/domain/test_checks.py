@@ -2013,3 +2013,27 @@ def test_a_term_offered_in_years_the_tier_lacks_fails() -> None:
     assert "numeric" in verify(facts, reply).failed
     denied = "Yes, the jacket fits: $30 a month over 6 months. Plans don't run over a year."
     assert "numeric" not in verify(facts, denied).failed
+
+
+@pytest.mark.parametrize(
+    "message", ["is my account verified?", "am I verified yet?", "did my ID check go through?"]
+)
+def test_asked_whether_verified_the_reply_says_so(message: str) -> None:
+    # Read by the encoder as a fraud report and passed to a person (live API).
+    verified = TurnFacts(make_profile(), StorefrontContext(), message, Intent.FRAUD_REPORT)
+    assert verified.decided_intent is Intent.CREDIT_INFO
+    assert "decision" in verify(verified, "You have $1,200 available of your $1,500.").failed
+    assert "verified" in _passing_fallback(verified)
+    assert "state" in verify(verified, "Your identity isn't verified yet.").failed
+
+    unverified = make_profile(identity_verified=False)
+    facts = TurnFacts(unverified, StorefrontContext(), message, Intent.FRAUD_REPORT)
+    assert facts.decided_intent is Intent.INSTALMENT_ELIGIBILITY
+    assert "verif" in _passing_fallback(facts)
+
+
+def test_whether_verified_asked_beside_a_misuse_report_stays_a_fraud_report() -> None:
+    message = "has my account been verified? someone hacked it"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.FRAUD_REPORT)
+    assert facts.decided_intent is Intent.FRAUD_REPORT
+    assert "verified, so" not in _passing_fallback(facts)

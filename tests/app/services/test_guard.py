@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -227,3 +228,77 @@ async def test_a_handoff_is_said_in_the_rules_words_without_sampling() -> None:
     assert guarded.intervention is Intervention.FALLBACK and guarded.handoff
     assert guarded.candidates_checked == 0 and engine.prompts == []
     assert "charge" not in guarded.text and "fraud" not in guarded.text
+
+
+# --- a message that asks several things ------------------------------------------------
+
+
+async def _review_parts(guard: ReplyGuard, message: str, text: str, *parts: tuple[str, Intent]):  # type: ignore[no-untyped-def]
+    whole = TurnFacts(make_profile(), PHONE, message, parts[0][1])
+    further = tuple(replace(whole, message=m, intent=i) for m, i in parts[1:])
+    return await guard.review(
+        facts=whole,
+        generation=_gen(text),
+        messages=MESSAGES,  # type: ignore[arg-type]
+        adapter=None,
+        policy="test-v1",
+        seed="s-1",
+        further=further,
+    )
+
+
+async def test_a_further_request_the_reply_leaves_unanswered_gets_the_rules_answer() -> None:
+    balance = (
+        "Your limit is $1,500 and you have $1,200 available. Let me know if you need anything else."
+    )
+    guarded = await _review_parts(
+        _guard("unused"),
+        "what's my balance, and can I buy the Pixel 9 phone?",
+        balance,
+        ("what's my balance", Intent.CREDIT_INFO),
+        ("can I buy the Pixel 9 phone?", Intent.PURCHASE_FIT),
+    )
+    assert guarded.intervention is Intervention.NONE  # the policy's own answer stays first
+    assert guarded.text.startswith("Your limit is $1,500 and you have $1,200 available.")
+    # Its closing line moved to the end: one greeting, one closing line per reply.
+    assert "Let me know if you need anything else. " not in guarded.text
+    added = guarded.text.removeprefix("Your limit is $1,500 and you have $1,200 available.")
+    assert "$299" in added and not guarded.handoff
+    assert guarded.record["further"][0]["intent"] == "purchase_fit"
+
+
+async def test_a_further_request_already_answered_adds_nothing() -> None:
+    both = "Yes, the Pixel 9 phone fits: it's $299, and you have $1,200 available of your $1,500."
+    guarded = await _review_parts(
+        _guard("unused"),
+        "can I buy the Pixel 9 phone and what's my limit?",
+        both,
+        ("can I buy the Pixel 9 phone", Intent.PURCHASE_FIT),
+        ("what's my limit?", Intent.CREDIT_INFO),
+    )
+    assert guarded.text == both and "further" not in guarded.record
+
+
+async def test_the_answer_comes_before_a_handoff_and_the_handoff_is_said_once() -> None:
+    handoff = "Of course, I'll pass you to a colleague now."
+    guarded = await _review_parts(
+        _guard("unused"),
+        "can I talk to a person, also what's my available credit? and my order's late, help",
+        handoff,
+        ("can I talk to a person", Intent.HUMAN_REQUEST),
+        ("what's my available credit?", Intent.CREDIT_INFO),
+    )
+    assert guarded.handoff and guarded.text.endswith(handoff)
+    assert "$1,200" in guarded.text.removesuffix(handoff)
+
+
+async def test_further_requests_are_answered_only_when_enforcing() -> None:
+    balance = "Your limit is $1,500 and you have $1,200 available."
+    guarded = await _review_parts(
+        _guard("unused", mode=GuardMode.MONITOR),
+        "what's my balance, and can I buy the Pixel 9 phone?",
+        balance,
+        ("what's my balance", Intent.CREDIT_INFO),
+        ("can I buy the Pixel 9 phone?", Intent.PURCHASE_FIT),
+    )
+    assert guarded.text == balance

@@ -1,0 +1,66 @@
+"""A message that asks several things: which request the policy answers, which the rules.
+
+"what's my balance, and can I buy the blender?" was answered with the balance alone, and
+"instalments on the bike and when does ord-1180 arrive?" with the order alone (live API):
+the service reads one intent per message. Each part of the message
+(`app.domain.intents.request_parts`) is read on its own as well; the policy answers the
+message as a whole, and the reply guard adds the rules' answer to each further request
+of another kind that the policy's reply leaves unanswered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from app.domain.checks import TurnFacts
+from app.domain.intents import decided_alike
+from app.domain.rules import Action, Intent
+
+# At most this many further requests of one message are answered: a reply that answers
+# four questions in a row reads like a form, and such messages are rare.
+MAX_FURTHER_REQUESTS = 2
+
+
+def split_requests(
+    facts: TurnFacts, parts: Sequence[TurnFacts]
+) -> tuple[TurnFacts, tuple[TurnFacts, ...]]:
+    """(the message's request the policy answers, the further ones answered after it).
+
+    `facts` is the whole message as its intent was read; `parts` each of its requests read
+    on its own. Requests of one kind share one answer: asking whether instalments are
+    possible and whether an item fits (`decided_alike`), or anything a person must handle.
+    A fraud report in any part makes the whole message one: a person secures the account
+    before anything is bought on it or told about it. A message read whole as none of its
+    requests (or not placed at all) is read as the first of them."""
+    if any(part.decided_intent is Intent.FRAUD_REPORT for part in parts):
+        if facts.decided_intent is not Intent.FRAUD_REPORT:
+            facts = replace(facts, intent=Intent.FRAUD_REPORT)
+        return facts, ()
+    placed = [part for part in parts if part.decided_intent not in (None, Intent.SMALL_TALK)]
+    if not placed:
+        return facts, ()
+    if facts.decided_intent is None or _kind(facts) not in {_kind(part) for part in placed}:
+        # Read as none of its requests ("how do returns work and can I get a limit
+        # increase?" read whole as a credit question): read as the first of them.
+        whole = replace(facts, intent=placed[0].intent)
+        if whole.decided_intent is not None:
+            facts = whole
+        elif facts.decided_intent is None:
+            return facts, ()
+    seen = {_kind(facts)}
+    further: list[TurnFacts] = []
+    for part in placed:
+        if _kind(part) in seen:
+            continue
+        seen.add(_kind(part))
+        further.append(part)
+    return facts, tuple(further[:MAX_FURTHER_REQUESTS])
+
+
+def _kind(facts: TurnFacts) -> str:
+    """Requests of one kind are answered by one reply."""
+    assert facts.decided_intent is not None and facts.decision is not None
+    if facts.decision.action is Action.HANDOFF:
+        return "handoff"
+    return decided_alike(facts.decided_intent).value

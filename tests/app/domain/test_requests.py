@@ -1,0 +1,87 @@
+"""A message that asks several things: which request the policy answers, which the rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from app.domain.checks import TurnFacts
+from app.domain.profile import CartItem, StorefrontContext
+from app.domain.requests import MAX_FURTHER_REQUESTS, split_requests
+from app.domain.rules import Intent
+from tests.factories import make_profile
+
+PHONE = StorefrontContext(items=[CartItem(title="Pixel 9 phone", price=Decimal("299"))])
+
+
+def _split(whole: Intent | None, *parts: tuple[str, Intent | None]):  # type: ignore[no-untyped-def]
+    facts = TurnFacts(make_profile(), PHONE, " and ".join(m for m, _ in parts), whole)
+    return split_requests(facts, [replace(facts, message=m, intent=i) for m, i in parts])
+
+
+def test_a_request_of_another_kind_is_answered_after_the_one_the_message_was_read_as() -> None:
+    facts, further = _split(
+        Intent.CREDIT_INFO,
+        ("what's my balance", Intent.CREDIT_INFO),
+        ("can I buy the phone?", Intent.PURCHASE_FIT),
+    )
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    assert [p.message for p in further] == ["can I buy the phone?"]
+
+
+def test_requests_of_one_kind_share_one_answer() -> None:
+    # Eligibility and a purchase get one answer; so do two requests for a person.
+    _, further = _split(
+        Intent.PURCHASE_FIT,
+        ("am I eligible", Intent.INSTALMENT_ELIGIBILITY),
+        ("how much a month?", Intent.PURCHASE_FIT),
+    )
+    assert further == ()
+    _, further = _split(
+        Intent.HUMAN_REQUEST,
+        ("get me a person", Intent.HUMAN_REQUEST),
+        ("I was charged twice", Intent.DISPUTE),
+    )
+    assert further == ()
+
+
+def test_a_message_read_as_none_of_its_requests_is_read_as_the_first() -> None:
+    facts, further = _split(
+        Intent.CREDIT_INFO,
+        ("how do returns work", Intent.RETURNS),
+        ("can I get a limit increase?", Intent.LIMIT_INCREASE),
+    )
+    assert facts.decided_intent is Intent.RETURNS
+    assert [p.decided_intent for p in further] == [Intent.LIMIT_INCREASE]
+    facts, _ = _split(None, ("hi", Intent.SMALL_TALK), ("where's my order?", Intent.ORDER_STATUS))
+    assert facts.decided_intent is Intent.ORDER_STATUS
+
+
+def test_a_fraud_report_in_any_part_makes_the_whole_message_one() -> None:
+    facts, further = _split(
+        Intent.PURCHASE_FIT,
+        ("can I buy this", Intent.PURCHASE_FIT),
+        ("someone used my card without permission", Intent.FRAUD_REPORT),
+    )
+    assert facts.decided_intent is Intent.FRAUD_REPORT and further == ()
+
+
+def test_unplaced_parts_and_small_talk_add_nothing() -> None:
+    facts, further = _split(
+        Intent.PURCHASE_FIT,
+        ("hi!", Intent.SMALL_TALK),
+        ("can I buy it?", Intent.PURCHASE_FIT),
+        ("hmm", None),
+    )
+    assert facts.decided_intent is Intent.PURCHASE_FIT and further == ()
+
+
+def test_at_most_a_few_further_requests_are_answered() -> None:
+    _, further = _split(
+        Intent.PURCHASE_FIT,
+        ("can I buy it", Intent.PURCHASE_FIT),
+        ("what's my limit", Intent.CREDIT_INFO),
+        ("how do returns work", Intent.RETURNS),
+        ("can I get a higher limit", Intent.LIMIT_INCREASE),
+    )
+    assert len(further) == MAX_FURTHER_REQUESTS
