@@ -356,8 +356,20 @@ _ASKS_ABOUT_ONE_RES = (
         r"(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2}?)\s+cost\b",
         re.IGNORECASE,
     ),
+    # "is the TV too expensive for me?", "what about the headphones instead", "I want the
+    # sofa": one request of a message that asks about items one by one (live API).
+    re.compile(
+        r"\b(?:is|are|about|want|like|take|choose|pick) (?:the|that|this|those|these)\s+"
+        r"(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
+        re.IGNORECASE,
+    ),
 )
-_TITLE_WORD_RE = re.compile(r"[a-z][\w'-]{2,}")
+# A word that can name an item: three letters or more, or a two-letter one that is no
+# common word ("is the TV too expensive?" named no item while "tv" was too short).
+_TITLE_WORD_RE = re.compile(
+    r"(?<!\w)[a-z][\w'-]{2,}|(?<![\w'-])(?!(?:an|as|at|be|by|do|go|he|if|in|is|it|me|my|no|of|"
+    r"ok|on|or|so|to|up|us|we)\b)[a-z]{2}(?![\w'-])"
+)
 
 
 def _items_meant(words: str, items: Sequence[CartItem]) -> list[CartItem]:
@@ -907,20 +919,22 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         # "what do I need to do to fix that?" (late account) got the decline again.
         return Score(0.0, "declines, but the shopper asked what they can do and is not told")
     # (Interest on the balance is a fact the profile does not hold: not this question.)
-    interest_asked = (
-        gold is Action.INFORM
-        and asks_interest(facts.message)
-        and not asks_unknown_fact(facts.message)
+    interest_asked = asks_interest(facts.message) and not asks_unknown_fact(facts.message)
+    about_plans = (gold is Action.INFORM and facts.decided_intent is Intent.CREDIT_INFO) or (
+        gold is Action.APPROVE
     )
-    if (
-        interest_asked
-        and facts.decided_intent is Intent.CREDIT_INFO
-        and not says_no_interest(parsed.text)
-    ):
-        # "Tell me my limit. Also, what's the interest rate?" was given the limit alone.
+    if interest_asked and about_plans and not says_no_interest(parsed.text):
+        # "Tell me my limit. Also, what's the interest rate?" was given the limit alone;
+        # "what terms can I choose from and is there any interest?" the terms alone.
         return Score(0.0, "the shopper asked about interest, and is not told there is none")
     if gold is Action.APPROVE and asks_upfront(facts.message) and not says_whole_price(parsed.text):
         return Score(0.0, "the shopper asked what is due now, and is not told nothing is")
+    over_credit = gold is Action.DECLINE and decision.reason is DeclineReason.INSUFFICIENT_CREDIT
+    if over_credit and asks_max_spend(facts.message):
+        available = decision.amounts.get("available_credit")
+        if available is not None and not _names_amount(parsed, available):
+            # "can I buy the TV? and if not, what can I afford?" got the decline alone.
+            return Score(0.0, "the shopper asked what they can afford, and is not told")
     verified_said = any(claim.subject == "verified" for claim in parsed.claims)
     if asks_if_verified(facts.message) and gold is not Action.HANDOFF and not verified_said:
         return Score(0.0, "the shopper asked whether they are verified, and is not told")
@@ -1046,6 +1060,7 @@ def _licensed(facts: TurnFacts) -> tuple[list[tuple[Decimal, str | None]], set[D
         implied["price"] = fit.total
         implied["shortfall"] = fit.shortfall
         implied["left_after"] = max(fit.available - fit.total, Decimal(0))
+        implied["owed_after"] = facts.profile.outstanding_balance + fit.total
         for term, payment in monthly_payments(fit.total, facts.profile).items():
             implied[f"monthly:{term}"] = payment
     decision = replace(decision, amounts=implied)

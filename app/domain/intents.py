@@ -499,7 +499,9 @@ names_credit_foreign = Cue(
 # I could buy over 12 months?" was asked which item, live API): the available credit.
 asks_max_spend = Cue(
     r"\b(?:most|max(?:imum)?|biggest|largest|highest|priciest)\b[^.!?]{0,30}"
-    r"\b(?:buy|spend|afford|purchase|get|finance)\b",
+    r"\b(?:buy|spend|afford|purchase|get|finance)\b|"
+    # "and if not, what can I afford?"
+    r"\bwhat (?:can|could) i (?:afford|buy|spend|get)\b|\bhow much (?:can|could) i (?:afford|spend)\b",
     request_only=True,
 )
 # The rules' age limit asked ("is there an age limit? I am 72." got the credit figures).
@@ -620,7 +622,8 @@ asks_unknown_fact = Cue(
 # buying this?").
 asks_left_after = Cue(
     # "what's my available credit after that?" was given the credit before the phone.
-    r"\b(?:left|remaining|leftover|left over|spare|available)\b[^.!?]{0,40}"
+    # "what's my balance after that" was given the balance before the sofa.
+    r"\b(?:left|remaining|leftover|left over|spare|available|balance|owe)\b[^.!?]{0,40}"
     r"\b(?:after|once|if i buy)\b",
     request_only=True,
 )
@@ -704,7 +707,11 @@ _OVERRIDE_RE = re.compile(
     r"\bignore (?:all |any |the )?(?:previous|prior|above|earlier|your) (?:instructions|rules)\b|"
     r"\bforget (?:the|all|your) (?:rules|instructions)\b|\byou are now\b|\bdeveloper mode\b|"
     r"^\s*#+|\bnew policy\b|\bpretend\b|\bassistant note\b|"
-    r"\bmy (?:credit |spending )?(?:limit|balance|available credit) (?:is|has been|was)\b",
+    # A figure set, not asked ("can you tell me what my credit limit is" asks it, and was
+    # dropped as one, live API).
+    r"\bmy (?:credit |spending )?(?:limit|balance|available credit) (?:is|has been|was)\b"
+    r"(?=\s*(?:now |actually |really |just |been |raised |increased |set |updated |changed |"
+    r"zero\b|nothing\b|[$€£¥]|\d))",
     re.IGNORECASE,
 )
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
@@ -726,7 +733,8 @@ def request_text(message: str) -> str:
 # my balance, and can I buy the blender?". "the chair and the desk" joins two items of one
 # request, and is not split.
 _QUESTION_START = (
-    r"(?:what|what's|whats|when|where|how|why|which|who|can|could|may|is|are|am|do|does|did|"
+    r"(?:what|what's|whats|when|where|whether|how|why|which|who|can|could|may|is|are|am|do|"
+    r"does|did|"
     r"will|would|should|has|have|tell me|show me|i (?:also )?(?:want|need|'d like|would like))\b"
 )
 _JOINED_RE = re.compile(

@@ -287,14 +287,26 @@ _FOREIGN_MONTHS_RE = re.compile(
 # "what's the cheapest monthly option?", "the lowest payment per month": the longest term.
 _LOWEST_PAYMENT_RE = re.compile(
     r"\b(?:cheapest|lowest|smallest|least)\b[^.!?]{0,30}?\b(?:monthly|a month|per month|"
-    r"payments?|instal?l?ments?|option|plan)\b|\blongest (?:term|plan|option)\b",
+    r"payments?|instal?l?ments?|option|plan)\b|\blongest (?:term|plan|option|one|period)\b|"
+    r"\bmost months\b|\bmax(?:imum)? (?:term|months)\b|\blongest\W*$",
     re.IGNORECASE,
 )
 
 
-# A bare number after "over" that ends its clause ("and just the dishwasher over 6?" was
-# answered with no payment at all, live API): months, as an unsaid unit always is here.
-_OVER_BARE_RE = re.compile(r"\bover\s+(?P<n>\d{1,2})\s*(?=[?!.,;]|$)", re.IGNORECASE)
+# A bare number after "over" (or "pay ... in") that ends its clause ("and just the
+# dishwasher over 6?" was answered with no payment at all; "can I pay the headphones in
+# 3?" with the 6-month payment, live API): months, as an unsaid unit always is here.
+_OVER_BARE_RE = re.compile(
+    r"\bover\s+(?P<n>\d{1,2})\s*(?=[?!.,;]|$)|"
+    r"\bpay\b[^.!?]{0,40}?\bin\s+(?P<in>\d{1,2})\s*(?=[?!.,;]|$)",
+    re.IGNORECASE,
+)
+# "over the shortest one?": the tier's shortest term.
+_SHORTEST_RE = re.compile(
+    r"\b(?:shortest|quickest|fewest months)\b[^.!?]{0,20}?\b(?:term|plan|option|one|months?)\b|"
+    r"\b(?:shortest|quickest)\b\W*$",
+    re.IGNORECASE,
+)
 
 
 # Words that leave a message about nothing but a term ("And over 6 months?", "and 12?",
@@ -336,7 +348,11 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
     months |= {c.value for c in counts if _PAYMENTS_UNIT_RE.match(c.unit) and 3 <= c.value <= 36}
     months |= {_YEAR_MONTHS[m.group("n").lower()] for m in _YEARS_RE.finditer(message)}
     months |= {int(m.group("n")) for m in _FOREIGN_MONTHS_RE.finditer(message)}
-    months |= {n for m in _OVER_BARE_RE.finditer(message) if 3 <= (n := int(m.group("n"))) <= 36}
+    months |= {
+        n
+        for m in _OVER_BARE_RE.finditer(message)
+        if 3 <= (n := int(m.group("n") or m.group("in"))) <= 36
+    }
     if not months and (words := _term_only_words(message)):
         bare = [int(w) for w in words if w.isdigit()]
         if len(bare) == 1 and 3 <= bare[0] <= 36 and not extract_numbers(message).amounts:
@@ -346,6 +362,8 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
     terms = frozenset(allowed)
     if not months and terms and _LOWEST_PAYMENT_RE.search(message):
         return frozenset({max(terms)})
+    if not months and terms and _SHORTEST_RE.search(message):
+        return frozenset({min(terms)})
     return frozenset(months) & terms
 
 

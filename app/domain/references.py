@@ -28,6 +28,7 @@ from app.domain.intents import (
     asks_if_verified,
     asks_interest,
     asks_left_after,
+    asks_max_spend,
     asks_owed,
     asks_price,
     asks_shortfall,
@@ -594,11 +595,24 @@ def _left_after_stated(turn: Turn, reply: str) -> str:
     if fit is None or not fit.fits or not asks_left_after(turn.message):
         return reply
     left = turn.money(fit.available - fit.total)
+    if _BALANCE_AFTER_RE.search(turn.message):
+        # "what's my balance after that": what would be owed, and what is left.
+        owed = turn.money(turn.profile.outstanding_balance + fit.total)
+        if owed in reply and left in reply:
+            return reply
+        return _after_the_figures(
+            reply,
+            f"After {turn.thing} at {turn.money(fit.total)}, you'd owe {owed}, "
+            f"with {left} still available.",
+        )
     if left in reply:
         return reply
     return _after_the_figures(
         reply, f"After {turn.thing} at {turn.money(fit.total)}, {left} would be left."
     )
+
+
+_BALANCE_AFTER_RE = re.compile(r"\b(?:balance|owe|owing)\b", re.IGNORECASE)
 
 
 def _zero_limit_explained(turn: Turn, reply: str) -> str:
@@ -616,9 +630,10 @@ def _zero_limit_explained(turn: Turn, reply: str) -> str:
 
 def _interest_stated(turn: Turn, reply: str) -> str:
     """Asked about interest beside a question on their credit ("Tell me my limit. Also,
-    what's the interest rate?"), a reply says the plans charge none."""
+    what's the interest rate?") or with an approval, a reply says the plans charge none."""
     d = turn.decision
-    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
+    credit = turn.intent is Intent.CREDIT_INFO and d.action is Action.INFORM
+    if not (credit or d.action is Action.APPROVE):
         return reply
     if not asks_interest(turn.message) or says_no_interest(reply):
         return reply
@@ -705,6 +720,18 @@ def _shortfall_stated(turn: Turn, reply: str) -> str:
     if shortfall is None or turn.money(shortfall) in reply or not asks_shortfall(turn.message):
         return reply
     return _after_the_figures(reply, f"That's {turn.money(shortfall)} over your available credit.")
+
+
+def _most_affordable_stated(turn: Turn, reply: str) -> str:
+    """Asked what they can afford instead, a decline over the available credit says what
+    is available ("can I buy the TV? and if not, what can I afford?")."""
+    d = turn.decision
+    if d.action is not Action.DECLINE or d.reason is not DeclineReason.INSUFFICIENT_CREDIT:
+        return reply
+    available = d.amounts.get("available_credit")
+    if available is None or turn.money(available) in reply or not asks_max_spend(turn.message):
+        return reply
+    return _after_the_figures(reply, f"You have {turn.money(available)} of credit to spend.")
 
 
 def _whole_price_stated(turn: Turn, reply: str) -> str:
@@ -866,6 +893,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
     rewrites = (
         _owed_stated,
         _shortfall_stated,
+        _most_affordable_stated,
         _whole_price_stated,
         _cost_stated,
         _zero_limit_explained,

@@ -32,7 +32,7 @@ def split_requests(
     possible and whether an item fits (`decided_alike`), or anything a person must handle.
     A fraud report in any part makes the whole message one: a person secures the account
     before anything is bought on it or told about it. A message read whole as none of its
-    requests (or not placed at all) is read as the first of them."""
+    requests (or not placed at all) is answered as the first of them."""
     if any(part.decided_intent is Intent.FRAUD_REPORT for part in parts):
         if facts.decided_intent is not Intent.FRAUD_REPORT:
             facts = replace(facts, intent=Intent.FRAUD_REPORT)
@@ -42,25 +42,32 @@ def split_requests(
         return facts, ()
     if facts.decided_intent is None or _kind(facts) not in {_kind(part) for part in placed}:
         # Read as none of its requests ("how do returns work and can I get a limit
-        # increase?" read whole as a credit question): read as the first of them.
-        whole = replace(facts, intent=placed[0].intent)
-        if whole.decided_intent is not None:
-            facts = whole
-        elif facts.decided_intent is None:
-            return facts, ()
+        # increase?" read whole as a credit question; two items asked about one by one,
+        # read as one cart): answered as its first request, the others after it.
+        facts = placed[0]
     seen = {_kind(facts)}
     further: list[TurnFacts] = []
     for part in placed:
-        if _kind(part) in seen:
-            continue
-        seen.add(_kind(part))
+        kind = _kind(part)
+        if kind in seen or (kind == _ANY_PURCHASE and any(k.startswith(kind) for k in seen)):
+            continue  # a purchase question naming no item is about the items already asked
+        seen.add(kind)
         further.append(part)
     return facts, tuple(further[:MAX_FURTHER_REQUESTS])
 
 
+_ANY_PURCHASE = Intent.PURCHASE_FIT.value
+
+
 def _kind(facts: TurnFacts) -> str:
-    """Requests of one kind are answered by one reply."""
+    """Requests of one kind are answered by one reply; purchase questions about different
+    items are different requests ("is the TV too expensive for me? what about the
+    headphones instead" got a decline of both together, live API)."""
     assert facts.decided_intent is not None and facts.decision is not None
     if facts.decision.action is Action.HANDOFF:
         return "handoff"
-    return decided_alike(facts.decided_intent).value
+    intent = decided_alike(facts.decided_intent)
+    if intent is Intent.PURCHASE_FIT and facts.cart is not facts.context:  # names its items
+        items = sorted(f"{i.quantity} {i.title.lower()} {i.price}" for i in facts.cart.items)
+        return f"{_ANY_PURCHASE}:{'|'.join(items)}"
+    return intent.value

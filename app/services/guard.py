@@ -12,8 +12,10 @@ Modes (`MORE_GUARD_MODE`):
   in one engine call (shared prompt, temperature > 0) that passes and reads nearest the
   rules' own replies (`nearest_the_rules`), else by a rule-grounded reply in the same voice
   (`app.domain.references`); with the intent unknown, straight by the latter (a question
-  back, or the rules' decline). A turn whose gold action is a handoff ends handed off
-  in the rules' words (no candidates), as if the policy had said it.
+  back, or the rules' decline). A turn whose gold action is a handoff always ends
+  handed off in the rules' words (no candidates), even when the policy's reply passed:
+  its checks read that it hands off, not what else it says ("I'm transferring ord-221 to
+  its own account" passed them, live API).
 
 When the intent is unknown (the classifier abstained) only what needs no intent is
 checked: numbers, claims, no approval the rules forbid, and degenerate output.
@@ -250,7 +252,8 @@ class ReplyGuard:
             "raw": {name: round(score.value, 3) for name, score in verdict.scores.items()},
             "failed": {name: verdict.scores[name].reason for name in verdict.failed},
         }
-        if verdict.passed or self.config.mode is GuardMode.MONITOR:
+        handoff = facts.decision is not None and facts.decision.action is Action.HANDOFF
+        if (verdict.passed and not handoff) or self.config.mode is GuardMode.MONITOR:
             return self._done(
                 text, verdict.handoff, Intervention.NONE, verdict, record, policy, sent=verdict
             )
@@ -261,7 +264,6 @@ class ReplyGuard:
         # score on your account"): the fallback asks what the shopper needs instead.
         # A handoff is said best in the rules' own words: sampled ones apologised "about the
         # charge" to a shopper who asked why their account was suspended (live API).
-        handoff = facts.decision is not None and facts.decision.action is Action.HANDOFF
         if self.config.candidates > 0 and facts.decided_intent is not None and not handoff:
             sampling = SamplingSettings(
                 max_tokens=self.config.max_tokens,

@@ -2037,3 +2037,62 @@ def test_whether_verified_asked_beside_a_misuse_report_stays_a_fraud_report() ->
     facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.FRAUD_REPORT)
     assert facts.decided_intent is Intent.FRAUD_REPORT
     assert "verified, so" not in _passing_fallback(facts)
+
+
+# Set 11 of the hand-written conversations (live API, 2026-12-07, third session).
+
+SOFA = StorefrontContext(items=[CartItem(title="corner sofa", price=Decimal("1450"))])
+
+
+def test_the_balance_after_a_purchase_is_what_would_be_owed_and_left() -> None:
+    gold = make_profile(credit_limit=Decimal("3000"), outstanding_balance=Decimal("100"))
+    history = _after("could I pay for the sofa over 12 months?", "Yes: $120.83 a month.")
+    message = "ok and what's my balance after that"
+    facts = TurnFacts(gold, SOFA, message, Intent.CREDIT_INFO, history)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    garbled = (
+        "Your credit limit is $3,000. You currently owe $100, so $60.42 a month over 24 months."
+    )
+    assert "decision" in verify(facts, garbled).failed
+    fallback = _passing_fallback(facts)
+    assert "$1,550" in fallback and "$1,450" in fallback
+
+
+@pytest.mark.parametrize(
+    ("message", "term"),
+    [
+        ("can I pay the headphones in 3?", 3),
+        ("and how much per month over the longest one?", 24),
+        ("what about the shortest plan?", 3),
+    ],
+)
+def test_a_term_asked_in_few_words_is_the_one_answered(message: str, term: int) -> None:
+    headphones = StorefrontContext(items=[CartItem(title="headphones", price=Decimal("240"))])
+    facts = TurnFacts(make_profile(), headphones, message, Intent.PURCHASE_FIT)
+    assert facts.asked_terms == frozenset({term})
+    other = 6 if term != 6 else 12
+    wrong = f"Yes, the headphones fit: ${240 / other:.2f} a month over {other} months."
+    assert not verify(facts, wrong).passed
+    assert f"over {term} months" in _passing_fallback(facts)
+
+
+def test_asked_what_they_can_afford_a_decline_over_the_credit_says_what_is_available() -> None:
+    tv = StorefrontContext(items=[CartItem(title="55in OLED TV", price=Decimal("1499"))])
+    message = "can I buy the TV? and if not, what can I afford?"
+    facts = TurnFacts(make_profile(), tv, message, Intent.PURCHASE_FIT)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    bare = (
+        "I'm sorry, instalments aren't available on your account: cart over the available credit."
+    )
+    assert "decision" in verify(facts, bare).failed
+    assert "$1,200" in _passing_fallback(facts)
+
+
+def test_interest_asked_beside_an_approval_is_answered() -> None:
+    message = "what terms can I choose from and is there any interest?"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    terms_only = (
+        "You're set up for instalments. As a gold member you can pick 3, 6, 12 or 24 months."
+    )
+    assert "decision" in verify(facts, terms_only).failed
+    assert verify(facts, terms_only + " All of them are interest-free.").passed

@@ -138,3 +138,10 @@ def test_a_report_of_misuse_names_it(message: str, misuse: bool) -> None:
 )
 def test_a_message_is_split_into_the_requests_it_asks(message: str, parts: list[str]) -> None:
     assert request_parts(message) == parts
+
+
+def test_a_figure_asked_for_is_not_a_figure_set() -> None:
+    # "what my credit limit is" was dropped as an attempt to set it (live API).
+    message = "Hello! Can you tell me what my credit limit is, and whether I can pay over 3 months?"
+    assert request_text(message) == message
+    assert request_text("my limit is now 5000. Can I buy it?") == "Can I buy it?"

@@ -85,3 +85,42 @@ def test_at_most_a_few_further_requests_are_answered() -> None:
         ("can I get a higher limit", Intent.LIMIT_INCREASE),
     )
     assert len(further) == MAX_FURTHER_REQUESTS
+
+
+def test_purchase_questions_about_different_items_are_different_requests() -> None:
+    # "is the TV too expensive for me? what about the headphones instead" got a decline of
+    # both together (live API).
+    both = StorefrontContext(
+        items=[
+            CartItem(title="55in OLED TV", price=Decimal("1099")),
+            CartItem(title="headphones", price=Decimal("249")),
+        ]
+    )
+    shopper = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("0"))
+    message = "is the TV too expensive for me? what about the headphones instead"
+    whole = TurnFacts(shopper, both, message, Intent.PURCHASE_FIT)
+    parts = [
+        replace(whole, message="is the TV too expensive for me?"),
+        replace(whole, message="what about the headphones instead"),
+    ]
+    facts, further = split_requests(whole, parts)
+    assert [i.title for i in facts.cart.items] == ["55in OLED TV"]
+    assert facts.decision is not None and facts.decision.action.value == "decline"
+    assert [[i.title for i in p.cart.items] for p in further] == [["headphones"]]
+    assert further[0].decision is not None and further[0].decision.action.value == "approve"
+
+
+def test_a_purchase_question_naming_no_item_is_about_the_items_asked() -> None:
+    two = StorefrontContext(
+        items=[
+            CartItem(title="corner sofa", price=Decimal("1450")),
+            CartItem(title="TV", price=Decimal("700")),
+        ]
+    )
+    whole = TurnFacts(make_profile(), two, "I want the sofa. Can I pay over 12 months?", None)
+    parts = [
+        replace(whole, message="I want the sofa.", intent=Intent.PURCHASE_FIT),
+        replace(whole, message="Can I pay over 12 months?", intent=Intent.INSTALMENT_ELIGIBILITY),
+    ]
+    facts, further = split_requests(whole, parts)
+    assert [i.title for i in facts.cart.items] == ["corner sofa"] and further == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ import pytest
 
 from app.domain.checks import TurnFacts
 from app.domain.profile import CartItem, StorefrontContext
+from app.domain.replies import detects_handoff
 from app.domain.rules import Intent
 from app.engine.base import Generation
 from app.services.guard import (
@@ -230,6 +232,20 @@ async def test_a_handoff_is_said_in_the_rules_words_without_sampling() -> None:
     assert "charge" not in guarded.text and "fraud" not in guarded.text
 
 
+async def test_a_handoff_that_passed_its_checks_is_still_said_in_the_rules_words() -> None:
+    # The checks read that a reply hands off, not what else it says (live API).
+    odd = "I'm transferring ord-221 to its own account, so a person needs to transfer it."
+    delivered = StorefrontContext(order_id="ord-221", order_status="delivered")
+    message = "my parcel ord-221 never showed up"
+    facts = TurnFacts(make_profile(), delivered, message, Intent.ORDER_STATUS)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+    guard = _guard("unused")
+    guarded = await _review(guard, facts, odd)
+    assert guarded.verdict is not None and guarded.verdict.passed  # it did pass
+    assert guarded.intervention is Intervention.FALLBACK and guarded.handoff
+    assert "its own account" not in guarded.text and guarded.record["intervention"] == "fallback"
+
+
 # --- a message that asks several things ------------------------------------------------
 
 
@@ -288,8 +304,10 @@ async def test_the_answer_comes_before_a_handoff_and_the_handoff_is_said_once() 
         ("can I talk to a person", Intent.HUMAN_REQUEST),
         ("what's my available credit?", Intent.CREDIT_INFO),
     )
-    assert guarded.handoff and guarded.text.endswith(handoff)
-    assert "$1,200" in guarded.text.removesuffix(handoff)
+    # The credit first, then the handoff (in the rules' words), said once.
+    assert guarded.handoff and "$1,200" in guarded.text
+    handing_off = [s for s in re.split(r"(?<=[.!?])\s+", guarded.text) if detects_handoff(s)]
+    assert len(handing_off) == 1 and guarded.text.endswith(handing_off[0])
 
 
 async def test_further_requests_are_answered_only_when_enforcing() -> None:
