@@ -464,6 +464,12 @@ class TurnFacts:
         secure. The other readings below each name the turn that called for them; the list,
         with examples, is in docs/serving.md ("The shopper's intent")."""
         intent = in_context(self.intent, self.cart)
+        # "just wondering if you're a real person" (read as asking for one, live API): told
+        # this is the shop's assistant, unless a person is asked for in so many words.
+        if asks_if_bot(self.message) and (
+            intent is None or (intent is Intent.HUMAN_REQUEST and not asks_for_person(self.message))
+        ):
+            return Intent.SMALL_TALK
         if asks_if_verified(self.message) and not reports_misuse(self.message):
             # "is my account verified?" (read as a fraud report, live API): the profile
             # answers it, with the figures; unverified, with the eligibility answer that
@@ -547,6 +553,9 @@ class TurnFacts:
             return Intent.CREDIT_INFO
         if intent is None and asks_credit_granted(self.message):
             return Intent.LIMIT_INCREASE
+        if intent is None and asks_about_own(self.message) and not self.cart.items:
+            # "and what's mine?" after a friend's balance was asked, read on its own.
+            return Intent.CREDIT_INFO
         if intent is None and asks_free_up(self.message):
             return Intent.CREDIT_INFO
         if intent in (None, Intent.SMALL_TALK) and asks_what_known(self.message):
@@ -988,7 +997,9 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     ):
         return Score(0.0, "informs, but the shopper asked how to return and is told nothing of it")
     if gold is Action.APPROVE and (
-        left := _swapped_out_named(facts, parsed.text) or _dropped_before_named(facts, parsed.text)
+        left := _swapped_out_named(facts, parsed.text)
+        or _dropped_before_named(facts, parsed.text)
+        or _earlier_item_named(facts, parsed.text)
     ):
         return Score(0.0, f"approves, but names the {left}, which is no longer asked about")
     return Score(1.0, f"stance {parsed.stance.value} = gold")
@@ -1018,6 +1029,49 @@ def _dropped_before_named(facts: TurnFacts, text: str) -> str | None:
         words = [w for w in said if w not in _NOT_AN_ITEM]
         if words and re.search(rf"\b{re.escape(words[0])}\b", text, re.IGNORECASE):
             return words[0]
+    return None
+
+
+_THE_WORDS_RE = re.compile(r"\bthe\s+([\w-]+)(?:\s+([\w-]+))?", re.IGNORECASE)
+# What "the ..." names in a reply that is no item: the conversation's own words.
+_CHAT_NOUNS = frozenset(
+    {
+        *("term", "terms", "plan", "plans", "month", "months", "year", "credit", "limit"),
+        *("balance", "price", "total", "cart", "basket", "order", "orders", "rest", "same"),
+        *("account", "payment", "payments", "instalment", "instalments", "installment"),
+        *("installments", "interest", "checkout", "option", "options", "item", "items"),
+        *("amount", "ones", "first", "second", "last", "longest", "shortest", "end", "money"),
+        *("way", "cost", "costs", "monthly", "available", "whole", "full", "team", "app"),
+        *("settings", "store", "shop", "website", "refund", "return", "returns", "details"),
+        *("moment", "time", "next", "other", "new", "good", "news", "best", "lowest"),
+    }
+)
+
+
+# Words after "the" that name no item ("the ultrabook goes on instalments").
+_COMMON_WORDS = frozenset(
+    {
+        *("goes", "go", "fits", "fit", "is", "are", "was", "would", "will", "can", "could"),
+        *("works", "costs", "comes", "and", "with", "for", "on", "at", "over", "into"),
+        *("within", "under", "above", "price", "right", "you", "your", "this", "that"),
+    }
+)
+
+
+def _earlier_item_named(facts: TurnFacts, text: str) -> str | None:
+    """An item asked about earlier in the conversation, named by a reply that names none
+    of the items now asked about ("what about just paying for the boots over 3 then" was
+    approved as "Yes, the ultrabook goes on instalments", live API)."""
+    items = facts.cart.items
+    if not items or not facts.history or _items_meant(text, items):
+        return None
+    earlier = " ".join(m["content"] for m in facts.history).lower()
+    for m in _THE_WORDS_RE.finditer(text):
+        for word in (w.lower() for w in m.groups() if w and len(w) > 2):
+            if word in _NOT_AN_ITEM or word in _CHAT_NOUNS or word in _COMMON_WORDS:
+                continue
+            if re.search(rf"\b{re.escape(word)}\b", earlier):
+                return word
     return None
 
 
@@ -1400,10 +1454,16 @@ def _monthly_of_the_rest(facts: TurnFacts, text: str, a: Amount) -> list[str]:
     fit = cart_fit(facts.profile, facts.cart)
     if len(items) < 2 or fit is None:
         return []
+    cur = facts.profile.currency
     meant = _items_meant(text, items)
+    if not meant:
+        # Priced, not named: "It's €129, which is €56.50 a month over 12 months" (the
+        # grinder's price, the payment for the grinder and the espresso machine, live API).
+        lo, hi = _sentence(text, a.start, a.end)
+        said = [b.value for b in extract_numbers(text[lo:hi]).amounts if b.value != a.value]
+        meant = [i for i in items if _near(quantize(i.price * i.quantity, cur), said)]
     if len(meant) != 1:
         return []
-    cur = facts.profile.currency
     terms = TERMS_BY_TIER[facts.profile.membership_tier]
     item = meant[0]
     own = [quantize(p / t, cur) for p in (item.price, item.price * item.quantity) for t in terms]

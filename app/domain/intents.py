@@ -221,6 +221,10 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "Say yes to instalments for the {title}.",
     ),
     Intent.CREDIT_INFO: (
+        # "is my limit still 1000?" was read as a request for a higher one (live API).
+        "Is my limit still $129?",
+        "Is my credit limit still the same?",
+        "Has my limit changed?",
         "How much credit have I got?",
         "What's my available balance?",
         "How much have I used of my limit?",
@@ -438,7 +442,10 @@ asks_if_bot = Cue(
     r"\b(?:are|r) (?:you|u) (?:a |an )?(?:bot|robot|human|real|person|ai|machine|computer)\b|"
     r"\bis (?:this|that|it) (?:a |an )?(?:bot|robot|human|real person|ai|machine|computer)\b|"
     r"\b(?:talking|speaking|chatting) (?:to|with) (?:a |an )?(?:bot|robot|human|real person|"
-    r"machine|ai|computer)\b"
+    r"machine|ai|computer)\b|"
+    # "just wondering if you're a real person" was passed to one (live API).
+    r"\b(?:if|whether) (?:you're|youre|you are|ur|u r) (?:a |an )?(?:bot|robot|human|real|"
+    r"person|ai|machine|computer)\b"
 )
 # How to have more of the limit to spend ("what can I do to free up credit?" was told the
 # figures and not how, live API): paying down the balance, or a limit review.
@@ -501,7 +508,8 @@ asks_max_spend = Cue(
     r"\b(?:most|max(?:imum)?|biggest|largest|highest|priciest)\b[^.!?]{0,30}"
     r"\b(?:buy|spend|afford|purchase|get|finance)\b|"
     # "and if not, what can I afford?"
-    r"\bwhat (?:can|could) i (?:afford|buy|spend|get)\b|\bhow much (?:can|could) i (?:afford|spend)\b",
+    r"\bwhat (?:can|could) i (?:afford|buy|spend|get)\b|"
+    r"\bhow much (?:can|could) i (?:afford|spend)\b",
     request_only=True,
 )
 # The rules' age limit asked ("is there an age limit? I am 72." got the credit figures).
@@ -566,7 +574,8 @@ asks_account_servicing = Cue(
     r"\b(?:close|delete|cancel|deactivate)\s+my\s+account\b|"
     r"\b(?:change|update)\s+my\s+(?:e-?mail|address|phone|password|name|card|bank)\b|"
     # "Can I cancel my order ord-5510?" was told the order is processing (live API).
-    r"\b(?:cancel|change|amend|modify)\s+(?:my|the|this|that|an)\s+order\b|"
+    r"\b(?:cancel|change|amend|modify)\s+(?:my|the|this|that|an)\s+(?:other\s+|last\s+|"
+    r"latest\s+|second\s+|new\s+)?order\b|"
     r"\bchange (?:the )?(?:delivery|shipping) address\b",
     request_only=True,
 )
@@ -735,7 +744,9 @@ def request_text(message: str) -> str:
 _QUESTION_START = (
     r"(?:what|what's|whats|when|where|whether|how|why|which|who|can|could|may|is|are|am|do|"
     r"does|did|"
-    r"will|would|should|has|have|tell me|show me|i (?:also )?(?:want|need|'d like|would like))\b"
+    r"will|would|should|has|have|tell me|show me|i (?:also )?(?:want|need|'d like|would like)|"
+    # Requests made as orders: "... and also cancel my other order pls".
+    r"cancel|change|check|track|send|give me|help me|put me|connect me|transfer me|close)\b"
 )
 _JOINED_RE = re.compile(
     rf"(?:\s*,\s*|\s+)(?:and|also|plus|&)(?:\s+also)?\s*,?\s+(?={_QUESTION_START})",

@@ -297,7 +297,8 @@ _LOWEST_PAYMENT_RE = re.compile(
 # dishwasher over 6?" was answered with no payment at all; "can I pay the headphones in
 # 3?" with the 6-month payment, live API): months, as an unsaid unit always is here.
 _OVER_BARE_RE = re.compile(
-    r"\bover\s+(?P<n>\d{1,2})\s*(?=[?!.,;]|$)|"
+    r"\bover\s+(?P<n>\d{1,2})\s*(?:(?:then|instead|please|pls|too|again)\b\s*)?"
+    r"(?=[?!.,;]|$)|"
     r"\bpay\b[^.!?]{0,40}?\bin\s+(?P<in>\d{1,2})\s*(?=[?!.,;]|$)",
     re.IGNORECASE,
 )

@@ -5,16 +5,17 @@
 the service reads one intent per message. Each part of the message
 (`app.domain.intents.request_parts`) is read on its own as well; the policy answers the
 message as a whole, and the reply guard adds the rules' answer to each further request
-of another kind that the policy's reply leaves unanswered.
+of another kind that the policy's reply leaves unanswered, in the order the shopper
+asked (a handoff last).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from app.domain.checks import TurnFacts
-from app.domain.intents import decided_alike
+from app.domain.intents import asks_if_bot, decided_alike
 from app.domain.rules import Action, Intent
 
 # At most this many further requests of one message are answered: a reply that answers
@@ -22,38 +23,64 @@ from app.domain.rules import Action, Intent
 MAX_FURTHER_REQUESTS = 2
 
 
-def split_requests(
-    facts: TurnFacts, parts: Sequence[TurnFacts]
-) -> tuple[TurnFacts, tuple[TurnFacts, ...]]:
-    """(the message's request the policy answers, the further ones answered after it).
+@dataclass(frozen=True)
+class Requests:
+    """What one message asks.
 
-    `facts` is the whole message as its intent was read; `parts` each of its requests read
-    on its own. Requests of one kind share one answer: asking whether instalments are
-    possible and whether an item fits (`decided_alike`), or anything a person must handle.
-    A fraud report in any part makes the whole message one: a person secures the account
-    before anything is bought on it or told about it. A message read whole as none of its
-    requests (or not placed at all) is answered as the first of them."""
+    Args:
+        main: the request the policy's reply is checked against (the whole message, when
+            it was read as one of its requests).
+        further: the other requests of other kinds, in the order asked.
+        asked_before: how many of `further` the shopper asked before `main`.
+    """
+
+    main: TurnFacts
+    further: tuple[TurnFacts, ...] = ()
+    asked_before: int = 0
+
+
+def split_requests(facts: TurnFacts, parts: Sequence[TurnFacts]) -> Requests:
+    """The requests of a message: `facts` is the whole message as its intent was read,
+    `parts` each of its requests read on its own.
+
+    Requests of one kind share one answer: asking whether instalments are possible and
+    whether an item fits (`decided_alike`), or anything a person must handle; purchase
+    questions about different items are different requests. A fraud report in any part
+    makes the whole message one: a person secures the account before anything is bought
+    on it or told about it. A message read whole as none of its requests (or not placed at
+    all) is answered as the first of them."""
     if any(part.decided_intent is Intent.FRAUD_REPORT for part in parts):
         if facts.decided_intent is not Intent.FRAUD_REPORT:
             facts = replace(facts, intent=Intent.FRAUD_REPORT)
-        return facts, ()
-    placed = [part for part in parts if part.decided_intent not in (None, Intent.SMALL_TALK)]
+        return Requests(facts)
+    placed = [part for part in parts if _asks_something(part)]
     if not placed:
-        return facts, ()
-    if facts.decided_intent is None or _kind(facts) not in {_kind(part) for part in placed}:
+        return Requests(facts)
+    kinds = [_kind(part) for part in placed]
+    if facts.decided_intent is None or _kind(facts) not in kinds:
         # Read as none of its requests ("how do returns work and can I get a limit
         # increase?" read whole as a credit question; two items asked about one by one,
         # read as one cart): answered as its first request, the others after it.
         facts = placed[0]
+    main = kinds.index(_kind(facts))
     seen = {_kind(facts)}
-    further: list[TurnFacts] = []
-    for part in placed:
-        kind = _kind(part)
+    further: list[tuple[int, TurnFacts]] = []
+    for at, (part, kind) in enumerate(zip(placed, kinds, strict=True)):
         if kind in seen or (kind == _ANY_PURCHASE and any(k.startswith(kind) for k in seen)):
             continue  # a purchase question naming no item is about the items already asked
         seen.add(kind)
-        further.append(part)
-    return facts, tuple(further[:MAX_FURTHER_REQUESTS])
+        further.append((at, part))
+    further = further[:MAX_FURTHER_REQUESTS]
+    before = sum(1 for at, _ in further if at < main)
+    return Requests(facts, tuple(part for _, part in further), before)
+
+
+def _asks_something(part: TurnFacts) -> bool:
+    """Whether a part is a request to answer: placed, and no greeting or thanks (whether
+    the shopper talks to a machine is a question, and is answered)."""
+    if part.decided_intent is None:
+        return False
+    return part.decided_intent is not Intent.SMALL_TALK or asks_if_bot(part.message)
 
 
 _ANY_PURCHASE = Intent.PURCHASE_FIT.value

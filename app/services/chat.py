@@ -40,7 +40,7 @@ from app.domain.intents import (
 )
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
-from app.domain.requests import split_requests
+from app.domain.requests import Requests, split_requests
 from app.domain.rules import Intent
 from app.engine.base import (
     ChatEngine,
@@ -87,7 +87,7 @@ class _Prepared:
     degraded: bool
     profile: Profile | None = None  # the facts the reply reasoned over (logged for retraining)
     facts: TurnFacts | None = None  # what the reply guard checks the reply against
-    further: tuple[TurnFacts, ...] = ()  # the message's other requests (`split_requests`)
+    requests: Requests | None = None  # what the message asks, when it asks several things
     persist: asyncio.Task[ChatReply] | None = None  # recording the turn, once generated
     released: bool = False  # lock released and claim settled (`ChatService._release`)
 
@@ -344,7 +344,8 @@ class ChatService:
             with span("intent"):  # only what the encoder has not finished by now
                 intent = await self._intent(turn, classifying, history)
                 facts = TurnFacts(profile, turn.context, turn.message, intent, tuple(history))
-                facts, further = split_requests(facts, await self._parts(turn, facts))
+                requests = split_requests(facts, await self._parts(turn, facts))
+                facts = requests.main
             with span("prompt"):
                 decision = facts.decision if self.limits.prompt_verdict else None
                 # Trimmed by tokens to the engine's context; `history` itself stays whole
@@ -374,7 +375,7 @@ class ChatService:
             degraded=degraded,
             profile=profile,
             facts=facts,
-            further=further,
+            requests=requests,
         )
 
     async def _parts(self, turn: ChatTurn, facts: TurnFacts) -> list[TurnFacts]:
@@ -397,7 +398,8 @@ class ChatService:
             adapter=prepared.policy.adapter,
             policy=prepared.policy.version,
             seed=f"{prepared.session_id}:{len(prepared.history)}",
-            further=prepared.further,
+            further=prepared.requests.further if prepared.requests else (),
+            asked_before=prepared.requests.asked_before if prepared.requests else 0,
         )
 
     async def _carry_context(self, storefront_id: str, session_id: str, turn: ChatTurn) -> ChatTurn:

@@ -178,10 +178,12 @@ class ReplyGuard:
         policy: str,
         seed: str,
         further: Sequence[TurnFacts] = (),
+        asked_before: int = 0,
     ) -> GuardedReply:
         """Check `generation` (the policy's reply) and decide what the shopper reads; in
-        `enforce` mode, also answer the message's `further` requests
-        (`app.domain.requests.split_requests`) that the reply leaves unanswered."""
+        `enforce` mode, also answer the message's `further` requests that the reply leaves
+        unanswered (`app.domain.requests.Requests`: the first `asked_before` of them were
+        asked before the one the reply answers)."""
         guarded = await self._review(
             facts=facts,
             generation=generation,
@@ -192,16 +194,15 @@ class ReplyGuard:
         )
         if self.config.mode is not GuardMode.ENFORCE or not further:
             return guarded
-        return self._answer_further(guarded, further, seed)
+        return self._answer_further(guarded, further, asked_before, seed)
 
     def _answer_further(
-        self, guarded: GuardedReply, further: Sequence[TurnFacts], seed: str
+        self, guarded: GuardedReply, further: Sequence[TurnFacts], asked_before: int, seed: str
     ) -> GuardedReply:
-        """`guarded` with the rules' answer to each further request it leaves unanswered:
-        after it, or before it when it hands the session to a person (the shopper reads
-        the answer, then the handoff). Only answers that pass their own checks are added."""
-        before: list[str] = []
-        after: list[str] = []
+        """`guarded` with the rules' answer to each further request it leaves unanswered,
+        in the order the shopper asked, a handoff last (the shopper reads the answers, then
+        that a person takes over). Only answers that pass their own checks are added."""
+        said: list[tuple[int, str, bool]] = [(asked_before, guarded.text, guarded.handoff)]
         handoff = guarded.handoff
         added: list[dict[str, str]] = []
         for i, part in enumerate(further):
@@ -216,16 +217,16 @@ class ReplyGuard:
             if not sent.passed:  # a gap in the references: log it, never show the shopper
                 logger.error("further request's reply failed its checks: %s", sent.failed)
                 continue
-            (before if handoff else after).append(text)
+            said.append((i if i < asked_before else i + 1, text, sent.handoff))
             handoff = handoff or sent.handoff
             added.append({"intent": part.decided_intent.value, "reply": text})
         if not added:
             return guarded
-        said = [*before, guarded.text, *after]
-        last = len(said) - 1
+        ordered = [text for _, text, _ in sorted(said, key=lambda s: (s[2], s[0]))]
+        last = len(ordered) - 1
         text = " ".join(
             without_pleasantries(part, greeting=i > 0, closing=i < last)
-            for i, part in enumerate(said)
+            for i, part in enumerate(ordered)
         )
         record = {**guarded.record, "further": added}
         return replace(guarded, text=text, handoff=handoff, record=record)

@@ -2096,3 +2096,53 @@ def test_interest_asked_beside_an_approval_is_answered() -> None:
     )
     assert "decision" in verify(facts, terms_only).failed
     assert verify(facts, terms_only + " All of them are interest-free.").passed
+
+
+def test_an_item_asked_about_earlier_named_in_place_of_the_one_asked_now_fails() -> None:
+    # "ok what about just paying for the boots over 3 then" was approved as "Yes, the
+    # ultrabook goes on instalments" at the 6-month payment (live API).
+    boots = StorefrontContext(items=[CartItem(title="hiking boots", price=Decimal("180"))])
+    history = _after("could the ultrabook go on 6 months?", "Sorry, that's over your credit.")
+    message = "ok what about just paying for the boots over 3 then"
+    facts = TurnFacts(make_profile(), boots, message, Intent.PURCHASE_FIT, history)
+    assert facts.asked_terms == frozenset({3})
+    assert (
+        "decision"
+        in verify(
+            facts, "Yes, the ultrabook goes on instalments: $60 a month over 3 months."
+        ).failed
+    )
+    assert verify(facts, "Yes, the boots go on instalments: $60 a month over 3 months.").passed
+    assert verify(facts, "Yes, that works: $60 a month over 3 months.").passed
+
+
+def test_a_payment_for_the_cart_said_of_one_items_price_fails() -> None:
+    kit = StorefrontContext(
+        items=[
+            CartItem(title="espresso machine", price=Decimal("549")),
+            CartItem(title="coffee grinder", price=Decimal("129")),
+        ]
+    )
+    facts = TurnFacts(
+        make_profile(), kit, "can I pay for these in instalments?", Intent.PURCHASE_FIT
+    )
+    wrong = (
+        "Yes, your boyie-beer is in the cart. It's $129, which is $56.50 a month over 12 months."
+    )
+    assert "numeric" in verify(facts, wrong).failed
+    assert verify(facts, "Yes, your cart is $678, which is $56.50 a month over 12 months.").passed
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "decided"),
+    [
+        ("cancel my other order pls", Intent.RETURNS, Intent.HUMAN_REQUEST),
+        ("what's mine?", None, Intent.CREDIT_INFO),
+        ("Just wondering if you're a real person", Intent.HUMAN_REQUEST, Intent.SMALL_TALK),
+        ("I want a real person, are you a bot?", Intent.HUMAN_REQUEST, Intent.HUMAN_REQUEST),
+    ],
+)
+def test_requests_read_on_their_own(message: str, intent: Intent | None, decided: Intent) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, intent)
+    assert facts.decided_intent is decided
+    _passing_fallback(facts)

@@ -7,16 +7,17 @@ from decimal import Decimal
 
 from app.domain.checks import TurnFacts
 from app.domain.profile import CartItem, StorefrontContext
-from app.domain.requests import MAX_FURTHER_REQUESTS, split_requests
+from app.domain.requests import MAX_FURTHER_REQUESTS, Requests, split_requests
 from app.domain.rules import Intent
 from tests.factories import make_profile
 
 PHONE = StorefrontContext(items=[CartItem(title="Pixel 9 phone", price=Decimal("299"))])
 
 
-def _split(whole: Intent | None, *parts: tuple[str, Intent | None]):  # type: ignore[no-untyped-def]
+def _split(whole: Intent | None, *parts: tuple[str, Intent | None]) -> tuple:  # type: ignore[type-arg]
     facts = TurnFacts(make_profile(), PHONE, " and ".join(m for m, _ in parts), whole)
-    return split_requests(facts, [replace(facts, message=m, intent=i) for m, i in parts])
+    asked = split_requests(facts, [replace(facts, message=m, intent=i) for m, i in parts])
+    return asked.main, asked.further
 
 
 def test_a_request_of_another_kind_is_answered_after_the_one_the_message_was_read_as() -> None:
@@ -103,7 +104,7 @@ def test_purchase_questions_about_different_items_are_different_requests() -> No
         replace(whole, message="is the TV too expensive for me?"),
         replace(whole, message="what about the headphones instead"),
     ]
-    facts, further = split_requests(whole, parts)
+    facts, further = _main_and_further(split_requests(whole, parts))
     assert [i.title for i in facts.cart.items] == ["55in OLED TV"]
     assert facts.decision is not None and facts.decision.action.value == "decline"
     assert [[i.title for i in p.cart.items] for p in further] == [["headphones"]]
@@ -122,5 +123,39 @@ def test_a_purchase_question_naming_no_item_is_about_the_items_asked() -> None:
         replace(whole, message="I want the sofa.", intent=Intent.PURCHASE_FIT),
         replace(whole, message="Can I pay over 12 months?", intent=Intent.INSTALMENT_ELIGIBILITY),
     ]
-    facts, further = split_requests(whole, parts)
+    facts, further = _main_and_further(split_requests(whole, parts))
     assert [i.title for i in facts.cart.items] == ["corner sofa"] and further == ()
+
+
+def _main_and_further(asked: Requests) -> tuple[TurnFacts, tuple[TurnFacts, ...]]:
+    return asked.main, asked.further
+
+
+def test_requests_asked_before_the_one_the_message_was_read_as_are_counted() -> None:
+    # Read whole as a credit question, its eligibility question asked first.
+    facts = TurnFacts(make_profile(), PHONE, "am I eligible, and is my limit still 1000?", None)
+    parts = [
+        replace(facts, message="am I eligible", intent=Intent.INSTALMENT_ELIGIBILITY),
+        replace(facts, message="is my limit still 1000?", intent=Intent.CREDIT_INFO),
+    ]
+    asked = split_requests(replace(facts, intent=Intent.CREDIT_INFO), parts)
+    assert asked.main.decided_intent is Intent.CREDIT_INFO and asked.asked_before == 1
+    assert [p.message for p in asked.further] == ["am I eligible"]
+
+
+def test_asking_whether_it_is_a_machine_is_a_request_to_answer() -> None:
+    # "Hi! Just wondering if you're a real person, and whether I can split the boots into
+    # payments" was passed to a person (live API).
+    facts = TurnFacts(make_profile(), PHONE, "whether I can split it into payments", None)
+    parts = [
+        replace(facts, message="Hi!", intent=Intent.SMALL_TALK),
+        replace(
+            facts, message="Just wondering if you're a real person", intent=Intent.HUMAN_REQUEST
+        ),
+        replace(facts, message="whether I can split it into payments", intent=Intent.PURCHASE_FIT),
+    ]
+    assert parts[1].decided_intent is Intent.SMALL_TALK
+    asked = split_requests(replace(facts, intent=Intent.PURCHASE_FIT), parts)
+    assert asked.main.decided_intent is Intent.PURCHASE_FIT
+    assert [p.decided_intent for p in asked.further] == [Intent.SMALL_TALK]
+    assert asked.asked_before == 1

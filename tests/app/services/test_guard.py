@@ -249,7 +249,9 @@ async def test_a_handoff_that_passed_its_checks_is_still_said_in_the_rules_words
 # --- a message that asks several things ------------------------------------------------
 
 
-async def _review_parts(guard: ReplyGuard, message: str, text: str, *parts: tuple[str, Intent]):  # type: ignore[no-untyped-def]
+async def _review_parts(  # type: ignore[no-untyped-def]
+    guard: ReplyGuard, message: str, text: str, *parts: tuple[str, Intent], asked_before: int = 0
+):
     whole = TurnFacts(make_profile(), PHONE, message, parts[0][1])
     further = tuple(replace(whole, message=m, intent=i) for m, i in parts[1:])
     return await guard.review(
@@ -260,6 +262,7 @@ async def _review_parts(guard: ReplyGuard, message: str, text: str, *parts: tupl
         policy="test-v1",
         seed="s-1",
         further=further,
+        asked_before=asked_before,
     )
 
 
@@ -320,3 +323,16 @@ async def test_further_requests_are_answered_only_when_enforcing() -> None:
         ("can I buy the Pixel 9 phone?", Intent.PURCHASE_FIT),
     )
     assert guarded.text == balance
+
+
+async def test_a_request_asked_first_is_answered_first() -> None:
+    balance = "Your limit is $1,500 and you have $1,200 available."
+    guarded = await _review_parts(
+        _guard("unused"),
+        "can I buy the Pixel 9 phone, and what's my balance?",
+        balance,
+        ("what's my balance", Intent.CREDIT_INFO),
+        ("can I buy the Pixel 9 phone?", Intent.PURCHASE_FIT),
+        asked_before=1,
+    )
+    assert guarded.text.endswith(balance) and "$299" in guarded.text.removesuffix(balance)
