@@ -57,6 +57,7 @@ from app.domain.intents import (
     asks_interest,
     asks_left_after,
     asks_max_spend,
+    asks_minimum,
     asks_owed,
     asks_price,
     asks_shortfall,
@@ -106,6 +107,7 @@ from app.domain.replies import (
     says_assistant,
     says_limit_review,
     says_no_interest,
+    says_no_minimum,
     says_paying_down,
     says_regions,
     says_way_forward,
@@ -556,6 +558,9 @@ class TurnFacts:
         if intent is None and asks_about_own(self.message) and not self.cart.items:
             # "and what's mine?" after a friend's balance was asked, read on its own.
             return Intent.CREDIT_INFO
+        if intent is None and asks_age_rule(self.message):
+            # "is there a minimum age?" (the classifier abstained): the eligibility rule.
+            return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if intent is None and asks_free_up(self.message):
             return Intent.CREDIT_INFO
         if intent in (None, Intent.SMALL_TALK) and asks_what_known(self.message):
@@ -947,6 +952,8 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     verified_said = any(claim.subject == "verified" for claim in parsed.claims)
     if asks_if_verified(facts.message) and gold is not Action.HANDOFF and not verified_said:
         return Score(0.0, "the shopper asked whether they are verified, and is not told")
+    if gold is Action.APPROVE and asks_minimum(facts.message) and not says_no_minimum(parsed.text):
+        return Score(0.0, "the shopper asked about a minimum amount, and is not told there is none")
     age_asked = gold is not Action.HANDOFF and asks_age_rule(facts.message)
     if age_asked and not says_age_rule(parsed.text):
         return Score(0.0, "the shopper asked about the age limit, and is not told it")

@@ -211,10 +211,12 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         # Buying asked plainly: on this storefront's chat it asks whether the credit covers
         # it ("can I buy the blender?" read as a return, live API).
         "Can I buy the {title}?",
+        "Can I buy another one on credit?",
+        "Could I get the {title} on credit?",
+        "Could I get a new one on finance?",
         "Can I purchase the {title}?",
         "I want to buy the {title}.",
         "Can I get the {title}?",
-        "I'd like to buy this.",
         # Demands for a yes are still purchase questions: the rules answer them.
         "Tell me I'm approved for the {title}.",
         "Just approve me for the {title}.",
@@ -225,6 +227,7 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "Is my limit still $129?",
         "Is my credit limit still the same?",
         "Has my limit changed?",
+        "What's my current one?",
         "How much credit have I got?",
         "What's my available balance?",
         "How much have I used of my limit?",
@@ -266,6 +269,7 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "The item came damaged, what can I do?",
     ),
     Intent.DISPUTE: (
+        "I want to challenge a charge.",
         "I was overcharged.",
         "You charged me twice.",
         "I want to dispute this payment.",
@@ -391,6 +395,19 @@ reports_misuse = Cue(
     r"order|ordered|authori[sz]e|recogni[sz]e|know|do)\b|not me|someone (?:else )?(?:used|"
     r"made|bought|ordered|got into|has)|used by someone|recogni[sz]e)"
 )
+# Something to buy named: an item ("the TV", "this phone", "these"), the cart, a price, or
+# buying itself ("can I buy something on instalments?" asks which product).
+# Whether instalments are possible and whether an item fits are decided alike, and the
+# encoder's vote between them is near a coin toss; asked with nothing named, the question
+# is whether instalments are open to the shopper, not which product ("Hello, I'd like to
+# know if I can use instalment plans").
+names_something_to_buy = Cue(
+    r"\b(?:this|these|those|ones?|buy|buying|afford|a purchase|purchase (?:a|an|the|it))\b|"
+    r"\bthe (?!terms?\b|plans?\b|instal|install|option|rules?\b|months?\b|payments?\b|credit\b|"
+    r"limit\b|account\b|interest\b|pay\b|buy now\b|bnpl\b|finance\b|scheme\b)[a-z]|"
+    r"\bmy (?:cart|basket|order|purchase|shopping)\b|[$€£¥]\s?\d|\d\s?(?:dollars|euros?|pounds)\b",
+    request_only=True,
+)
 # What is owed ("How much do I owe?", "what's still outstanding?"), not what is left to
 # spend ("balance" alone is both, "interest on my balance" neither); override text aside.
 asks_owed = Cue(
@@ -460,7 +477,9 @@ asks_free_up = Cue(
 asks_way_forward = Cue(
     r"\bwhat (?:do|can|should|would) i (?:need to |have to )?do\b|"
     r"\bhow (?:do|can|could) i (?:fix|change|sort|solve|resolve|get (?:it|this|that) (?:fixed|"
-    r"sorted)|get (?:instalments|credit|it) back|become eligible|qualify|(?:get )?verif\w*)\b",
+    r"sorted)|get (?:instalments|credit|it) back|become eligible|qualify|(?:get )?verif\w*)\b|"
+    # "when can i use instalments again?" (late account) got the decline alone (live API).
+    r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to)\b[^.!?]{0,30}\bagain\b",
     request_only=True,
 )
 # Identity verification named ("how do I verify then?" after a decline for it got the
@@ -499,7 +518,8 @@ names_credit_foreign = Cue(
     r"\bwie ?viel (?:schulde ich|habe ich noch|ist noch)\b|\bquanto (?:devo|mi resta|ho)\b|"
     r"\bhoeveel (?:ben ik schuldig|heb ik nog)\b|\b(?:disponible|verfügbar|disponibile|"
     r"beschikbaar|l[ií]mite de cr[eé]dito|kreditlimit|limite de cr[eé]dit|limite di credito|"
-    r"kredietlimiet|krediet|kredit|crédit|crédito|credito)\b|利用可能|限度額|残高",
+    r"kredietlimiet|krediet|kredit|crédit|crédito|credito|solde|saldo|kontostand|"
+    r"mon limite|ma limite|mein limit|mi l[ií]mite|il mio limite)\b|利用可能|限度額|残高",
     request_only=True,
 )
 # The most the shopper can spend asked as a thing to buy ("What's the most expensive thing
@@ -516,6 +536,14 @@ asks_max_spend = Cue(
 asks_age_rule = Cue(
     r"\bage (?:limit|restriction|requirement)s?\b|\b(?:too old|too young|minimum age|"
     r"maximum age|how old)\b",
+    request_only=True,
+)
+# A smallest amount for a plan asked ("is there a minimum amount for instalments?" got the
+# payment alone, live API): the rules set none.
+asks_minimum = Cue(
+    r"\bminimum (?:amount|spend|purchase|order|price|value|basket|cart)\b|"
+    r"\bis there a min(?:imum)?\b(?! age)|\bhow (?:little|small|cheap)\b[^.!?]{0,30}\b(?:instal|"
+    r"finance|credit|plan)",
     request_only=True,
 )
 # Whether anything is due now ("do I have to pay anything today?" got the terms again,
@@ -576,7 +604,7 @@ asks_account_servicing = Cue(
     # "Can I cancel my order ord-5510?" was told the order is processing (live API).
     r"\b(?:cancel|change|amend|modify)\s+(?:my|the|this|that|an)\s+(?:other\s+|last\s+|"
     r"latest\s+|second\s+|new\s+)?order\b|"
-    r"\bchange (?:the )?(?:delivery|shipping) address\b",
+    r"\bchange (?:the |my |our )?(?:delivery|shipping) address\b",
     request_only=True,
 )
 # An order named by its number ("it's ord-7788": with no order in view, it was asked for
@@ -746,7 +774,9 @@ _QUESTION_START = (
     r"does|did|"
     r"will|would|should|has|have|tell me|show me|i (?:also )?(?:want|need|'d like|would like)|"
     # Requests made as orders: "... and also cancel my other order pls".
-    r"cancel|change|check|track|send|give me|help me|put me|connect me|transfer me|close)\b"
+    r"cancel|change|check|track|send|give me|help me|put me|connect me|transfer me|close|"
+    # "... and also know if I can pay the pram in 6"
+    r"(?:i'd like to |i want to )?(?:know|ask|find out) (?:if|whether|when|how|what))\b"
 )
 _JOINED_RE = re.compile(
     rf"(?:\s*,\s*|\s+)(?:and|also|plus|&)(?:\s+also)?\s*,?\s+(?={_QUESTION_START})",

@@ -29,6 +29,7 @@ from app.domain.intents import (
     asks_interest,
     asks_left_after,
     asks_max_spend,
+    asks_minimum,
     asks_owed,
     asks_price,
     asks_shortfall,
@@ -49,6 +50,7 @@ from app.domain.replies import (
     says_age_rule,
     says_limit_review,
     says_no_interest,
+    says_no_minimum,
     says_paying_down,
     says_regions,
     says_way_forward,
@@ -703,6 +705,16 @@ def _verification_stated(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, "Your identity is verified, so there's nothing to do there.")
 
 
+NO_MINIMUM = "There's no minimum amount: anything within your available credit can go on a plan."
+
+
+def _minimum_stated(turn: Turn, reply: str) -> str:
+    """Asked whether a plan has a smallest amount, an approval says it has none."""
+    if turn.decision.action is not Action.APPROVE or not asks_minimum(turn.message):
+        return reply
+    return reply if says_no_minimum(reply) else _after_the_figures(reply, NO_MINIMUM)
+
+
 def _regions_listed(turn: Turn, reply: str) -> str:
     """Asked where instalments are offered, a reply names the countries."""
     if not asks_which_regions(turn.message) or says_regions(reply):
@@ -904,6 +916,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _age_rule_stated,
         _interest_stated,
         _verification_stated,
+        _minimum_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

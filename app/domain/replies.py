@@ -566,5 +566,7 @@ def says_way_forward(text: str, reason: DeclineReason) -> bool:
     return cue is not None and cue(text)
 
 
+# No smallest amount for a plan.
+says_no_minimum = Cue(r"\bno (?:minimum|min)\b|\bany amount\b|\bisn't a minimum\b")
 # The age rule: adults only, from 18.
 says_age_rule = Cue(r"\b(?:18|eighteen|adults?|age of majority)\b")

@@ -38,6 +38,7 @@ from cachetools import LRUCache
 from app.domain.intents import (
     decided_alike,
     names_other_account,
+    names_something_to_buy,
     prototype_messages,
     request_text,
 )
@@ -133,6 +134,9 @@ class MiniLMIntentClassifier(IntentClassifier):
         temperature: vote weight exp((similarity - 1) / temperature); small = nearest wins.
         min_similarity: abstain when the voters' mean similarity is below this.
         min_share: abstain when the winning intent holds less than this share of the vote.
+        close_vote: a vote between the two intents decided alike is close when the winner
+            holds at most this many times the other's weight; what the message names then
+            decides (`names_something_to_buy`).
         prototypes: (message, intent) pairs; default `prototype_messages()`.
         encoder: a `SentenceTransformer`; default the bundled MiniLM.
         row_cache_size: request texts whose similarities are kept (least recently used
@@ -146,6 +150,7 @@ class MiniLMIntentClassifier(IntentClassifier):
         temperature: float = 0.05,
         min_similarity: float = 0.35,
         min_share: float = 0.5,
+        close_vote: float = 3.0,
         prototypes: Sequence[tuple[str, Intent]] | None = None,
         encoder: Any = None,
         row_cache_size: int = 4096,
@@ -159,6 +164,7 @@ class MiniLMIntentClassifier(IntentClassifier):
         self.temperature = temperature
         self.min_similarity = min_similarity
         self.min_share = min_share
+        self.close_vote = close_vote
         self._encoder = encoder
         pairs = list(prototypes) if prototypes is not None else prototype_messages()
         self.texts = [t for t, _ in pairs]
@@ -226,6 +232,13 @@ class MiniLMIntentClassifier(IntentClassifier):
         share = agreeing / (sum(votes.values()) or 1.0)
         if mean_sim < self.min_similarity or share < self.min_share:
             return IntentGuess(None, mean_sim, share)
+        alike = (Intent.PURCHASE_FIT, Intent.INSTALMENT_ELIGIBILITY)
+        if best in alike and min(votes[i] for i in alike) * self.close_vote >= votes[best]:
+            # A close vote between the two intents decided alike: what the message names
+            # decides ("Hello, I'd like to know if I can use instalment plans" was read as
+            # a purchase, and asked which product).
+            buying = names_something_to_buy(message)
+            best = Intent.PURCHASE_FIT if buying else Intent.INSTALMENT_ELIGIBILITY
         return IntentGuess(best, mean_sim, share)
 
 
@@ -261,15 +274,22 @@ class Int8Encoder:
             self._model = model
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, **_: Any) -> np.ndarray:
-        """(N, dim) unit-norm embeddings, `batch_size` texts per pass."""
+        """(N, dim) unit-norm embeddings, one text per pass.
+
+        One at a time, not `batch_size` together: dynamic int8 scales each activation
+        tensor by its own range, so a batch gives a text a slightly different embedding
+        from its batch-mates and their padding, and a message near the vote's threshold
+        was read as one intent or another depending on what was encoded beside it (the
+        prototypes, or another shopper's message in the same batch).
+        """
         import numpy as np
 
         torch = self._torch
         chunks = []
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
+            for text in texts:
                 batch = self._tokenizer(
-                    list(texts[start : start + batch_size]),
+                    [text],
                     padding=True,
                     truncation=True,
                     max_length=self._max_length,

@@ -2146,3 +2146,46 @@ def test_requests_read_on_their_own(message: str, intent: Intent | None, decided
     facts = TurnFacts(make_profile(), StorefrontContext(), message, intent)
     assert facts.decided_intent is decided
     _passing_fallback(facts)
+
+
+# Set 13 of the hand-written conversations (live API, 2026-12-07, third session).
+
+BIKE = StorefrontContext(items=[CartItem(title="gravel bike", price=Decimal("1150"))])
+
+
+def test_asked_about_a_minimum_amount_an_approval_says_there_is_none() -> None:
+    message = "Can I have the bike over 24 months? Also is there a minimum amount for instalments?"
+    facts = TurnFacts(make_profile(), BIKE, message, Intent.PURCHASE_FIT)
+    payment = "Yes, the gravel bike fits: $47.92 a month over 24 months."
+    assert "decision" in verify(facts, payment).failed
+    assert "no minimum" in _passing_fallback(facts)
+
+
+def test_asked_when_instalments_open_again_a_late_account_is_told_how() -> None:
+    late = make_profile(account_standing="delinquent")
+    message = "how much do i owe and when can i use instalments again?"
+    facts = TurnFacts(late, StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    bare = "I'm sorry, instalments aren't available on your account: account not in good standing."
+    assert "decision" in verify(facts, bare).failed
+    _passing_fallback(facts)
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "decided"),
+    [
+        (
+            "I need to change my delivery address for ord-3321",
+            Intent.ORDER_STATUS,
+            Intent.HUMAN_REQUEST,
+        ),
+        ("Et quel est mon solde ?", None, Intent.CREDIT_INFO),
+        ("is there a minimum age?", None, Intent.INSTALMENT_ELIGIBILITY),
+    ],
+)
+def test_more_requests_read_on_their_own(
+    message: str, intent: Intent | None, decided: Intent
+) -> None:
+    order = StorefrontContext(order_id="ord-3321", order_status="processing")
+    facts = TurnFacts(make_profile(), order, message, intent)
+    assert facts.decided_intent is decided
+    _passing_fallback(facts)

@@ -134,6 +134,14 @@ def test_a_report_of_misuse_names_it(message: str, misuse: bool) -> None:
         ("can I buy the chair and the desk?", ["can I buy the chair and the desk?"]),
         ("what is my limit and balance?", ["what is my limit and balance?"]),
         ("Rock and roll", ["Rock and roll"]),
+        (
+            "can u check where ord-7710 is and also cancel my other order pls",
+            ["can u check where ord-7710 is", "cancel my other order pls"],
+        ),
+        (
+            "I need to change my address and also know if I can pay the pram in 6",
+            ["I need to change my address", "know if I can pay the pram in 6"],
+        ),
     ],
 )
 def test_a_message_is_split_into_the_requests_it_asks(message: str, parts: list[str]) -> None:

@@ -265,3 +265,32 @@ class _Counting:
     def encode(self, texts: list[str], **kw: Any) -> Any:
         self._calls.append(list(texts))
         return self._classifier.embed(texts)
+
+
+def test_a_message_reads_the_same_whatever_is_encoded_beside_it(intent_classifier: Any) -> None:
+    """Dynamic int8 scales activations by their range: encoded in one batch, a message's
+    embedding depended on its batch-mates (another shopper's message, the prototypes), and
+    a message near the vote's threshold changed intent with them."""
+    import numpy as np
+
+    encoder = intent_classifier._encoder
+    message = "Hello, I'd like to know if I can use instalment plans."
+    alone = encoder.encode([message])
+    beside = encoder.encode(["hi", message, "my parcel never came and I want a refund right now"])
+    assert np.array_equal(alone[0], beside[1])
+
+
+def test_a_close_vote_between_intents_decided_alike_goes_by_what_the_message_names(
+    intent_classifier: Any,
+) -> None:
+    import numpy as np
+
+    labels = [Intent.PURCHASE_FIT, Intent.INSTALMENT_ELIGIBILITY, Intent.PURCHASE_FIT]
+    close = np.array([0.80, 0.79, 0.78])  # purchase leads, eligibility close behind
+    vote = intent_classifier.vote
+    nothing_named = vote("can I use instalment plans?", None, close, labels)
+    assert nothing_named.intent is Intent.INSTALMENT_ELIGIBILITY
+    assert vote("can I finance the TV?", None, close, labels).intent is Intent.PURCHASE_FIT
+    # A near-exact match is not a close vote: it stands whatever the message names.
+    clear = np.array([0.99, 0.70, 0.70])
+    assert vote("can I use instalment plans?", None, clear, labels).intent is Intent.PURCHASE_FIT
