@@ -176,6 +176,8 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "Can I pay in installments?",
         "Could I spread payments over a few months?",
         "Is interest-free credit available on my account?",
+        "How do instalments work?",
+        "Can you explain your payment plans?",
         # Follow-ups about a term: with items in view they are decided as a purchase
         # (`in_context`), so the reply gives that term's payment.
         "And over a year?",
@@ -546,6 +548,14 @@ asks_minimum = Cue(
     r"finance|credit|plan)",
     request_only=True,
 )
+# Which of the items in view fits, asked ("which one can I afford, the tent or the chair?"
+# was asked which product, live API): each item is its own request.
+asks_which_fits = Cue(
+    r"\bwhich (?:one|of (?:them|these|those|the two)|is)\b[^.!?]{0,40}\b(?:afford|fits?|buy|"
+    r"get|cheaper|within)\b|\b(?:afford|fits?|buy|get)\b[^.!?]{0,20}\bwhich (?:one|of)\b|"
+    r"\b(?:either|or)\b[^.!?]{0,60}\b(?:which|whichever)\b",
+    request_only=True,
+)
 # Whether anything is due now ("do I have to pay anything today?" got the terms again,
 # live API): a plan covers the whole price, nothing is paid up front.
 asks_upfront = Cue(
@@ -775,6 +785,7 @@ _QUESTION_START = (
     r"will|would|should|has|have|tell me|show me|i (?:also )?(?:want|need|'d like|would like)|"
     # Requests made as orders: "... and also cancel my other order pls".
     r"cancel|change|check|track|send|give me|help me|put me|connect me|transfer me|close|"
+    r"return|exchange|refund|"
     # "... and also know if I can pay the pram in 6"
     r"(?:i'd like to |i want to )?(?:know|ask|find out) (?:if|whether|when|how|what))\b"
 )

@@ -288,7 +288,9 @@ _FOREIGN_MONTHS_RE = re.compile(
 _LOWEST_PAYMENT_RE = re.compile(
     r"\b(?:cheapest|lowest|smallest|least)\b[^.!?]{0,30}?\b(?:monthly|a month|per month|"
     r"payments?|instal?l?ments?|option|plan)\b|\blongest (?:term|plan|option|one|period)\b|"
-    r"\bmost months\b|\bmax(?:imum)? (?:term|months)\b|\blongest\W*$",
+    r"\bmost months\b|\bmax(?:imum)? (?:term|months)\b|\blongest\W*$|"
+    # "What's the longest I can spread the phone over?"
+    r"\blongest (?:i|we) (?:can|could)\b",
     re.IGNORECASE,
 )
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.domain.checks import TurnFacts
-from app.domain.intents import asks_if_bot, decided_alike
+from app.domain.intents import asks_if_bot, asks_which_fits, decided_alike
 from app.domain.rules import Action, Intent
 
 # At most this many further requests of one message are answered: a reply that answers
@@ -73,6 +73,20 @@ def split_requests(facts: TurnFacts, parts: Sequence[TurnFacts]) -> Requests:
     further = further[:MAX_FURTHER_REQUESTS]
     before = sum(1 for at, _ in further if at < main)
     return Requests(facts, tuple(part for _, part in further), before)
+
+
+def items_compared(facts: TurnFacts) -> list[TurnFacts]:
+    """Each item in view asked about on its own, when the message asks which of them fits
+    ("which one can I afford, the tent or the chair?" was asked which product, live API);
+    none otherwise. Read as parts of the message (`split_requests`), the first is answered
+    by the policy and the others by the rules."""
+    items = facts.context.items
+    if len(items) < 2 or not asks_which_fits(facts.message):
+        return []
+    return [
+        replace(facts, message=f"Can I buy the {item.title}?", intent=Intent.PURCHASE_FIT)
+        for item in items
+    ]
 
 
 def _asks_something(part: TurnFacts) -> bool:

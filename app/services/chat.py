@@ -40,7 +40,7 @@ from app.domain.intents import (
 )
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.prompt import ChatMessage, build_messages, strip_reasoning
-from app.domain.requests import Requests, split_requests
+from app.domain.requests import Requests, items_compared, split_requests
 from app.domain.rules import Intent
 from app.engine.base import (
     ChatEngine,
@@ -380,11 +380,15 @@ class ChatService:
 
     async def _parts(self, turn: ChatTurn, facts: TurnFacts) -> list[TurnFacts]:
         """Each request of a message that asks several things, read on its own (one
-        encoder batch); none for a message that asks one thing, or when nothing would
-        answer them (the guard answers further requests only when it enforces)."""
+        encoder batch), or each item in view when it asks which of them fits; none for a
+        message that asks one thing, or when nothing would answer them (the guard answers
+        further requests only when it enforces)."""
+        if self.guard.config.mode is not GuardMode.ENFORCE:
+            return []
+        if compared := items_compared(facts):
+            return compared
         parts = request_parts(turn.message)
-        enforcing = self.guard.config.mode is GuardMode.ENFORCE
-        if len(parts) < 2 or self._intents is None or not enforcing:
+        if len(parts) < 2 or self._intents is None:
             return []
         intents = await asyncio.gather(*(self._classify(turn, part) for part in parts))
         return [replace(facts, message=m, intent=i) for m, i in zip(parts, intents, strict=True)]

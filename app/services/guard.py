@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -120,7 +121,18 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
         if not decided or forbidden_approval(facts) is None:
             return clarifying_reply(rng)
         intent = Intent.PURCHASE_FIT if facts.cart.items else Intent.INSTALMENT_ELIGIBILITY
-    return reference_replies(_rules_turn(facts, intent), rng, k=1)[0]
+    return _said_once(reference_replies(_rules_turn(facts, intent), rng, k=1)[0])
+
+
+def _said_once(reply: str) -> str:
+    """`reply` without a closing sentence that an earlier one already says ("Then I can
+    check whether it fits. Then I can check.", a question back and its closer)."""
+    sentences = re.split(r"(?<=[.!?])\s+", reply.strip())
+    if len(sentences) > 1:
+        last = sentences[-1].rstrip(".!?").lower()
+        if any(s.lower().startswith(last) for s in sentences[:-1]):
+            return " ".join(sentences[:-1])
+    return reply
 
 
 def _rules_turn(facts: TurnFacts, intent: Intent) -> Turn:

@@ -2189,3 +2189,13 @@ def test_more_requests_read_on_their_own(
     facts = TurnFacts(make_profile(), order, message, intent)
     assert facts.decided_intent is decided
     _passing_fallback(facts)
+
+
+def test_the_longest_term_asked_in_other_words_is_the_one_answered() -> None:
+    gold = make_profile(credit_limit=Decimal("4000"), outstanding_balance=Decimal("1000"))
+    phone = StorefrontContext(items=[CartItem(title="smartphone", price=Decimal("899"))])
+    message = "What's the longest I can spread the phone over and what's that per month?"
+    facts = TurnFacts(gold, phone, message, Intent.PURCHASE_FIT)
+    assert facts.asked_terms == frozenset({24})
+    assert not verify(facts, "Yes, the smartphone fits: $149.83 a month over 6 months.").passed
+    assert "over 24 months" in _passing_fallback(facts)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from app.domain.checks import TurnFacts
 from app.domain.profile import CartItem, StorefrontContext
-from app.domain.requests import MAX_FURTHER_REQUESTS, Requests, split_requests
+from app.domain.requests import MAX_FURTHER_REQUESTS, Requests, items_compared, split_requests
 from app.domain.rules import Intent
 from tests.factories import make_profile
 
@@ -159,3 +159,23 @@ def test_asking_whether_it_is_a_machine_is_a_request_to_answer() -> None:
     assert asked.main.decided_intent is Intent.PURCHASE_FIT
     assert [p.decided_intent for p in asked.further] == [Intent.SMALL_TALK]
     assert asked.asked_before == 1
+
+
+def test_asked_which_item_fits_each_item_is_its_own_request() -> None:
+    # "which one can I afford, the tent or the chair?" was asked which product (live API).
+    two = StorefrontContext(
+        items=[
+            CartItem(title="4-person tent", price=Decimal("389")),
+            CartItem(title="office chair", price=Decimal("280")),
+        ]
+    )
+    shopper = make_profile(credit_limit=Decimal("400"), outstanding_balance=Decimal("50"))
+    facts = TurnFacts(shopper, two, "which one can I afford, the tent or the chair?", None)
+    asked = split_requests(facts, items_compared(facts))
+    assert [i.title for i in asked.main.cart.items] == ["4-person tent"]
+    assert asked.main.decision is not None and asked.main.decision.action.value == "decline"
+    assert [[i.title for i in p.cart.items] for p in asked.further] == [["office chair"]]
+    assert asked.further[0].decision is not None
+    assert asked.further[0].decision.action.value == "approve"
+    both = TurnFacts(shopper, two, "can I get the tent and the chair?", Intent.PURCHASE_FIT)
+    assert items_compared(both) == []

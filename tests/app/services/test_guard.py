@@ -336,3 +336,12 @@ async def test_a_request_asked_first_is_answered_first() -> None:
         asked_before=1,
     )
     assert guarded.text.endswith(balance) and "$299" in guarded.text.removesuffix(balance)
+
+
+def test_the_fallback_does_not_say_its_closing_words_twice() -> None:
+    facts = TurnFacts(
+        make_profile(), StorefrontContext(), "Can I buy something?", Intent.PURCHASE_FIT
+    )
+    for seed in map(str, range(40)):
+        reply = fallback_reply(facts, seed)
+        assert "Then I can check whether it fits. Then I can check." not in reply
