@@ -167,7 +167,11 @@ class Settings(BaseSettings):
         "a failing reply, monitor only counts it, off skips the checks.",
     )
     MORE_GUARD_CANDIDATES: int = Field(
-        default=4,
+        # 0 by default: half the candidates sent through the live API read wrong while
+        # passing every check ("Yes, your boyie-beer is inside the cart"), and sampling
+        # them cost 2-4 s; the rule-grounded reply is right and immediate
+        # (docs/serving.md, "Verified replies").
+        default=0,
         ge=0,
         le=16,
         description="Replies sampled in one engine call when the first fails (0: straight "

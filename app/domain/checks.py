@@ -349,7 +349,7 @@ _KEEPS_ONLY_RE = re.compile(
 _ASKS_ABOUT_ONE_RES = (
     re.compile(
         r"\b(?:how much (?:is|are|does|do|would|will)|(?:price|cost) (?:of|for)|"
-        r"(?:get|buy|afford|finance|pay for|put)) (?:the|that|this|those|these)\s+"
+        r"(?:get|buy|afford|finance|pay for|pay|put)) (?:the|that|this|those|these)\s+"
         r"(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
         re.IGNORECASE,
     ),
@@ -374,7 +374,7 @@ _TITLE_WORD_RE = re.compile(
 )
 
 
-def _items_meant(words: str, items: Sequence[CartItem]) -> list[CartItem]:
+def items_meant(words: str, items: Sequence[CartItem]) -> list[CartItem]:
     """The items in view that `words` name: by their whole title ("bike lock"), then, for
     the words left, by head noun (the title's last word: "lock" for "Bike lock"), else by
     any word of a title."""
@@ -398,18 +398,21 @@ def items_left_out(message: str, items: Sequence[CartItem]) -> tuple[CartItem, .
         return None
     for regex, keep in ((_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)):
         for m in regex.finditer(message):
-            meant = _items_meant(m.group("what"), items)
+            meant = items_meant(m.group("what"), items)
             if not meant or len(meant) == len(items):
                 continue
             return tuple(meant) if keep else tuple(i for i in items if i not in meant)
     for regex in _ASKS_ABOUT_ONE_RES:
         for m in regex.finditer(message):
-            meant = _items_meant(m.group("what"), items)
+            meant = items_meant(m.group("what"), items)
             # "can I get the console and the controller?" asks about both: the message as
             # a whole must name no other item.
-            if meant and len(meant) < len(items) and _items_meant(message, items) == meant:
+            if meant and len(meant) < len(items) and items_meant(message, items) == meant:
                 return tuple(meant)
     return None
+
+
+_BUYING_RE = re.compile(r"\b(?:buy|purchase|use (?:my )?credit|instal\w*|pay later)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -480,6 +483,10 @@ class TurnFacts:
                 return Intent.CREDIT_INFO
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if intent is Intent.FRAUD_REPORT and not reports_misuse(self.message):
+            if asks_why(self.message) and _BUYING_RE.search(request_text(self.message)):
+                # "why can't I buy anything?" (read as a fraud report, live API): the
+                # rules' decision says why.
+                return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
             return Intent.HUMAN_REQUEST
         if (
             intent is Intent.OTHER_USER_DATA
@@ -1027,10 +1034,10 @@ def _dropped_before_named(facts: TurnFacts, text: str) -> str | None:
     """An item the message leaves out that the page no longer shows ("ok forget the
     armchair", the storefront having taken it away), if the reply names it and no item
     in view ("No problem, you can put the armchair on instalments", live API)."""
-    if any(_items_meant(text, [item]) for item in facts.context.items):
+    if any(items_meant(text, [item]) for item in facts.context.items):
         return None
     for m in _LEAVES_OUT_RE.finditer(facts.message):
-        if _items_meant(m.group("what"), facts.context.items):
+        if items_meant(m.group("what"), facts.context.items):
             continue
         said = _TITLE_WORD_RE.findall(m.group("what").lower())
         words = [w for w in said if w not in _NOT_AN_ITEM]
@@ -1070,7 +1077,7 @@ def _earlier_item_named(facts: TurnFacts, text: str) -> str | None:
     of the items now asked about ("what about just paying for the boots over 3 then" was
     approved as "Yes, the ultrabook goes on instalments", live API)."""
     items = facts.cart.items
-    if not items or not facts.history or _items_meant(text, items):
+    if not items or not facts.history or items_meant(text, items):
         return None
     earlier = " ".join(m["content"] for m in facts.history).lower()
     for m in _THE_WORDS_RE.finditer(text):
@@ -1443,7 +1450,7 @@ def _misattributed_prices(facts: TurnFacts, parsed: ParsedReply) -> list[tuple[A
         if len(items) < 2:
             continue
         lo, hi = _sentence(parsed.text, a.start, a.end)
-        meant = _items_meant(parsed.text[lo:hi], items)
+        meant = items_meant(parsed.text[lo:hi], items)
         if len(meant) != 1:
             continue
         item = meant[0]
@@ -1462,7 +1469,7 @@ def _monthly_of_the_rest(facts: TurnFacts, text: str, a: Amount) -> list[str]:
     if len(items) < 2 or fit is None:
         return []
     cur = facts.profile.currency
-    meant = _items_meant(text, items)
+    meant = items_meant(text, items)
     if not meant:
         # Priced, not named: "It's €129, which is €56.50 a month over 12 months" (the
         # grinder's price, the payment for the grinder and the espresso machine, live API).
@@ -1700,7 +1707,11 @@ _WORDS_RE = re.compile(r"[\w'’-]+")
 _ACRONYM_RE = re.compile(r"[A-Z]{2,5}s?")
 # "Hi A-55120!" (the order id, seen through the live API): a greeting names the shopper's
 # first name or nobody ("Hi there", "Thanks for asking").
-_GREETED_RE = re.compile(r"^\W*(?i:hi|hello|hey|dear|thanks|thank you),?\s+([A-Z0-9][\w'’-]*)")
+# "Hi Michael", and "Hi ord-8812!" (an order number greeted as the shopper, live API).
+_GREETED_RE = re.compile(
+    r"^\W*(?i:hi|hello|hey|dear|thanks|thank you),?\s+"
+    r"([A-Z0-9][\w'’-]*|[a-z][\w'’-]*(?=\s*[!,]))"
+)
 
 
 def check_names(facts: TurnFacts, text: str) -> Score:
@@ -1719,7 +1730,7 @@ def check_names(facts: TurnFacts, text: str) -> Score:
         return Score(0.0, f"names nothing it was shown: {', '.join(invented)}")
     greeted = _GREETED_RE.match(text)
     first_name = (facts.profile.first_name or "").strip().lower()
-    if greeted and greeted.group(1).lower() not in {first_name, *_OWN_WORDS}:
+    if greeted and greeted.group(1).lower() not in {first_name, "there", "all", *_OWN_WORDS}:
         return Score(0.0, f"greets the shopper as {greeted.group(1)}, not by their name")
     return Score(1.0, "every name was shown")
 

@@ -481,7 +481,8 @@ asks_way_forward = Cue(
     r"\bhow (?:do|can|could) i (?:fix|change|sort|solve|resolve|get (?:it|this|that) (?:fixed|"
     r"sorted)|get (?:instalments|credit|it) back|become eligible|qualify|(?:get )?verif\w*)\b|"
     # "when can i use instalments again?" (late account) got the decline alone (live API).
-    r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to)\b[^.!?]{0,30}\bagain\b",
+    r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to)\b[^.!?]{0,30}\bagain\b|"
+    r"\bwhen (?:can|could|will) i (?:start|begin)\b",
     request_only=True,
 )
 # Identity verification named ("how do I verify then?" after a decline for it got the
@@ -553,7 +554,9 @@ asks_minimum = Cue(
 asks_which_fits = Cue(
     r"\bwhich (?:one|of (?:them|these|those|the two)|is)\b[^.!?]{0,40}\b(?:afford|fits?|buy|"
     r"get|cheaper|within)\b|\b(?:afford|fits?|buy|get)\b[^.!?]{0,20}\bwhich (?:one|of)\b|"
-    r"\b(?:either|or)\b[^.!?]{0,60}\b(?:which|whichever)\b",
+    r"\b(?:either|or)\b[^.!?]{0,60}\b(?:which|whichever)\b|"
+    # "the purifier and the dehumidifier, or only one of them?"
+    r"\bor (?:just |only )?(?:one|either) of (?:them|these|those)\b",
     request_only=True,
 )
 # Whether anything is due now ("do I have to pay anything today?" got the terms again,

@@ -300,7 +300,8 @@ _LOWEST_PAYMENT_RE = re.compile(
 # 3?" with the 6-month payment, live API): months, as an unsaid unit always is here.
 _OVER_BARE_RE = re.compile(
     r"\bover\s+(?P<n>\d{1,2})\s*(?:(?:then|instead|please|pls|too|again)\b\s*)?"
-    r"(?=[?!.,;]|$)|"
+    # "over 6 and over 12?"
+    r"(?=[?!.,;]|$|(?:and|or)\s+(?:over\s+)?\d{1,2}\s*(?:[?!.,;]|$|months?\b))|"
     r"\bpay\b[^.!?]{0,40}?\bin\s+(?P<in>\d{1,2})\s*(?=[?!.,;]|$)",
     re.IGNORECASE,
 )

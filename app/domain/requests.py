@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from app.domain.checks import TurnFacts
+from app.domain.checks import TurnFacts, items_meant
 from app.domain.intents import asks_if_bot, asks_which_fits, decided_alike
 from app.domain.rules import Action, Intent
 
@@ -83,6 +83,9 @@ def items_compared(facts: TurnFacts) -> list[TurnFacts]:
     items = facts.context.items
     if len(items) < 2 or not asks_which_fits(facts.message):
         return []
+    named = items_meant(facts.message, items)
+    if len(named) >= 2:  # the ones named, in the page's order; else every one in view
+        items = [item for item in items if item in named]
     return [
         replace(facts, message=f"Can I buy the {item.title}?", intent=Intent.PURCHASE_FIT)
         for item in items

@@ -59,7 +59,9 @@ async def test_forbidden_approval_is_replaced_by_a_passing_candidate(
 ):
     decline = "Unfortunately, instalments aren't available because your account is suspended."
     engine = Sequenced([APPROVAL, decline])
-    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+    async with make_client(
+        pg_settings(MORE_GUARD_MODE="enforce", MORE_GUARD_CANDIDATES=4), engine
+    ) as client:
         user = await _shopper(client, pg_keys[Scope.ADMIN], account_standing="suspended")
         body = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
         response = await client.post(
@@ -232,7 +234,9 @@ async def test_a_follow_up_the_classifier_cannot_place_continues_an_earlier_requ
 
     decline = "I'm sorry, instalments aren't available because your account is suspended."
     engine = Sequenced([decline, decline, APPROVAL, decline])
-    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+    async with make_client(
+        pg_settings(MORE_GUARD_MODE="enforce", MORE_GUARD_CANDIDATES=4), engine
+    ) as client:
         chat = client.app.state.services.chat
         user = await _shopper(client, pg_keys[Scope.ADMIN], account_standing="suspended")
         given: list[str] = []
@@ -356,7 +360,9 @@ async def test_how_do_i_fix_that_continues_the_declined_request(make_client, pg_
     # Asked how to fix it, the decline must say how (the bare decline fails too).
     how = f"{decline} You can complete verification in your account settings."
     engine = Sequenced([decline, wrong, how])
-    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+    async with make_client(
+        pg_settings(MORE_GUARD_MODE="enforce", MORE_GUARD_CANDIDATES=4), engine
+    ) as client:
         chat = client.app.state.services.chat
         user = await _shopper(client, pg_keys[Scope.ADMIN], identity_verified=False)
 
@@ -397,3 +403,21 @@ async def test_a_message_that_asks_two_things_is_answered_on_both(
         assert row.intent == "credit_info" and row.intervention == "none"
         assert [p["intent"] for p in row.guard["further"]] == ["purchase_fit"]
         assert row.content == reply
+
+
+async def test_by_default_a_failing_reply_is_replaced_without_sampling_candidates(
+    make_client, pg_settings, pg_keys
+):
+    # Half the candidates read through the live API were wrong while passing every check
+    # ("Yes, your boyie-beer is inside the cart"): the default goes straight to the rules.
+    engine = ScriptedEngine(APPROVAL)
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        user = await _shopper(client, pg_keys[Scope.ADMIN], identity_verified=False)
+        body = chat_body(user, "Can I pay for this phone in instalments?", context=PHONE)
+        response = await client.post(
+            "/v1/chat", json=body, headers=bearer(pg_keys[Scope.STOREFRONT])
+        )
+
+        assert response.status_code == 200, response.text
+        row = await _assistant_row(client, response.json()["session_id"])
+        assert row.intervention == "fallback" and len(engine.prompts) == 1

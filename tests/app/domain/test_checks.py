@@ -2199,3 +2199,40 @@ def test_the_longest_term_asked_in_other_words_is_the_one_answered() -> None:
     assert facts.asked_terms == frozenset({24})
     assert not verify(facts, "Yes, the smartphone fits: $149.83 a month over 6 months.").passed
     assert "over 24 months" in _passing_fallback(facts)
+
+
+def test_an_order_number_greeted_as_the_shopper_fails() -> None:
+    order = StorefrontContext(order_id="ord-8812", order_status="shipped, arriving Friday")
+    facts = TurnFacts(make_profile(), order, "where's my stuff? ord-8812", Intent.ORDER_STATUS)
+    assert (
+        "names"
+        in verify(
+            facts, "Hi ord-8812! I've checked ord-8812: it's shipped, arriving Friday."
+        ).failed
+    )
+    assert verify(facts, "Hi Ada! I've checked ord-8812: it's shipped, arriving Friday.").passed
+
+
+def test_why_nothing_can_be_bought_is_answered_by_the_rules() -> None:
+    # "why can't I buy anything? my limit is 1500" (read as a fraud report) was passed to
+    # a person; the balance takes the whole limit.
+    full = make_profile(credit_limit=Decimal("1500"), outstanding_balance=Decimal("1500"))
+    shoes = StorefrontContext(items=[CartItem(title="trail shoes", price=Decimal("160"))])
+    message = "why can't I buy anything? my limit is 1500"
+    facts = TurnFacts(full, shoes, message, Intent.FRAUD_REPORT)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    assert "$0" in _passing_fallback(facts)
+    why_suspended = TurnFacts(full, shoes, "why is my account suspended?", Intent.FRAUD_REPORT)
+    assert why_suspended.decided_intent is Intent.HUMAN_REQUEST
+
+
+def test_two_terms_asked_together_are_both_answered() -> None:
+    tv = StorefrontContext(items=[CartItem(title="TV", price=Decimal("1799"))])
+    rich = make_profile(credit_limit=Decimal("2500"), outstanding_balance=Decimal("0"))
+    facts = TurnFacts(
+        rich, tv, "how much would the tv be a month over 6 and over 12?", Intent.PURCHASE_FIT
+    )
+    assert facts.asked_terms == frozenset({6, 12})
+    assert not verify(facts, "Yes, the TV fits: $149.92 a month over 12 months.").passed
+    fallback = _passing_fallback(facts)
+    assert "over 6 months" in fallback and "over 12 months" in fallback

@@ -179,3 +179,20 @@ def test_asked_which_item_fits_each_item_is_its_own_request() -> None:
     assert asked.further[0].decision.action.value == "approve"
     both = TurnFacts(shopper, two, "can I get the tent and the chair?", Intent.PURCHASE_FIT)
     assert items_compared(both) == []
+
+
+def test_of_the_items_in_view_those_named_are_compared() -> None:
+    three = StorefrontContext(
+        items=[
+            CartItem(title="air purifier", price=Decimal("329")),
+            CartItem(title="dehumidifier", price=Decimal("249")),
+            CartItem(title="space heater", price=Decimal("89")),
+        ]
+    )
+    message = "could I get the purifier and the dehumidifier, or only one of them?"
+    facts = TurnFacts(make_profile(), three, message, Intent.PURCHASE_FIT)
+    compared = items_compared(facts)
+    assert [[i.title for i in p.cart.items] for p in compared] == [
+        ["air purifier"],
+        ["dehumidifier"],
+    ]
