@@ -565,8 +565,13 @@ class TurnFacts:
         if intent is None and asks_about_own(self.message) and not self.cart.items:
             # "and what's mine?" after a friend's balance was asked, read on its own.
             return Intent.CREDIT_INFO
-        if intent is None and asks_age_rule(self.message):
-            # "is there a minimum age?" (the classifier abstained): the eligibility rule.
+        if (
+            intent in (None, Intent.OTHER_USER_DATA)
+            and asks_age_rule(self.message)
+            and not names_other_account(self.message, self.profile.user_id)
+        ):
+            # "is there a minimum age?" (the classifier abstained), "is there an age limit
+            # for instalments" (read as about another shopper): the eligibility rule.
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if intent is None and asks_free_up(self.message):
             return Intent.CREDIT_INFO

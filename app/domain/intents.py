@@ -793,7 +793,12 @@ _QUESTION_START = (
     r"(?:i'd like to |i want to )?(?:know|ask|find out) (?:if|whether|when|how|what))\b"
 )
 _JOINED_RE = re.compile(
-    rf"(?:\s*,\s*|\s+)(?:and|also|plus|&)(?:\s+also)?\s*,?\s+(?={_QUESTION_START})",
+    rf"(?:\s*,\s*|\s+)(?:and|also|plus|&)(?:\s+also)?\s*,?\s+(?={_QUESTION_START})|"
+    # The same in the other languages shoppers wrote in ("... in 3 termijnen betalen en
+    # hoeveel krediet heb ik nog?" got the instalments alone, live API).
+    r"(?:\s*,\s*|\s+)(?:en|und|et|e|y)\s+(?=(?:hoeveel|wat|wanneer|waar|kan ik|wie viel|"
+    r"was|wann|wo|wie|kann ich|combien|quel|quelle|où|quand|est-ce|quanto|quale|dove|quando|"
+    r"posso|cu[aá]nto|qu[eé]|d[oó]nde|cu[aá]ndo|puedo)\b)",
     re.IGNORECASE,
 )
 

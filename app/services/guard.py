@@ -125,14 +125,15 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
 
 
 def _said_once(reply: str) -> str:
-    """`reply` without a closing sentence that an earlier one already says ("Then I can
-    check whether it fits. Then I can check.", a question back and its closer)."""
-    sentences = re.split(r"(?<=[.!?])\s+", reply.strip())
-    if len(sentences) > 1:
-        last = sentences[-1].rstrip(".!?").lower()
-        if any(s.lower().startswith(last) for s in sentences[:-1]):
-            return " ".join(sentences[:-1])
-    return reply
+    """`reply` without a sentence that an earlier one already says: a question back and
+    its closer ("Then I can check whether it fits. Then I can check."), or two answers of
+    one message that state the same rule."""
+    kept: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", reply.strip()):
+        said = sentence.rstrip(".!?").lower()
+        if not any(earlier.lower().startswith(said) for earlier in kept):
+            kept.append(sentence)
+    return " ".join(kept)
 
 
 def _rules_turn(facts: TurnFacts, intent: Intent) -> Turn:
@@ -236,9 +237,11 @@ class ReplyGuard:
             return guarded
         ordered = [text for _, text, _ in sorted(said, key=lambda s: (s[2], s[0]))]
         last = len(ordered) - 1
-        text = " ".join(
-            without_pleasantries(part, greeting=i > 0, closing=i < last)
-            for i, part in enumerate(ordered)
+        text = _said_once(
+            " ".join(
+                without_pleasantries(part, greeting=i > 0, closing=i < last)
+                for i, part in enumerate(ordered)
+            )
         )
         record = {**guarded.record, "further": added}
         return replace(guarded, text=text, handoff=handoff, record=record)

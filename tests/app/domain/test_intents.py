@@ -135,6 +135,15 @@ def test_a_report_of_misuse_names_it(message: str, misuse: bool) -> None:
         ("what is my limit and balance?", ["what is my limit and balance?"]),
         ("Rock and roll", ["Rock and roll"]),
         (
+            "Kan ik de blender in 3 termijnen betalen en hoeveel krediet heb ik nog?",
+            ["Kan ik de blender in 3 termijnen betalen", "hoeveel krediet heb ik nog?"],
+        ),
+        (
+            "Kann ich das in Raten zahlen und wie hoch ist mein Limit?",
+            ["Kann ich das in Raten zahlen", "wie hoch ist mein Limit?"],
+        ),
+        ("Rock en roll", ["Rock en roll"]),
+        (
             "can u check where ord-7710 is and also cancel my other order pls",
             ["can u check where ord-7710 is", "cancel my other order pls"],
         ),

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.domain.checks import TurnFacts
+from app.domain.checks import TurnFacts, verify
 from app.domain.profile import CartItem, StorefrontContext
 from app.domain.replies import detects_handoff
 from app.domain.rules import Intent
@@ -345,3 +345,25 @@ def test_the_fallback_does_not_say_its_closing_words_twice() -> None:
     for seed in map(str, range(40)):
         reply = fallback_reply(facts, seed)
         assert "Then I can check whether it fits. Then I can check." not in reply
+
+
+async def test_two_answers_that_state_the_same_rule_state_it_once() -> None:
+    # "whats my balance, and is there an age limit for instalments": the age rule was
+    # said by the credit answer and again by the eligibility one (live API).
+    message = "whats my balance, and is there an age limit for instalments"
+    whole = TurnFacts(make_profile(), StorefrontContext(), message, Intent.CREDIT_INFO)
+    rule = "Instalments are open to customers aged 18 and over, with no upper age limit."
+    reply = f"You have $1,200 available of your $1,500 limit. {rule}"
+    assert verify(whole, reply).passed
+    part = replace(whole, message="is there an age limit for instalments", intent=None)
+    assert part.decided_intent is Intent.INSTALMENT_ELIGIBILITY
+    guarded = await _guard("unused").review(
+        facts=whole,
+        generation=_gen(reply),
+        messages=MESSAGES,  # type: ignore[arg-type]
+        adapter=None,
+        policy="test-v1",
+        seed="s-1",
+        further=(part,),
+    )
+    assert guarded.text.count(rule) == 1 and len(guarded.text) > len(reply)
