@@ -49,6 +49,7 @@ from app.domain.intents import (
     asks_account_servicing,
     asks_age_rule,
     asks_credit_granted,
+    asks_figure_foreign,
     asks_for_person,
     asks_free_up,
     asks_hardship,
@@ -77,6 +78,7 @@ from app.domain.intents import (
     names_verification,
     order_named,
     pays_part_now,
+    reports_charge_problem,
     reports_missing_delivery,
     reports_missing_refund,
     reports_misuse,
@@ -482,6 +484,16 @@ class TurnFacts:
             if self.profile.identity_verified:
                 return Intent.CREDIT_INFO
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
+        if intent is Intent.DISPUTE and not reports_charge_problem(self.message):
+            # A dispute names a charge; without one, a person looks into the account
+            # (and says nothing of a charge).
+            return Intent.HUMAN_REQUEST
+        if (
+            intent is Intent.LIMIT_INCREASE
+            and asks_figure_foreign(self.message)
+            and names_credit_foreign(self.message)
+        ):
+            return Intent.CREDIT_INFO
         if intent is Intent.FRAUD_REPORT and not reports_misuse(self.message):
             if asks_why(self.message) and _BUYING_RE.search(request_text(self.message)):
                 # "why can't I buy anything?" (read as a fraud report, live API): the

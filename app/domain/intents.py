@@ -556,7 +556,9 @@ asks_which_fits = Cue(
     r"get|cheaper|within)\b|\b(?:afford|fits?|buy|get)\b[^.!?]{0,20}\bwhich (?:one|of)\b|"
     r"\b(?:either|or)\b[^.!?]{0,60}\b(?:which|whichever)\b|"
     # "the purifier and the dehumidifier, or only one of them?"
-    r"\bor (?:just |only )?(?:one|either) of (?:them|these|those)\b",
+    r"\bor (?:just |only )?(?:one|either) of (?:them|these|those)\b|"
+    # "is the grinder cheaper monthly than the espresso machine? what would each be"
+    r"\bcheaper\b[^.!?]{0,40}\bthan\b|\bwhat would each\b|\beach (?:one|item|of them)\b",
     request_only=True,
 )
 # Whether anything is due now ("do I have to pay anything today?" got the terms again,
@@ -571,7 +573,34 @@ asks_upfront = Cue(
 reports_missing_refund = Cue(
     r"\bstill (?:no|not|haven't|hasn't|have not|has not|waiting (?:for|on))\b[^.!?]{0,25}"
     r"\b(?:refund|refunded|money back|my money)\b|\bno refund\b|\bwhere(?:'s| is) my refund\b|"
-    r"\brefund (?:hasn't|has not|never) (?:arrived|come|come through|shown up)\b",
+    r"\brefund (?:hasn't|has not|never) (?:arrived|come|come through|shown up)\b|"
+    # "my refund for the returned jacket never arrived" got the returns steps (live API).
+    r"\brefund\b[^.!?]{0,40}\b(?:never|still hasn't|hasn't|has not|didn't|did not) "
+    r"(?:arrived?|came|come|show(?:n)? up|gone through|go through|come through)\b",
+    request_only=True,
+)
+# Why the account is restricted, asked ("why is my account suspended"): a person explains.
+asks_about_standing = Cue(
+    r"\bmy account\b[^.!?]{0,20}\b(?:suspended|locked|blocked|frozen|closed|restricted|"
+    r"on hold|late|overdue|delinquent)\b",
+    request_only=True,
+)
+# A charge the shopper says is wrong: what a person looks into as a dispute. ("why is my
+# account suspended" was read as a dispute and handed to billing "to look into the
+# charge", live API.)
+reports_charge_problem = Cue(
+    r"\b(?:charged|billed|overcharg\w*|double[- ]charg\w*|charge|charges|payment taken|"
+    r"taken twice|debited|refund\w*|dispute\w*|contest\w*|challenge|chargeback|fee|fees|"
+    r"money back|paid twice|wrong amount|(?:amount|money) (?:you|that was|which was) took|"
+    r"took (?:money|the money|my money|\w+ twice)|statement)\b|\bamount\b[^.!?]{0,30}\b(?:wrong|"
+    r"incorrect|too (?:much|high))\b|\b(?:amount|money|payment) you took\b|\btook money\b",
+    request_only=True,
+)
+# A figure asked in the other languages shoppers wrote in ("Und wie hoch ist mein Limit?"
+# was read as asking for a higher one, live API).
+asks_figure_foreign = Cue(
+    r"\b(?:wie hoch|wie viel|wieviel|quel est|quelle est|combien|cu[aá]l es|cu[aá]nto|"
+    r"qual [eè]|quanto|hoeveel|wat is)\b",
     request_only=True,
 )
 # What the service knows about the shopper ("what do you know about me?" got "I'm your

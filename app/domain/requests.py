@@ -15,7 +15,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.domain.checks import TurnFacts, items_meant
-from app.domain.intents import asks_if_bot, asks_which_fits, decided_alike
+from app.domain.intents import (
+    asks_about_standing,
+    asks_account_servicing,
+    asks_for_person,
+    asks_hardship,
+    asks_if_bot,
+    asks_which_fits,
+    decided_alike,
+    reports_charge_problem,
+    reports_missing_delivery,
+    reports_missing_refund,
+    reports_misuse,
+)
 from app.domain.rules import Action, Intent
 
 # At most this many further requests of one message are answered: a reply that answers
@@ -86,18 +98,38 @@ def items_compared(facts: TurnFacts) -> list[TurnFacts]:
     named = items_meant(facts.message, items)
     if len(named) >= 2:  # the ones named, in the page's order; else every one in view
         items = [item for item in items if item in named]
+    # Each asked as a purchase of its own, over the terms the message asked about.
+    terms = " or ".join(f"{t} months" for t in sorted(facts.asked_terms))
+    over = f" over {terms}" if terms else ""
     return [
-        replace(facts, message=f"Can I buy the {item.title}?", intent=Intent.PURCHASE_FIT)
+        replace(facts, message=f"Can I buy the {item.title}{over}?", intent=Intent.PURCHASE_FIT)
         for item in items
     ]
 
 
 def _asks_something(part: TurnFacts) -> bool:
     """Whether a part is a request to answer: placed, and no greeting or thanks (whether
-    the shopper talks to a machine is a question, and is answered)."""
-    if part.decided_intent is None:
+    the shopper talks to a machine is a question, and is answered). A part read as one for
+    a person must say so in words a cue reads: the encoder, given a few words, read "how
+    do I verify my account?" as a dispute, and the session was handed off (live API)."""
+    intent = part.decided_intent
+    if intent is None:
         return False
-    return part.decided_intent is not Intent.SMALL_TALK or asks_if_bot(part.message)
+    if intent in (Intent.DISPUTE, Intent.FRAUD_REPORT, Intent.HUMAN_REQUEST):
+        return any(cue(part.message) for cue in _HANDOFF_CUES)
+    return intent is not Intent.SMALL_TALK or asks_if_bot(part.message)
+
+
+_HANDOFF_CUES = (
+    asks_about_standing,
+    asks_for_person,
+    reports_misuse,
+    reports_charge_problem,
+    reports_missing_delivery,
+    reports_missing_refund,
+    asks_account_servicing,
+    asks_hardship,
+)
 
 
 _ANY_PURCHASE = Intent.PURCHASE_FIT.value

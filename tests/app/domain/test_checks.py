@@ -2236,3 +2236,22 @@ def test_two_terms_asked_together_are_both_answered() -> None:
     assert not verify(facts, "Yes, the TV fits: $149.92 a month over 12 months.").passed
     fallback = _passing_fallback(facts)
     assert "over 6 months" in fallback and "over 12 months" in fallback
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "decided"),
+    [
+        # A dispute names a charge: a person looks into anything else, saying nothing of one.
+        ("why is my account suspended", Intent.DISPUTE, Intent.HUMAN_REQUEST),
+        ("I was charged twice for my last order", Intent.DISPUTE, Intent.DISPUTE),
+        ("Und wie hoch ist mein Limit?", Intent.LIMIT_INCREASE, Intent.CREDIT_INFO),
+        ("my refund for the returned jacket never arrived", Intent.RETURNS, Intent.HUMAN_REQUEST),
+    ],
+)
+def test_readings_from_the_fifteenth_and_sixteenth_sets(
+    message: str, intent: Intent, decided: Intent
+) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, intent)
+    assert facts.decided_intent is decided
+    fallback = _passing_fallback(facts)
+    assert "charge" not in fallback or decided is Intent.DISPUTE

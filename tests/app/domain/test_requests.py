@@ -196,3 +196,40 @@ def test_of_the_items_in_view_those_named_are_compared() -> None:
         ["air purifier"],
         ["dehumidifier"],
     ]
+
+
+def test_a_part_read_as_one_for_a_person_must_say_so() -> None:
+    # The encoder, given "how do I verify my account?", read a dispute: the session was
+    # handed to billing (live API). A part hands off only when its words ask for it.
+    unverified = make_profile(identity_verified=False)
+    message = "Can I buy the phone in instalments and how do I verify my account?"
+    facts = TurnFacts(unverified, PHONE, message, Intent.PURCHASE_FIT)
+    parts = [
+        replace(facts, message="Can I buy the phone in instalments", intent=Intent.PURCHASE_FIT),
+        replace(facts, message="how do I verify my account?", intent=Intent.DISPUTE),
+    ]
+    asked = split_requests(facts, parts)
+    assert asked.main.decided_intent is Intent.PURCHASE_FIT and asked.further == ()
+    suspended = make_profile(account_standing="suspended")
+    message = "why is my account suspended and can i still buy the phone"
+    facts = TurnFacts(suspended, PHONE, message, Intent.PURCHASE_FIT)
+    parts = [
+        replace(facts, message="why is my account suspended", intent=Intent.DISPUTE),
+        replace(facts, message="can i still buy the phone", intent=Intent.PURCHASE_FIT),
+    ]
+    asked = split_requests(facts, parts)
+    assert [p.decided_intent for p in asked.further] == [Intent.HUMAN_REQUEST]
+
+
+def test_items_compared_over_the_term_asked() -> None:
+    kit = StorefrontContext(
+        items=[
+            CartItem(title="espresso machine", price=Decimal("549")),
+            CartItem(title="coffee grinder", price=Decimal("129")),
+        ]
+    )
+    message = (
+        "is the grinder cheaper monthly than the espresso machine? what would each be over 6 months"
+    )
+    facts = TurnFacts(make_profile(), kit, message, Intent.PURCHASE_FIT)
+    assert [p.asked_terms for p in items_compared(facts)] == [frozenset({6})] * 2
