@@ -42,7 +42,15 @@ from typing import Any
 
 from app.core import metrics
 from app.core.timing import span
-from app.domain.checks import TurnFacts, Verdict, check_decision, forbidden_approval, parse, verify
+from app.domain.checks import (
+    TurnFacts,
+    Verdict,
+    check_decision,
+    forbidden_approval,
+    items_meant,
+    parse,
+    verify,
+)
 from app.domain.prompt import ChatMessage
 from app.domain.references import (
     Turn,
@@ -122,6 +130,18 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
             return clarifying_reply(rng)
         intent = Intent.PURCHASE_FIT if facts.cart.items else Intent.INSTALMENT_ELIGIBILITY
     return _said_once(reference_replies(_rules_turn(facts, intent), rng, k=1)[0])
+
+
+def _answers(part: TurnFacts, text: str) -> bool:
+    """Whether `text` already answers request `part`: its decision, and, for a purchase of
+    items of its own, about those items ("sofa bed or coffee table - which can I afford?"
+    got the sofa bed's approval, which decides the coffee table's alike, live API)."""
+    assert part.decided_intent is not None
+    if not check_decision(part, parse(text, part.decided_intent)).passed:
+        return False
+    if part.decided_intent is not Intent.PURCHASE_FIT or part.cart is part.context:
+        return True
+    return bool(items_meant(text, part.cart.items))
 
 
 def _said_once(reply: str) -> str:
@@ -220,7 +240,7 @@ class ReplyGuard:
         added: list[dict[str, str]] = []
         for i, part in enumerate(further):
             assert part.decided_intent is not None
-            if check_decision(part, parse(guarded.text, part.decided_intent)).passed:
+            if _answers(part, guarded.text):
                 continue  # the reply answers this request too
             hands_off = part.decision is not None and part.decision.action is Action.HANDOFF
             if hands_off and handoff:

@@ -11,6 +11,7 @@ import pytest
 from app.domain.checks import TurnFacts, verify
 from app.domain.profile import CartItem, StorefrontContext
 from app.domain.replies import detects_handoff
+from app.domain.requests import items_compared, split_requests
 from app.domain.rules import Intent
 from app.engine.base import Generation
 from app.services.guard import (
@@ -367,3 +368,30 @@ async def test_two_answers_that_state_the_same_rule_state_it_once() -> None:
         further=(part,),
     )
     assert guarded.text.count(rule) == 1 and len(guarded.text) > len(reply)
+
+
+async def test_an_approval_of_one_item_does_not_answer_for_another() -> None:
+    # "sofa bed or coffee table - which can I afford on 6 months?": the sofa bed's approval
+    # was taken to answer the coffee table too (live API).
+    two = StorefrontContext(
+        items=[
+            CartItem(title="sofa bed", price=Decimal("899")),
+            CartItem(title="coffee table", price=Decimal("150")),
+        ]
+    )
+    shopper = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("0"))
+    message = "sofa bed or coffee table - which can I afford on 6 months?"
+    whole = TurnFacts(shopper, two, message, Intent.PURCHASE_FIT)
+    asked = split_requests(whole, items_compared(whole))
+    sofa = "That works! $899 is within your $1,000 of available credit, at $149.83 a month."
+    assert verify(asked.main, sofa).passed
+    guarded = await _guard("unused").review(
+        facts=asked.main,
+        generation=_gen(sofa),
+        messages=MESSAGES,  # type: ignore[arg-type]
+        adapter=None,
+        policy="test-v1",
+        seed="s-1",
+        further=asked.further,
+    )
+    assert guarded.text.startswith(sofa) and "$25" in guarded.text.removeprefix(sofa)
