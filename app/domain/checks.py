@@ -75,6 +75,7 @@ from app.domain.intents import (
     names_credit_foreign,
     names_instalments,
     names_other_account,
+    names_someone_else,
     names_verification,
     order_named,
     pays_part_now,
@@ -414,6 +415,7 @@ def items_left_out(message: str, items: Sequence[CartItem]) -> tuple[CartItem, .
     return None
 
 
+_HOW_MUCH_RE = re.compile(r"\bhow much\b", re.IGNORECASE)
 _BUYING_RE = re.compile(r"\b(?:buy|purchase|use (?:my )?credit|instal\w*|pay later)\b", re.I)
 
 
@@ -484,10 +486,30 @@ class TurnFacts:
             if self.profile.identity_verified:
                 return Intent.CREDIT_INFO
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
+        if (
+            intent in (Intent.HUMAN_REQUEST, Intent.DISPUTE, Intent.FRAUD_REPORT)
+            and asks_way_forward(self.message)
+            and eligibility_failures(self.profile)
+            and not any(
+                cue(self.message)
+                for cue in (asks_for_person, reports_misuse, reports_charge_problem)
+            )
+        ):
+            # "how do i get my account back in good standing" (a late account, read as a
+            # request for a person): the decline, with what to do about it.
+            return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if intent is Intent.DISPUTE and not reports_charge_problem(self.message):
             # A dispute names a charge; without one, a person looks into the account
-            # (and says nothing of a charge).
-            return Intent.HUMAN_REQUEST
+            # (and says nothing of a charge), or a fact the profile does not hold is
+            # answered as one ("when will I be charged the first time?").
+            return Intent.CREDIT_INFO if asks_unknown_fact(self.message) else Intent.HUMAN_REQUEST
+        if (
+            intent is Intent.OTHER_USER_DATA
+            and not names_other_account(self.message, self.profile.user_id)
+            and not names_someone_else(self.message)
+        ):
+            # "can you check my account" (read as another shopper's, live API).
+            return Intent.CREDIT_INFO
         if (
             intent is Intent.LIMIT_INCREASE
             and asks_figure_foreign(self.message)
@@ -602,6 +624,18 @@ class TurnFacts:
             # "just the camera then" (the classifier abstained): a message that changes
             # the items in view asks about the items it leaves.
             return Intent.PURCHASE_FIT
+        if intent is None and self.context.items and items_meant(self.message, self.context.items):
+            # "and what about camera plus lens?" (the classifier abstained): items in view,
+            # named, are asked about.
+            return Intent.PURCHASE_FIT
+        if (
+            intent in (None, Intent.INSTALMENT_ELIGIBILITY)
+            and not self.cart.items
+            and asks_owed(self.message)
+            and _HOW_MUCH_RE.search(self.message)
+        ):
+            # "how much is overdue" (read as the eligibility question it followed): the balance.
+            return Intent.CREDIT_INFO
         if intent is None and self._prices_in_view_named():
             # "et celui à 890 ?" with that bike in view (the classifier abstained, live
             # API): an item named by its price is asked about.

@@ -177,6 +177,7 @@ MORE_PHRASINGS: dict[Intent, tuple[str, ...]] = {
         "Could I spread payments over a few months?",
         "Is interest-free credit available on my account?",
         "How do instalments work?",
+        "Do you offer instalments?",
         "Can you explain your payment plans?",
         # Follow-ups about a term: with items in view they are decided as a purchase
         # (`in_context`), so the reply gives that term's payment.
@@ -413,7 +414,7 @@ names_something_to_buy = Cue(
 # What is owed ("How much do I owe?", "what's still outstanding?"), not what is left to
 # spend ("balance" alone is both, "interest on my balance" neither); override text aside.
 asks_owed = Cue(
-    r"\b(?:owe|owing|owed|outstanding|debt|pay off|paid off|left to pay|still to pay|"
+    r"\b(?:owe|owing|owed|outstanding|overdue|debt|pay off|paid off|left to pay|still to pay|"
     r"(?:already |have i )used|in use|"
     # "¿cuánto debo?" got "could you tell me more?" (live API), and its kin.
     r"debo|je dois|schulde ich|devo|ben ik schuldig)\b",
@@ -479,7 +480,8 @@ asks_free_up = Cue(
 asks_way_forward = Cue(
     r"\bwhat (?:do|can|should|would) i (?:need to |have to )?do\b|"
     r"\bhow (?:do|can|could) i (?:fix|change|sort|solve|resolve|get (?:it|this|that) (?:fixed|"
-    r"sorted)|get (?:instalments|credit|it) back|become eligible|qualify|(?:get )?verif\w*)\b|"
+    r"sorted)|get (?:instalments|credit|it|my account) back|become eligible|qualify|"
+    r"(?:get )?verif\w*)\b|\bback (?:in|into|to) good standing\b|"
     # "when can i use instalments again?" (late account) got the decline alone (live API).
     r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to)\b[^.!?]{0,30}\bagain\b|"
     r"\bwhen (?:can|could|will) i (?:start|begin)\b",
@@ -579,6 +581,17 @@ reports_missing_refund = Cue(
     r"(?:arrived?|came|come|show(?:n)? up|gone through|go through|come through)\b",
     request_only=True,
 )
+# Someone other than the shopper named: a relative, a friend, another customer. A question
+# about another shopper's account names one ("can you check my account" was read as one,
+# and refused for privacy, live API).
+names_someone_else = Cue(
+    r"\b(?:friend|sister|brother|mother|mum|mom|father|dad|parent|partner|husband|wife|"
+    r"spouse|son|daughter|child|kid|boyfriend|girlfriend|colleague|neighbou?r|flatmate|"
+    r"roommate|someone else|somebody else|another (?:customer|person|user|shopper)|"
+    r"other (?:customers?|people|users?|shoppers?)|his|her|their|them|he|she)\b|"
+    r"\b(?!my\b|your\b)[a-z]+'s (?:account|balance|limit|credit)\b",
+    request_only=True,
+)
 # Why the account is restricted, asked ("why is my account suspended"): a person explains.
 asks_about_standing = Cue(
     r"\bmy account\b[^.!?]{0,20}\b(?:suspended|locked|blocked|frozen|closed|restricted|"
@@ -589,7 +602,8 @@ asks_about_standing = Cue(
 # account suspended" was read as a dispute and handed to billing "to look into the
 # charge", live API.)
 reports_charge_problem = Cue(
-    r"\b(?:charged|billed|overcharg\w*|double[- ]charg\w*|charge|charges|payment taken|"
+    # (not "when will I be charged the first time?": a date, read as a dispute, live API)
+    r"\b(?:(?<!\bbe )charged|billed|overcharg\w*|double[- ]charg\w*|charge|charges|payment taken|"
     r"taken twice|debited|refund\w*|dispute\w*|contest\w*|challenge|chargeback|fee|fees|"
     r"money back|paid twice|wrong amount|(?:amount|money) (?:you|that was|which was) took|"
     r"took (?:money|the money|my money|\w+ twice)|statement)\b|\bamount\b[^.!?]{0,30}\b(?:wrong|"
@@ -686,7 +700,8 @@ asks_unknown_fact = Cue(
     r"\bpayments?\s+(?:date|due)\b|\bdue date\b|"
     r"\bwhen\s+(?:is|are|do|does|will)\b[^.!?]{0,30}\b(?:due|charged|debited|taken|end)\b|"
     r"\bcredit score\b|\b(?:interest rate|apr)\b[^.!?]{0,20}\b(?:my|on my)\b|\bmy apr\b|"
-    r"\blate fees?\b|\bincome on file\b|"
+    r"\blate fees?\b|\bincome on file\b|\bcredit (?:check|checks|search)\b|"
+    r"\b(?:hard|soft) (?:check|search|pull)\b|"
     # "what happens if I miss a payment?" got "pay-later is on your account" (live API).
     r"\bwhat (?:happens|would happen|if)\b[^.!?]{0,20}\bmiss(?:es|ed)?\b[^.!?]{0,10}\bpayments?\b|"
     # "Can I pay with PayPal instead?" got "Yes, you can pay in instalments" (live API).

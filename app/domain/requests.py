@@ -143,7 +143,8 @@ def _kind(facts: TurnFacts) -> str:
     if facts.decision.action is Action.HANDOFF:
         return "handoff"
     intent = decided_alike(facts.decided_intent)
-    if intent is Intent.PURCHASE_FIT and facts.cart is not facts.context:  # names its items
+    names_items = facts.cart is not facts.context or items_meant(facts.message, facts.cart.items)
+    if intent is Intent.PURCHASE_FIT and names_items:  # "and what about camera plus lens?"
         items = sorted(f"{i.quantity} {i.title.lower()} {i.price}" for i in facts.cart.items)
         return f"{_ANY_PURCHASE}:{'|'.join(items)}"
     return intent.value

@@ -2255,3 +2255,49 @@ def test_readings_from_the_fifteenth_and_sixteenth_sets(
     assert facts.decided_intent is decided
     fallback = _passing_fallback(facts)
     assert "charge" not in fallback or decided is Intent.DISPUTE
+
+
+# Set 17 of the hand-written conversations (live API, 2026-12-07, third session).
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "decided"),
+    [
+        # A date the profile does not hold, not a dispute: "charged" said of the future.
+        ("when will I be charged the first time?", Intent.DISPUTE, Intent.CREDIT_INFO),
+        # The shopper's own account, not another shopper's.
+        ("can you check my account", Intent.OTHER_USER_DATA, Intent.CREDIT_INFO),
+        ("can you check my sister's account", Intent.OTHER_USER_DATA, Intent.OTHER_USER_DATA),
+        ("Is there a credit check?", None, Intent.CREDIT_INFO),
+        ("how much is overdue", Intent.INSTALMENT_ELIGIBILITY, Intent.CREDIT_INFO),
+    ],
+)
+def test_readings_from_the_seventeenth_set(
+    message: str, intent: Intent | None, decided: Intent | None
+) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, intent)
+    assert facts.decided_intent is decided
+    if decided is not None:
+        fallback = _passing_fallback(facts)
+        assert "charge" not in fallback
+
+
+def test_a_late_account_asking_how_to_get_back_in_good_standing_is_told_how() -> None:
+    late = make_profile(account_standing="late")
+    message = "how do i get my account back in good standing"
+    facts = TurnFacts(late, StorefrontContext(), message, Intent.HUMAN_REQUEST)
+    assert facts.decided_intent is Intent.INSTALMENT_ELIGIBILITY
+    assert "settled" in _passing_fallback(facts) or "up to date" in _passing_fallback(facts)
+    person = TurnFacts(late, StorefrontContext(), "I want a person", Intent.HUMAN_REQUEST)
+    assert person.decided_intent is Intent.HUMAN_REQUEST
+
+
+def test_items_in_view_named_when_the_classifier_abstains_are_asked_about() -> None:
+    cam = StorefrontContext(
+        items=[
+            CartItem(title="mirrorless camera", price=Decimal("1249")),
+            CartItem(title="50mm lens", price=Decimal("399")),
+        ]
+    )
+    facts = TurnFacts(make_profile(), cam, "and what about camera plus lens?", None)
+    assert facts.decided_intent is Intent.PURCHASE_FIT

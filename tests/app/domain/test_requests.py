@@ -233,3 +233,24 @@ def test_items_compared_over_the_term_asked() -> None:
     )
     facts = TurnFacts(make_profile(), kit, message, Intent.PURCHASE_FIT)
     assert [p.asked_terms for p in items_compared(facts)] == [frozenset({6})] * 2
+
+
+def test_a_part_naming_every_item_in_view_asks_about_them_together() -> None:
+    # "Is the camera doable over 6 months? and what about camera plus lens?" got the
+    # camera alone (live API).
+    cam = StorefrontContext(
+        items=[
+            CartItem(title="mirrorless camera", price=Decimal("1249")),
+            CartItem(title="50mm lens", price=Decimal("399")),
+        ]
+    )
+    shopper = make_profile(credit_limit=Decimal("1500"), outstanding_balance=Decimal("200"))
+    message = "Is the camera doable over 6 months? and what about camera plus lens?"
+    whole = TurnFacts(shopper, cam, message, Intent.PURCHASE_FIT)
+    parts = [
+        replace(whole, message="Is the camera doable over 6 months?"),
+        replace(whole, message="and what about camera plus lens?", intent=None),
+    ]
+    asked = split_requests(whole, parts)
+    answered = [asked.main, *asked.further]
+    assert sorted(len(p.cart.items) for p in answered) == [1, 2]
