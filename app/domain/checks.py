@@ -46,6 +46,7 @@ from functools import cached_property, lru_cache
 from app.domain.intents import (
     about_buying,
     asks_about_own,
+    asks_account_ok,
     asks_account_servicing,
     asks_age_rule,
     asks_credit_granted,
@@ -479,6 +480,17 @@ class TurnFacts:
             intent is None or (intent is Intent.HUMAN_REQUEST and not asks_for_person(self.message))
         ):
             return Intent.SMALL_TALK
+        if asks_account_ok(self.message) and intent in (
+            None,
+            Intent.CREDIT_INFO,
+            Intent.SMALL_TALK,
+        ):
+            # "just checking if my account is ok" (a suspended account got the figures
+            # alone, live API): in good standing, the figures and that; otherwise the
+            # eligibility decline, whose reason is the standing.
+            if self.profile.account_standing is AccountStanding.GOOD:
+                return Intent.CREDIT_INFO
+            return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if asks_if_verified(self.message) and not reports_misuse(self.message):
             # "is my account verified?" (read as a fraud report, live API): the profile
             # answers it, with the figures; unverified, with the eligibility answer that
@@ -1007,6 +1019,20 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         if available is not None and not _names_amount(parsed, available):
             # "can I buy the TV? and if not, what can I afford?" got the decline alone.
             return Score(0.0, "the shopper asked what they can afford, and is not told")
+    standing_said = any(claim.subject == "standing" for claim in parsed.claims)
+    if (
+        facts.decided_intent is Intent.CREDIT_INFO
+        and gold is Action.INFORM
+        and asks_account_ok(facts.message)
+        and not standing_said
+    ):
+        return Score(0.0, "the shopper asked whether their account is in order, and is not told")
+    fit = cart_fit(facts.profile, facts.cart)
+    # "is the fridge ok on 12 months? what would i still have available after?" got the
+    # approval alone (live API).
+    left_asked = gold is Action.APPROVE and asks_left_after(facts.message)
+    if left_asked and fit is not None and not _names_amount(parsed, fit.available - fit.total):
+        return Score(0.0, "the shopper asked what is left after the items, and is not told")
     verified_said = any(claim.subject == "verified" for claim in parsed.claims)
     if asks_if_verified(facts.message) and gold is not Action.HANDOFF and not verified_said:
         return Score(0.0, "the shopper asked whether they are verified, and is not told")

@@ -484,12 +484,19 @@ asks_way_forward = Cue(
     r"(?:get )?verif\w*)\b|\bback (?:in|into|to) good standing\b|"
     # "when can i use instalments again?" (late account) got the decline alone (live API).
     r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to)\b[^.!?]{0,30}\bagain\b|"
-    r"\bwhen (?:can|could|will) i (?:start|begin)\b",
+    r"\bwhen (?:can|could|will) i (?:start|begin)\b|"
+    # How, in the other languages shoppers wrote in ("Wie verifiziere ich mich?").
+    r"\b(?:wie (?:kann ich|verifiziere|bekomme|mache)|comment (?:je |puis-je |faire)|"
+    r"c[oó]mo (?:puedo|me|hago)|come (?:posso|faccio|mi)|hoe (?:kan ik|verifieer|moet ik))\b",
     request_only=True,
 )
 # Identity verification named ("how do I verify then?" after a decline for it got the
 # credit figures, live API).
-names_verification = Cue(r"\bverif\w*|\bidentity\b|\bID check\b|\bKYC\b", request_only=True)
+names_verification = Cue(
+    r"\bverif\w*|\bidentity\b|\bID check\b|\bKYC\b|\bv[ée]rifi\w*|\bidentit[àéä]\w*|"
+    r"\bidentidad\b|\bverifica\w*",
+    request_only=True,
+)
 # Whether the shopper is verified, asked ("is my account verified?" was read as a fraud
 # report and passed to a person): the profile holds the answer.
 asks_if_verified = Cue(
@@ -579,6 +586,13 @@ reports_missing_refund = Cue(
     # "my refund for the returned jacket never arrived" got the returns steps (live API).
     r"\brefund\b[^.!?]{0,40}\b(?:never|still hasn't|hasn't|has not|didn't|did not) "
     r"(?:arrived?|came|come|show(?:n)? up|gone through|go through|come through)\b",
+    request_only=True,
+)
+# Whether the account is in order, asked ("just checking if my account is ok and what my
+# limit is", a suspended account, got the figures alone, live API).
+asks_account_ok = Cue(
+    r"\bmy account\b[^.!?]{0,12}\b(?:ok|okay|alright|all right|fine|in good standing|"
+    r"in order|good)\b|\baccount status\b|\bstatus of my account\b",
     request_only=True,
 )
 # Someone other than the shopper named: a relative, a friend, another customer. A question

@@ -22,6 +22,7 @@ from decimal import Decimal
 from functools import reduce
 
 from app.domain.intents import (
+    asks_account_ok,
     asks_age_rule,
     asks_free_up,
     asks_if_bot,
@@ -591,7 +592,8 @@ def _left_after_stated(turn: Turn, reply: str) -> str:
     """Asked what would be left after buying what is in view, a reply about the credit
     says it (the available credit less the items)."""
     d = turn.decision
-    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
+    credit = turn.intent is Intent.CREDIT_INFO and d.action is Action.INFORM
+    if not (credit or (turn.intent is Intent.PURCHASE_FIT and d.action is Action.APPROVE)):
         return reply
     fit = cart_fit(turn.profile, turn.context)
     if fit is None or not fit.fits or not asks_left_after(turn.message):
@@ -693,6 +695,25 @@ def _age_rule_stated(turn: Turn, reply: str) -> str:
     if turn.decision.action is Action.HANDOFF or not asks_age_rule(turn.message):
         return reply
     return reply if says_age_rule(reply) else _after_the_figures(reply, AGE_RULE)
+
+
+STANDING_SAID = {
+    AccountStanding.GOOD: "Your account is in good standing.",
+    AccountStanding.LATE: "There's an overdue payment on your account.",
+    AccountStanding.DELINQUENT: "There's an overdue payment on your account.",
+    AccountStanding.SUSPENDED: "Your account is currently suspended.",
+}
+
+
+def _standing_stated(turn: Turn, reply: str) -> str:
+    """Asked whether their account is in order, a reply about the credit says how it
+    stands."""
+    d = turn.decision
+    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
+        return reply
+    if not asks_account_ok(turn.message):
+        return reply
+    return _after_the_figures(reply, STANDING_SAID[turn.profile.account_standing])
 
 
 def _verification_stated(turn: Turn, reply: str) -> str:
@@ -917,6 +938,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _interest_stated,
         _verification_stated,
         _minimum_stated,
+        _standing_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

@@ -2301,3 +2301,39 @@ def test_items_in_view_named_when_the_classifier_abstains_are_asked_about() -> N
     )
     facts = TurnFacts(make_profile(), cam, "and what about camera plus lens?", None)
     assert facts.decided_intent is Intent.PURCHASE_FIT
+
+
+# Set 18 of the hand-written conversations (live API, 2026-12-07, third session).
+
+
+@pytest.mark.parametrize("standing", ["good", "late", "suspended"])
+def test_asked_whether_the_account_is_in_order_the_reply_says_how_it_stands(standing: str) -> None:
+    shopper = make_profile(account_standing=standing)
+    message = "hello, just checking if my account is ok"
+    facts = TurnFacts(shopper, StorefrontContext(), message, Intent.CREDIT_INFO)
+    fallback = _passing_fallback(facts)
+    if standing == "good":
+        assert facts.decided_intent is Intent.CREDIT_INFO and "good standing" in fallback
+        assert "decision" in verify(facts, "You have $1,200 available of your $1,500.").failed
+    else:  # the eligibility decline, whose reason is the standing
+        assert facts.decided_intent is Intent.INSTALMENT_ELIGIBILITY
+
+
+def test_asked_what_is_left_after_an_approval_says_it() -> None:
+    fridge = StorefrontContext(items=[CartItem(title="fridge freezer", price=Decimal("849"))])
+    shopper = make_profile(credit_limit=Decimal("2000"), outstanding_balance=Decimal("500"))
+    message = "is the fridge ok on 12 months? what would i still have available after?"
+    facts = TurnFacts(shopper, fridge, message, Intent.PURCHASE_FIT)
+    approval = "Yes, the fridge fits: it's $849, or $70.75 a month over 12 months."
+    assert "decision" in verify(facts, approval).failed
+    assert "$651" in _passing_fallback(facts)
+
+
+def test_how_to_verify_asked_in_german_is_answered() -> None:
+    unverified = make_profile(identity_verified=False, region="DE", currency="EUR")
+    watch = StorefrontContext(items=[CartItem(title="smartwatch", price=Decimal("329"))])
+    message = "Warum kann ich nicht in Raten zahlen? Wie verifiziere ich mich?"
+    facts = TurnFacts(unverified, watch, message, Intent.PURCHASE_FIT)
+    bare = "I'm sorry, instalments aren't available on your account: identity not verified."
+    assert "decision" in verify(facts, bare).failed
+    assert "settings" in _passing_fallback(facts)
