@@ -395,15 +395,20 @@ class ChatService:
 
     async def _review(self, prepared: _Prepared, generation: Generation) -> GuardedReply:
         assert prepared.facts is not None
-        return await self.guard.review(
+        seed = f"{prepared.session_id}:{len(prepared.history)}"
+        guarded = await self.guard.review(
             facts=prepared.facts,
             generation=generation,
             messages=prepared.messages,
             adapter=prepared.policy.adapter,
             policy=prepared.policy.version,
-            seed=f"{prepared.session_id}:{len(prepared.history)}",
-            further=prepared.requests.further if prepared.requests else (),
-            asked_before=prepared.requests.asked_before if prepared.requests else 0,
+            seed=seed,
+        )
+        if prepared.requests is None:
+            return guarded
+        asked = prepared.requests
+        return self.guard.answer_further(
+            guarded, asked.further, asked_before=asked.asked_before, seed=seed
         )
 
     async def _carry_context(self, storefront_id: str, session_id: str, turn: ChatTurn) -> ChatTurn:

@@ -22,9 +22,9 @@ checked: numbers, claims, no approval the rules forbid, and degenerate output.
 
 A message that asks two things ("what's my balance, and can I buy the blender?") is
 answered on both in `enforce` mode: the policy answers the message as its intent was read,
-and each further request (`app.domain.requests`) its reply leaves unanswered gets the rules'
-reply for it, checked against its own facts, after the policy's (before it, when the
-policy's reply hands the session to a person).
+and each further request (`app.domain.requests`) its reply leaves unanswered gets the
+rules' reply for it (`ReplyGuard.answer_further`), checked against its own facts, in the
+order the shopper asked, a handoff last.
 """
 
 from __future__ import annotations
@@ -201,40 +201,21 @@ class ReplyGuard:
         metrics.GUARD_DURATION.observe(time.perf_counter() - started)
         return verdict
 
-    async def review(
+    def answer_further(
         self,
+        guarded: GuardedReply,
+        further: Sequence[TurnFacts],
         *,
-        facts: TurnFacts,
-        generation: Generation,
-        messages: list[ChatMessage],
-        adapter: Adapter | None,
-        policy: str,
-        seed: str,
-        further: Sequence[TurnFacts] = (),
         asked_before: int = 0,
+        seed: str,
     ) -> GuardedReply:
-        """Check `generation` (the policy's reply) and decide what the shopper reads; in
-        `enforce` mode, also answer the message's `further` requests that the reply leaves
-        unanswered (`app.domain.requests.Requests`: the first `asked_before` of them were
-        asked before the one the reply answers)."""
-        guarded = await self._review(
-            facts=facts,
-            generation=generation,
-            messages=messages,
-            adapter=adapter,
-            policy=policy,
-            seed=seed,
-        )
+        """In `enforce` mode, `guarded` with the rules' answer to each further request of
+        the message (`app.domain.requests.Requests`) it leaves unanswered, in the order the
+        shopper asked (the first `asked_before` of them came before the one `guarded`
+        answers), a handoff last: the shopper reads the answers, then that a person takes
+        over. Only answers that pass their own checks are added."""
         if self.config.mode is not GuardMode.ENFORCE or not further:
             return guarded
-        return self._answer_further(guarded, further, asked_before, seed)
-
-    def _answer_further(
-        self, guarded: GuardedReply, further: Sequence[TurnFacts], asked_before: int, seed: str
-    ) -> GuardedReply:
-        """`guarded` with the rules' answer to each further request it leaves unanswered,
-        in the order the shopper asked, a handoff last (the shopper reads the answers, then
-        that a person takes over). Only answers that pass their own checks are added."""
         said: list[tuple[int, str, bool]] = [(asked_before, guarded.text, guarded.handoff)]
         handoff = guarded.handoff
         added: list[dict[str, str]] = []
@@ -266,7 +247,7 @@ class ReplyGuard:
         record = {**guarded.record, "further": added}
         return replace(guarded, text=text, handoff=handoff, record=record)
 
-    async def _review(
+    async def review(
         self,
         *,
         facts: TurnFacts,
@@ -276,6 +257,7 @@ class ReplyGuard:
         policy: str,
         seed: str,
     ) -> GuardedReply:
+        """Check `generation` (the policy's reply) and decide what the shopper reads."""
         text = generation.text
         if self.config.mode is GuardMode.OFF:
             return GuardedReply(text, detects_handoff(text), Intervention.NONE, None)

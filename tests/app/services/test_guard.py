@@ -255,16 +255,19 @@ async def _review_parts(  # type: ignore[no-untyped-def]
 ):
     whole = TurnFacts(make_profile(), PHONE, message, parts[0][1])
     further = tuple(replace(whole, message=m, intent=i) for m, i in parts[1:])
-    return await guard.review(
-        facts=whole,
-        generation=_gen(text),
-        messages=MESSAGES,  # type: ignore[arg-type]
-        adapter=None,
-        policy="test-v1",
-        seed="s-1",
-        further=further,
-        asked_before=asked_before,
-    )
+    return await _review_with_further(guard, whole, text, further, asked_before=asked_before)
+
+
+async def _review_with_further(  # type: ignore[no-untyped-def]
+    guard: ReplyGuard,
+    facts: TurnFacts,
+    text: str,
+    further: tuple[TurnFacts, ...],
+    asked_before: int = 0,
+):
+    """The reply to `facts`, then the message's further requests, as the chat service does."""
+    guarded = await _review(guard, facts, text)
+    return guard.answer_further(guarded, further, asked_before=asked_before, seed="s-1")
 
 
 async def test_a_further_request_the_reply_leaves_unanswered_gets_the_rules_answer() -> None:
@@ -358,15 +361,7 @@ async def test_two_answers_that_state_the_same_rule_state_it_once() -> None:
     assert verify(whole, reply).passed
     part = replace(whole, message="is there an age limit for instalments", intent=None)
     assert part.decided_intent is Intent.INSTALMENT_ELIGIBILITY
-    guarded = await _guard("unused").review(
-        facts=whole,
-        generation=_gen(reply),
-        messages=MESSAGES,  # type: ignore[arg-type]
-        adapter=None,
-        policy="test-v1",
-        seed="s-1",
-        further=(part,),
-    )
+    guarded = await _review_with_further(_guard("unused"), whole, reply, (part,))
     assert guarded.text.count(rule) == 1 and len(guarded.text) > len(reply)
 
 
@@ -385,13 +380,5 @@ async def test_an_approval_of_one_item_does_not_answer_for_another() -> None:
     asked = split_requests(whole, items_compared(whole))
     sofa = "That works! $899 is within your $1,000 of available credit, at $149.83 a month."
     assert verify(asked.main, sofa).passed
-    guarded = await _guard("unused").review(
-        facts=asked.main,
-        generation=_gen(sofa),
-        messages=MESSAGES,  # type: ignore[arg-type]
-        adapter=None,
-        policy="test-v1",
-        seed="s-1",
-        further=asked.further,
-    )
+    guarded = await _review_with_further(_guard("unused"), asked.main, sofa, asked.further)
     assert guarded.text.startswith(sofa) and "$25" in guarded.text.removeprefix(sofa)
