@@ -1013,6 +1013,18 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         return Score(0.0, "the shopper asked about interest, and is not told there is none")
     if gold is Action.APPROVE and asks_upfront(facts.message) and not says_whole_price(parsed.text):
         return Score(0.0, "the shopper asked what is due now, and is not told nothing is")
+    spread_asked = (
+        facts.decided_intent is Intent.CREDIT_INFO
+        and gold is Action.INFORM
+        and not facts.cart.items
+        and asks_max_spend(facts.message)
+        and facts.asked_terms
+        and facts.profile.available_credit > 0
+    )
+    if spread_asked and not facts.asked_terms & _payment_terms(facts, parsed):
+        return Score(
+            0.0, "the shopper asked what the most they can spend is a month, and is not told"
+        )
     over_credit = gold is Action.DECLINE and decision.reason is DeclineReason.INSUFFICIENT_CREDIT
     if over_credit and asks_max_spend(facts.message):
         available = decision.amounts.get("available_credit")
@@ -1344,6 +1356,10 @@ def _monthly_licensed(
     fit = cart_fit(facts.profile, facts.cart)
     if fit is not None:
         prices.append(fit.total)
+    if not facts.cart.items and asks_max_spend(facts.message):
+        # "what's the max I can spend and could that be spread over 6 months?": the
+        # available credit is what would be spread.
+        prices.append(quantize(facts.profile.available_credit, cur))
     licensed: list[tuple[Decimal, str | None]] = [
         (quantize(price / term, cur), cur) for price in prices for term in terms if term > 0
     ]

@@ -44,7 +44,7 @@ from app.domain.intents import (
     pays_part_now,
     says_thanks,
 )
-from app.domain.money import format_amount
+from app.domain.money import format_amount, quantize
 from app.domain.numbers import asked_terms, term_numbers
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
 from app.domain.replies import (
@@ -767,6 +767,28 @@ def _most_affordable_stated(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, f"You have {turn.money(available)} of credit to spend.")
 
 
+def _most_spread_stated(turn: Turn, reply: str) -> str:
+    """Asked the most they can spend and what it comes to a month ("what's the max I can
+    spend and could that be spread over 6 months?" got "You can spread your credit limit
+    of $1,000 into 3 and 6 months of credit", live API), a reply about the credit gives the
+    available credit's payment over each term asked."""
+    d = turn.decision
+    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
+        return reply
+    if turn.context.items or not asks_max_spend(turn.message):
+        return reply
+    allowed = TERMS_BY_TIER[turn.profile.membership_tier]
+    said = asked_terms(turn.message, allowed) if turn.terms_asked is None else turn.terms_asked
+    available = turn.profile.available_credit
+    lines = [
+        f"Spread over {t} months, {turn.money(available)} would be "
+        f"{turn.money(quantize(available / t, turn.profile.currency))} a month."
+        for t in sorted(said)
+        if available > 0
+    ]
+    return _after_the_figures(reply, " ".join(lines)) if lines else reply
+
+
 def _whole_price_stated(turn: Turn, reply: str) -> str:
     """Offered to pay part now and the rest in instalments, an approval first says that a
     plan covers the whole price (its payments are the price over the term)."""
@@ -927,6 +949,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _owed_stated,
         _shortfall_stated,
         _most_affordable_stated,
+        _most_spread_stated,
         _whole_price_stated,
         _cost_stated,
         _zero_limit_explained,

@@ -2337,3 +2337,14 @@ def test_how_to_verify_asked_in_german_is_answered() -> None:
     bare = "I'm sorry, instalments aren't available on your account: identity not verified."
     assert "decision" in verify(facts, bare).failed
     assert "settings" in _passing_fallback(facts)
+
+
+def test_the_most_that_can_be_spent_spread_over_a_term_is_given_a_month() -> None:
+    # "what's the max I can spend and could that be spread over 6 months?" got "You can
+    # spread your credit limit of $1,000 into 3 and 6 months of credit" (live API).
+    shopper = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("0"))
+    message = "what's the max I can spend and could that be spread over 6 months?"
+    facts = TurnFacts(shopper, StorefrontContext(), message, Intent.CREDIT_INFO)
+    garbled = "Sure. You can spread your credit limit of $1,000 into 3 and 6 months of credit."
+    assert "decision" in verify(facts, garbled).failed
+    assert "$166.67 a month" in _passing_fallback(facts)
