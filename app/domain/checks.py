@@ -1136,8 +1136,9 @@ def _dropped_before_named(facts: TurnFacts, text: str) -> str | None:
 
 
 _THE_WORDS_RE = re.compile(r"\bthe\s+([\w-]+)(?:\s+([\w-]+))?", re.IGNORECASE)
-# What "the ..." names in a reply that is no item: the conversation's own words.
-_CHAT_NOUNS = frozenset(
+# What follows "the" in a reply and names no item: the conversation's own words ("the
+# terms", "the price"), and the verbs and small words of "the ultrabook goes on ...".
+_NOT_AN_ITEM_AFTER_THE = _NOT_AN_ITEM | frozenset(
     {
         *("term", "terms", "plan", "plans", "month", "months", "year", "credit", "limit"),
         *("balance", "price", "total", "cart", "basket", "order", "orders", "rest", "same"),
@@ -1147,16 +1148,9 @@ _CHAT_NOUNS = frozenset(
         *("way", "cost", "costs", "monthly", "available", "whole", "full", "team", "app"),
         *("settings", "store", "shop", "website", "refund", "return", "returns", "details"),
         *("moment", "time", "next", "other", "new", "good", "news", "best", "lowest"),
-    }
-)
-
-
-# Words after "the" that name no item ("the ultrabook goes on instalments").
-_COMMON_WORDS = frozenset(
-    {
         *("goes", "go", "fits", "fit", "is", "are", "was", "would", "will", "can", "could"),
-        *("works", "costs", "comes", "and", "with", "for", "on", "at", "over", "into"),
-        *("within", "under", "above", "price", "right", "you", "your", "this", "that"),
+        *("works", "comes", "and", "with", "for", "on", "at", "over", "into", "within"),
+        *("under", "above", "right", "you", "your", "this", "that"),
     }
 )
 
@@ -1171,7 +1165,7 @@ def _earlier_item_named(facts: TurnFacts, text: str) -> str | None:
     earlier = " ".join(m["content"] for m in facts.history).lower()
     for m in _THE_WORDS_RE.finditer(text):
         for word in (w.lower() for w in m.groups() if w and len(w) > 2):
-            if word in _NOT_AN_ITEM or word in _CHAT_NOUNS or word in _COMMON_WORDS:
+            if word in _NOT_AN_ITEM_AFTER_THE:
                 continue
             if re.search(rf"\b{re.escape(word)}\b", earlier):
                 return word

@@ -619,9 +619,10 @@ reports_charge_problem = Cue(
     # (not "when will I be charged the first time?": a date, read as a dispute, live API)
     r"\b(?:(?<!\bbe )charged|billed|overcharg\w*|double[- ]charg\w*|charge|charges|payment taken|"
     r"taken twice|debited|refund\w*|dispute\w*|contest\w*|challenge|chargeback|fee|fees|"
-    r"money back|paid twice|wrong amount|(?:amount|money) (?:you|that was|which was) took|"
-    r"took (?:money|the money|my money|\w+ twice)|statement)\b|\bamount\b[^.!?]{0,30}\b(?:wrong|"
-    r"incorrect|too (?:much|high))\b|\b(?:amount|money|payment) you took\b|\btook money\b",
+    r"money back|paid twice|wrong amount|statement)\b|"
+    r"\b(?:amount|money|payment) (?:you|that was|which was) took\b|"
+    r"\btook (?:money|the money|my money|\w+ twice)\b|"
+    r"\bamount\b[^.!?]{0,30}\b(?:wrong|incorrect|too (?:much|high))\b",
     request_only=True,
 )
 # A figure asked in the other languages shoppers wrote in ("Und wie hoch ist mein Limit?"
