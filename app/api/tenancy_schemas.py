@@ -155,7 +155,9 @@ class ExportedMessage(BaseModel):
     guard_passed: bool | None = None
     intervention: str | None = None
     raw_reply: str | None = Field(
-        default=None, description="The policy's own reply, when the guard replaced it."
+        default=None,
+        description="The policy's own reply, when the shopper read other words (replaced, "
+        "reworded, or with further requests answered).",
     )
     guard: dict[str, Any] | None = None
 

@@ -49,6 +49,7 @@ from app.domain.intents import (
     asks_account_ok,
     asks_account_servicing,
     asks_age_rule,
+    asks_capabilities,
     asks_credit_granted,
     asks_figure_foreign,
     asks_for_person,
@@ -79,12 +80,14 @@ from app.domain.intents import (
     names_someone_else,
     names_verification,
     order_named,
+    out_of_scope_topic,
     pays_part_now,
     reports_charge_problem,
     reports_missing_delivery,
     reports_missing_refund,
     reports_misuse,
     request_text,
+    says_already_paid,
     says_thanks,
     states_income,
 )
@@ -112,12 +115,15 @@ from app.domain.replies import (
     says_limit_review,
     says_no_interest,
     says_no_minimum,
+    says_not_known,
     says_paying_down,
     says_regions,
     says_way_forward,
+    says_what_i_help_with,
     says_whole_price,
 )
 from app.domain.rules import (
+    HANDOFF_INTENTS,
     SUPPORTED_REGIONS,
     TERMS_BY_TIER,
     Action,
@@ -480,6 +486,17 @@ class TurnFacts:
             intent is None or (intent is Intent.HUMAN_REQUEST and not asks_for_person(self.message))
         ):
             return Intent.SMALL_TALK
+        topic = out_of_scope_topic(self.message)
+        order_in_view = bool(self.context.order_id or self.context.order_status)
+        if (
+            topic
+            and intent not in HANDOFF_INTENTS
+            and intent is not Intent.OTHER_USER_DATA
+            and not (topic == "delivery" and order_in_view)
+        ):
+            # "Is the Pixel in stock?" (told whether it fits the credit), "do you ship to
+            # canada?" (a question back, live API): what the assistant cannot see, said.
+            return Intent.SMALL_TALK
         if asks_account_ok(self.message) and intent in (
             None,
             Intent.CREDIT_INFO,
@@ -566,6 +583,14 @@ class TurnFacts:
             # question (live API): it asks what a plan for the items costs.
             return Intent.PURCHASE_FIT
         handed_off = intent in (Intent.DISPUTE, Intent.FRAUD_REPORT, Intent.HUMAN_REQUEST)
+        if (
+            not handed_off
+            and self.profile.account_standing is not AccountStanding.GOOD
+            and says_already_paid(self.message)
+        ):
+            # "what do you mean late? I paid last week" (asked for an order number, live
+            # API): the profile cannot show a recent payment; a person checks it.
+            return Intent.HUMAN_REQUEST
         if not handed_off and (
             asks_hardship(self.message)
             or asks_for_person(self.message)
@@ -606,7 +631,7 @@ class TurnFacts:
         ):
             # "What's the most expensive thing I could buy?": the available credit.
             return Intent.CREDIT_INFO
-        if intent is None and asks_credit_granted(self.message):
+        if intent in (None, Intent.CREDIT_INFO) and asks_credit_granted(self.message):
             return Intent.LIMIT_INCREASE
         if intent is None and asks_about_own(self.message) and not self.cart.items:
             # "and what's mine?" after a friend's balance was asked, read on its own.
@@ -1083,6 +1108,27 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         return Score(0.0, f"does not answer: {missing}")
     if gold is Action.APPROVE and (missing := _terms_offered_missing(facts, parsed)):
         return Score(0.0, f"does not answer: {missing}")
+    if (
+        facts.decided_intent is Intent.SMALL_TALK
+        and out_of_scope_topic(facts.message)
+        and not says_not_known(parsed.text)
+    ):
+        return Score(0.0, "asked what the assistant cannot see, and not told so")
+    if (
+        facts.decided_intent is Intent.SMALL_TALK
+        and asks_capabilities(facts.message)
+        and not says_what_i_help_with(parsed.text)
+    ):
+        return Score(0.0, "asked what the assistant can do, and not told")
+    if (
+        facts.decided_intent is Intent.CREDIT_INFO
+        and gold is Action.INFORM
+        and asks_unknown_fact(facts.message)
+        and not says_not_known(parsed.text)
+    ):
+        # "when is my next payment due?" got the limit and balance alone (live API): the
+        # shopper may take them for the answer.
+        return Score(0.0, "the shopper asked for a fact the account does not hold, unsaid")
     if missing := _account_figures_missing(facts, parsed):
         return Score(0.0, f"informs, but {missing}")
     if gold is Action.INFORM and _order_status_missing(facts, parsed.text):
@@ -1289,6 +1335,8 @@ _INCOME_BEFORE_RE = re.compile(
 _ASKS_PAYMENT_RE = re.compile(
     r"\bhow much\b|\bwhat (?:would|will|is|'s)\b.*\b(?:cost|pay|payment|be)\b"
     r"|\b(?:per|a|each) month\b|\bmonthly\b|\blooks? like\b"
+    # "what's the difference between paying over 3 and 6 months?" got the terms alone.
+    r"|\bdifference\b|\bcompare\b|\bversus\b|\bvs\b"
     # "in 12 mesi quanto pago al mese?" was told only that 12 months is offered (live API).
     r"|\b(?:quanto|cu[aá]nto|combien|wie ?viel|hoeveel|pro monat|al mes|al mese|par mois)\b"
     r"|いくら|多少",
@@ -1504,6 +1552,11 @@ def _asked_payment_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
         return None
     if asks:
         return f"no monthly payment over {sorted(licensed)} months, which the shopper asked for"
+    # A term picked for items that fit ("brilliant. over 6 months then") answered with the
+    # list of terms to pick from ("you can pick 3 or 6 months", live API) answers nothing.
+    picked = decision.action is Action.APPROVE and facts.decided_intent is Intent.PURCHASE_FIT
+    if picked and term_numbers(text) - licensed:
+        return f"the terms to pick from, not the payment over {sorted(licensed)} months picked"
     # "actually make it the 12 month option" answered "it's £1,099 and you have £2,200
     # available" (seen through the live API): a term named is a term answered.
     if not any(True for _ in _term_sentences(text, frozenset(licensed))):

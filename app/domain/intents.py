@@ -531,7 +531,8 @@ names_credit_foreign = Cue(
     r"\bhoeveel (?:ben ik schuldig|heb ik nog)\b|\b(?:disponible|verfügbar|disponibile|"
     r"beschikbaar|l[ií]mite de cr[eé]dito|kreditlimit|limite de cr[eé]dit|limite di credito|"
     r"kredietlimiet|krediet|kredit|crédit|crédito|credito|solde|saldo|kontostand|"
-    r"mon limite|ma limite|mein limit|mi l[ií]mite|il mio limite)\b|利用可能|限度額|残高",
+    r"mon limite|ma limite|mein limit|mi l[ií]mite|il mio limite|plafond|massimale)\b|"
+    r"利用可能|限度額|残高",
     request_only=True,
 )
 # The most the shopper can spend asked as a thing to buy ("What's the most expensive thing
@@ -585,7 +586,9 @@ reports_missing_refund = Cue(
     r"\brefund (?:hasn't|has not|never) (?:arrived|come|come through|shown up)\b|"
     # "my refund for the returned jacket never arrived" got the returns steps (live API).
     r"\brefund\b[^.!?]{0,40}\b(?:never|still hasn't|hasn't|has not|didn't|did not) "
-    r"(?:arrived?|came|come|show(?:n)? up|gone through|go through|come through)\b",
+    r"(?:arrived?|came|come|show(?:n)? up|gone through|go through|come through)\b|"
+    # "I've been waiting 3 weeks for my refund" got the returns steps (live API).
+    r"\b(?:waiting|waited)\b[^.!?]{0,25}\bfor (?:my|the|a|our) (?:refund|money)\b",
     request_only=True,
 )
 # Whether the account is in order, asked ("just checking if my account is ok and what my
@@ -691,6 +694,74 @@ def order_named(message: str) -> str | None:
     return m.group("id") if m else None
 
 
+# What the assistant is for, asked ("what can you do?" got "I can start a payment for
+# you", live API): the answer says what it helps with.
+asks_capabilities = Cue(
+    r"\bwhat (?:else )?(?:can|could|do) (?:you|u) (?:do|help (?:me |us )?with|offer)\b|"
+    r"\bwhat are you (?:for|able to do|here for)\b|\bhow can you help\b|"
+    r"\bwhat (?:kind of |sort of )?(?:things|questions) can (?:you|i ask)\b",
+    request_only=True,
+)
+# Questions about the shop the assistant has no view of: stock, delivery in general (not
+# an order), anything else ("Is the Pixel in stock?" got whether it fits the credit; "do
+# you ship to canada?" and "what's the weather like today?" a question back, live API).
+_OUT_OF_SCOPE: dict[str, Cue] = {
+    "stock": Cue(
+        r"\b(?:in|out of|back in) stock\b|\brestock\w*\b|\bsold out\b|\bany (?:left|in stock)\b|"
+        r"\bdo you (?:still )?(?:have|stock|sell|carry) (?:it|this|that|these|them|the|any)\b"
+        r"(?![^.!?]*\b(?:instal|install|credit|plan|limit|monthly)\w*)",
+        request_only=True,
+    ),
+    "delivery": Cue(
+        r"(?s)^(?!.*\b(?:my|our|the) (?:order|parcel|package|delivery|item)s?\b)(?!.*\bord-?\d)"
+        r".*?(?:\b(?:do|does|can|will) (?:you|u|it) (?:ship|deliver|send)\b|"
+        r"\b(?:ship|shipping|deliver|delivery|send) (?:to|outside|abroad|internationally)\b|"
+        r"\bhow (?:long|fast|quick\w*) (?:does|do|will|is) (?:the )?(?:delivery|shipping)\b|"
+        r"\b(?:shipping|delivery|postage) (?:costs?|fees?|times?|options?|charges?)\b|"
+        r"\b(?:free|international|express|next[- ]day) (?:shipping|delivery)\b)",
+        request_only=True,
+    ),
+    "other": Cue(
+        r"\bweather\b|\btell me a joke\b|\bcapital of\b|\brecipe\b|"
+        r"\b(?:opening|store|shop) hours\b|\bwhen (?:are|is) (?:you|the (?:shop|store)) open\b|"
+        r"\bwhere (?:is|are) (?:your|the) (?:shop|store|stores)\b",
+        request_only=True,
+    ),
+}
+# Credit asked about beside such a question ("is it in stock and can I pay monthly?"):
+# the credit question is answered.
+_ASKS_CREDIT_RE = re.compile(
+    r"instal|install|monthly|a month|per month|credit|limit|afford|financ|pay ?later|"
+    r"payment plan|\bplans?\b|\bbalance\b|\bowe\b",
+    re.IGNORECASE,
+)
+
+
+def out_of_scope_topic(message: str) -> str | None:
+    """What a message asks that the assistant cannot see ("stock", "delivery" in general,
+    or "other"), when it asks nothing about credit."""
+    if _ASKS_CREDIT_RE.search(request_text(message)):
+        return None
+    return next((topic for topic, cue in _OUT_OF_SCOPE.items() if cue(message)), None)
+
+
+# An order, a parcel or its delivery named in so many words: what a further request read
+# as an order question must name ("what do you mean late? I paid last week" had "I paid
+# last week" asked for an order number, live API).
+names_an_order = Cue(
+    r"\b(?:orders?|parcels?|packages?|deliver\w*|ship\w*|arriv\w*|track\w*|courier|"
+    r"dispatch\w*|bestellung|paket|commande|colis|pedido|paquete|ordine|pacco|pakket)\b|"
+    r"\bord-?\d"
+)
+# The shopper says they have paid what the account shows as overdue: a person checks
+# the payments ("what do you mean late? I paid last week", live API).
+says_already_paid = Cue(
+    # (not asked: "How many late fees have I paid this year?")
+    r"(?<!\bhave )(?<!\bhad )\b(?:i|i've|i have|we|we've|we have)\s+(?:already\s+|just\s+|"
+    r"definitely\s+)?"
+    r"(?:paid|made (?:the|my|that) payment|settled|cleared)\b|\balready paid\b",
+    request_only=True,
+)
 # A parcel the shopper says never came ("my package never arrived", with the order in view
 # marked delivered, was told "Your order is delivered on Monday").
 reports_missing_delivery = Cue(
@@ -758,7 +829,8 @@ asks_hardship = Cue(
 # credit", where the classifier abstained, got "Happy to." through the live API): a limit
 # review, whatever the rest of the message says.
 asks_credit_granted = Cue(
-    r"(?=.*\d)\b(?:approve|give|grant|extend|lend|offer|allow)\s+me\b[^.!?]{0,30}"
+    # "... you approve my loan of 10000 dollars" got "Happy to. Your credit limit is ..."
+    r"(?=.*\d)\b(?:approve|give|grant|extend|lend|offer|allow)\s+(?:me|my)\b[^.!?]{0,30}"
     r"\b(?:credit|limit|loan)\b"
 )
 # The income a limit review asks for, with a figure ("I make about 50k a year").

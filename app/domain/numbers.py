@@ -94,6 +94,8 @@ _RIGHT_CUR_RE = re.compile(
 )
 COUNT_UNITS = (
     r"months?|monthly\s+(?:payments?|instal?l?ments?)|instal?l?ments?|payments?|items?|"
+    # Months as shoppers mistype or shorten them ("6 montsh", "12 mnths", "3 mo").
+    r"montsh|monts|monhts?|mnths?|mths?|mos?|moths?|mounths?|monthes|"
     r"weeks?|days?|business\s+days|hours?|minutes?|years?|times|pieces?|units?|orders?"
 )
 _RIGHT_UNIT_RE = re.compile(rf"^(?:\s|-)(?P<unit>{COUNT_UNITS})\b", re.IGNORECASE)
@@ -266,7 +268,11 @@ def extract_numbers(text: str) -> Numbers:
     return Numbers(tuple(amounts), tuple(counts), tuple(others))
 
 
-_MONTHS_UNIT_RE = re.compile(r"^(?:months?|monthly)", re.IGNORECASE)
+# With the typos shoppers make ("wat about 6 montsh" was answered over 3 months, live API).
+_MONTHS_UNIT_RE = re.compile(
+    r"^(?:months?|monthly|montsh|monts|monhts?|mnths?|mths?|mos?\b|moths?|mounths?|monthes)",
+    re.IGNORECASE,
+)
 _PAYMENTS_UNIT_RE = re.compile(r"^(?:instal|install|payments?\b)", re.IGNORECASE)
 _YEARS_RE = re.compile(
     r"\b(?P<n>a|one|1|two|2|half a)\s+years?\b",

@@ -24,6 +24,7 @@ from functools import reduce
 from app.domain.intents import (
     asks_account_ok,
     asks_age_rule,
+    asks_capabilities,
     asks_free_up,
     asks_if_bot,
     asks_if_verified,
@@ -41,6 +42,7 @@ from app.domain.intents import (
     asks_way_forward,
     asks_which_regions,
     asks_why,
+    out_of_scope_topic,
     pays_part_now,
     says_thanks,
 )
@@ -896,6 +898,10 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
             "Yes, I'm a bot, but I can answer most questions about payments and orders.",
             "I'm the shop's automated assistant, not a person, but I'm glad to help.",
         ]
+    elif topic := out_of_scope_topic(turn.message):
+        options = [f"{_NOT_SEEN[topic]} {line}" for line in _WHAT_I_HELP_WITH]
+    elif asks_capabilities(turn.message):
+        options = list(_WHAT_I_HELP_WITH)
     else:
         options = [
             f"Hi{name}! How can I help you today?",
@@ -905,6 +911,22 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
         ]
     return [rng.choice(options)]
 
+
+# What the assistant helps with, said when asked and beside what it cannot see.
+_WHAT_I_HELP_WITH: tuple[str, ...] = (
+    "I can help with instalments, your credit, orders and returns.",
+    "Ask me about instalments, your credit, an order or a return.",
+    "What I can do is check instalments and your credit, look up an order in view and "
+    "explain returns.",
+)
+# (Each in words the stance reader takes for no decision: "I can't see the ...".)
+_NOT_SEEN: dict[str, str] = {
+    "stock": "I can't see the stock levels from here; the product page shows whether it's "
+    "available.",
+    "delivery": "I can't see the delivery areas or times from here; checkout shows the "
+    "options for your address.",
+    "other": "That isn't something I can see from here.",
+}
 
 _KIND = {
     Action.APPROVE: "positive",

@@ -569,4 +569,26 @@ def says_way_forward(text: str, reason: DeclineReason) -> bool:
 # No smallest amount for a plan.
 says_no_minimum = Cue(r"\bno (?:minimum|min)\b|\bany amount\b|\bisn't a minimum\b")
 # The age rule: adults only, from 18.
+# What tells a shopper that a fact the account does not hold (a payment date, a credit
+# score) cannot be seen here: "when is my next payment due?" got the figures alone.
+says_not_known = Cue(
+    r"\b(?:can't|cannot|can not|not able to|unable to|don't|do not)\s+(?:see|have|access|"
+    r"view|find|tell)\b|\bisn't something i can\b|\bno (?:information|details?|record)\b|"
+    r"\bnot (?:something|a detail) (?:i|we) (?:can|have)\b|\bcan't help with (?:that|this)\b"
+)
+_HELPS_WITH = (
+    r"\binstal|\binstall|\bpay(?:ing)? later\b|\bpayments?\b",
+    r"\bcredit\b",
+    r"\border",
+    r"\breturn",
+)
+
+
+def says_what_i_help_with(text: str) -> bool:
+    """Whether a reply says what the assistant helps with: three of instalments, credit,
+    orders and returns ("I can start a payment for you. You have $800 of available credit"
+    names two and answers nothing)."""
+    return sum(bool(re.search(p, text, re.IGNORECASE)) for p in _HELPS_WITH) >= 3
+
+
 says_age_rule = Cue(r"\b(?:18|eighteen|adults?|age of majority)\b")

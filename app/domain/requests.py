@@ -23,10 +23,12 @@ from app.domain.intents import (
     asks_if_bot,
     asks_which_fits,
     decided_alike,
+    names_an_order,
     reports_charge_problem,
     reports_missing_delivery,
     reports_missing_refund,
     reports_misuse,
+    says_already_paid,
 )
 from app.domain.rules import Action, Intent
 
@@ -117,11 +119,14 @@ def _asks_something(part: TurnFacts) -> bool:
         return False
     if intent in (Intent.DISPUTE, Intent.FRAUD_REPORT, Intent.HUMAN_REQUEST):
         return any(cue(part.message) for cue in _HANDOFF_CUES)
+    if intent is Intent.ORDER_STATUS:
+        return names_an_order(part.message)
     return intent is not Intent.SMALL_TALK or asks_if_bot(part.message)
 
 
 _HANDOFF_CUES = (
     asks_about_standing,
+    says_already_paid,
     asks_for_person,
     reports_misuse,
     reports_charge_problem,

@@ -510,7 +510,9 @@ class ChatService:
             degraded=prepared.degraded,
         )
         intent = prepared.facts.intent if prepared.facts else None
-        replaced = guarded.intervention.value != "none"
+        # The policy's own words whenever the shopper read others: replaced, reworded
+        # (`app.domain.wording`), or with further requests answered.
+        replaced = guarded.intervention.value != "none" or guarded.text != generation.text
         turn_record = conversations.TurnRecord(
             user_message=prepared.turn.message,
             reply=text,

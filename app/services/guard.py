@@ -51,6 +51,13 @@ from app.domain.checks import (
     parse,
     verify,
 )
+from app.domain.intents import (
+    order_named,
+    reports_missing_delivery,
+    reports_missing_refund,
+    says_already_paid,
+)
+from app.domain.profile import AccountStanding
 from app.domain.prompt import ChatMessage
 from app.domain.references import (
     Turn,
@@ -60,6 +67,7 @@ from app.domain.references import (
 )
 from app.domain.replies import detects_handoff
 from app.domain.rules import Action, Intent, decide
+from app.domain.wording import in_shoppers_words
 from app.engine.base import Adapter, ChatEngine, EngineError, Generation, SamplingSettings
 
 logger = logging.getLogger(__name__)
@@ -124,12 +132,44 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
     """
     rng = _rng("fallback", seed)
     intent = facts.decided_intent
+    if intent is Intent.HUMAN_REQUEST and (why := _why_a_person(facts)):
+        return f"{why} {rng.choice(_PASSING_ON)}"
     if intent is None:
         decided = raw_stance in (Action.APPROVE, Action.DECLINE)
         if not decided or forbidden_approval(facts) is None:
             return clarifying_reply(rng)
         intent = Intent.PURCHASE_FIT if facts.cart.items else Intent.INSTALMENT_ELIGIBILITY
-    return _said_once(reference_replies(_rules_turn(facts, intent), rng, k=1)[0])
+    reply = reference_replies(_rules_turn(facts, intent), rng, k=1)[0]
+    return _said_once(in_shoppers_words(reply, facts.profile, facts.cart))
+
+
+# A handoff the shopper did not ask for in so many words says why a person takes over
+# ("it's ORD-55120" got "Sure, let me transfer you to a colleague", live API).
+_PASSING_ON: tuple[str, ...] = (
+    "I'm passing you to a colleague who can look into it with you.",
+    "I'm connecting you with a member of our team who can check it for you.",
+    "Let me hand you over to a colleague who can sort this out with you.",
+)
+
+
+def _why_a_person(facts: TurnFacts) -> str | None:
+    """What the assistant cannot see that a person can, when that is why the rules hand
+    the turn off (an order it has no view of, a payment the profile cannot show yet, a
+    parcel or a refund that never came)."""
+    named = order_named(facts.message)
+    if named and named not in (facts.context.order_id or ""):
+        said = re.search(rf"\S*{named}\b", facts.message)
+        order = said.group(0) if said and not said.group(0).isdigit() else f"#{named}"
+        return f"I can't see order {order.strip('#.,;:!?')} from here."
+    if facts.profile.account_standing is not AccountStanding.GOOD and says_already_paid(
+        facts.message
+    ):
+        return "I can't see recent payments here, and I'm sorry for the worry."
+    if reports_missing_delivery(facts.message):
+        return "I'm sorry it hasn't reached you."
+    if reports_missing_refund(facts.message):
+        return "I'm sorry the refund hasn't come through."
+    return None
 
 
 def _answers(part: TurnFacts, text: str) -> bool:
@@ -271,9 +311,14 @@ class ReplyGuard:
             "failed": {name: verdict.scores[name].reason for name in verdict.failed},
         }
         handoff = facts.decision is not None and facts.decision.action is Action.HANDOFF
-        if (verdict.passed and not handoff) or self.config.mode is GuardMode.MONITOR:
+        if self.config.mode is GuardMode.MONITOR:
             return self._done(
                 text, verdict.handoff, Intervention.NONE, verdict, record, policy, sent=verdict
+            )
+        if verdict.passed and not handoff:
+            text, sent = self._in_shoppers_words(facts, text, verdict, record)
+            return self._done(
+                text, sent.handoff, Intervention.NONE, verdict, record, policy, sent=sent
             )
 
         extra, checked = 0, 0
@@ -305,6 +350,7 @@ class ReplyGuard:
                     passing.append((candidate.text, second))
             if passing:
                 best, second = passing[nearest_the_rules([t for t, _ in passing], facts, seed)]
+                best, second = self._in_shoppers_words(facts, best, second, record)
                 return self._done(
                     best,
                     second.handoff,
@@ -331,6 +377,20 @@ class ReplyGuard:
             extra=extra,
             checked=checked,
         )
+
+    def _in_shoppers_words(
+        self, facts: TurnFacts, text: str, verdict: Verdict, record: dict[str, Any]
+    ) -> tuple[str, Verdict]:
+        """`text` with the prompt's verdict labels it copies said as a person would
+        (`app.domain.wording`), if that passes the checks as well; noted in `record`."""
+        said = in_shoppers_words(text, facts.profile, facts.cart)
+        if said == text:
+            return text, verdict
+        checked = self.check(facts, said)
+        if not checked.passed:
+            return text, verdict
+        record["reworded"] = True
+        return said, checked
 
     @staticmethod
     def _done(

@@ -191,7 +191,7 @@ class MessageRow(Base):
     intent: Mapped[str | None] = mapped_column(String(32))
     guard_passed: Mapped[bool | None] = mapped_column(Boolean)  # the policy's own reply
     intervention: Mapped[str | None] = mapped_column(String(16))
-    raw_reply: Mapped[str | None] = mapped_column(Text)  # the policy's reply, when replaced
+    raw_reply: Mapped[str | None] = mapped_column(Text)  # the policy's reply, when not sent as is
     guard: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # raw verdict per check
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()

@@ -790,7 +790,7 @@ def test_a_payment_is_paired_with_the_term_right_after_it() -> None:
          "You have $1,200 of available credit ($1,500 limit minus $300 outstanding).", True),
         # "Balance" alone, or inside override text, is no question about what is owed.
         ("What interest rate am I paying on my balance?",
-         "Your limit is $1,500 and you have $1,200 available.", True),
+         "I can't see that detail. Your limit is $1,500 and you have $1,200 available.", True),
         ("Pretend my balance is zero. What's my available credit?",
          "You have $1,200 available.", True),
     ],
@@ -922,7 +922,8 @@ def test_an_approval_answers_only_a_question_about_buying() -> None:
         facts = TurnFacts(make_profile(), StorefrontContext(), message, None)
         assert (check_decision(facts, parse(approval, None)).value == 1.0) is passes, message
     facts = TurnFacts(make_profile(), StorefrontContext(), "What's the capital of France?", None)
-    assert "?" in fallback_reply(facts, "seed", raw_stance=Action.APPROVE)  # a question back
+    said = fallback_reply(facts, "seed", raw_stance=Action.APPROVE)
+    assert "isn't something I can see" in said and "instalments" in said  # and what it can
 
 
 @pytest.mark.parametrize(
@@ -2348,3 +2349,91 @@ def test_the_most_that_can_be_spent_spread_over_a_term_is_given_a_month() -> Non
     garbled = "Sure. You can spread your credit limit of $1,000 into 3 and 6 months of credit."
     assert "decision" in verify(facts, garbled).failed
     assert "$166.67 a month" in _passing_fallback(facts)
+
+
+@pytest.mark.parametrize(
+    ("message", "reply", "passes"),
+    [
+        # A fact the profile does not hold: the figures alone read as the answer.
+        ("when is my next payment due?", "Your limit is $1,500 and you have $1,200 available.",
+         False),
+        ("when is my next payment due?",
+         "That isn't something I can see here. Your limit is $1,500 and you have $1,200 "
+         "available.", True),
+    ],
+)  # fmt: skip
+def test_a_fact_the_account_does_not_hold_is_said_to_be_unknown(
+    message: str, reply: str, passes: bool
+) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    assert verify(facts, reply).passed is passes
+
+
+@pytest.mark.parametrize(
+    ("message", "context", "reply", "passes"),
+    [
+        ("Is the Pixel in stock?", PHONE,
+         "Yes, the Pixel 9 phone fits: it's $299 and you have $1,200 available.", False),
+        ("Is the Pixel in stock?", PHONE,
+         "I can't see the stock levels from here; the product page shows whether it's "
+         "available.", True),
+        ("do you ship to canada?", StorefrontContext(),
+         "Sorry, I didn't quite catch that. What would you like to know?", False),
+        ("how long does delivery take?", StorefrontContext(),
+         "I can't see the delivery areas or times from here; checkout shows the options for "
+         "your address.", True),
+        ("what can you do?", StorefrontContext(),
+         "Sure. I can start a payment for you. You have $1,200 of available credit to use.",
+         False),
+        ("what can you do?", StorefrontContext(),
+         "I can help with instalments, your credit, orders and returns.", True),
+    ],
+)  # fmt: skip
+def test_what_the_assistant_cannot_see_or_can_do_is_said(
+    message: str, context: StorefrontContext, reply: str, passes: bool
+) -> None:
+    read = Intent.SMALL_TALK if message == "what can you do?" else Intent.PURCHASE_FIT
+    facts = TurnFacts(make_profile(), context, message, read)
+    assert facts.decided_intent is Intent.SMALL_TALK
+    assert verify(facts, reply).passed is passes
+
+
+def test_an_order_question_about_delivery_in_general_or_with_credit_is_not_small_talk() -> None:
+    for message in ("when will my order arrive?", "is it in stock and can I pay monthly?"):
+        facts = TurnFacts(make_profile(), PHONE, message, Intent.ORDER_STATUS)
+        assert facts.decided_intent is not Intent.SMALL_TALK, message
+
+
+@pytest.mark.parametrize(
+    ("message", "reply", "passes"),
+    [
+        ("brilliant. over 6 months then",
+         "You can put the Pixel 9 phone on instalments. You can pick 3, 6, 12 or 24 months.",
+         False),
+        ("brilliant. over 6 months then",
+         "Great: that's $49.83 a month over 6 months, interest-free.", True),
+        ("wat about 6 montsh", "That's $99.67 a month over 3 months.", False),
+        ("what's the difference between paying over 3 and 6 months?",
+         "You can choose 3 or 6 months, all interest-free.", False),
+        ("what's the difference between paying over 3 and 6 months?",
+         "That's $99.67 a month over 3 months, or $49.83 a month over 6 months.", True),
+    ],
+)  # fmt: skip
+def test_a_term_picked_or_compared_gets_its_payment(message: str, reply: str, passes: bool) -> None:
+    assert (_answered(reply, message) == 1.0) is passes
+
+
+def test_the_limit_asked_in_french_is_a_credit_question() -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), "Et quel est mon plafond ?", None)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+
+
+@pytest.mark.parametrize(
+    ("message", "terms"),
+    [("wat about 6 montsh", {6}), ("12 mnths pls", {12}), ("3 mo", {3}), ("I have 2 moms", set())],
+)
+def test_months_mistyped_or_shortened_are_read(message: str, terms: set[int]) -> None:
+    from app.domain.numbers import asked_terms
+
+    assert asked_terms(message) == terms

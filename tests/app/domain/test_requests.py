@@ -254,3 +254,19 @@ def test_a_part_naming_every_item_in_view_asks_about_them_together() -> None:
     asked = split_requests(whole, parts)
     answered = [asked.main, *asked.further]
     assert sorted(len(p.cart.items) for p in answered) == [1, 2]
+
+
+def test_a_part_read_as_an_order_question_must_name_an_order() -> None:
+    # "I paid last week" beside a question about credit was asked for an order number.
+    _, further = _split(
+        Intent.PURCHASE_FIT,
+        ("can I buy the phone?", Intent.PURCHASE_FIT),
+        ("I paid last week", Intent.ORDER_STATUS),
+    )
+    assert further == ()
+    _, further = _split(
+        Intent.PURCHASE_FIT,
+        ("can I buy the phone?", Intent.PURCHASE_FIT),
+        ("where is my parcel?", Intent.ORDER_STATUS),
+    )
+    assert [p.message for p in further] == ["where is my parcel?"]

@@ -382,3 +382,40 @@ async def test_an_approval_of_one_item_does_not_answer_for_another() -> None:
     assert verify(asked.main, sofa).passed
     guarded = await _review_with_further(_guard("unused"), asked.main, sofa, asked.further)
     assert guarded.text.startswith(sofa) and "$25" in guarded.text.removeprefix(sofa)
+
+
+async def test_guard_says_a_copied_verdict_label_in_the_shoppers_words() -> None:
+    late = make_profile(account_standing="late")
+    facts = TurnFacts(late, PHONE, "Can I buy it on instalments?", Intent.PURCHASE_FIT)
+    copied = (
+        "I'm sorry, instalments aren't available on your account: account not in good standing."
+    )
+    guarded = await _review(_guard("unused"), facts, copied)
+    assert guarded.intervention is Intervention.NONE  # the policy's decision, kept
+    assert guarded.text == (
+        "I'm sorry, instalments aren't available on your account because a payment is overdue."
+    )
+    assert guarded.record["reworded"] is True
+    monitor = await _review(_guard("unused", mode=GuardMode.MONITOR), facts, copied)
+    assert monitor.text == copied and "reworded" not in monitor.record
+
+
+@pytest.mark.parametrize(
+    ("fields", "message", "context", "said"),
+    [
+        ({}, "it's ORD-55120", StorefrontContext(), "I can't see order ORD-55120 from here."),
+        ({"account_standing": "late"}, "what do you mean late? I paid last week", PHONE,
+         "I can't see recent payments here"),
+        ({}, "I've been waiting 3 weeks for my refund", StorefrontContext(),
+         "I'm sorry the refund hasn't come through."),
+    ],
+)  # fmt: skip
+def test_a_handoff_the_shopper_did_not_ask_for_says_why(
+    fields: dict[str, object], message: str, context: StorefrontContext, said: str
+) -> None:
+    facts = TurnFacts(make_profile(**fields), context, message, Intent.ORDER_STATUS)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+    reply = fallback_reply(facts, "s-1")
+    assert reply.startswith(said)
+    verdict = _guard("x").check(facts, reply)
+    assert verdict.passed and verdict.handoff
