@@ -50,6 +50,7 @@ from app.domain.intents import (
     asks_account_servicing,
     asks_age_rule,
     asks_capabilities,
+    asks_checkout,
     asks_credit_granted,
     asks_figure_foreign,
     asks_for_person,
@@ -73,6 +74,7 @@ from app.domain.intents import (
     asks_what_known,
     asks_which_regions,
     asks_why,
+    complains,
     in_context,
     names_credit_foreign,
     names_instalments,
@@ -594,6 +596,7 @@ class TurnFacts:
         if not handed_off and (
             asks_hardship(self.message)
             or asks_for_person(self.message)
+            or complains(self.message)
             or asks_account_servicing(self.message)
         ):
             # Payments paused or missed, a person asked for in so many words, the account
@@ -1073,6 +1076,12 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     verified_said = any(claim.subject == "verified" for claim in parsed.claims)
     if asks_if_verified(facts.message) and gold is not Action.HANDOFF and not verified_said:
         return Score(0.0, "the shopper asked whether they are verified, and is not told")
+    if (
+        gold is Action.APPROVE
+        and asks_checkout(facts.message)
+        and "checkout" not in parsed.text.lower()
+    ):
+        return Score(0.0, "the shopper asked how to go ahead, and is not told")
     if gold is Action.APPROVE and asks_minimum(facts.message) and not says_no_minimum(parsed.text):
         return Score(0.0, "the shopper asked about a minimum amount, and is not told there is none")
     age_asked = gold is not Action.HANDOFF and asks_age_rule(facts.message)

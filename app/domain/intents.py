@@ -753,6 +753,25 @@ names_an_order = Cue(
     r"dispatch\w*|bestellung|paket|commande|colis|pedido|paquete|ordine|pacco|pakket)\b|"
     r"\bord-?\d"
 )
+# How to go ahead with a plan ("perfect, how do I check out with that?" got the approval
+# again, live API): at checkout.
+asks_checkout = Cue(
+    r"\bhow (?:do|can|would|should) (?:i|we) (?:check ?out|complete (?:the |my )?(?:order|"
+    r"purchase)|go ahead|proceed|set (?:it|that|this|the plan) up|select (?:it|that|the plan)|"
+    r"choose (?:it|that|the plan))\b|\bcheck ?out with (?:it|that|this)\b|"
+    r"\bwhere do (?:i|we) (?:choose|pick|select) (?:it|that|the plan|instalments)\b",
+    request_only=True,
+)
+# A shopper unhappy with the help ("thanks for nothing, you're useless" got "I'm glad to
+# know you're enjoying your day", live API): a person takes it from there.
+complains = Cue(
+    r"\bthanks for nothing\b|\buseless\b|\bunhelpful\b|\bnot (?:very |at all )?helpful\b|"
+    r"\bwaste of (?:my )?time\b|\bi (?:want|wish|would like|'d like) to (?:complain|make a "
+    r"complaint)\b|\b(?:terrible|awful|horrible|worst|rubbish|pathetic|appalling) (?:service|"
+    r"bot|assistant|help|support|experience|shop|store)\b|\byou(?:'re| are) (?:no help|"
+    r"hopeless|stupid|an idiot)\b",
+    request_only=True,
+)
 # The shopper says they have paid what the account shows as overdue: a person checks
 # the payments ("what do you mean late? I paid last week", live API).
 says_already_paid = Cue(

@@ -25,6 +25,7 @@ from app.domain.intents import (
     asks_account_ok,
     asks_age_rule,
     asks_capabilities,
+    asks_checkout,
     asks_free_up,
     asks_if_bot,
     asks_if_verified,
@@ -731,6 +732,16 @@ def _verification_stated(turn: Turn, reply: str) -> str:
 NO_MINIMUM = "There's no minimum amount: anything within your available credit can go on a plan."
 
 
+CHECKOUT_STEPS = "At checkout, choose instalments as the payment method and pick your plan."
+
+
+def _checkout_stated(turn: Turn, reply: str) -> str:
+    """Asked how to go ahead, an approval says where: at checkout."""
+    if turn.decision.action is not Action.APPROVE or not asks_checkout(turn.message):
+        return reply
+    return reply if "checkout" in reply.lower() else _after_the_figures(reply, CHECKOUT_STEPS)
+
+
 def _minimum_stated(turn: Turn, reply: str) -> str:
     """Asked whether a plan has a smallest amount, an approval says it has none."""
     if turn.decision.action is not Action.APPROVE or not asks_minimum(turn.message):
@@ -983,6 +994,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _interest_stated,
         _verification_stated,
         _minimum_stated,
+        _checkout_stated,
         _standing_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)

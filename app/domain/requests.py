@@ -22,6 +22,7 @@ from app.domain.intents import (
     asks_hardship,
     asks_if_bot,
     asks_which_fits,
+    complains,
     decided_alike,
     names_an_order,
     reports_charge_problem,
@@ -29,6 +30,7 @@ from app.domain.intents import (
     reports_missing_refund,
     reports_misuse,
     says_already_paid,
+    states_income,
 )
 from app.domain.rules import Action, Intent
 
@@ -66,6 +68,11 @@ def split_requests(facts: TurnFacts, parts: Sequence[TurnFacts]) -> Requests:
     if any(part.decided_intent is Intent.FRAUD_REPORT for part in parts):
         if facts.decided_intent is not Intent.FRAUD_REPORT:
             facts = replace(facts, intent=Intent.FRAUD_REPORT)
+        return Requests(facts)
+    if facts.intent is Intent.LIMIT_INCREASE and states_income(facts.message):
+        # "is it possible to get a higher limit? I earn 60k a year": one request, whose
+        # income is in its second sentence (answered as the first alone, it was asked for
+        # the income it had just been given, live API).
         return Requests(facts)
     placed = [part for part in parts if _asks_something(part)]
     if not placed:
@@ -126,6 +133,7 @@ def _asks_something(part: TurnFacts) -> bool:
 
 _HANDOFF_CUES = (
     asks_about_standing,
+    complains,
     says_already_paid,
     asks_for_person,
     reports_misuse,

@@ -52,10 +52,12 @@ from app.domain.checks import (
     verify,
 )
 from app.domain.intents import (
+    complains,
     order_named,
     reports_missing_delivery,
     reports_missing_refund,
     says_already_paid,
+    states_income,
 )
 from app.domain.profile import AccountStanding
 from app.domain.prompt import ChatMessage
@@ -146,9 +148,9 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
 # A handoff the shopper did not ask for in so many words says why a person takes over
 # ("it's ORD-55120" got "Sure, let me transfer you to a colleague", live API).
 _PASSING_ON: tuple[str, ...] = (
-    "I'm passing you to a colleague who can look into it with you.",
-    "I'm connecting you with a member of our team who can check it for you.",
-    "Let me hand you over to a colleague who can sort this out with you.",
+    "I'm passing you to a colleague who can take it from here.",
+    "I'm connecting you with a member of our team now.",
+    "Let me hand you over to a colleague who can help with this.",
 )
 
 
@@ -165,6 +167,10 @@ def _why_a_person(facts: TurnFacts) -> str | None:
         facts.message
     ):
         return "I can't see recent payments here, and I'm sorry for the worry."
+    if facts.intent is Intent.LIMIT_INCREASE and states_income(facts.message):
+        return "Thanks for the details: limit reviews are done by a colleague."
+    if complains(facts.message):
+        return "I'm sorry I haven't been more help."
     if reports_missing_delivery(facts.message):
         return "I'm sorry it hasn't reached you."
     if reports_missing_refund(facts.message):

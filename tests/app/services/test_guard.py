@@ -419,3 +419,31 @@ def test_a_handoff_the_shopper_did_not_ask_for_says_why(
     assert reply.startswith(said)
     verdict = _guard("x").check(facts, reply)
     assert verdict.passed and verdict.handoff
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "said"),
+    [
+        ("is it possible to get a higher limit? I earn 60k a year", Intent.LIMIT_INCREASE,
+         "Thanks for the details: limit reviews are done by a colleague."),
+        ("thanks for nothing, you're useless", None, "I'm sorry I haven't been more help."),
+    ],
+)  # fmt: skip
+def test_an_income_given_or_a_complaint_goes_to_a_person_with_why(
+    message: str, intent: Intent | None, said: str
+) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, intent)
+    parts = [replace(facts, message=m, intent=intent) for m in re.split(r"(?<=\?) ", message)]
+    main = split_requests(facts, parts).main
+    assert main.decided_intent is Intent.HUMAN_REQUEST
+    reply = fallback_reply(main, "s-1")
+    assert reply.startswith(said) and _guard("x").check(main, reply).handoff
+
+
+def test_asked_how_to_check_out_an_approval_says_where() -> None:
+    message = "perfect, how do I check out with that?"
+    facts = TurnFacts(make_profile(), PHONE, message, Intent.PURCHASE_FIT)
+    again = "Yes, the Pixel 9 phone fits: it's $299 and you have $1,200 available."
+    assert "decision" in verify(facts, again).failed
+    reply = fallback_reply(facts, "s-1")
+    assert "At checkout" in reply and verify(facts, reply).passed
