@@ -111,6 +111,7 @@ from app.domain.replies import (
     Claim,
     ParsedReply,
     cited_reasons,
+    decide_stance,
     parse_reply,
     says_age_rule,
     says_assistant,
@@ -1113,6 +1114,21 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         # month over 6 months" (the whole $650 over 6, live API): the shopper would think
         # the payments are on the rest.
         return Score(0.0, "approves a part paid now, which a plan does not take, unsaid")
+    if (
+        gold is Action.DECLINE
+        and decision.reason is DeclineReason.INSUFFICIENT_CREDIT
+        and pays_part_now(facts.message)
+        and not says_whole_price(parsed.text)
+    ):
+        # "what if I pay 100 upfront?" got the decline again, in the prompt's words.
+        return Score(0.0, "declines a part paid now, and is not told a plan takes the whole")
+    if (
+        facts.decided_intent is Intent.SMALL_TALK
+        and says_thanks(facts.message)
+        and decide_stance(parsed.scores, parsed.handoff) is Action.APPROVE
+    ):
+        # "grazie mille" got "Good news, Sam: you can buy the Lavatrice Bosch" (live API).
+        return Score(0.0, "thanked, and given the approval again")
     if gold is Action.APPROVE and (missing := _asked_cost_missing(facts, parsed)):
         return Score(0.0, f"does not answer: {missing}")
     if gold is Action.APPROVE and (missing := _terms_offered_missing(facts, parsed)):

@@ -865,7 +865,10 @@ pays_part_now = Cue(
     r"\b(?:pay|put)\b[^.!?]{0,20}\b(?:now|today|first|down)\b))|"
     # "can i pay half now and half next month" (live API): no figure, the same offer.
     r"\b(?:half|part|some)(?: of it)? (?:now|today|up ?front)\b.*"
-    r"\b(?:half|rest|remainder|later|next)\b"
+    r"\b(?:half|rest|remainder|later|next)\b|"
+    # "what if I pay 100 upfront?" after a decline over the credit (live API).
+    r"(?=.*\d)\b(?:pay|put|paid|paying|putting)\b[^.!?]{0,20}\b(?:upfront|up front|down|"
+    r"as a deposit)\b(?! payment)"
 )
 
 # What the whole plan costs ("what's the total I'll pay in the end?", answered with the

@@ -806,6 +806,13 @@ def _whole_price_stated(turn: Turn, reply: str) -> str:
     """Offered to pay part now and the rest in instalments, an approval first says that a
     plan covers the whole price (its payments are the price over the term)."""
     d = turn.decision
+    if d.action is Action.DECLINE and d.reason is DeclineReason.INSUFFICIENT_CREDIT:
+        # Declined over the credit, part offered now: a plan still covers the whole price.
+        if pays_part_now(turn.message) and not says_whole_price(reply):
+            return (
+                f"A plan covers the whole price, so paying part up front doesn't change it. {reply}"
+            )
+        return reply
     if d.action is not Action.APPROVE:
         return reply
     if not (pays_part_now(turn.message) or asks_upfront(turn.message)):

@@ -2437,3 +2437,23 @@ def test_months_mistyped_or_shortened_are_read(message: str, terms: set[int]) ->
     from app.domain.numbers import asked_terms
 
     assert asked_terms(message) == terms
+
+
+def test_a_part_offered_now_after_a_decline_over_the_credit_is_told_a_plan_takes_the_whole() -> (
+    None
+):
+    tv = StorefrontContext(items=[CartItem(title="LG fridge", price=Decimal("1300"))])
+    facts = TurnFacts(make_profile(), tv, "what if I pay 100 upfront?", Intent.PURCHASE_FIT)
+    again = (
+        "I'm sorry, the LG fridge won't fit: it's $1,300, which is $100 over the available credit."
+    )
+    assert "decision" in verify(facts, again).failed
+    told = "A plan covers the whole price, so paying part up front doesn't change it. " + again
+    assert verify(facts, told).passed
+
+
+def test_thanks_answered_with_the_approval_again_fails() -> None:
+    facts = TurnFacts(make_profile(), PHONE, "grazie mille", None)
+    assert facts.decided_intent is Intent.SMALL_TALK
+    assert not verify(facts, "Good news, Ada: you can buy the Pixel 9 phone on instalments.").passed
+    assert verify(facts, "You're welcome! Have a great day.").passed
