@@ -261,11 +261,24 @@ _NUMBER_WORDS = {
 }
 
 
+# A count changed in few words ("actually make it 5" after 3 t-shirts was read as five
+# months, live API); a number that is a term stays one ("make it 6 please").
+_RECOUNT_RE = re.compile(
+    r"\b(?:make (?:it|that)|change (?:it|that) to|actually)\s+(?P<n>\d{1,2})\b"
+    r"(?!\s*(?:months?|mo\b|mnths?|instal\w*|install\w*|payments?|[$€£¥%]|[.,]\d))",
+    re.IGNORECASE,
+)
+
+
 def quantity_asked(message: str) -> int | None:
-    """How many of the item in view the message asks about ("2 of these"), if it says."""
+    """How many of the item in view the message asks about ("2 of these", "make it 5"),
+    if it says."""
     m = _QUANTITY_RE.search(message)
     if m is None:
-        return None
+        recount = _RECOUNT_RE.search(message)
+        if recount is None or int(recount.group("n")) in asked_terms(message):
+            return None
+        m = recount
     n = m.group("n").lower()
     count = _NUMBER_WORDS[n] if n in _NUMBER_WORDS else int(n)
     return count if 1 <= count <= 99 else None

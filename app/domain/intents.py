@@ -485,6 +485,8 @@ asks_way_forward = Cue(
     # "when can i use instalments again?" (late account) got the decline alone (live API).
     r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to)\b[^.!?]{0,30}\bagain\b|"
     r"\bwhen (?:can|could|will) i (?:start|begin)\b|"
+    # "how long until I can use instalments again?" (late account) got the decline alone.
+    r"\bhow long (?:until|till|til|before) (?:i|we) (?:can|could|will be able to)\b|"
     # How, in the other languages shoppers wrote in ("Wie verifiziere ich mich?").
     r"\b(?:wie (?:kann ich|verifiziere|bekomme|mache)|comment (?:je |puis-je |faire)|"
     r"c[oó]mo (?:puedo|me|hago)|come (?:posso|faccio|mi)|hoe (?:kan ik|verifieer|moet ik))\b",

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from app.domain.rules import TERMS_BY_TIER
+
 # --- number words ---------------------------------------------------------------------
 
 _UNITS: dict[str, int] = {
@@ -311,6 +313,16 @@ _OVER_BARE_RE = re.compile(
     r"\bpay\b[^.!?]{0,40}?\bin\s+(?P<in>\d{1,2})\s*(?=[?!.,;]|$)",
     re.IGNORECASE,
 )
+# Every term some plan has: a small bare number is read as a term only if it is one
+# ("actually make it 5", after 3 t-shirts, is five t-shirts, not five months).
+PLAN_TERMS: frozenset[int] = frozenset(t for terms in TERMS_BY_TIER.values() for t in terms)
+# A term picked by its number alone ("Let's do 24. What's the monthly amount?" was
+# answered over 6 months, live API).
+_PICKED_TERM_RE = re.compile(
+    r"\b(?:do|go with|go for|pick|choose|opt for)\s+(?:the\s+)?(?P<n>\d{1,2})\b"
+    r"(?!\s*(?:[$€£¥%]|[.,]\d|dollars|euros|pounds|bucks|items?|pieces?|pairs?|units?|of\b))",
+    re.IGNORECASE,
+)
 # "over the shortest one?": the tier's shortest term.
 _SHORTEST_RE = re.compile(
     r"\b(?:shortest|quickest|fewest months)\b[^.!?]{0,20}?\b(?:term|plan|option|one|months?)\b|"
@@ -363,9 +375,14 @@ def asked_terms(message: str, allowed: Iterable[int] | None = None) -> frozenset
         for m in _OVER_BARE_RE.finditer(message)
         if 3 <= (n := int(m.group("n") or m.group("in"))) <= 36
     }
+    months |= {
+        n for m in _PICKED_TERM_RE.finditer(message) if (n := int(m.group("n"))) in PLAN_TERMS
+    }
     if not months and (words := _term_only_words(message)):
         bare = [int(w) for w in words if w.isdigit()]
-        if len(bare) == 1 and 3 <= bare[0] <= 36 and not extract_numbers(message).amounts:
+        # (a small number no plan has is a count: "make it 5"; "and 18?" still asks a term)
+        term = bare[0] in PLAN_TERMS or 12 < bare[0] <= 36 if len(bare) == 1 else False
+        if term and not extract_numbers(message).amounts:
             months = {bare[0]}
     if allowed is None:
         return frozenset(months)

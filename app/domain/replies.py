@@ -541,7 +541,8 @@ says_regions = Cue(
 )
 _WAY_FORWARD_CUES: dict[DeclineReason, Cue] = {
     DeclineReason.ACCOUNT_STANDING: Cue(
-        r"\b(?:up to date|overdue|settle\w*|catch(?:ing)? up|bring\w* (?:your )?(?:payments|"
+        # (not "overdue" alone: "... because a payment is overdue" says why, not what to do)
+        r"\b(?:up to date|settle\w*|catch(?:ing)? up|bring\w* (?:your )?(?:payments|"
         r"account)|back in good standing|pay\w* (?:what|the) (?:is |'s )?(?:owed|due|late))\b"
     ),
     # Where to verify, not only that it is needed ("Once you've verified your ID, just ask

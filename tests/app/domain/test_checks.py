@@ -2457,3 +2457,42 @@ def test_thanks_answered_with_the_approval_again_fails() -> None:
     assert facts.decided_intent is Intent.SMALL_TALK
     assert not verify(facts, "Good news, Ada: you can buy the Pixel 9 phone on instalments.").passed
     assert verify(facts, "You're welcome! Have a great day.").passed
+
+
+@pytest.mark.parametrize(
+    ("message", "terms", "count"),
+    [
+        ("Let's do 24. What's the monthly amount?", {24}, None),
+        ("ok let's go with 12", {12}, None),
+        ("actually make it 5", set(), 5),  # after 3 t-shirts: five of them
+        ("make it 6 please", {6}, None),
+        ("and 18?", {18}, None),
+    ],
+)
+def test_a_bare_number_is_a_term_or_a_count(
+    message: str, terms: set[int], count: int | None
+) -> None:
+    from app.domain.checks import quantity_asked
+    from app.domain.numbers import asked_terms
+
+    assert asked_terms(message) == terms
+    assert quantity_asked(message) == count
+
+
+def test_a_count_changed_in_few_words_prices_the_new_count() -> None:
+    shirts = StorefrontContext(
+        items=[CartItem(title="Uniqlo t-shirt", price=Decimal("19.90"), quantity=3)]
+    )
+    facts = TurnFacts(make_profile(), shirts, "actually make it 5", Intent.PURCHASE_FIT)
+    assert facts.cart.items[0].quantity == 5
+    assert not verify(facts, "That's $19.90 a month over 3 months, interest-free.").passed
+    assert verify(facts, "That's $33.17 a month over 3 months, interest-free.").passed
+
+
+def test_asked_how_long_until_instalments_come_back_a_late_account_is_told_how() -> None:
+    late = make_profile(account_standing="late")
+    message = "how long until I can use instalments again?"
+    facts = TurnFacts(late, StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    bare = "I'm sorry, instalments aren't available on your account because a payment is overdue."
+    assert not verify(facts, bare).passed
+    assert verify(facts, bare + " Bringing your payments up to date will reopen them.").passed
