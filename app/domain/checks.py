@@ -65,6 +65,7 @@ from app.domain.intents import (
     asks_owed,
     asks_price,
     asks_shortfall,
+    asks_someone_elses,
     asks_terms_offered,
     asks_to_spend_on,
     asks_total_paid,
@@ -90,6 +91,7 @@ from app.domain.intents import (
     reports_misuse,
     request_text,
     says_already_paid,
+    says_goodbye,
     says_thanks,
     states_income,
 )
@@ -115,6 +117,7 @@ from app.domain.replies import (
     parse_reply,
     says_age_rule,
     says_assistant,
+    says_farewell,
     says_limit_review,
     says_no_interest,
     says_no_minimum,
@@ -650,6 +653,10 @@ class TurnFacts:
             return Intent.CREDIT_INFO
         if intent in (None, Intent.CREDIT_INFO) and asks_credit_granted(self.message):
             return Intent.LIMIT_INCREASE
+        if intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK) and asks_someone_elses(
+            self.message
+        ):
+            return Intent.OTHER_USER_DATA
         if intent is None and asks_about_own(self.message) and not self.cart.items:
             # "and what's mine?" after a friend's balance was asked, read on its own.
             return Intent.CREDIT_INFO
@@ -1137,6 +1144,12 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         return Score(0.0, "declines a part paid now, and is not told a plan takes the whole")
     if (
         facts.decided_intent is Intent.SMALL_TALK
+        and says_goodbye(facts.message)
+        and not says_farewell(parsed.text)
+    ):
+        return Score(0.0, "said goodbye, and not answered with one")
+    if (
+        facts.decided_intent is Intent.SMALL_TALK
         and says_thanks(facts.message)
         and decide_stance(parsed.scores, parsed.handoff) is Action.APPROVE
     ):
@@ -1348,6 +1361,13 @@ _SHORTFALL_AFTER_RE = re.compile(
     r"what you (?:can spend|have))|short\b)",
     re.IGNORECASE,
 )
+# An amount stated as the room left under the credit: "It's $450, which is $129 less than
+# the available credit" ($129 was another item's price, live API).
+_HEADROOM_AFTER_RE = re.compile(
+    r"^\s*less than\s+(?:(?:your|the|what you have)?\s*(?:available|credit|limit|spending)|"
+    r"what you (?:can spend|have))",
+    re.IGNORECASE,
+)
 # An amount in the role of what is bought, said to fit: "$1,499 is within your $1,750 of
 # available credit", "$349 fits".
 _FITS_AFTER_RE = re.compile(
@@ -1465,6 +1485,17 @@ def _shortfall_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
         if quantize(i.price, cur) > available
     ]
     return licensed
+
+
+def _headroom_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
+    """What an amount stated as "less than your available credit" may be: the credit left
+    under the cart, or under one item of it."""
+    cur = facts.profile.currency
+    available = quantize(facts.profile.available_credit, cur)
+    lines = [quantize(i.price * i.quantity, cur) for i in facts.cart.items]
+    fit = cart_fit(facts.profile, facts.cart)
+    totals = [*lines, *([fit.total] if fit is not None else [])]
+    return [(available - t, cur) for t in totals if t <= available]
 
 
 def _fits_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
@@ -1679,6 +1710,8 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
             allowed = _monthly_licensed(facts, parsed.text, a, parsed.counts)
         elif _SHORTFALL_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
             allowed = _shortfall_licensed(facts)
+        elif _HEADROOM_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
+            allowed = _headroom_licensed(facts)
         elif _FITS_AFTER_RE.match(parsed.text[a.end : a.end + 40]):
             allowed = _fits_licensed(facts)
         elif _PRICE_BEFORE_RE.search(words_before(parsed.text, a)):

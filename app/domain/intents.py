@@ -611,6 +611,21 @@ names_someone_else = Cue(
     r"\b(?!my\b|your\b)[a-z]+'s (?:account|balance|limit|credit)\b",
     request_only=True,
 )
+# Someone else's, asked in few words after one's own ("What's my credit limit? Also,
+# what's my wife's?": the second question went unanswered, live API).
+asks_someone_elses = Cue(
+    r"\b(?:my|our)\s+(?:friend|sister|brother|mother|mum|mom|father|dad|parent|partner|"
+    r"husband|wife|spouse|son|daughter|child|kid|boyfriend|girlfriend|colleague|neighbou?r|"
+    r"flatmate|roommate)'?s\b(?=\s*(?:[?.!,]|$|(?:credit|limit|balance|account|available|"
+    r"one)\b))|\b(?:his|hers|theirs)\s*\??$",
+    request_only=True,
+)
+# A farewell ("bye" got "Happy to.", live API).
+says_goodbye = Cue(
+    r"^\W*(?:ok(?:ay)?\W+)?(?:bye|goodbye|good bye|bye bye|see (?:you|ya)|cya|ciao|tsch[uü]ss|"
+    r"au revoir|adi[oó]s|tot ziens|have a (?:good|nice|great) (?:day|one|evening))\b",
+    request_only=True,
+)
 # Why the account is restricted, asked ("why is my account suspended"): a person explains.
 asks_about_standing = Cue(
     r"\bmy account\b[^.!?]{0,20}\b(?:suspended|locked|blocked|frozen|closed|restricted|"
@@ -680,7 +695,12 @@ asks_account_servicing = Cue(
     # "Can I cancel my order ord-5510?" was told the order is processing (live API).
     r"\b(?:cancel|change|amend|modify)\s+(?:my|the|this|that|an)\s+(?:other\s+|last\s+|"
     r"latest\s+|second\s+|new\s+)?order\b|"
-    r"\bchange (?:the |my |our )?(?:delivery|shipping) address\b",
+    r"\bchange (?:the |my |our )?(?:delivery|shipping) address\b|"
+    # "Can I change my payment plan from 3 to 6 months on my last order?" was asked which
+    # item (live API): a plan already running is changed by a person.
+    r"\b(?:change|switch|move|extend|shorten)\s+(?:my|the|an?)\s+(?:existing\s+|current\s+)?"
+    r"(?:payment\s+)?plan\b|\b(?:my|the) (?:last|previous|existing|current) order\b[^.!?]{0,30}"
+    r"\b(?:plan|instal\w*|months)\b",
     request_only=True,
 )
 # An order named by its number ("it's ord-7788": with no order in view, it was asked for
@@ -723,6 +743,15 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"\b(?:free|international|express|next[- ]day) (?:shipping|delivery)\b)",
         request_only=True,
     ),
+    # "Does that include installation?" after an approval got the approval again (live API).
+    "product": Cue(
+        r"\binclud\w*\s+(?:the\s+|a\s+|an\s+)?(?:installation|install|assembly|delivery|"
+        r"batteries|warranty|charger|case|cable)\b|\bwarranty\b|\bguarantee\b|\bdimensions?\b|"
+        r"\bspecs?\b|\bspecifications?\b|\bhow (?:big|heavy|tall|wide)\b|"
+        r"\b(?:come|available) in (?:other |different |more )?(?:colou?rs?|sizes?)\b|"
+        r"\bwhat (?:size|sizes|colou?rs?) (?:does|do|is|are)\b|\bwaterproof\b",
+        request_only=True,
+    ),
     "other": Cue(
         r"\bweather\b|\btell me a joke\b|\bcapital of\b|\brecipe\b|"
         r"\b(?:opening|store|shop) hours\b|\bwhen (?:are|is) (?:you|the (?:shop|store)) open\b|"
@@ -733,7 +762,7 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
 # Credit asked about beside such a question ("is it in stock and can I pay monthly?"):
 # the credit question is answered.
 _ASKS_CREDIT_RE = re.compile(
-    r"instal|install|monthly|a month|per month|credit|limit|afford|financ|pay ?later|"
+    r"instal+ments?|\binstal+\b|monthly|a month|per month|credit|limit|afford|financ|pay ?later|"
     r"payment plan|\bplans?\b|\bbalance\b|\bowe\b",
     re.IGNORECASE,
 )
@@ -741,7 +770,7 @@ _ASKS_CREDIT_RE = re.compile(
 
 def out_of_scope_topic(message: str) -> str | None:
     """What a message asks that the assistant cannot see ("stock", "delivery" in general,
-    or "other"), when it asks nothing about credit."""
+    "product" details, or "other"), when it asks nothing about credit."""
     if _ASKS_CREDIT_RE.search(request_text(message)):
         return None
     return next((topic for topic, cue in _OUT_OF_SCOPE.items() if cue(message)), None)

@@ -45,6 +45,7 @@ from app.domain.intents import (
     asks_why,
     out_of_scope_topic,
     pays_part_now,
+    says_goodbye,
     says_thanks,
 )
 from app.domain.money import format_amount, quantize
@@ -916,6 +917,12 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
             "Yes, I'm a bot, but I can answer most questions about payments and orders.",
             "I'm the shop's automated assistant, not a person, but I'm glad to help.",
         ]
+    elif says_goodbye(turn.message):
+        options = [
+            "Goodbye! Have a great day.",
+            f"Bye{name}, and happy shopping!",
+            "Take care, and thanks for stopping by.",
+        ]
     elif topic := out_of_scope_topic(turn.message):
         options = [f"{_NOT_SEEN[topic]} {line}" for line in _WHAT_I_HELP_WITH]
     elif asks_capabilities(turn.message):
@@ -943,6 +950,7 @@ _NOT_SEEN: dict[str, str] = {
     "available.",
     "delivery": "I can't see the delivery areas or times from here; checkout shows the "
     "options for your address.",
+    "product": "I can't see the product details from here; the product page lists what's included.",
     "other": "That isn't something I can see from here.",
 }
 

@@ -577,6 +577,12 @@ says_not_known = Cue(
     r"view|find|tell)\b|\bisn't something i can\b|\bno (?:information|details?|record)\b|"
     r"\bnot (?:something|a detail) (?:i|we) (?:can|have)\b|\bcan't help with (?:that|this)\b"
 )
+# A farewell in a reply, the answer to "bye".
+says_farewell = Cue(
+    r"\b(?:bye|goodbye|take care|have a (?:good|great|nice|lovely) (?:day|one|evening|week)|"
+    r"see you|thanks for (?:chatting|stopping by|visiting)|happy shopping|enjoy (?:your|the "
+    r"rest))\b"
+)
 _HELPS_WITH = (
     r"\binstal|\binstall|\bpay(?:ing)? later\b|\bpayments?\b",
     r"\bcredit\b",

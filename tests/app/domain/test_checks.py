@@ -2383,6 +2383,11 @@ def test_a_fact_the_account_does_not_hold_is_said_to_be_unknown(
         ("how long does delivery take?", StorefrontContext(),
          "I can't see the delivery areas or times from here; checkout shows the options for "
          "your address.", True),
+        ("Does that include installation?", PHONE,
+         "Yes, the Pixel 9 phone fits: it's $299 and you have $1,200 available.", False),
+        ("Does that include installation?", PHONE,
+         "I can't see the product details from here; the product page lists what's included.",
+         True),
         ("what can you do?", StorefrontContext(),
          "Sure. I can start a payment for you. You have $1,200 of available credit to use.",
          False),
@@ -2496,3 +2501,36 @@ def test_asked_how_long_until_instalments_come_back_a_late_account_is_told_how()
     bare = "I'm sorry, instalments aren't available on your account because a payment is overdue."
     assert not verify(facts, bare).passed
     assert verify(facts, bare + " Bringing your payments up to date will reopen them.").passed
+
+
+def test_an_amount_said_to_be_left_under_the_credit_must_be_what_is_left() -> None:
+    facts = TurnFacts(make_profile(), PHONE, "can I buy the phone?", Intent.PURCHASE_FIT)
+    wrong = "Yes, the Pixel 9 phone fits. It's $299, which is $129 less than the available credit."
+    right = "Yes, the Pixel 9 phone fits. It's $299, which is $901 less than the available credit."
+    assert "numeric" in verify(facts, wrong).failed
+    assert verify(facts, right).passed
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "decided"),
+    [
+        ("Also, what's my wife's?", None, Intent.OTHER_USER_DATA),
+        ("my wife's birthday is coming, can I buy this?", Intent.PURCHASE_FIT,
+         Intent.PURCHASE_FIT),
+        ("Can I change my payment plan from 3 to 6 months on my last order?",
+         Intent.PURCHASE_FIT, Intent.HUMAN_REQUEST),
+        ("bye", Intent.SMALL_TALK, Intent.SMALL_TALK),
+    ],
+)  # fmt: skip
+def test_someone_elses_a_running_plan_and_a_farewell_are_read(
+    message: str, intent: Intent | None, decided: Intent
+) -> None:
+    assert TurnFacts(make_profile(), PHONE, message, intent).decided_intent is decided
+
+
+def test_a_farewell_is_answered_with_one() -> None:
+    from app.services.guard import fallback_reply
+
+    facts = TurnFacts(make_profile(), StorefrontContext(), "bye", Intent.SMALL_TALK)
+    assert "decision" in verify(facts, "Happy to.").failed
+    assert verify(facts, fallback_reply(facts, "s-1")).passed
