@@ -53,10 +53,12 @@ from app.domain.intents import (
     asks_checkout,
     asks_credit_granted,
     asks_figure_foreign,
+    asks_for_credit,
     asks_for_person,
     asks_free_up,
     asks_hardship,
     asks_if_bot,
+    asks_if_charged,
     asks_if_verified,
     asks_interest,
     asks_left_after,
@@ -86,6 +88,7 @@ from app.domain.intents import (
     out_of_scope_topic,
     pays_part_now,
     reports_charge_problem,
+    reports_damaged,
     reports_missing_delivery,
     reports_missing_refund,
     reports_misuse,
@@ -657,6 +660,14 @@ class TurnFacts:
             self.message
         ):
             return Intent.OTHER_USER_DATA
+        if (
+            intent in (None, Intent.PURCHASE_FIT, Intent.INSTALMENT_ELIGIBILITY, Intent.CREDIT_INFO)
+            and not self.context.items
+            and asks_for_credit(self.message)
+        ):
+            return Intent.LIMIT_INCREASE
+        if intent is Intent.ORDER_STATUS and reports_damaged(self.message):
+            return Intent.RETURNS
         if intent is None and asks_about_own(self.message) and not self.cart.items:
             # "and what's mine?" after a friend's balance was asked, read on its own.
             return Intent.CREDIT_INFO
@@ -1056,6 +1067,14 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     about_plans = (gold is Action.INFORM and facts.decided_intent is Intent.CREDIT_INFO) or (
         gold is Action.APPROVE
     )
+    if (
+        interest_asked
+        and asks_if_charged(facts.message)
+        and re.match(r"\W*(?:yes|yep|yeah|sure)\b", parsed.text, re.IGNORECASE)
+    ):
+        # "Is there a fee for paying in instalments?" answered "Yes, Sam, you can pay in
+        # instalments ... with no interest" (live API): the shopper reads "yes, a fee".
+        return Score(0.0, "asked whether plans cost extra, and told yes")
     if interest_asked and about_plans and not says_no_interest(parsed.text):
         # "Tell me my limit. Also, what's the interest rate?" was given the limit alone;
         # "what terms can I choose from and is there any interest?" the terms alone.

@@ -485,6 +485,9 @@ asks_way_forward = Cue(
     # "when can i use instalments again?" (late account) got the decline alone (live API).
     r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to)\b[^.!?]{0,30}\bagain\b|"
     r"\bwhen (?:can|could|will) i (?:start|begin)\b|"
+    # "Can I still buy the vacuum ... if I pay my overdue bill today?" (late account).
+    r"\bif (?:i|we) (?:pay|settle|clear|sort)\b[^.!?]{0,30}\b(?:overdue|late|bill|balance|"
+    r"payment|what (?:i|we) owe|arrears)\b|"
     # "how long until I can use instalments again?" (late account) got the decline alone.
     r"\bhow long (?:until|till|til|before) (?:i|we) (?:can|could|will be able to)\b|"
     # How, in the other languages shoppers wrote in ("Wie verifiziere ich mich?").
@@ -793,6 +796,20 @@ asks_checkout = Cue(
     r"\bwhere do (?:i|we) (?:choose|pick|select) (?:it|that|the plan|instalments)\b",
     request_only=True,
 )
+# Credit asked for where there is none ("how do I get one?" after a $0 limit was asked
+# which product, live API): a limit review.
+asks_for_credit = Cue(
+    r"\bhow (?:do|can|could|would) (?:i|we) (?:get|apply for|open|have|obtain|request) "
+    r"(?:one|a (?:credit )?limit|credit|a credit (?:line|account)|some credit|a higher one)\b",
+    request_only=True,
+)
+# A parcel that came damaged or wrong ("my parcel arrived damaged" was told "it's
+# delivered yesterday", live API): a return.
+reports_damaged = Cue(
+    r"\b(?:damaged|broken|cracked|smashed|shattered|dented|faulty|defective|leaking|"
+    r"doesn't work|does not work|stopped working)\b|\bwrong (?:item|size|colou?r|product|one)\b",
+    request_only=True,
+)
 # A shopper unhappy with the help ("thanks for nothing, you're useless" got "I'm glad to
 # know you're enjoying your day", live API): a person takes it from there.
 complains = Cue(
@@ -927,7 +944,17 @@ asks_price = Cue(
 asks_interest = Cue(
     # ("just out of interest, what's left on my limit?" asks nothing about interest)
     r"(?<!out of )\binterest\b(?! in\b)|"
-    r"\b(?:any|extra|hidden|late|added|additional) (?:fees?|charges?|costs?)\b|\bapr\b",
+    r"\b(?:any|extra|hidden|late|added|additional) (?:fees?|charges?|costs?)\b|\bapr\b|"
+    # "Is there a fee for paying in instalments?" got "Yes, Sam, you can pay in
+    # instalments" (live API).
+    r"\b(?:is there|are there|do you charge|will i (?:pay|be charged))\s+(?:a |an |any )?"
+    r"(?:fees?|charges?)\b",
+    request_only=True,
+)
+# Whether plans cost extra, asked yes-or-no: a reply opening "Yes" says there is a cost.
+asks_if_charged = Cue(
+    r"\b(?:is there|are there|do you charge|does it (?:cost|charge)|will (?:i|there) be|"
+    r"do (?:i|we) (?:pay|have to pay))\b[^.!?]*\b(?:fees?|interest|charges?|extra)\b",
     request_only=True,
 )
 

@@ -28,6 +28,7 @@ from app.domain.intents import (
     asks_checkout,
     asks_free_up,
     asks_if_bot,
+    asks_if_charged,
     asks_if_verified,
     asks_interest,
     asks_left_after,
@@ -643,9 +644,12 @@ def _interest_stated(turn: Turn, reply: str) -> str:
     credit = turn.intent is Intent.CREDIT_INFO and d.action is Action.INFORM
     if not (credit or d.action is Action.APPROVE):
         return reply
-    if not asks_interest(turn.message) or says_no_interest(reply):
-        return reply
-    if asks_unknown_fact(turn.message):  # the rate on the balance: not held, not guessed
+    if not asks_interest(turn.message) or asks_unknown_fact(turn.message):
+        return reply  # (the rate on the balance: not held, not guessed)
+    if asks_if_charged(turn.message):  # asked yes-or-no: "No" first, not "Yes, you can..."
+        rest = re.sub(r"^\W*(?:yes|yep|sure)\b[,!.]?\s*(?:\w+[,!.]\s+)?", "", reply, flags=re.I)
+        return f"No, there's no interest and no fee. {rest[:1].upper()}{rest[1:]}"
+    if says_no_interest(reply):
         return reply
     return _after_the_figures(reply, "Instalment plans are interest-free, with no fees.")
 

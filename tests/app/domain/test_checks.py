@@ -2534,3 +2534,43 @@ def test_a_farewell_is_answered_with_one() -> None:
     facts = TurnFacts(make_profile(), StorefrontContext(), "bye", Intent.SMALL_TALK)
     assert "decision" in verify(facts, "Happy to.").failed
     assert verify(facts, fallback_reply(facts, "s-1")).passed
+
+
+@pytest.mark.parametrize(
+    ("fields", "message", "context", "intent", "decided"),
+    [
+        ({"credit_limit": Decimal(0), "outstanding_balance": Decimal(0)}, "how do I get one?",
+         StorefrontContext(), Intent.PURCHASE_FIT, Intent.LIMIT_INCREASE),
+        ({}, "my parcel arrived damaged",
+         StorefrontContext(order_id="ord-8800", order_status="delivered yesterday"),
+         Intent.ORDER_STATUS, Intent.RETURNS),
+    ],
+)  # fmt: skip
+def test_credit_asked_for_and_a_damaged_parcel_are_read(
+    fields: dict[str, object],
+    message: str,
+    context: StorefrontContext,
+    intent: Intent,
+    decided: Intent,
+) -> None:
+    assert TurnFacts(make_profile(**fields), context, message, intent).decided_intent is decided
+
+
+def test_asked_whether_plans_cost_extra_a_reply_opening_yes_fails() -> None:
+    from app.services.guard import fallback_reply
+
+    message = "Is there a fee for paying in instalments?"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    yes = "Yes, Ada, you can pay in instalments. Plans run over 3 or 6 months with no interest."
+    assert "decision" in verify(facts, yes).failed
+    for seed in ("a", "b", "c", "d"):
+        reply = fallback_reply(facts, seed)
+        assert not reply.lower().startswith("yes") and verify(facts, reply).passed, reply
+
+
+def test_paying_what_is_overdue_asked_about_a_late_account_is_told_the_way_back() -> None:
+    late = make_profile(account_standing="late")
+    message = "Can I still buy it in instalments if I pay my overdue bill today?"
+    facts = TurnFacts(late, PHONE, message, Intent.PURCHASE_FIT)
+    bare = "I'm sorry, instalments aren't available on your account because a payment is overdue."
+    assert not verify(facts, bare).passed
