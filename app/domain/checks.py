@@ -187,13 +187,20 @@ ADDED_ITEM_TITLE = "item you added"
 NAMED_ITEM_TITLE = "item you mentioned"
 
 
+_WORDS_TITLES = frozenset({ADDED_ITEM_TITLE, NAMED_ITEM_TITLE})
+
+
 def items_added_in(message: str) -> tuple[CartItem, ...]:
     """The items a shopper's message adds to the cart in words, one per amount. Built
     without validation: the shopper's text may name amounts no storefront would send
     ("add a $99,999,999,999,999 ring"), and those must weigh in the sum, not fail the turn."""
+    numbers = extract_numbers(message)
+    # A price said without a currency ("what if I add another controller for 79?" was
+    # priced alone, in place of the cart, live API).
+    bare = [n for n in numbers.others if not n.percent and _priced_bare(message, n.start, n.end)]
     return tuple(
         CartItem.model_construct(title=ADDED_ITEM_TITLE, price=a.value, quantity=1)
-        for a in extract_numbers(message).amounts
+        for a in [*numbers.amounts, *bare]
         if a.value > 0
         and _ADDS_RE.search(words_before(message, a, width=60))
         and not _NOT_A_PRICE_AFTER_RE.match(message[a.end : a.end + 20])
@@ -1215,6 +1222,8 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         and _RETURN_DO_RE.search(parsed.text)
     ):
         return Score(0.0, "informs, but the shopper asked how to return and is told nothing of it")
+    if gold is Action.APPROVE and (made_up := _unknown_item_named(facts, parsed.text)):
+        return Score(0.0, f"approves {made_up!r}, which is not in view")
     if gold is Action.APPROVE and (
         left := _swapped_out_named(facts, parsed.text)
         or _dropped_before_named(facts, parsed.text)
@@ -1269,6 +1278,42 @@ _NOT_AN_ITEM_AFTER_THE = _NOT_AN_ITEM | frozenset(
         *("under", "above", "right", "you", "your", "this", "that"),
     }
 )
+
+
+# What an approval says is bought: "you can buy NBA on instalments" (the Switch and a
+# game in view, live API), "the coffee grinder fits".
+_BOUGHT_RE = re.compile(
+    r"\b(?:buy|put|get|purchase)\s+(?P<what>[^.!?,;:]{1,40}?)\s+on\s+(?:instal\w*|install\w*|"
+    r"a (?:payment )?plan|monthly payments|pay-later)\b|"
+    r"(?:^|[.!?]\s+|:\s+|,\s+)(?P<subject>the\s+[^.!?,;:]{1,40}?)\s+(?:fits|is within)\b",
+    re.IGNORECASE,
+)
+# Words that stand for what is in view without naming it.
+_STANDS_FOR_THE_CART = re.compile(
+    r"^(?:it|them|this|that|these|those|both|all|everything|the lot|one|"
+    r"(?:all|both) of (?:them|these|those)|(?:the |your |this |that )?(?:cart|basket|order|"
+    r"items?|purchase|things?|one|ones)(?:\s+\w+){0,3})$",
+    re.IGNORECASE,
+)
+
+
+def _unknown_item_named(facts: TurnFacts, text: str) -> str | None:
+    """Something an approval says is bought that is neither in view nor named by the
+    shopper ("Yes, you can buy NBA on instalments", live API)."""
+    items = facts.cart.items
+    if not items:
+        return None
+    said = " ".join([facts.message, *(m["content"] for m in facts.history if m["role"] == "user")])
+    said_words = set(_TITLE_WORD_RE.findall(said.lower()))
+    for m in _BOUGHT_RE.finditer(text):
+        what = (m.group("what") or m.group("subject") or "").strip()
+        what = re.sub(r"^(?:the|a|an|your|my)\s+", "", what, flags=re.IGNORECASE)
+        if not what or _STANDS_FOR_THE_CART.match(what) or items_meant(what, items):
+            continue
+        words = [w for w in _TITLE_WORD_RE.findall(what.lower()) if len(w) > 2]
+        if words and not any(w in said_words or w.rstrip("s") in said_words for w in words):
+            return what
+    return None
 
 
 def _earlier_item_named(facts: TurnFacts, text: str) -> str | None:
@@ -1697,7 +1742,9 @@ def _monthly_of_the_rest(facts: TurnFacts, text: str, a: Amount) -> list[str]:
     if len(items) < 2 or fit is None:
         return []
     cur = facts.profile.currency
-    meant = items_meant(text, items)
+    # (an item added in words has a title of common words, "item you added", that a reply
+    # says without naming it: "You can put your cart on instalments")
+    meant = [i for i in items_meant(text, items) if i.title not in _WORDS_TITLES]
     if not meant:
         # Priced, not named: "It's €129, which is €56.50 a month over 12 months" (the
         # grinder's price, the payment for the grinder and the espresso machine, live API).

@@ -354,7 +354,11 @@ _THIRD_PARTY = re.compile(
     r"owes?|can spend|is eligible)\b"
     rf"|\bhow much (?:credit |money )?(?:does|has|did) (?:my |our )?{_RELATIVE}\b"
     rf"|\b(?:is|can|could) (?:my |our )?{_RELATIVE}(?:\s+[A-Z][a-z]+)? (?:eligible|pay|get|use)\b"
-    rf"|\bcheck (?:on )?(?:my |our )?{_RELATIVE}\b",
+    rf"|\bcheck (?:on )?(?:my |our )?{_RELATIVE}\b"
+    # "the available credit of the customer with email john@example.com" was asked which
+    # product (live API).
+    r"|\b(?:the|another|a|this|that|some) (?:other )?(?:customer|user|shopper|account holder|"
+    r"client|member)\s+(?:with|whose|called|named|who|at|under)\b",
     re.IGNORECASE,
 )
 
