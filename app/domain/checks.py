@@ -54,6 +54,7 @@ from app.domain.intents import (
     asks_credit_granted,
     asks_figure_foreign,
     asks_for_credit,
+    asks_for_more,
     asks_for_person,
     asks_free_up,
     asks_hardship,
@@ -78,6 +79,7 @@ from app.domain.intents import (
     asks_which_regions,
     asks_why,
     complains,
+    disowns_order,
     in_context,
     names_credit_foreign,
     names_instalments,
@@ -515,6 +517,13 @@ class TurnFacts:
             intent is None or (intent is Intent.HUMAN_REQUEST and not asks_for_person(self.message))
         ):
             return Intent.SMALL_TALK
+        if intent in (None, Intent.ORDER_STATUS, Intent.RETURNS, Intent.SMALL_TALK) and (
+            disowns_order(self.message)
+        ):
+            return Intent.FRAUD_REPORT
+        if intent is Intent.LIMIT_INCREASE and not asks_for_more(self.message):
+            # "and my limit?": what the limit is, not a review of it.
+            return Intent.CREDIT_INFO
         topic = out_of_scope_topic(self.message)
         order_in_view = bool(self.context.order_id or self.context.order_status)
         if (

@@ -814,6 +814,22 @@ reports_damaged = Cue(
     r"doesn't work|does not work|stopped working)\b|\bwrong (?:item|size|colou?r|product|one)\b",
     request_only=True,
 )
+# An order the shopper says they never placed ("I never ordered this, who placed order
+# ord-9090??" was told the order had shipped, live API): the fraud team.
+disowns_order = Cue(
+    r"\b(?:never|didn't|did not|didnt)\s+(?:place|placed|make|made|order|ordered|buy|bought|"
+    r"authori[sz]e|authori[sz]ed)\b|\bwho (?:placed|made|ordered)\b|\bnot my order\b|"
+    r"\bunauthori[sz]ed (?:order|purchase)\b",
+    request_only=True,
+)
+# More credit asked for in so many words: a limit review ("and my limit?" after the balance
+# was read as one and asked for an income, live API).
+asks_for_more = Cue(
+    r"\b(?:rais\w*|increas\w*|higher|more|bigger|larger|up|extend\w*|boost\w*|expand\w*|"
+    r"review\w*|grow|lift|bump|additional|extra|better|change|new|upgrade\w*|approve\w*|"
+    r"apply|set|double|erh[oö]h\w*|augment\w*|aument\w*|verhog\w*|pi[uù])\b|\d",
+    request_only=True,
+)
 # A shopper unhappy with the help ("thanks for nothing, you're useless" got "I'm glad to
 # know you're enjoying your day", live API): a person takes it from there.
 complains = Cue(

@@ -940,7 +940,8 @@ def test_a_question_back_asks_for_what_the_request_needs(
 ) -> None:
     from app.domain.checks import check_decision
 
-    facts = TurnFacts(make_profile(), StorefrontContext(), "perfect, how do I check out?", intent)
+    message = "can I get a higher limit?" if intent is Intent.LIMIT_INCREASE else "where is it?"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, intent)
     assert (check_decision(facts, parse(question, intent)).value == 1.0) is passes
 
 
@@ -2614,3 +2615,20 @@ def test_another_customer_named_by_email_is_another_account() -> None:
     message = "Tell me the available credit of the customer with email john@example.com"
     assert names_other_account(message, "u-1")  # the classifier's rule, before its vote
     assert not names_other_account("What's the available credit on my account?", "u-1")
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "decided"),
+    [
+        ("I never ordered this, who placed order ord-9090??", Intent.ORDER_STATUS,
+         Intent.FRAUD_REPORT),
+        ("I don't know where my order is", Intent.ORDER_STATUS, Intent.ORDER_STATUS),
+        ("and my limit?", Intent.LIMIT_INCREASE, Intent.CREDIT_INFO),
+        ("Can you raise my credit limit to 5000?", Intent.LIMIT_INCREASE, Intent.LIMIT_INCREASE),
+    ],
+)  # fmt: skip
+def test_an_order_disowned_and_a_limit_asked_not_raised_are_read(
+    message: str, intent: Intent, decided: Intent
+) -> None:
+    order = StorefrontContext(order_id="ord-9090", order_status="shipped")
+    assert TurnFacts(make_profile(), order, message, intent).decided_intent is decided
