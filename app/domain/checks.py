@@ -1231,6 +1231,8 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         and _RETURN_DO_RE.search(parsed.text)
     ):
         return Score(0.0, "informs, but the shopper asked how to return and is told nothing of it")
+    if gold is Action.APPROVE and _added_item_left_out(facts, parsed.text):
+        return Score(0.0, "approves the items in view, not the cart with the item added")
     if gold is Action.APPROVE and (made_up := _unknown_item_named(facts, parsed.text)):
         return Score(0.0, f"approves {made_up!r}, which is not in view")
     if gold is Action.APPROVE and (
@@ -1323,6 +1325,24 @@ def _unknown_item_named(facts: TurnFacts, text: str) -> str | None:
         if words and not any(w in said_words or w.rstrip("s") in said_words for w in words):
             return what
     return None
+
+
+_THE_WHOLE_CART_RE = re.compile(
+    r"\b(?:cart|basket|total|all|everything|both|together|altogether|them|these|those|the lot|"
+    r"the items|all three)\b",
+    re.IGNORECASE,
+)
+
+
+def _added_item_left_out(facts: TurnFacts, text: str) -> bool:
+    """An approval that names items in view and neither the item the shopper added in
+    words nor the cart as a whole ("what if I add another controller for 79?" answered
+    "Yes, you can buy the Nintendo Switch on instalments", live API)."""
+    if not any(i.title == ADDED_ITEM_TITLE for i in facts.cart.items):
+        return False
+    if _THE_WHOLE_CART_RE.search(text) or re.search(r"\badded\b", text, re.IGNORECASE):
+        return False
+    return bool(items_meant(text, facts.context.items))
 
 
 def _earlier_item_named(facts: TurnFacts, text: str) -> str | None:

@@ -589,7 +589,9 @@ def _after_the_figures(reply: str, line: str) -> str:
     ("Let me know if you need anything else.") stays last."""
     sentences = re.split(r"(?<=[.!?])\s+", reply)
     at = max((i + 1 for i, s in enumerate(sentences) if _FIGURE_RE.search(s)), default=0)
-    at = at or len(sentences)
+    if not at:  # no figure: before a closing line ("I'm happy to help with anything else.")
+        closes = len(sentences) > 1 and sentences[-1] in _CLOSING_LINES
+        at = len(sentences) - 1 if closes else len(sentences)
     return " ".join([*sentences[:at], line, *sentences[at:]])
 
 

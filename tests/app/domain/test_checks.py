@@ -2632,3 +2632,19 @@ def test_an_order_disowned_and_a_limit_asked_not_raised_are_read(
 ) -> None:
     order = StorefrontContext(order_id="ord-9090", order_status="shipped")
     assert TurnFacts(make_profile(), order, message, intent).decided_intent is decided
+
+
+@pytest.mark.parametrize(
+    ("reply", "passes"),
+    [
+        ("Yes, you can buy the Nintendo Switch on instalments. You can choose 3 or 6 months.",
+         False),
+        ("Yes, your cart fits: it's $497.99 and you have $1,200 available.", True),
+    ],
+)  # fmt: skip
+def test_an_approval_after_an_item_is_added_is_about_the_whole_cart(
+    reply: str, passes: bool
+) -> None:
+    message = "what if I add another controller for 79?"
+    facts = TurnFacts(make_profile(), SWITCH, message, Intent.PURCHASE_FIT)
+    assert verify(facts, reply).passed is passes
