@@ -1177,35 +1177,14 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     ):
         # "what if I pay 100 upfront?" got the decline again, in the prompt's words.
         return Score(0.0, "declines a part paid now, and is not told a plan takes the whole")
-    if (
-        facts.decided_intent is Intent.SMALL_TALK
-        and says_goodbye(facts.message)
-        and not says_farewell(parsed.text)
+    if facts.decided_intent is Intent.SMALL_TALK and (
+        unsaid := _small_talk_unanswered(facts, parsed)
     ):
-        return Score(0.0, "said goodbye, and not answered with one")
-    if (
-        facts.decided_intent is Intent.SMALL_TALK
-        and says_thanks(facts.message)
-        and decide_stance(parsed.scores, parsed.handoff) is Action.APPROVE
-    ):
-        # "grazie mille" got "Good news, Sam: you can buy the Lavatrice Bosch" (live API).
-        return Score(0.0, "thanked, and given the approval again")
+        return Score(0.0, unsaid)
     if gold is Action.APPROVE and (missing := _asked_cost_missing(facts, parsed)):
         return Score(0.0, f"does not answer: {missing}")
     if gold is Action.APPROVE and (missing := _terms_offered_missing(facts, parsed)):
         return Score(0.0, f"does not answer: {missing}")
-    if (
-        facts.decided_intent is Intent.SMALL_TALK
-        and out_of_scope_topic(facts.message)
-        and not says_not_known(parsed.text)
-    ):
-        return Score(0.0, "asked what the assistant cannot see, and not told so")
-    if (
-        facts.decided_intent is Intent.SMALL_TALK
-        and asks_capabilities(facts.message)
-        and not says_what_i_help_with(parsed.text)
-    ):
-        return Score(0.0, "asked what the assistant can do, and not told")
     if (
         facts.decided_intent is Intent.CREDIT_INFO
         and gold is Action.INFORM
@@ -1242,6 +1221,23 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     ):
         return Score(0.0, f"approves, but names the {left}, which is no longer asked about")
     return Score(1.0, f"stance {parsed.stance.value} = gold")
+
+
+def _small_talk_unanswered(facts: TurnFacts, parsed: ParsedReply) -> str | None:
+    """What a reply to small talk leaves unsaid: a farewell to "bye", what cannot be seen
+    from here ("Is the Pixel in stock?"), what the assistant helps with ("what can you
+    do?"); or thanks answered with the approval again ("grazie mille" got "Good news, Sam:
+    you can buy the Lavatrice Bosch", live API)."""
+    message, text = facts.message, parsed.text
+    if says_goodbye(message) and not says_farewell(text):
+        return "said goodbye, and not answered with one"
+    if says_thanks(message) and decide_stance(parsed.scores, parsed.handoff) is Action.APPROVE:
+        return "thanked, and given the approval again"
+    if out_of_scope_topic(message) and not says_not_known(text):
+        return "asked what the assistant cannot see, and not told so"
+    if asks_capabilities(message) and not says_what_i_help_with(text):
+        return "asked what the assistant can do, and not told"
+    return None
 
 
 # A reply offering to share someone else's account facts (negations do not match: "can't
