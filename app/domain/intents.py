@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from app.domain.money import format_amount
 from app.domain.profile import Profile, StorefrontContext
@@ -999,9 +1000,12 @@ _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
 _ASIDE_RE = re.compile(r"\(([^)]*)\)")
 
 
+@lru_cache(maxsize=4096)
 def request_text(message: str) -> str:
     """The shopper's request without sentences or asides that try to set the rules or the
-    facts: what the intent is read from. The whole message when nothing else is left."""
+    facts: what the intent is read from. The whole message when nothing else is left.
+    (Cached: every cue that reads the request calls it on the same message, about 20
+    times a turn.)"""
     message = _ASIDE_RE.sub(
         lambda m: " " if _OVERRIDE_RE.search(m.group(1)) else m.group(0), message
     )

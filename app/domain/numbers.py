@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from app.domain.rules import TERMS_BY_TIER
 
@@ -227,8 +228,11 @@ def words_before(text: str, amount: Amount, width: int = 40) -> str:
     return _LEFT_CUR_RE.sub("", text[max(0, amount.start - width) : amount.start])
 
 
+@lru_cache(maxsize=4096)
 def extract_numbers(text: str) -> Numbers:
-    """Every amount, count and other number in `text`, in order of appearance."""
+    """Every amount, count and other number in `text`, in order of appearance. (Cached:
+    the checks read the same reply and message several times a turn; the result is
+    immutable.)"""
     raws = _raw_numbers(text)
     for raw in raws:
         window = max(0, raw.start - 4)
