@@ -892,7 +892,12 @@ asks_left_after = Cue(
     # "what's my available credit after that?" was given the credit before the phone.
     # "what's my balance after that" was given the balance before the sofa.
     r"\b(?:left|remaining|leftover|left over|spare|available|balance|owe)\b[^.!?]{0,40}"
-    r"\b(?:after|once|if i buy)\b",
+    r"\b(?:after|once|if i buy)\b|"
+    # "Danke! Und wie viel Kredit habe ich dann noch übrig?" after an approval got the
+    # credit before the camera (live API); the same in French, Spanish, Italian, Dutch.
+    r"\b(?:dann noch übrig|danach (?:noch )?übrig|il me restera|il me reste apr[eè]s|"
+    r"me quedar[aá]|me queda despu[eé]s|mi rimarr[aà]|mi resta dopo|heb ik (?:dan|daarna) "
+    r"(?:nog )?over|blijft er (?:dan )?over)\b",
     request_only=True,
 )
 # How many months a plan can run ("over how many months?", "what terms do you have?").

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -2648,3 +2649,20 @@ def test_an_approval_after_an_item_is_added_is_about_the_whole_cart(
     message = "what if I add another controller for 79?"
     facts = TurnFacts(make_profile(), SWITCH, message, Intent.PURCHASE_FIT)
     assert verify(facts, reply).passed is passes
+
+
+def test_what_is_left_after_asked_in_german_is_told() -> None:
+    camera = StorefrontContext(items=[CartItem(title="Sony Alpha Kamera", price=Decimal("899"))])
+    from app.domain.intents import request_parts
+    from app.domain.requests import split_requests
+
+    message = "Danke! Und wie viel Kredit habe ich dann noch übrig?"
+    whole = TurnFacts(make_profile(), camera, message, None)
+    parts = [replace(whole, message=m) for m in request_parts(message)]
+    facts = split_requests(whole, parts).main  # as the service reads it: the credit part
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    before = "Good news, Ada: you have $1,200 available right now."
+    assert "decision" in verify(facts, before).failed
+    assert verify(
+        facts, before + " After the Sony Alpha Kamera at $899, $301 would be left."
+    ).passed
