@@ -622,10 +622,8 @@ names_someone_else = Cue(
 # Someone else's, asked in few words after one's own ("What's my credit limit? Also,
 # what's my wife's?": the second question went unanswered, live API).
 asks_someone_elses = Cue(
-    r"\b(?:my|our)\s+(?:friend|sister|brother|mother|mum|mom|father|dad|parent|partner|"
-    r"husband|wife|spouse|son|daughter|child|kid|boyfriend|girlfriend|colleague|neighbou?r|"
-    r"flatmate|roommate)'?s\b(?=\s*(?:[?.!,]|$|(?:credit|limit|balance|account|available|"
-    r"one)\b))|\b(?:his|hers|theirs)\s*\??$",
+    rf"\b(?:my|our)\s+(?:{_RELATIVE}|spouse|child|kid)'?s\b(?=\s*(?:[?.!,]|$|(?:credit|"
+    r"limit|balance|account|available|one)\b))|\b(?:his|hers|theirs)\s*\??$",
     request_only=True,
 )
 # A farewell ("bye" got "Happy to.", live API).
