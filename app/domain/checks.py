@@ -43,12 +43,16 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property, lru_cache
 
+from pydantic import ValidationError
+
 from app.domain.intents import (
     about_buying,
+    acknowledges,
     asks_about_own,
     asks_account_ok,
     asks_account_servicing,
     asks_age_rule,
+    asks_arrival,
     asks_capabilities,
     asks_checkout,
     asks_credit_granted,
@@ -65,6 +69,7 @@ from app.domain.intents import (
     asks_left_after,
     asks_max_spend,
     asks_minimum,
+    asks_other_frequency,
     asks_owed,
     asks_price,
     asks_shortfall,
@@ -81,6 +86,7 @@ from app.domain.intents import (
     complains,
     disowns_order,
     in_context,
+    names_balance,
     names_credit_foreign,
     names_instalments,
     names_other_account,
@@ -99,6 +105,7 @@ from app.domain.intents import (
     says_goodbye,
     says_thanks,
     states_income,
+    status_says_when,
 )
 from app.domain.money import CURRENCIES, quantize
 from app.domain.numbers import (
@@ -127,6 +134,7 @@ from app.domain.replies import (
     says_no_interest,
     says_no_minimum,
     says_not_known,
+    says_paid_monthly,
     says_paying_down,
     says_regions,
     says_way_forward,
@@ -168,6 +176,8 @@ _ADDS_RE = re.compile(
     r"balance|limit|available)\b)[^.!?]*$",
     re.IGNORECASE,
 )
+# "and AirPods for 179 too?": the word that adds comes after the price.
+_ADDS_AFTER_RE = re.compile(r"\s*(?:too|as well|also)\b", re.IGNORECASE)
 _NOT_A_PRICE_AFTER_RE = re.compile(
     r"^\s*(?:a month|per month|monthly|/\s?mo|left|available|of (?:credit|limit)|limit|"
     r"credit|balance|a year|per year|income)\b",
@@ -204,7 +214,10 @@ def items_added_in(message: str) -> tuple[CartItem, ...]:
         CartItem.model_construct(title=ADDED_ITEM_TITLE, price=a.value, quantity=1)
         for a in [*numbers.amounts, *bare]
         if a.value > 0
-        and _ADDS_RE.search(words_before(message, a, width=60))
+        and (
+            _ADDS_RE.search(words_before(message, a, width=60))
+            or _ADDS_AFTER_RE.match(message, a.end)
+        )
         and not _NOT_A_PRICE_AFTER_RE.match(message[a.end : a.end + 20])
     )
 
@@ -431,10 +444,12 @@ def items_meant(words: str, items: Sequence[CartItem]) -> list[CartItem]:
     return meant + (by_head or [i for i in rest if said & set(titles[id(i)])])
 
 
-def items_left_out(message: str, items: Sequence[CartItem]) -> tuple[CartItem, ...] | None:
+def items_left_out(
+    message: str, items: Sequence[CartItem], *, asked_alone: bool = True
+) -> tuple[CartItem, ...] | None:
     """The items in view the message still asks about after leaving some out ("without
-    the helmet"), keeping one alone ("just the bike") or asking about one alone ("how much
-    is the console?"); None when it changes nothing."""
+    the helmet"), keeping one alone ("just the bike") or, with `asked_alone`, asking about
+    one alone ("how much is the console?"); None when it changes nothing."""
     if len(items) < 2:
         return None
     for regex, keep in ((_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)):
@@ -443,7 +458,7 @@ def items_left_out(message: str, items: Sequence[CartItem]) -> tuple[CartItem, .
             if not meant or len(meant) == len(items):
                 continue
             return tuple(meant) if keep else tuple(i for i in items if i not in meant)
-    for regex in _ASKS_ABOUT_ONE_RES:
+    for regex in _ASKS_ABOUT_ONE_RES if asked_alone else ():
         for m in regex.finditer(message):
             meant = items_meant(m.group("what"), items)
             # "can I get the console and the controller?" asks about both: the message as
@@ -451,6 +466,50 @@ def items_left_out(message: str, items: Sequence[CartItem]) -> tuple[CartItem, .
             if meant and len(meant) < len(items) and items_meant(message, items) == meant:
                 return tuple(meant)
     return None
+
+
+def cart_in_words(
+    context: StorefrontContext, message: str, *, for_good: bool = False
+) -> StorefrontContext:
+    """The context with the items the shopper adds in words to a cart in view (names in
+    place of it, leaves out of it, or asks for several of), or, with nothing in view, the
+    items the message prices; `context` itself when the message changes nothing.
+
+    `for_good`: only the changes the next turn is still asked on (`carried_cart`); a
+    question about one item of several ("how much is the console?") asks about it for
+    that turn alone."""
+    if context.items and (swapped := items_swapped_in(message)):
+        return context.model_copy(update={"items": list(swapped)})
+    kept = items_left_out(message, context.items, asked_alone=not for_good)
+    if kept is not None:
+        return context.model_copy(update={"items": list(kept)})
+    items = context.items
+    if len(items) == 1 and (n := quantity_asked(message)) and n != items[0].quantity:
+        more = items[0].model_copy(update={"quantity": n})
+        return context.model_copy(update={"items": [more]})
+    if counted := quantities_named(message, items):
+        return context.model_copy(update={"items": list(counted)})
+    added = (items_added_in if items else items_named_in)(message)
+    if not added:
+        return context
+    return context.model_copy(update={"items": [*items, *added]})
+
+
+def carried_cart(context: StorefrontContext, message: str) -> StorefrontContext:
+    """What a follow-up sent without a context is asked on: the previous turn's context
+    (`context`) with the changes its message (`message`) made in words. "great, 6 months
+    then" after "what about the smaller one for 600?" was declined for the TV in view, and
+    "and AirPods for 179 too?" after "and if I add the case for 49?" was priced without the
+    case (live API). The result is stored as the follow-up's context, so changes add up
+    turn by turn until the storefront sends a context again; a change no storefront could
+    send (a price beyond what a context takes) leaves the context as it was."""
+    changed = cart_in_words(context, message, for_good=True)
+    if changed is context:
+        return context
+    try:  # the readers build items unvalidated (`items_added_in`)
+        return StorefrontContext.model_validate(changed.model_dump())
+    except ValidationError:
+        return context
 
 
 _HOW_MUCH_RE = re.compile(r"\bhow much\b", re.IGNORECASE)
@@ -477,30 +536,18 @@ class TurnFacts:
 
     @cached_property
     def cart(self) -> StorefrontContext:
-        """The context with the items the shopper adds in words to a cart in view (names
-        in place of it, leaves out of it, or asks for several of), or, with nothing in
-        view, the items the message prices."""
-        if self.context.items and (swapped := items_swapped_in(self.message)):
-            return self.context.model_copy(update={"items": list(swapped)})
-        if (kept := items_left_out(self.message, self.context.items)) is not None:
-            return self.context.model_copy(update={"items": list(kept)})
-        items = self.context.items
-        if len(items) == 1 and (n := quantity_asked(self.message)) and n != items[0].quantity:
-            more = items[0].model_copy(update={"quantity": n})
-            return self.context.model_copy(update={"items": [more]})
-        if counted := quantities_named(self.message, items):
-            return self.context.model_copy(update={"items": list(counted)})
-        words = items_added_in if self.context.items else items_named_in
-        added = words(self.message)
-        if not added and not self.context.items and asked_terms(self.message):
+        """What the rules decide on: the context with the changes the message makes in
+        words (`cart_in_words`)."""
+        cart = cart_in_words(self.context, self.message)
+        if cart is self.context and not self.context.items and asked_terms(self.message):
             # "and for 3 months?" after "Is the 6 month plan available for this TV? It's
             # £749." (nothing in view; answered about 6 months again, live API): the item
             # the shopper priced before is still the one asked about.
             earlier = (m["content"] for m in reversed(self.history) if m["role"] == "user")
-            added = next((named for text in earlier if (named := items_named_in(text))), ())
-        if not added:
-            return self.context
-        return self.context.model_copy(update={"items": [*self.context.items, *added]})
+            named = next((named for text in earlier if (named := items_named_in(text))), ())
+            if named:
+                return self.context.model_copy(update={"items": list(named)})
+        return cart
 
     @cached_property
     def decided_intent(self) -> Intent | None:
@@ -701,6 +748,8 @@ class TurnFacts:
             # "what do you know about me?" (small talk to the encoder): the account's figures.
             return Intent.CREDIT_INFO
         if intent is None and says_thanks(self.message):
+            return Intent.SMALL_TALK
+        if acknowledges(self.message):  # "k", "ok then": whatever the encoder made of it
             return Intent.SMALL_TALK
         if intent is None and names_instalments(self.message):
             # Instalments asked about in a language the encoder does not read.
@@ -913,7 +962,8 @@ def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | Non
     subjects = {c.subject for c in parsed.claims}
     owed = decision.amounts.get("outstanding_balance", Decimal(0))
     why = asks_why(facts.message)
-    if owed > 0 and (asks_owed(facts.message) or why) and "outstanding_balance" not in subjects:
+    asked = asks_owed(facts.message) or why or names_balance(facts.message)
+    if owed > 0 and asked and "outstanding_balance" not in subjects:
         return "the shopper asked what they owe, or why, and is not told the balance"
     if why and decision.amounts.get("credit_limit") == 0 and not says_limit_review(parsed.text):
         # "why is my limit zero?" answered "your total limit is $0" (live API).
@@ -941,7 +991,11 @@ def _order_status_missing(facts: TurnFacts, text: str) -> bool:
     status = facts.context.order_status
     if facts.decided_intent is not Intent.ORDER_STATUS or not status or not status.strip():
         return False
-    return " ".join(status.lower().split()) not in " ".join(text.lower().split())
+    if " ".join(status.lower().split()) not in " ".join(text.lower().split()):
+        return True
+    # "and when will it arrive?" with a shipped order got the status alone (live API): a
+    # status that does not say when is not the date, and the shopper is told it is unknown.
+    return asks_arrival(facts.message) and not status_says_when(status) and not says_not_known(text)
 
 
 # "The package arrived broken, what do I do?" answered with the order's delivery status
@@ -1083,11 +1137,7 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     about_plans = (gold is Action.INFORM and facts.decided_intent is Intent.CREDIT_INFO) or (
         gold is Action.APPROVE
     )
-    if (
-        interest_asked
-        and asks_if_charged(facts.message)
-        and re.match(r"\W*(?:yes|yep|yeah|sure)\b", parsed.text, re.IGNORECASE)
-    ):
+    if interest_asked and asks_if_charged(facts.message) and _OPENS_YES_RE.match(parsed.text):
         # "Is there a fee for paying in instalments?" answered "Yes, Sam, you can pay in
         # instalments ... with no interest" (live API): the shopper reads "yes, a fee".
         return Score(0.0, "asked whether plans cost extra, and told yes")
@@ -1095,6 +1145,14 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         # "Tell me my limit. Also, what's the interest rate?" was given the limit alone;
         # "what terms can I choose from and is there any interest?" the terms alone.
         return Score(0.0, "the shopper asked about interest, and is not told there is none")
+    if (
+        gold is Action.APPROVE
+        and asks_other_frequency(facts.message)
+        and not says_paid_monthly(parsed.text)
+    ):
+        # "Can I pay weekly instead of monthly?" got "Yes, Sam, you can pay in instalments.
+        # You can choose 3 or 6 months" (live API).
+        return Score(0.0, "asked to pay other than monthly, and not told plans are monthly")
     if gold is Action.APPROVE and asks_upfront(facts.message) and not says_whole_price(parsed.text):
         return Score(0.0, "the shopper asked what is due now, and is not told nothing is")
     spread_asked = (
@@ -1197,7 +1255,10 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if missing := _account_figures_missing(facts, parsed):
         return Score(0.0, f"informs, but {missing}")
     if gold is Action.INFORM and _order_status_missing(facts, parsed.text):
-        return Score(0.0, "informs, but the shopper asked where the order is and is not told")
+        return Score(
+            0.0,
+            "informs, but the shopper asked where the order is, or when it comes, and is not told",
+        )
     if (
         facts.decided_intent is Intent.SMALL_TALK
         and asks_if_bot(facts.message)
@@ -1231,7 +1292,10 @@ def _small_talk_unanswered(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     message, text = facts.message, parsed.text
     if says_goodbye(message) and not says_farewell(text):
         return "said goodbye, and not answered with one"
-    if says_thanks(message) and decide_stance(parsed.scores, parsed.handoff) is Action.APPROVE:
+    if (says_thanks(message) or acknowledges(message)) and decide_stance(
+        parsed.scores, parsed.handoff
+    ) is Action.APPROVE:
+        # ("k" after an approval got it again, live API)
         return "thanked, and given the approval again"
     if out_of_scope_topic(message) and not says_not_known(text):
         return "asked what the assistant cannot see, and not told so"
@@ -1663,6 +1727,13 @@ def _payment_terms(facts: TurnFacts, parsed: ParsedReply) -> set[int]:
     return terms
 
 
+# A reply that opens with a yes: to a question whose answer is no, the shopper reads it
+# as granted.
+_OPENS_YES_RE = re.compile(
+    r"\W*(?:yes|yep|yeah|sure|absolutely|of course|certainly|good news)\b", re.IGNORECASE
+)
+
+
 def _asked_payment_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     """What the shopper asked about paying monthly that the reply leaves unanswered: the
     payment over a term they named or asked the cost of, a word on a term their tier lacks.
@@ -1679,12 +1750,13 @@ def _asked_payment_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     if not facts.asked_terms and refused and decision.action is Action.APPROVE:
         # "Can I do 24 months on the TV?" from a silver member, answered "¥21,333 a month
         # over 6 months" (seen through the live API): the shopper cannot tell whether 24
-        # was granted. Deny it, or name every term the tier has.
-        if (
-            _term_denied(text, refused)
-            or _all_terms_named(text, facts)
-            or _longest_named(text, facts)
-        ):
+        # was granted. Deny it, or name every term the tier has, without a "Yes" first
+        # ("Can I do it over 12 months?" got "Yes, ... over 3 months ... over 6 months").
+        if _term_denied(text, refused):
+            return None
+        if _OPENS_YES_RE.match(text):
+            return f"says yes to {sorted(refused)} months, which the tier does not offer"
+        if _all_terms_named(text, facts) or _longest_named(text, facts):
             return None
         return f"no word on {sorted(refused)} months, which the shopper asked for"
     asks = _ASKS_PAYMENT_RE.search(facts.message) or asks_term_only(facts.message)

@@ -389,8 +389,11 @@ class Cue:
         self._request_only = request_only
 
     def __call__(self, message: str) -> bool:
-        text = request_text(message) if self._request_only else message
-        return self._pattern.search(text) is not None
+        return self.search(message) is not None
+
+    def search(self, message: str) -> re.Match[str] | None:
+        """Where the cue is said (in the request text, with `request_only`)."""
+        return self._pattern.search(request_text(message) if self._request_only else message)
 
 
 # The account or card used by someone else: something done that the shopper did not do or
@@ -664,6 +667,44 @@ asks_what_known = Cue(
     r"\bwhat (?:do|can) you (?:know|see|have) (?:about|on) me\b|"
     r"\bwhat (?:data|information|info|details) do you (?:have|hold|keep)\b",
     request_only=True,
+)
+# A bare acknowledgement ("k" after an approval got the approval again, live API): no
+# question, answered as small talk.
+acknowledges = Cue(
+    r"^\W*(?:k|kk|ok|okay|okey|okie|okey-?dokey|cool|alright|all right|got it|gotcha|great|"
+    r"perfect|sounds good|fine|noted|nice|awesome|understood|i see|right|good|lovely|super)"
+    r"(?:\W+(?:then|thanks?|thank you|cheers))?\W*$"
+)
+# Paying other than monthly asked ("Can I pay weekly instead of monthly?" got "Yes", live
+# API): plans are paid monthly. The group names the frequency asked.
+asks_other_frequency = Cue(
+    r"\b(?P<how>weekly|bi-?weekly|fortnightly|daily|every (?:week|two weeks|2 weeks|"
+    r"fortnight|other week|day)|(?:per|a|each) (?:week|fortnight|day)|twice a month|"
+    r"semi-?monthly)\b",
+    request_only=True,
+)
+# The balance asked by name ("I'd like to know my current balance" got the limit and what
+# is left, live API): here the balance is what is owed; "available balance" and the
+# interest on a balance are not it.
+names_balance = Cue(
+    r"(?s)^(?!.*\b(?:interest|apr)\b).*?(?<!available )(?<!remaining )\bbalance\b"
+    r"(?! (?:available|left))(?![^.!?]{0,25}\bafter\b)",
+    request_only=True,
+)
+# When an order comes, asked ("and when will it arrive?" with a shipped order in view got
+# the status alone, live API).
+asks_arrival = Cue(
+    r"\bwhen (?:will|does|do|is|should|would|can|might)\b[^.!?]{0,30}\b(?:arriv\w*|come|"
+    r"get here|be here|be delivered|get delivered|turn up|show up|reach me|get to me|land)\b|"
+    r"\b(?:delivery|arrival) (?:date|time|day|estimate)\b|\beta\b|"
+    r"\bhow long\b[^.!?]{0,30}\b(?:arriv\w*|deliver\w*|to come|to get here|shipping)\b",
+    request_only=True,
+)
+# An order status that says when it comes, or that it will not ("arriving Thursday",
+# "out for delivery today", "delivered on Monday", "cancelled").
+status_says_when = Cue(
+    r"\b(?:today|tomorrow|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"week|weekend|days?|hours?|estimate|eta|delivered|cancell?ed|returned|refund\w*)\b|\d"
 )
 # Thanks, in the languages shoppers wrote in ("danke" got "could you rephrase?").
 says_thanks = Cue(

@@ -22,8 +22,10 @@ from decimal import Decimal
 from functools import reduce
 
 from app.domain.intents import (
+    acknowledges,
     asks_account_ok,
     asks_age_rule,
+    asks_arrival,
     asks_capabilities,
     asks_checkout,
     asks_free_up,
@@ -34,6 +36,7 @@ from app.domain.intents import (
     asks_left_after,
     asks_max_spend,
     asks_minimum,
+    asks_other_frequency,
     asks_owed,
     asks_price,
     asks_shortfall,
@@ -44,10 +47,12 @@ from app.domain.intents import (
     asks_way_forward,
     asks_which_regions,
     asks_why,
+    names_balance,
     out_of_scope_topic,
     pays_part_now,
     says_goodbye,
     says_thanks,
+    status_says_when,
 )
 from app.domain.money import format_amount, quantize
 from app.domain.numbers import asked_terms, term_numbers
@@ -57,6 +62,8 @@ from app.domain.replies import (
     says_limit_review,
     says_no_interest,
     says_no_minimum,
+    says_not_known,
+    says_paid_monthly,
     says_paying_down,
     says_regions,
     says_way_forward,
@@ -571,7 +578,12 @@ def _owed_stated(turn: Turn, reply: str) -> str:
     balance = d.amounts.get("outstanding_balance", Decimal(0))
     if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM or balance <= 0:
         return reply
-    if turn.money(balance) in reply or not (asks_owed(turn.message) or asks_why(turn.message)):
+    asked = asks_owed(turn.message) or asks_why(turn.message) or names_balance(turn.message)
+    # The balance's figure may be the limit's or what is left too (all of the limit owed):
+    # then it does not show the balance was said.
+    figures = {turn.money(d.amounts["credit_limit"]), turn.money(d.amounts["available_credit"])}
+    said = turn.money(balance) in reply and turn.money(balance) not in figures
+    if said or not asked:
         return reply
     silent, owed = _credit_sentences(turn)[:2], _credit_sentences(turn)[2]
     return next((reply.replace(s, owed) for s in silent if s in reply), reply)
@@ -654,6 +666,44 @@ def _interest_stated(turn: Turn, reply: str) -> str:
     if says_no_interest(reply):
         return reply
     return _after_the_figures(reply, "Instalment plans are interest-free, with no fees.")
+
+
+def _monthly_stated(turn: Turn, reply: str) -> str:
+    """Asked to pay weekly (or otherwise than monthly), an approval says plans are paid
+    monthly first, not "Yes" ("Can I pay weekly instead of monthly?" got "Yes, you can pay
+    in instalments", live API)."""
+    asked = asks_other_frequency.search(turn.message)
+    if turn.decision.action is not Action.APPROVE or asked is None or says_paid_monthly(reply):
+        return reply
+    other = _frequency_word(asked.group("how").lower())
+    rest = re.sub(r"^\W*(?:yes|yep|sure)\b[,!.]?\s*(?:\w+[,!.]\s+)?", "", reply, flags=re.I)
+    return f"Plans are paid monthly; there's no {other} option. {rest[:1].upper()}{rest[1:]}"
+
+
+def _frequency_word(how: str) -> str:
+    """The asked frequency as an adjective ("every two weeks" -> "fortnightly")."""
+    if "day" in how or how == "daily":
+        return "daily"
+    if "twice" in how or "semi" in how:
+        return "twice-monthly"
+    if any(w in how for w in ("fortnight", "two weeks", "2 weeks", "other week", "bi")):
+        return "fortnightly"
+    return "weekly"
+
+
+def _arrival_unknown_stated(turn: Turn, reply: str) -> str:
+    """Asked when an order arrives, with a status that does not say ("packed and waiting
+    for the courier"), a reply says after the status that the date cannot be seen here ("and
+    when will it arrive?" got the status alone, live API)."""
+    status = turn.context.order_status
+    if turn.intent is not Intent.ORDER_STATUS or turn.decision.action is not Action.INFORM:
+        return reply
+    if not status or status_says_when(status) or not asks_arrival(turn.message):
+        return reply
+    if says_not_known(reply):
+        return reply
+    # (Not "I can't see ...": the stance reader takes that for a decline.)
+    return _after_the_figures(reply, "I don't have a delivery date for it yet.")
 
 
 def _free_up_explained(turn: Turn, reply: str) -> str:
@@ -929,6 +979,12 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
             f"Bye{name}, and happy shopping!",
             "Take care, and thanks for stopping by.",
         ]
+    elif acknowledges(turn.message):
+        options = [
+            "Great! Is there anything else I can help with?",
+            f"Glad that helps{name}. Anything else?",
+            "Sounds good. Let me know if you need anything else.",
+        ]
     elif topic := out_of_scope_topic(turn.message):
         options = [f"{_NOT_SEEN[topic]} {line}" for line in _WHAT_I_HELP_WITH]
     elif asks_capabilities(turn.message):
@@ -1013,6 +1069,8 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _regions_listed,
         _age_rule_stated,
         _interest_stated,
+        _monthly_stated,
+        _arrival_unknown_stated,
         _verification_stated,
         _minimum_stated,
         _checkout_stated,

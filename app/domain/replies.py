@@ -567,6 +567,13 @@ def says_way_forward(text: str, reason: DeclineReason) -> bool:
     return cue is not None and cue(text)
 
 
+# That plans are paid monthly, said to a shopper who asked to pay weekly.
+says_paid_monthly = Cue(
+    r"\b(?:payments?|plans?|instal\w*)\b[^.!?]{0,20}\b(?:are|is|go|run|come|get paid|work)\b"
+    r"[^.!?]{0,15}\b(?:monthly|each month|every month|once a month|by the month)\b|"
+    r"\b(?:only|just) monthly\b|\bmonthly (?:only|payments only)\b|"
+    r"\bno (?:weekly|fortnightly|bi-?weekly|daily|twice-monthly)\b"
+)
 # No smallest amount for a plan.
 says_no_minimum = Cue(r"\bno (?:minimum|min)\b|\bany amount\b|\bisn't a minimum\b")
 # The age rule: adults only, from 18.

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from app.domain.checks import TurnFacts, items_meant
 from app.domain.intents import (
+    Cue,
     asks_about_standing,
     asks_account_servicing,
     asks_for_person,
@@ -128,7 +129,19 @@ def _asks_something(part: TurnFacts) -> bool:
         return any(cue(part.message) for cue in _HANDOFF_CUES)
     if intent is Intent.ORDER_STATUS:
         return names_an_order(part.message)
+    if intent in (Intent.PURCHASE_FIT, Intent.INSTALMENT_ELIGIBILITY) and _TELLS_WHAT_WAS_DONE(
+        part.message
+    ):
+        return False
     return intent is not Intent.SMALL_TALK or asks_if_bot(part.message)
+
+
+# A statement of something done, with no question in it ("Where is my refund? I sent the
+# jacket back 3 weeks ago": the second sentence was answered as a purchase, live API).
+_TELLS_WHAT_WAS_DONE = Cue(
+    r"(?s)^(?!.*\?)(?!.*\b(?:can|could|may|want|would|need|please|let me|how|what|which)\b)"
+    r".*\b(?:sent|returned|bought|ordered|paid|received|got|was|were|did|had|placed)\b"
+)
 
 
 _HANDOFF_CUES = (

@@ -30,7 +30,7 @@ from app.core.errors import (
 )
 from app.core.security import Principal
 from app.core.timing import span
-from app.domain.checks import TurnFacts
+from app.domain.checks import TurnFacts, carried_cart
 from app.domain.intents import (
     earlier_requests,
     in_context,
@@ -338,7 +338,9 @@ class ChatService:
             degraded = degraded or cache_down
             if session is not None and not turn.context_sent:
                 with span("context"):
-                    turn = await self._carry_context(principal.storefront_id, session_id, turn)
+                    turn = await self._carry_context(
+                        principal.storefront_id, session_id, turn, history
+                    )
             max_messages = 2 * self.limits.history_max_turns
             history = history[-max_messages:] if max_messages else []
             with span("intent"):  # only what the encoder has not finished by now
@@ -411,16 +413,23 @@ class ChatService:
             guarded, asked.further, asked_before=asked.asked_before, seed=seed
         )
 
-    async def _carry_context(self, storefront_id: str, session_id: str, turn: ChatTurn) -> ChatTurn:
+    async def _carry_context(
+        self, storefront_id: str, session_id: str, turn: ChatTurn, history: list[ChatMessage]
+    ) -> ChatTurn:
         """A follow-up sent without `context` keeps the one its session's previous turn was
-        answered on: what the shopper still sees, and what the rules decide it on."""
+        answered on (what the shopper still sees, and what the rules decide it on), with the
+        items that turn's message added, swapped or left out in words (`carried_cart`)."""
         async with self._db() as db:
             stored = await database_call(
                 conversations.latest_context(db, storefront_id=storefront_id, session_id=session_id)
             )
         if not stored:
             return turn
-        return replace(turn, context=StorefrontContext.model_validate(stored))
+        context = StorefrontContext.model_validate(stored)
+        asked = next((m["content"] for m in reversed(history) if m["role"] == "user"), None)
+        if asked is not None:
+            context = carried_cart(context, asked)
+        return replace(turn, context=context)
 
     async def _history(
         self, storefront_id: str, session_id: str, *, is_new: bool

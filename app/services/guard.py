@@ -52,6 +52,8 @@ from app.domain.checks import (
     verify,
 )
 from app.domain.intents import (
+    asks_account_servicing,
+    asks_for_person,
     complains,
     order_named,
     reports_missing_delivery,
@@ -175,6 +177,10 @@ def _why_a_person(facts: TurnFacts) -> str | None:
         return "I'm sorry it hasn't reached you."
     if reports_missing_refund(facts.message):
         return "I'm sorry the refund hasn't come through."
+    if asks_account_servicing(facts.message) and not asks_for_person(facts.message):
+        # "Is there a penalty if I pay the headphones off early?" got "Sure, let me transfer
+        # you" (live API), as if a person had been asked for.
+        return "That needs someone who can see and change your account and orders in full."
     return None
 
 

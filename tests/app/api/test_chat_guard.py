@@ -348,6 +348,44 @@ async def test_a_follow_up_sent_without_context_keeps_the_previous_turns_page(
         assert "Pixel 9 phone" not in engine.prompts[-1][0]["content"]
 
 
+async def test_items_added_in_words_stay_in_the_cart_of_the_next_turns(
+    make_client, pg_settings, pg_keys
+):
+    """ "and AirPods for 179 too?" after "and if I add the case for 49?" was priced without
+    the case, and approved over the credit (live API). The phone ($299), the case ($49)
+    and a $900 watch come to $1,248, over the $1,200 available: without the case carried
+    over, $1,199 would fit and the approval would pass."""
+    engine = Sequenced([APPROVAL])
+    async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
+        user = await _shopper(client, pg_keys[Scope.ADMIN])
+        headers = bearer(pg_keys[Scope.STOREFRONT])
+        session_id, response = await _follow_up_without_context(
+            client, user, headers, "and if I add the case for 49?"
+        )
+        assert response.status_code == 200, response.text
+        watch = {"user_id": user, "session_id": session_id, "message": "and a watch for 900 too?"}
+        response = await client.post("/v1/chat", json=watch, headers=headers)
+
+        assert response.status_code == 200, response.text
+        row = await _assistant_row(client, session_id)
+        assert row.intervention == "fallback" and row.raw_reply == APPROVAL
+        assert "$1,248" in response.json()["reply"]  # the whole cart, declined
+        async with client.app.state.services.db() as db:
+            contexts = list(
+                await db.scalars(
+                    select(MessageRow.context)
+                    .where(MessageRow.session_id == session_id, MessageRow.role == "user")
+                    .order_by(MessageRow.id)
+                )
+            )
+        # Each follow-up is stored with the cart it was asked on.
+        assert [[i["price"] for i in c["items"]] for c in contexts] == [
+            ["299.00"],
+            ["299.00"],
+            ["299.00", "49"],
+        ]
+
+
 async def test_how_do_i_fix_that_continues_the_declined_request(make_client, pg_settings, pg_keys):
     """Seen through the live API: "how do I fix that?" after an unverified shopper's
     decline was read as a return, and "You don't need a verified identity to start
@@ -387,7 +425,7 @@ async def test_a_message_that_asks_two_things_is_answered_on_both(
     make_client, pg_settings, pg_keys
 ):
     # "what's my balance, and can I buy the blender?" got the balance alone (live API).
-    balance = "Your limit is $1,500 and you have $1,200 available."
+    balance = "You owe $300 of your $1,500 limit, so $1,200 is available."
     engine = ScriptedEngine(balance)
     async with make_client(pg_settings(MORE_GUARD_MODE="enforce"), engine) as client:
         user = await _shopper(client, pg_keys[Scope.ADMIN])

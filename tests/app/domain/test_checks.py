@@ -2666,3 +2666,96 @@ def test_what_is_left_after_asked_in_german_is_told() -> None:
     assert verify(
         facts, before + " After the Sony Alpha Kamera at $899, $301 would be left."
     ).passed
+
+
+def test_a_follow_up_is_asked_on_the_cart_the_turn_before_changed_in_words() -> None:
+    from app.domain.checks import carried_cart
+
+    tv = StorefrontContext(items=[CartItem(title="LG OLED 65in", price=Decimal("1500"))])
+    smaller = carried_cart(tv, "what about the smaller one for 600?")
+    assert [i.price for i in smaller.items] == [Decimal("600")]
+    # "great, 6 months then" on it: its payment, not a decline of the TV in view.
+    facts = TurnFacts(make_profile(), smaller, "great, 6 months then", Intent.PURCHASE_FIT)
+    assert verify(facts, "Yes, that's $100 a month over 6 months, interest-free.").passed
+    with_case = carried_cart(PHONE, "and if I add the case for 49?")
+    assert [i.price for i in with_case.items] == [Decimal("299"), Decimal("49")]
+    both = StorefrontContext(
+        items=[
+            CartItem(title="console", price=Decimal("400")),
+            CartItem(title="controller", price=Decimal("60")),
+        ]
+    )
+    # Asked about one item for that turn alone; left out for good.
+    assert carried_cart(both, "how much is the console?") is both
+    assert [i.title for i in carried_cart(both, "remove the controller").items] == ["console"]
+    assert carried_cart(PHONE, "ok thanks") is PHONE
+    # A price no storefront could send leaves the context as it was.
+    assert carried_cart(PHONE, "add a $99,999,999,999,999 ring") is PHONE
+
+
+def test_an_item_added_with_too_after_its_price_joins_the_cart() -> None:
+    message = "and AirPods for 179 too?"
+    facts = TurnFacts(make_profile(), PHONE, message, Intent.PURCHASE_FIT)
+    assert facts.cart.total == Decimal("478")
+
+
+@pytest.mark.parametrize("message", ["k", "ok then", "Great!", "cool thanks"])
+def test_an_acknowledgement_is_small_talk_and_not_answered_with_the_approval(
+    message: str,
+) -> None:
+    facts = TurnFacts(make_profile(), PHONE, message, None)
+    assert facts.decided_intent is Intent.SMALL_TALK
+    assert not verify(facts, "That works! $299 is within your $1,200 of available credit.").passed
+    assert verify(facts, "Great! Is there anything else I can help with?").passed
+
+
+def test_asked_to_pay_weekly_an_approval_says_plans_are_monthly() -> None:
+    message = "Can I pay weekly instead of monthly?"
+    facts = TurnFacts(make_profile(), PHONE, message, Intent.PURCHASE_FIT)
+    assert (
+        "decision"
+        in verify(
+            facts, "Yes, you can pay in instalments. You can choose 3, 6, 12 or 24 months."
+        ).failed
+    )
+    assert verify(
+        facts,
+        "Plans are paid monthly; there's no weekly option. The Pixel 9 phone fits: "
+        "$49.83 a month over 6 months.",
+    ).passed
+
+
+def test_a_yes_to_a_term_the_tier_lacks_fails_unless_the_term_is_denied() -> None:
+    silver = make_profile(membership_tier=MembershipTier.SILVER)  # 3, 6 or 12 months
+    facts = TurnFacts(silver, PHONE, "Can I do it over 24 months?", Intent.PURCHASE_FIT)
+    payments = (
+        "$99.67 a month over 3 months, $49.83 a month over 6 months "
+        "or $24.92 a month over 12 months."
+    )
+    assert "decision" in verify(facts, f"Yes, you can: {payments}").failed
+    assert verify(facts, f"The Pixel 9 phone fits: {payments}").passed  # every term named
+    assert verify(
+        facts, f"Yes, it fits, though 24 months isn't one of the silver terms: {payments}"
+    ).passed
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["I'd like to know my current balance", "Could you remind me of my credit limit and balance?"],
+)
+def test_the_balance_asked_by_name_is_what_is_owed(message: str) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.CREDIT_INFO)
+    assert "decision" in verify(facts, "Your limit is $1,500 and you have $1,200 available.").failed
+    assert verify(facts, "You owe $300 of your $1,500 limit, so $1,200 is available.").passed
+
+
+def test_asked_when_an_order_comes_with_a_status_that_does_not_say_it_is_not_known() -> None:
+    shipped = StorefrontContext(order_id="ORD-40077", order_status="shipped")
+    facts = TurnFacts(make_profile(), shipped, "and when will it arrive?", Intent.ORDER_STATUS)
+    assert "decision" in verify(facts, "Your order ORD-40077 is shipped.").failed
+    assert verify(
+        facts, "Your order ORD-40077 is shipped. I don't have a delivery date for it yet."
+    ).passed
+    dated = StorefrontContext(order_id="ORD-40077", order_status="shipped, arriving Thursday")
+    facts = replace(facts, context=dated)
+    assert verify(facts, "Your order ORD-40077 is shipped, arriving Thursday.").passed

@@ -270,3 +270,15 @@ def test_a_part_read_as_an_order_question_must_name_an_order() -> None:
         ("where is my parcel?", Intent.ORDER_STATUS),
     )
     assert [p.message for p in further] == ["where is my parcel?"]
+
+
+def test_a_statement_of_what_was_done_is_no_purchase_request() -> None:
+    # "Where is my refund? I sent the jacket back 3 weeks ago": the second sentence was
+    # answered "Could you share the item you're looking at?" (live API).
+    message = "Where is my refund? I sent the jacket back 3 weeks ago"
+    whole = TurnFacts(make_profile(), StorefrontContext(), message, Intent.RETURNS)
+    parts = [
+        replace(whole, message="Where is my refund?", intent=Intent.RETURNS),
+        replace(whole, message="I sent the jacket back 3 weeks ago", intent=Intent.PURCHASE_FIT),
+    ]
+    assert split_requests(whole, parts).further == ()

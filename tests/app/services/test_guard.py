@@ -271,9 +271,7 @@ async def _review_with_further(  # type: ignore[no-untyped-def]
 
 
 async def test_a_further_request_the_reply_leaves_unanswered_gets_the_rules_answer() -> None:
-    balance = (
-        "Your limit is $1,500 and you have $1,200 available. Let me know if you need anything else."
-    )
+    balance = "You owe $300 of your $1,500 limit. Let me know if you need anything else."
     guarded = await _review_parts(
         _guard("unused"),
         "what's my balance, and can I buy the Pixel 9 phone?",
@@ -282,10 +280,10 @@ async def test_a_further_request_the_reply_leaves_unanswered_gets_the_rules_answ
         ("can I buy the Pixel 9 phone?", Intent.PURCHASE_FIT),
     )
     assert guarded.intervention is Intervention.NONE  # the policy's own answer stays first
-    assert guarded.text.startswith("Your limit is $1,500 and you have $1,200 available.")
+    assert guarded.text.startswith("You owe $300 of your $1,500 limit.")
     # Its closing line moved to the end: one greeting, one closing line per reply.
     assert "Let me know if you need anything else. " not in guarded.text
-    added = guarded.text.removeprefix("Your limit is $1,500 and you have $1,200 available.")
+    added = guarded.text.removeprefix("You owe $300 of your $1,500 limit.")
     assert "$299" in added and not guarded.handoff
     assert guarded.record["further"][0]["intent"] == "purchase_fit"
 
@@ -330,7 +328,7 @@ async def test_further_requests_are_answered_only_when_enforcing() -> None:
 
 
 async def test_a_request_asked_first_is_answered_first() -> None:
-    balance = "Your limit is $1,500 and you have $1,200 available."
+    balance = "You owe $300 of your $1,500 limit, so $1,200 is available."
     guarded = await _review_parts(
         _guard("unused"),
         "can I buy the Pixel 9 phone, and what's my balance?",
@@ -357,7 +355,7 @@ async def test_two_answers_that_state_the_same_rule_state_it_once() -> None:
     message = "whats my balance, and is there an age limit for instalments"
     whole = TurnFacts(make_profile(), StorefrontContext(), message, Intent.CREDIT_INFO)
     rule = "Instalments are open to customers aged 18 and over, with no upper age limit."
-    reply = f"You have $1,200 available of your $1,500 limit. {rule}"
+    reply = f"You owe $300 of your $1,500 limit, so $1,200 is available. {rule}"
     assert verify(whole, reply).passed
     part = replace(whole, message="is there an age limit for instalments", intent=None)
     assert part.decided_intent is Intent.INSTALMENT_ELIGIBILITY
@@ -408,6 +406,8 @@ async def test_guard_says_a_copied_verdict_label_in_the_shoppers_words() -> None
          "I can't see recent payments here"),
         ({}, "I've been waiting 3 weeks for my refund", StorefrontContext(),
          "I'm sorry the refund hasn't come through."),
+        ({}, "Is there a penalty if I pay the phone off early?", PHONE,
+         "That needs someone who can see and change your account"),
     ],
 )  # fmt: skip
 def test_a_handoff_the_shopper_did_not_ask_for_says_why(
@@ -447,3 +447,25 @@ def test_asked_how_to_check_out_an_approval_says_where() -> None:
     assert "decision" in verify(facts, again).failed
     reply = fallback_reply(facts, "s-1")
     assert "At checkout" in reply and verify(facts, reply).passed
+
+
+@pytest.mark.parametrize(
+    ("message", "context", "intent", "said"),
+    [
+        # "Can I pay weekly instead of monthly?" got "Yes" (live API).
+        ("Can I pay weekly instead of monthly?", PHONE, Intent.PURCHASE_FIT,
+         "Plans are paid monthly; there's no weekly option."),
+        ("and when will it arrive?", StorefrontContext(order_id="ORD-1", order_status="shipped"),
+         Intent.ORDER_STATUS, "I don't have a delivery date for it yet."),
+        ("I'd like to know my current balance", StorefrontContext(), Intent.CREDIT_INFO,
+         "You currently owe $300"),
+        ("k", PHONE, None, "Is there anything else I can help with?"),
+    ],
+)  # fmt: skip
+def test_the_rules_reply_answers_what_was_asked(
+    message: str, context: StorefrontContext, intent: Intent | None, said: str
+) -> None:
+    facts = TurnFacts(make_profile(), context, message, intent)
+    replies = {fallback_reply(facts, str(seed)) for seed in range(12)}
+    assert all(verify(facts, reply).passed for reply in replies), replies
+    assert any(said in reply for reply in replies), replies
