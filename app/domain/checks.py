@@ -36,6 +36,7 @@ licensed by, the cart the shopper asks about, not only the one the storefront se
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -72,6 +73,7 @@ from app.domain.intents import (
     asks_other_frequency,
     asks_owed,
     asks_price,
+    asks_refund_timing,
     asks_shortfall,
     asks_someone_elses,
     asks_terms_offered,
@@ -107,7 +109,7 @@ from app.domain.intents import (
     states_income,
     status_says_when,
 )
-from app.domain.money import CURRENCIES, quantize
+from app.domain.money import CURRENCIES, format_amount, quantize
 from app.domain.numbers import (
     Amount,
     Count,
@@ -394,6 +396,13 @@ _LEAVES_OUT_RE = re.compile(
     r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
     re.IGNORECASE,
 )
+# Items taken out of the cart, for the turns after this one too ("remove the mouse").
+_REMOVES_RE = re.compile(
+    r"\b(?:remove|removing|drop|dropping|delete|take out|taking out|leave out|leaving out|"
+    r"don't want|do not want|forget(?: about)?)\s+"
+    r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
+    re.IGNORECASE,
+)
 _KEEPS_ONLY_RE = re.compile(
     r"\b(?:just|only)\s+(?:the\s+|a\s+|an\s+|my\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
     re.IGNORECASE,
@@ -441,24 +450,35 @@ def items_meant(words: str, items: Sequence[CartItem]) -> list[CartItem]:
     rest = [i for i in items if i not in meant]
     titles = {id(i): _TITLE_WORD_RE.findall(i.title.lower()) for i in rest}
     by_head = [i for i in rest if titles[id(i)] and titles[id(i)][-1] in said]
-    return meant + (by_head or [i for i in rest if said & set(titles[id(i)])])
+    if by_head:
+        return meant + by_head
+    # By the most words of a title ("Canon RF 50mm" is the lens, not the "Canon R8 body",
+    # which shares one word; the lens was priced with the body, live API).
+    shared = {id(i): len(said & set(titles[id(i)])) for i in rest}
+    most = max(shared.values(), default=0)
+    return meant + [i for i in rest if most and shared[id(i)] == most]
 
 
 def items_left_out(
-    message: str, items: Sequence[CartItem], *, asked_alone: bool = True
+    message: str, items: Sequence[CartItem], *, for_good: bool = False
 ) -> tuple[CartItem, ...] | None:
     """The items in view the message still asks about after leaving some out ("without
-    the helmet"), keeping one alone ("just the bike") or, with `asked_alone`, asking about
-    one alone ("how much is the console?"); None when it changes nothing."""
+    the helmet"), keeping one alone ("just the bike") or asking about one alone ("how much
+    is the console?"); None when it changes nothing. With `for_good`, only items taken out
+    of the cart ("remove the mouse"): "just the headphones" asks about them for one turn,
+    and "and with the case?" next was priced without the case (live API)."""
     if len(items) < 2:
         return None
-    for regex, keep in ((_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)):
+    readings = (
+        [(_REMOVES_RE, False)] if for_good else [(_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)]
+    )
+    for regex, keep in readings:
         for m in regex.finditer(message):
             meant = items_meant(m.group("what"), items)
             if not meant or len(meant) == len(items):
                 continue
             return tuple(meant) if keep else tuple(i for i in items if i not in meant)
-    for regex in _ASKS_ABOUT_ONE_RES if asked_alone else ():
+    for regex in () if for_good else _ASKS_ABOUT_ONE_RES:
         for m in regex.finditer(message):
             meant = items_meant(m.group("what"), items)
             # "can I get the console and the controller?" asks about both: the message as
@@ -476,11 +496,11 @@ def cart_in_words(
     items the message prices; `context` itself when the message changes nothing.
 
     `for_good`: only the changes the next turn is still asked on (`carried_cart`); a
-    question about one item of several ("how much is the console?") asks about it for
-    that turn alone."""
+    question about one item of several ("how much is the console?", "just the bike?")
+    asks about it for that turn alone."""
     if context.items and (swapped := items_swapped_in(message)):
         return context.model_copy(update={"items": list(swapped)})
-    kept = items_left_out(message, context.items, asked_alone=not for_good)
+    kept = items_left_out(message, context.items, for_good=for_good)
     if kept is not None:
         return context.model_copy(update={"items": list(kept)})
     items = context.items
@@ -1271,8 +1291,17 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         and _RETURN_DO_RE.search(parsed.text)
     ):
         return Score(0.0, "informs, but the shopper asked how to return and is told nothing of it")
+    if (
+        facts.decided_intent is Intent.RETURNS
+        and asks_refund_timing(facts.message)
+        and not re.search(r"\brefund", parsed.text, re.IGNORECASE)
+    ):
+        # "how long does the refund take?" got the return steps again (live API).
+        return Score(0.0, "informs, but the shopper asked about the refund and is not told")
     if gold is Action.APPROVE and _added_item_left_out(facts, parsed.text):
         return Score(0.0, "approves the items in view, not the cart with the item added")
+    if gold is Action.APPROVE and (left := _item_asked_with_left_out(facts, parsed.text)):
+        return Score(0.0, f"approves without the {left} asked about with the rest")
     if gold is Action.APPROVE and (made_up := _unknown_item_named(facts, parsed.text)):
         return Score(0.0, f"approves {made_up!r}, which is not in view")
     if gold is Action.APPROVE and (
@@ -1354,8 +1383,10 @@ _NOT_AN_ITEM_AFTER_THE = _NOT_AN_ITEM | frozenset(
 # What an approval says is bought: "you can buy NBA on instalments" (the Switch and a
 # game in view, live API), "the coffee grinder fits".
 _BOUGHT_RE = re.compile(
-    r"\b(?:buy|put|get|purchase)\s+(?P<what>[^.!?,;:]{1,40}?)\s+on\s+(?:instal\w*|install\w*|"
-    r"a (?:payment )?plan|monthly payments|pay-later)\b|"
+    # (a price's own separators are part of it: "a ¥30,000 bag")
+    r"\b(?:buy|put|get|purchase)\s+(?P<what>(?:[^.!?,;:]|(?<=\d)[.,](?=\d)){1,40}?)\s+on\s+"
+    r"(?:instal\w*|install\w*|"
+    r"a (?:payment )?plan|monthly payments|pay-later|(?:your |my )?credit)\b|"
     r"(?:^|[.!?]\s+|:\s+|,\s+)(?P<subject>the\s+[^.!?,;:]{1,40}?)\s+(?:fits|is within)\b",
     re.IGNORECASE,
 )
@@ -1370,7 +1401,7 @@ _STANDS_FOR_THE_CART = re.compile(
 
 def _unknown_item_named(facts: TurnFacts, text: str) -> str | None:
     """Something an approval says is bought that is neither in view nor named by the
-    shopper ("Yes, you can buy NBA on instalments", live API)."""
+    shopper ("Yes, you can buy NBA on instalments", live API), by its last word."""
     items = facts.cart.items
     if not items:
         return None
@@ -1382,7 +1413,9 @@ def _unknown_item_named(facts: TurnFacts, text: str) -> str | None:
         if not what or _STANDS_FOR_THE_CART.match(what) or items_meant(what, items):
             continue
         words = [w for w in _TITLE_WORD_RE.findall(what.lower()) if len(w) > 2]
-        if words and not any(w in said_words or w.rstrip("s") in said_words for w in words):
+        # Its head noun, the last word, must be the shopper's: "Can I buy a ¥30,000 bag
+        # with it?" was approved as "a ¥30,000 bag of chips" (live API).
+        if words and not (words[-1] in said_words or words[-1].rstrip("s") in said_words):
             return what
     return None
 
@@ -1403,6 +1436,30 @@ def _added_item_left_out(facts: TurnFacts, text: str) -> bool:
     if _THE_WHOLE_CART_RE.search(text) or re.search(r"\badded\b", text, re.IGNORECASE):
         return False
     return bool(items_meant(text, facts.context.items))
+
+
+# An item in view asked about beside the others ("and with the case?").
+_WITH_ITEM_RE = re.compile(
+    r"\b(?:with|plus|including|add|adding)\s+(?:the\s+|a\s+|an\s+|my\s+|that\s+)?"
+    r"(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
+    re.IGNORECASE,
+)
+
+
+def _item_asked_with_left_out(facts: TurnFacts, text: str) -> str | None:
+    """An item in view the shopper asks about with the rest ("and with the case?", after
+    the headphones alone), which an approval neither names nor counts in the whole ("$429
+    is within your $800", the headphones' price, live API)."""
+    items = facts.cart.items
+    if len(items) < 2 or _THE_WHOLE_CART_RE.search(text):
+        return None
+    if format_amount(facts.cart.total, facts.profile.currency) in text:
+        return None
+    for m in _WITH_ITEM_RE.finditer(facts.message):
+        meant = items_meant(m.group("what"), items)
+        if meant and len(meant) < len(items) and not items_meant(text, meant):
+            return meant[0].title
+    return None
 
 
 def _earlier_item_named(facts: TurnFacts, text: str) -> str | None:
@@ -2062,9 +2119,22 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
     sentences = [s.strip().lower() for s in re.split(r"(?<=[.!?])\s+", text) if len(s) > 12]
     if len(sentences) != len(set(sentences)):
         return Score(0.0, "a sentence is repeated")
+    if _echoed_opening(text):
+        return Score(0.0, "a sentence echoes the one before")
     if truncated:
         return Score(0.0, "cut off at the token cap")
     return Score(1.0, "well-formed")
+
+
+def _echoed_opening(text: str) -> bool:
+    """Two sentences in a row that open with the same three words, one of them short: a
+    stutter ("Could you tell me the order number? Then I can see where it is. Then I can
+    check.", live API)."""
+    opened = [s.lower().split() for s in re.split(r"(?<=[.!?])\s+", text.strip())]
+    return any(
+        len(a) >= 3 and len(b) >= 3 and a[:3] == b[:3] and min(len(a), len(b)) <= 5
+        for a, b in itertools.pairwise(opened)
+    )
 
 
 # --- made-up names ---------------------------------------------------------------------

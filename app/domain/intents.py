@@ -700,6 +700,13 @@ asks_arrival = Cue(
     r"\bhow long\b[^.!?]{0,30}\b(?:arriv\w*|deliver\w*|to come|to get here|shipping)\b",
     request_only=True,
 )
+# When a refund comes, asked about a return ("how long does the refund take?" got the
+# return steps again, live API).
+asks_refund_timing = Cue(
+    r"\b(?:how long|when|how soon|how many days)\b[^.!?]{0,30}\brefund\w*|"
+    r"\brefund\w*\b[^.!?]{0,20}\b(?:take|takes|arrive|come through|show up|be back)\b",
+    request_only=True,
+)
 # An order status that says when it comes, or that it will not ("arriving Thursday",
 # "out for delivery today", "delivered on Monday", "cancelled").
 status_says_when = Cue(
@@ -797,6 +804,13 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"\bspecs?\b|\bspecifications?\b|\bhow (?:big|heavy|tall|wide)\b|"
         r"\b(?:come|available) in (?:other |different |more )?(?:colou?rs?|sizes?)\b|"
         r"\bwhat (?:size|sizes|colou?rs?) (?:does|do|is|are)\b|\bwaterproof\b",
+        request_only=True,
+    ),
+    # "Can I pay for it normally then?" (suspended) got the decline again (live API).
+    "payment": Cue(
+        r"\bpay (?:for (?:it|them|this|that|these) )?(?:normally|in full|outright|all at once|"
+        r"the (?:full|whole) (?:price|amount)|full price|the normal way|the usual way|straight)\b|"
+        r"\b(?:regular|normal|one-off|single) payment\b|\bwithout (?:a plan|splitting)\b",
         request_only=True,
     ),
     "other": Cue(

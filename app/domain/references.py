@@ -39,6 +39,7 @@ from app.domain.intents import (
     asks_other_frequency,
     asks_owed,
     asks_price,
+    asks_refund_timing,
     asks_shortfall,
     asks_terms_offered,
     asks_total_paid,
@@ -227,11 +228,26 @@ def _monthly(turn: Turn, rng: random.Random) -> str:
         # Asked for a term the tier does not offer: say so, then give the longest one it
         # does (the nearest to what was asked, and the lowest payment).
         tier, longest = turn.profile.membership_tier.value, terms[-1]
+        listed = terms_phrase(tuple(terms))
+        if refused[0] < longest:
+            # "can I get it in 4 payments" was told "Standard plans go up to 6 months, not 4"
+            # (live API): a term between the tier's is not past its longest. The nearest.
+            near = min(terms, key=lambda t: (abs(t - refused[0]), -t))
+            return rng.choice(
+                [
+                    f"{tier.capitalize()} plans come in {listed} months, not {refused[0]}. Over "
+                    f"{near} months it's {pay[near]} a month.",
+                    f"{refused[0]} months isn't one of the {tier} terms ({listed} months). You "
+                    f"could pay {pay[near]} a month over {near} months.",
+                    f"{refused[0]} months isn't offered: {tier} terms are {listed} months. "
+                    f"That's {pay[near]} a month over {near} months.",
+                ]
+            )
         return rng.choice(
             [
                 f"{tier.capitalize()} plans go up to {longest} months, not {refused[0]}. Over "
                 f"{longest} months it's {pay[longest]} a month.",
-                f"{refused[0]} months isn't one of the {tier} terms ({terms_phrase(tuple(terms))}"
+                f"{refused[0]} months isn't one of the {tier} terms ({listed}"
                 f" months). You could pay {pay[longest]} a month over {longest} months.",
                 f"The longest plan open to {tier} members is {longest} months, not "
                 f"{refused[0]}. That's {pay[longest]} a month over {longest} months.",
@@ -706,6 +722,16 @@ def _arrival_unknown_stated(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, "I don't have a delivery date for it yet.")
 
 
+def _refund_stated(turn: Turn, reply: str) -> str:
+    """Asked when the refund of a return comes, a reply about returns says when it is
+    issued."""
+    if turn.intent is not Intent.RETURNS or not asks_refund_timing(turn.message):
+        return reply
+    if re.search(r"\brefund", reply, re.IGNORECASE):
+        return reply
+    return _after_the_figures(reply, "The refund is issued once we receive the parcel.")
+
+
 def _free_up_explained(turn: Turn, reply: str) -> str:
     """Asked how to have more credit to spend, a reply about the credit says how: paying
     down what is owed frees it, and with nothing owed, a limit review is the way."""
@@ -1013,6 +1039,8 @@ _NOT_SEEN: dict[str, str] = {
     "delivery": "I can't see the delivery areas or times from here; checkout shows the "
     "options for your address.",
     "product": "I can't see the product details from here; the product page lists what's included.",
+    "payment": "I can't see the other ways to pay from here; checkout shows the options for "
+    "your order.",
     "other": "That isn't something I can see from here.",
 }
 
@@ -1050,6 +1078,8 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         body = [part for part in _body(turn, rng) if part]
         # Concise: a closer only where the body leaves room for it (about 48 tokens in all).
         closer = _closer(rng, kind) if sum(map(len, body)) < 110 else ""
+        if closer.startswith("Then I can") and "Then I can" in " ".join(body):
+            closer = ""  # "... Then I can see where it is. Then I can check." (drawn all the same)
         reply = _address(rng, turn, _join([_opener(rng, turn, kind), *body, closer]))
         if reply not in replies:
             replies.append(reply)
@@ -1071,6 +1101,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _interest_stated,
         _monthly_stated,
         _arrival_unknown_stated,
+        _refund_stated,
         _verification_stated,
         _minimum_stated,
         _checkout_stated,

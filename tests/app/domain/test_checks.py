@@ -2759,3 +2759,62 @@ def test_asked_when_an_order_comes_with_a_status_that_does_not_say_it_is_not_kno
     dated = StorefrontContext(order_id="ORD-40077", order_status="shipped, arriving Thursday")
     facts = replace(facts, context=dated)
     assert verify(facts, "Your order ORD-40077 is shipped, arriving Thursday.").passed
+
+
+def test_one_item_asked_about_alone_is_not_taken_out_of_the_next_turns_cart() -> None:
+    from app.domain.checks import carried_cart
+
+    both = StorefrontContext(
+        items=[
+            CartItem(title="Bose QC Ultra headphones", price=Decimal("429")),
+            CartItem(title="Bose travel case", price=Decimal("39")),
+        ]
+    )
+    asked = "How much would it be per month for just the headphones over 6 months?"
+    assert carried_cart(both, asked) is both
+    # "and with the case?" next: an approval of the headphones alone does not answer it.
+    facts = TurnFacts(make_profile(), both, "and with the case?", Intent.PURCHASE_FIT)
+    alone = "Yes! $429 is within your $1,200 of available credit."
+    assert "decision" in verify(facts, alone).failed
+    assert verify(facts, "Yes, your cart fits: it's $468 and you have $1,200 available.").passed
+
+
+def test_an_item_is_meant_by_the_most_words_of_its_title() -> None:
+    from app.domain.checks import items_meant
+
+    body = CartItem(title="Canon R8 body", price=Decimal("1299"))
+    lens = CartItem(title="Canon RF 50mm lens", price=Decimal("199"))
+    assert items_meant("Canon RF 50mm", [body, lens]) == [lens]
+    assert items_meant("the Canon", [body, lens]) == [body, lens]
+
+
+def test_a_thing_bought_is_named_by_the_shopper_to_its_last_word() -> None:
+    message = "Can I buy a $300 bag with it?"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.PURCHASE_FIT)
+    assert "decision" in verify(facts, "Yes! You can buy a $300 bag of chips on credit.").failed
+    assert verify(facts, "Yes! You can buy a $300 bag on credit: $1,200 is available.").passed
+
+
+def test_asked_when_the_refund_comes_a_reply_about_returns_says() -> None:
+    order = StorefrontContext(order_id="ORD-7", order_status="delivered on Monday")
+    facts = TurnFacts(make_profile(), order, "how long does the refund take?", Intent.RETURNS)
+    steps = "Returns are easy: go to your orders, pick the item and follow the steps."
+    assert "decision" in verify(facts, steps).failed
+    assert verify(facts, f"{steps} The refund is issued once we receive the parcel.").passed
+
+
+def test_a_sentence_that_echoes_the_one_before_is_degenerate() -> None:
+    from app.domain.checks import check_degenerate
+
+    stutter = "Could you tell me the order number? Then I can see where it is. Then I can check."
+    assert not check_degenerate(stutter).passed
+    assert check_degenerate("Could you tell me the order number? Then I can check.").passed
+
+
+def test_paying_other_than_by_instalments_is_not_something_seen_here() -> None:
+    suspended = make_profile(account_standing="suspended")
+    message = "Can I pay for it normally then?"
+    facts = TurnFacts(suspended, PHONE, message, Intent.INSTALMENT_ELIGIBILITY)
+    assert facts.decided_intent is Intent.SMALL_TALK
+    assert "decision" in verify(facts, "Your account is suspended, so no instalments.").failed
+    assert verify(facts, "I can't see the other ways to pay from here; checkout shows them.").passed

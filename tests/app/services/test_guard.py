@@ -469,3 +469,13 @@ def test_the_rules_reply_answers_what_was_asked(
     replies = {fallback_reply(facts, str(seed)) for seed in range(12)}
     assert all(verify(facts, reply).passed for reply in replies), replies
     assert any(said in reply for reply in replies), replies
+
+
+def test_a_term_between_the_tiers_is_not_said_to_be_past_the_longest() -> None:
+    # "can I get it in 4 payments" was told "Standard plans go up to 6 months, not 4".
+    standard = make_profile(membership_tier="standard")
+    facts = TurnFacts(standard, PHONE, "can I get it in 4 payments", Intent.PURCHASE_FIT)
+    replies = {fallback_reply(facts, str(seed)) for seed in range(30)}
+    assert all("up to" not in r and "longest" not in r for r in replies), replies
+    assert all(verify(facts, r).passed for r in replies), replies
+    assert all("$99.67" in r for r in replies), replies  # over 3 months, the nearest term
