@@ -261,7 +261,10 @@ _FOR_PRICE_RE = re.compile(r"\b(?:for|at|priced at|costs?)\s*[$€£¥]?\s*$", r
 _TERM_AFTER_RE = re.compile(r"^\s*(?:months?|years?|weeks?|payments?|instal\w*|x\b)", re.I)
 # "for 189.99", "at 450", "it's 45": a bare number read as a price only where a price is
 # expected, or where it ends the message after a comma ("the shoes instead, 120?").
-_PRICED_AT_RE = re.compile(r"(?:\b(?:for|at|costs?|priced at|is|it's|its)|,)\s*$", re.I)
+# "something cheaper, like 250?" (declined for the $399 laptop in view, live API).
+_PRICED_AT_RE = re.compile(
+    r"(?:\b(?:for|at|costs?|priced at|is|it's|its|like|around|under|roughly)|,)\s*$", re.I
+)
 _ENDS_MESSAGE_RE = re.compile(r"[\s?!.]*$")
 _TERM_WORDS_RE = re.compile(r"\b(?:months?|years?|terms?|plans?)\b", re.IGNORECASE)
 # "what if I pay $300 now?": money the shopper would hand over, not another item.
@@ -269,6 +272,8 @@ _PAYS_BEFORE_RE = re.compile(r"\b(?:pay|paying|put down|deposit|upfront)\b[^.!?;
 
 
 def _priced_bare(message: str, start: int, end: int) -> bool:
+    if _TERM_AFTER_RE.match(message[end : end + 12]):  # "like 6 months": a term
+        return False
     before = message[max(0, start - 12) : start]
     if before.rstrip().endswith(","):  # "the shoes instead, 120?", not "12 months, 24?"
         ends = _ENDS_MESSAGE_RE.fullmatch(message, end) is not None
@@ -749,8 +754,17 @@ class TurnFacts:
             and asks_for_credit(self.message)
         ):
             return Intent.LIMIT_INCREASE
-        if intent is Intent.ORDER_STATUS and reports_damaged(self.message):
+        order_in_view = bool(self.context.order_id or self.context.order_status)
+        if reports_damaged(self.message) and (
+            intent is Intent.ORDER_STATUS or (intent is None and order_in_view)
+        ):
+            # ("I got the wrong size" with the order in view: the encoder abstained, and
+            # the shopper was asked to rephrase, live API.)
             return Intent.RETURNS
+        if intent is Intent.CREDIT_INFO and self.cart.items and names_instalments(self.message):
+            # "Et je peux payer ce vélo en 3 fois ?" after a credit question, placed by it
+            # (the encoder does not read French), got the credit figures (live API).
+            return Intent.PURCHASE_FIT
         if intent is None and asks_about_own(self.message) and not self.cart.items:
             # "and what's mine?" after a friend's balance was asked, read on its own.
             return Intent.CREDIT_INFO

@@ -752,8 +752,9 @@ asks_account_servicing = Cue(
     r"\bchange (?:the |my |our )?(?:delivery|shipping) address\b|"
     # "Can I change my payment plan from 3 to 6 months on my last order?" was asked which
     # item (live API): a plan already running is changed by a person.
-    r"\b(?:change|switch|move|extend|shorten)\s+(?:my|the|an?)\s+(?:existing\s+|current\s+)?"
-    r"(?:payment\s+)?plan\b|\b(?:my|the) (?:last|previous|existing|current) order\b[^.!?]{0,30}"
+    r"\b(?:change|switch|move|extend|shorten|cancel|stop|end|close|pause)\s+(?:my|the|an?|this|"
+    r"that)\s+(?:existing\s+|current\s+)?(?:payment\s+|instal\w*\s+|install\w*\s+)?plan\b|"
+    r"\b(?:my|the) (?:last|previous|existing|current) order\b[^.!?]{0,30}"
     r"\b(?:plan|instal\w*|months)\b",
     request_only=True,
 )
@@ -931,6 +932,9 @@ asks_unknown_fact = Cue(
     r"\b(?:hard|soft) (?:check|search|pull)\b|"
     # "what happens if I miss a payment?" got "pay-later is on your account" (live API).
     r"\bwhat (?:happens|would happen|if)\b[^.!?]{0,20}\bmiss(?:es|ed)?\b[^.!?]{0,10}\bpayments?\b|"
+    # "do you charge interest if I pay late?" got "No, there's no interest and no fee".
+    r"\b(?:if|when) (?:i|we) (?:pay|am|'m|get|fall|run) (?:\w+ )?(?:late|behind)\b|"
+    r"\blate payments?\b|\bpaying late\b|"
     # "Can I pay with PayPal instead?" got "Yes, you can pay in instalments" (live API).
     r"\bpay (?:with|by|using|via|through)\s+(?:paypal|apple pay|google pay|klarna|afterpay|"
     r"(?:a )?(?:credit|debit) card|bank transfer|cash|crypto\w*|bitcoin)\b|\bpaypal\b|"

@@ -2818,3 +2818,38 @@ def test_paying_other_than_by_instalments_is_not_something_seen_here() -> None:
     assert facts.decided_intent is Intent.SMALL_TALK
     assert "decision" in verify(facts, "Your account is suspended, so no instalments.").failed
     assert verify(facts, "I can't see the other ways to pay from here; checkout shows them.").passed
+
+
+def test_another_price_named_after_like_is_asked_about_and_a_term_is_not() -> None:
+    laptop = StorefrontContext(items=[CartItem(title="Chromebook Plus", price=Decimal("399"))])
+    shopper = make_profile(credit_limit=Decimal("300"), outstanding_balance=Decimal("0"))
+    message = "what about something cheaper, like 250?"
+    facts = TurnFacts(shopper, laptop, message, Intent.PURCHASE_FIT)
+    assert [i.price for i in facts.cart.items] == [Decimal("250")]
+    assert "decision" in verify(facts, "I'm sorry, the Chromebook Plus won't fit.").failed
+    term = TurnFacts(shopper, laptop, "what about like 6 months?", Intent.PURCHASE_FIT)
+    assert term.cart is laptop
+
+
+@pytest.mark.parametrize(
+    ("message", "context", "intent", "decided"),
+    [
+        ("do you charge interest if I pay late?", PHONE, Intent.INSTALMENT_ELIGIBILITY,
+         Intent.CREDIT_INFO),  # a fact the account does not hold
+        ("Et je peux payer ce vélo en 3 fois ?", PHONE, Intent.CREDIT_INFO, Intent.PURCHASE_FIT),
+        ("I got the wrong size", StorefrontContext(order_id="ORD-6", order_status="delivered"),
+         None, Intent.RETURNS),
+        ("I want to cancel my instalment plan", StorefrontContext(), Intent.INSTALMENT_ELIGIBILITY,
+         Intent.HUMAN_REQUEST),
+    ],
+)  # fmt: skip
+def test_late_payment_instalments_in_french_a_wrong_size_and_a_plan_cancelled_are_read(
+    message: str, context: StorefrontContext, intent: Intent | None, decided: Intent
+) -> None:
+    assert TurnFacts(make_profile(), context, message, intent).decided_intent is decided
+
+
+def test_asked_about_paying_late_no_interest_is_promised() -> None:
+    message = "do you charge interest if I pay late?"
+    facts = TurnFacts(make_profile(), PHONE, message, Intent.INSTALMENT_ELIGIBILITY)
+    assert "decision" in verify(facts, "No, there's no interest and no fee.").failed
