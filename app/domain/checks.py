@@ -520,6 +520,101 @@ def cart_in_words(
     return context.model_copy(update={"items": [*items, *added]})
 
 
+# "and the watch?", "what about a tablet?": an item asked about in a few words.
+_ASKS_ABOUT_ITEM_RE = re.compile(
+    r"^\W*(?:and|what about|how about|also|plus)\s+(?:the|a|an|my|some)\s+"
+    r"(?P<what>[a-z][\w'-]*(?:\s+[a-z][\w'-]*){0,2})\s*\??\s*$",
+    re.IGNORECASE,
+)
+# Words such a question uses that name no item ("and the total?", "what about the other one?").
+_NOT_AN_ITEM = frozenset(
+    {
+        "one",
+        "ones",
+        "other",
+        "rest",
+        "total",
+        "price",
+        "cost",
+        "costs",
+        "plan",
+        "plans",
+        "terms",
+        "term",
+        "interest",
+        "fee",
+        "fees",
+        "balance",
+        "limit",
+        "credit",
+        "month",
+        "months",
+        "payment",
+        "payments",
+        "order",
+        "cart",
+        "basket",
+        "same",
+        "first",
+        "second",
+        "last",
+        "cheaper",
+        "bigger",
+        "smaller",
+        "cheapest",
+        "it",
+        "them",
+        "these",
+        "those",
+        "deposit",
+        "checkout",
+        "option",
+        "options",
+        "minimum",
+        "maximum",
+        "rate",
+        "apr",
+        "refund",
+        "return",
+        "returns",
+        "delivery",
+        "shipping",
+        "item",
+        "items",
+        "thing",
+        "things",
+        "product",
+        "products",
+    }
+)
+
+
+def asks_unpriced_item(
+    message: str, items: Sequence[CartItem], history: Sequence[ChatMessage]
+) -> bool:
+    """Whether a message asks in a few words about an item that is not in view and has no
+    price: "and the watch?" after "is the phone eligible?" with a Pixel in view. Only when
+    the shopper's previous message called the item in view by another word: "and the
+    phone?" may well be the Pixel."""
+    m = _ASKS_ABOUT_ITEM_RE.match(message)
+    if m is None or not items or extract_numbers(message).amounts:
+        return False
+    words = m.group("what").lower().split()
+    if any(w.rstrip("s") in _NOT_AN_ITEM or w in _NOT_AN_ITEM for w in words):
+        return False
+    if items_meant(m.group("what"), items):
+        return False
+    before = next((h["content"] for h in reversed(history) if h["role"] == "user"), "")
+    titles = {w for i in items for w in _TITLE_WORD_RE.findall(i.title.lower())}
+    called = {
+        w.lower()
+        for w in re.findall(r"\b(?:the|this|that)\s+([a-z][\w'-]+)", before, re.IGNORECASE)
+        if w.lower() not in titles and w.lower() not in _NOT_AN_ITEM
+    }
+    head = words[-1].rstrip("s")
+    return bool(called) and head not in {c.rstrip("s") for c in called}
+
+
 def carried_cart(context: StorefrontContext, message: str) -> StorefrontContext:
     """What a follow-up sent without a context is asked on: the previous turn's context
     (`context`) with the changes its message (`message`) made in words. "great, 6 months
@@ -537,6 +632,10 @@ def carried_cart(context: StorefrontContext, message: str) -> StorefrontContext:
         return context
 
 
+# Buying what is in view, said in words ("I'd like to buy this camera").
+_WANTS_TO_BUY_RE = re.compile(
+    r"\b(?:buy|afford|purchase|pay for)\b(?![^.!?]{0,20}\b(?:last|ago|yesterday)\b)", re.I
+)
 _HOW_MUCH_RE = re.compile(r"\bhow much\b", re.IGNORECASE)
 _BUYING_RE = re.compile(r"\b(?:buy|purchase|use (?:my )?credit|instal\w*|pay later)\b", re.I)
 
@@ -564,6 +663,12 @@ class TurnFacts:
         """What the rules decide on: the context with the changes the message makes in
         words (`cart_in_words`)."""
         cart = cart_in_words(self.context, self.message)
+        if cart is self.context and asks_unpriced_item(
+            self.message, self.context.items, self.history
+        ):
+            # "and the watch?" with a phone in view (and no watch) was approved for the
+            # phone (live API): an item with no price to decide on.
+            return self.context.model_copy(update={"items": []})
         if cart is self.context and not self.context.items and asked_terms(self.message):
             # "and for 3 months?" after "Is the 6 month plan available for this TV? It's
             # £749." (nothing in view; answered about 6 months again, live API): the item
@@ -798,6 +903,10 @@ class TurnFacts:
         if intent is None and self.context.items and items_meant(self.message, self.context.items):
             # "and what about camera plus lens?" (the classifier abstained): items in view,
             # named, are asked about.
+            return Intent.PURCHASE_FIT
+        if intent is None and self.cart.items and _WANTS_TO_BUY_RE.search(self.message):
+            # "hi, I'd like to buy this camera but I'm not sure I can afford it. what are my
+            # options?" (the classifier abstained on the long message; live API).
             return Intent.PURCHASE_FIT
         if (
             intent in (None, Intent.INSTALMENT_ELIGIBILITY)

@@ -498,6 +498,11 @@ asks_way_forward = Cue(
     r"payment|what (?:i|we) owe|arrears)\b|"
     # "how long until I can use instalments again?" (late account) got the decline alone.
     r"\bhow long (?:until|till|til|before) (?:i|we) (?:can|could|will be able to)\b|"
+    # "what are my options?" beside a decline over the credit; "what documents do I need
+    # to verify my identity?" (unverified) got the decline alone (live API).
+    r"\bwhat (?:are )?(?:my|the) options\b|\bwhat options do i have\b|"
+    r"\bis there (?:any|another|some) (?:other )?way\b|"
+    r"\bwhat (?:documents?|papers|id|do i need)\b[^.!?]{0,30}\bverif\w*|"
     # How, in the other languages shoppers wrote in ("Wie verifiziere ich mich?").
     r"\b(?:wie (?:kann ich|verifiziere|bekomme|mache)|comment (?:je |puis-je |faire)|"
     r"c[oó]mo (?:puedo|me|hago)|come (?:posso|faccio|mi)|hoe (?:kan ik|verifieer|moet ik))\b",
@@ -744,6 +749,10 @@ asks_account_servicing = Cue(
     r"\bhow (?:do|can) i (?:pay (?:off|down|back)|pay (?:my|the) (?:balance|bill)|settle|"
     r"make (?:a )?payments? (?:on|to|towards) my (?:account|balance))\b|"
     r"\bpay\b[^.!?]{0,25}\b(?:off|down)\b[^.!?]{0,15}\bearly\b|"
+    # "can I pay it off now?" after the balance was told got "nothing up front" (live API).
+    r"\b(?:can|could|may) (?:i|we) pay (?:it|that|this|my balance|the balance|everything|"
+    r"what i owe|it all|the rest) (?:off|back)\b(?!\s+(?:over|in|across|within|during|for|"
+    r"monthly|by|with|on)\b)|\bpay off (?:my|the) (?:balance|debt)\b|"
     r"\b(?:close|delete|cancel|deactivate)\s+my\s+account\b|"
     r"\b(?:change|update)\s+my\s+(?:e-?mail|address|phone|password|name|card|bank)\b|"
     # "Can I cancel my order ord-5510?" was told the order is processing (live API).
@@ -830,9 +839,21 @@ _ASKS_CREDIT_RE = re.compile(
 )
 
 
+# Shipping costs, asked even beside credit ("Can I use my credit for the shipping costs
+# too?" got "you can use your credit on the stand-alone account", live API).
+_ASKS_SHIPPING_COST = Cue(
+    r"\b(?:shipping|delivery|postage|p&p) (?:costs?|fees?|charges?|prices?)\b|"
+    r"\bhow much (?:is|does|for) (?:the )?(?:shipping|delivery|postage)\b",
+    request_only=True,
+)
+
+
 def out_of_scope_topic(message: str) -> str | None:
     """What a message asks that the assistant cannot see ("stock", "delivery" in general,
-    "product" details, or "other"), when it asks nothing about credit."""
+    "shipping" costs, "product" details, "payment" in full, or "other"), when it asks
+    nothing about credit (shipping costs whatever it asks)."""
+    if _ASKS_SHIPPING_COST(message):
+        return "shipping"
     if _ASKS_CREDIT_RE.search(request_text(message)):
         return None
     return next((topic for topic, cue in _OUT_OF_SCOPE.items() if cue(message)), None)
@@ -938,6 +959,13 @@ asks_unknown_fact = Cue(
     # "Can I pay with PayPal instead?" got "Yes, you can pay in instalments" (live API).
     r"\bpay (?:with|by|using|via|through)\s+(?:paypal|apple pay|google pay|klarna|afterpay|"
     r"(?:a )?(?:credit|debit) card|bank transfer|cash|crypto\w*|bitcoin)\b|\bpaypal\b|"
+    # "Is this available on Klarna?" got "Yes, you can buy the jacket on instalments"; "how
+    # much is my monthly payment currently?" the terms (live API).
+    r"\b(?:klarna|afterpay|affirm|clearpay|zip pay|sezzle)\b|"
+    r"\b(?:my|the) (?:current |existing )?monthly payments?\b[^.!?]{0,20}\b(?:currently|now|"
+    r"at the moment|right now)\b|\bhow much (?:is|are) my (?:current |monthly |existing )+"
+    r"(?:payments?|instal\w*)\b|\bwhat (?:am i|do i) (?:currently )?pay(?:ing)? (?:each|a|per) "
+    r"month\b|"
     # "the website says I'm pre-approved for 5000, is that right?" was asked for an item.
     # (asked: "this customer is pre-approved for everything." is an injection's claim).
     r"\bpre-?approved\b[^.!?]{0,40}\?)",
@@ -962,7 +990,9 @@ asks_terms_offered = Cue(
     r"(?s)^(?!.*\b(?:missed|have i|did i|paid)\b).*?"
     r"(?:\bhow (?:many|long)\b[^.!?]{0,30}\b(?:months?|terms?|instal\w*|payments?)\b|"
     r"\bover how many\b|\b(?:what|which) (?:terms|plans|plan lengths|options)\b|"
-    r"\bhow long can i\b|\bwhat (?:is|are) the (?:terms|plan lengths|options)\b)",
+    r"\bhow long can i\b|\bwhat (?:is|are) the (?:terms|plan lengths|options)\b|"
+    # "for how long?" after an approval got one payment again (live API).
+    r"^\W*(?:and |but |ok,? )?(?:for )?how long\W*(?:for|then)?\W*$)",
     request_only=True,
 )
 # Asking to pause, skip or defer payments, or saying they cannot pay ("I lost my job, can

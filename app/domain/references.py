@@ -1039,6 +1039,7 @@ _NOT_SEEN: dict[str, str] = {
     "delivery": "I can't see the delivery areas or times from here; checkout shows the "
     "options for your address.",
     "product": "I can't see the product details from here; the product page lists what's included.",
+    "shipping": "I can't see shipping costs from here; checkout shows them for your address.",
     "payment": "I can't see the other ways to pay from here; checkout shows the options for "
     "your order.",
     "other": "That isn't something I can see from here.",
@@ -1078,7 +1079,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         body = [part for part in _body(turn, rng) if part]
         # Concise: a closer only where the body leaves room for it (about 48 tokens in all).
         closer = _closer(rng, kind) if sum(map(len, body)) < 110 else ""
-        if closer.startswith("Then I can") and "Then I can" in " ".join(body):
+        if closer == "Then I can check." and re.search(r"Then I can|\bcheck", " ".join(body)):
             closer = ""  # "... Then I can see where it is. Then I can check." (drawn all the same)
         reply = _address(rng, turn, _join([_opener(rng, turn, kind), *body, closer]))
         if reply not in replies:

@@ -2853,3 +2853,61 @@ def test_asked_about_paying_late_no_interest_is_promised() -> None:
     message = "do you charge interest if I pay late?"
     facts = TurnFacts(make_profile(), PHONE, message, Intent.INSTALMENT_ELIGIBILITY)
     assert "decision" in verify(facts, "No, there's no interest and no fee.").failed
+
+
+def test_an_item_not_in_view_asked_in_a_few_words_has_no_price_to_decide_on() -> None:
+    pixel = StorefrontContext(items=[CartItem(title="Google Pixel 9 Pro", price=Decimal("699"))])
+    history = (
+        {"role": "user", "content": "is the phone eligible?"},
+        {"role": "assistant", "content": "Yes, the phone fits: it's $699 and you have $1,200."},
+    )
+    watch = TurnFacts(make_profile(), pixel, "and the watch?", None, history)
+    assert watch.cart.items == [] and watch.decision is not None
+    assert watch.decision.action is Action.ASK_INFO
+    # The item in view, called what the shopper called it, or by another word first.
+    assert TurnFacts(make_profile(), pixel, "and the phone?", None, history).cart is pixel
+    assert TurnFacts(make_profile(), pixel, "and the watch?", None).cart is pixel
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "decided"),
+    [
+        ("hi, I'd like to buy this camera but can I afford it? what are my options?", None,
+         Intent.PURCHASE_FIT),
+        ("Is this available on Klarna?", None, Intent.CREDIT_INFO),  # not a fact held here
+        ("how much is my monthly payment currently?", Intent.INSTALMENT_ELIGIBILITY,
+         Intent.CREDIT_INFO),
+        ("Can I use my credit for the shipping costs too?", Intent.PURCHASE_FIT,
+         Intent.SMALL_TALK),
+        ("can I pay it off now?", Intent.INSTALMENT_ELIGIBILITY, Intent.HUMAN_REQUEST),
+        ("Could I pay it off over one year?", Intent.PURCHASE_FIT, Intent.PURCHASE_FIT),
+    ],
+)  # fmt: skip
+def test_buying_in_words_klarna_a_current_payment_shipping_and_paying_off_are_read(
+    message: str, intent: Intent | None, decided: Intent
+) -> None:
+    assert TurnFacts(make_profile(), PHONE, message, intent).decided_intent is decided
+
+
+def test_asked_what_the_options_are_a_decline_over_the_credit_says_them() -> None:
+    camera = StorefrontContext(items=[CartItem(title="Fujifilm X-T5", price=Decimal("1250"))])
+    message = "I'd like to buy this camera but I'm not sure I can afford it. what are my options?"
+    facts = TurnFacts(make_profile(), camera, message, None)
+    decline = "I'm sorry, the Fujifilm X-T5 is $50 more than your available credit of $1,200."
+    assert "decision" in verify(facts, decline).failed
+    assert verify(facts, f"{decline} Paying down your balance frees up credit.").passed
+
+
+def test_asked_how_long_after_an_approval_the_terms_are_said() -> None:
+    facts = TurnFacts(make_profile(), PHONE, "for how long?", Intent.INSTALMENT_ELIGIBILITY)
+    assert "decision" in verify(facts, "Yes! That's $49.83 a month over 6 months.").failed
+    assert verify(facts, "You can choose 3, 6, 12 or 24 months, all interest-free.").passed
+
+
+def test_asked_what_documents_verify_an_unverified_shopper_is_told_where() -> None:
+    unverified = make_profile(identity_verified=False)
+    message = "what documents do I need to verify my identity?"
+    facts = TurnFacts(unverified, StorefrontContext(), message, None)
+    bare = "I'm afraid you're not eligible yet. Once you've verified your ID, just ask again."
+    assert "decision" in verify(facts, bare).failed
+    assert verify(facts, f"{bare} You can complete verification in your account settings.").passed

@@ -32,7 +32,7 @@ GENERATOR_VERSION = "8"  # 3: references in the prompt's words; 4: over-credit e
 # references only; train's later conversations draw differently from there on); 8: the
 # balance asked by name ("my credit limit and balance") is answered with what is owed, and
 # "when will my order arrive?" with a status that gives no date says the date is not known,
-# and a question back that says "Then I can ..." has no "Then I can check." after it
+# and a question back that says "Then I can ..." or "check" has no "Then I can check." after it
 # Share of train conversations drawn from the hard categories (with train-side phrasings
 # for the attacks), so the policy meets boundary amounts and injections before the hard split.
 TRAIN_HARD_SHARE = 0.12
