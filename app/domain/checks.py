@@ -256,7 +256,10 @@ def items_named_in(message: str) -> tuple[CartItem, ...]:
 
 
 # "the jacket for 180", "at 450": a price, whatever the message said before it.
-_FOR_PRICE_RE = re.compile(r"\b(?:for|at|priced at|costs?)\s*[$€£¥]?\s*$", re.IGNORECASE)
+# ("ok and if I spend 500 how much is left?" was told the credit before it, live API)
+_FOR_PRICE_RE = re.compile(
+    r"\b(?:for|at|priced at|costs?|spend|spent|spending)\s*[$€£¥]?\s*$", re.IGNORECASE
+)
 # "for 6 months", "at 3 payments": a number that is a term, not a price.
 _TERM_AFTER_RE = re.compile(r"^\s*(?:months?|years?|weeks?|payments?|instal\w*|x\b)", re.I)
 # "for 189.99", "at 450", "it's 45": a bare number read as a price only where a price is
@@ -299,7 +302,8 @@ _NUMBER_WORDS = {
 # A count changed in few words ("actually make it 5" after 3 t-shirts was read as five
 # months, live API); a number that is a term stays one ("make it 6 please").
 _RECOUNT_RE = re.compile(
-    r"\b(?:make (?:it|that)|change (?:it|that) to|actually)\s+(?P<n>\d{1,2})\b"
+    r"\b(?:make (?:it|that)|change (?:it|that) to|actually|(?:change|set|update|increase|"
+    r"make) the (?:quantity|qty|number|count) to)\s+(?P<n>\d{1,2})\b"
     r"(?!\s*(?:months?|mo\b|mnths?|instal\w*|install\w*|payments?|[$€£¥%]|[.,]\d))",
     re.IGNORECASE,
 )
@@ -408,6 +412,12 @@ _REMOVES_RE = re.compile(
     r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
     re.IGNORECASE,
 )
+# A choice, not a question about one item ("ok just the TV then", "only the lens please").
+_CHOOSES_RE = re.compile(
+    r"\bthen\b|\bplease\b|\bi'?ll (?:take|go with|get|have)\b|\blet'?s\b|"
+    r"^\W*(?:ok(?:ay)?|fine|alright|right|sure|yes)\b",
+    re.IGNORECASE,
+)
 _KEEPS_ONLY_RE = re.compile(
     r"\b(?:just|only)\s+(?:the\s+|a\s+|an\s+|my\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
     re.IGNORECASE,
@@ -470,13 +480,17 @@ def items_left_out(
     """The items in view the message still asks about after leaving some out ("without
     the helmet"), keeping one alone ("just the bike") or asking about one alone ("how much
     is the console?"); None when it changes nothing. With `for_good`, only items taken out
-    of the cart ("remove the mouse"): "just the headphones" asks about them for one turn,
-    and "and with the case?" next was priced without the case (live API)."""
+    of the cart ("remove the mouse") or kept alone by a choice ("ok just the TV then"):
+    "how much for just the headphones?" asks about them for one turn, and "and with the
+    case?" next was priced without the case (live API)."""
     if len(items) < 2:
         return None
-    readings = (
-        [(_REMOVES_RE, False)] if for_good else [(_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)]
-    )
+    if not for_good:
+        readings = [(_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)]
+    elif _CHOOSES_RE.search(message):  # "ok just the TV then": the cart from here on
+        readings = [(_REMOVES_RE, False), (_KEEPS_ONLY_RE, True)]
+    else:
+        readings = [(_REMOVES_RE, False)]
     for regex, keep in readings:
         for m in regex.finditer(message):
             meant = items_meant(m.group("what"), items)
@@ -719,8 +733,9 @@ class TurnFacts:
         ):
             # "just checking if my account is ok" (a suspended account got the figures
             # alone, live API): in good standing, the figures and that; otherwise the
-            # eligibility decline, whose reason is the standing.
-            if self.profile.account_standing is AccountStanding.GOOD:
+            # eligibility decline, whose reason is the standing. Asked what is owed as well
+            # ("how much do I owe and is anything overdue?"), the figures and the standing.
+            if self.profile.account_standing is AccountStanding.GOOD or asks_owed(self.message):
                 return Intent.CREDIT_INFO
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if asks_if_verified(self.message) and not reports_misuse(self.message):
@@ -1347,6 +1362,9 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     regions_asked = gold is not Action.HANDOFF and asks_which_regions(facts.message)
     if regions_asked and not says_regions(parsed.text):
         return Score(0.0, "the shopper asked where instalments are offered, and is not told")
+    if regions_asked and _MOVING_RE.search(facts.message) and _OPENS_YES_RE.match(parsed.text):
+        # "I'm moving to Canada next month, can I still use instalments?" got "Yes, Sam!".
+        return Score(0.0, "asked about a move abroad, and told yes before where plans are offered")
     if decision.reason is DeclineReason.PRIVACY and _SHARES_OTHERS_RE.search(parsed.text):
         # "I can only discuss your own account, so I can only share other customers'
         # credit details" (live API): the decline's words, then the opposite promise.
@@ -1907,6 +1925,7 @@ def _payment_terms(facts: TurnFacts, parsed: ParsedReply) -> set[int]:
     return terms
 
 
+_MOVING_RE = re.compile(r"\b(?:moving|move|relocat\w*|travel\w*)\b", re.IGNORECASE)
 # A reply that opens with a yes: to a question whose answer is no, the shopper reads it
 # as granted.
 _OPENS_YES_RE = re.compile(

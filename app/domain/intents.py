@@ -498,6 +498,7 @@ asks_way_forward = Cue(
     r"payment|what (?:i|we) owe|arrears)\b|"
     # "how long until I can use instalments again?" (late account) got the decline alone.
     r"\bhow long (?:until|till|til|before) (?:i|we) (?:can|could|will be able to)\b|"
+    r"\bhow (?:do|can|would|should) i do (?:that|it|this)\b|"
     # "what are my options?" beside a decline over the credit; "what documents do I need
     # to verify my identity?" (unverified) got the decline alone (live API).
     r"\bwhat (?:are )?(?:my|the) options\b|\bwhat options do i have\b|"
@@ -613,7 +614,10 @@ reports_missing_refund = Cue(
 # limit is", a suspended account, got the figures alone, live API).
 asks_account_ok = Cue(
     r"\bmy account\b[^.!?]{0,12}\b(?:ok|okay|alright|all right|fine|in good standing|"
-    r"in order|good)\b|\baccount status\b|\bstatus of my account\b",
+    r"in order|good)\b|\baccount status\b|\bstatus of my account\b|"
+    # "how much do I owe and is anything overdue?" (a late account) got the balance alone.
+    r"\b(?:is|are) (?:any(?:thing)?|a payment|my payments?|there any(?:thing)?)\s+(?:payments?\s+)?"
+    r"(?:overdue|late|past due)\b|\bam i (?:late|behind|overdue)\b",
     request_only=True,
 )
 # Someone other than the shopper named: a relative, a friend, another customer. A question
@@ -749,6 +753,10 @@ asks_account_servicing = Cue(
     r"\bhow (?:do|can) i (?:pay (?:off|down|back)|pay (?:my|the) (?:balance|bill)|settle|"
     r"make (?:a )?payments? (?:on|to|towards) my (?:account|balance))\b|"
     r"\bpay\b[^.!?]{0,25}\b(?:off|down)\b[^.!?]{0,15}\bearly\b|"
+    # "i dont want instalments anymore, remove them from my account" got "you're eligible".
+    r"\b(?:remove|turn off|disable|opt out of|deactivate)\b[^.!?]{0,30}\b(?:instal\w*|pay ?later|"
+    r"credit|plans?|them|it)\b[^.!?]{0,20}\bfrom my account\b|\b(?:opt out of|turn off|disable)\s+"
+    r"(?:instal\w*|pay ?later)\b|"
     # "can I pay it off now?" after the balance was told got "nothing up front" (live API).
     r"\b(?:can|could|may) (?:i|we) pay (?:it|that|this|my balance|the balance|everything|"
     r"what i owe|it all|the rest) (?:off|back)\b(?!\s+(?:over|in|across|within|during|for|"
@@ -978,6 +986,8 @@ asks_left_after = Cue(
     # "what's my balance after that" was given the balance before the sofa.
     r"\b(?:left|remaining|leftover|left over|spare|available|balance|owe)\b[^.!?]{0,40}"
     r"\b(?:after|once|if i buy)\b|"
+    # "ok and if I spend 500 how much is left?" got the credit before it (live API).
+    r"\bif (?:i|we) (?:spend|buy|use|put)\b[^.!?]{0,40}\b(?:left|remaining|leftover|left over)\b|"
     # "Danke! Und wie viel Kredit habe ich dann noch übrig?" after an approval got the
     # credit before the camera (live API); the same in French, Spanish, Italian, Dutch.
     r"\b(?:dann noch übrig|danach (?:noch )?übrig|il me restera|il me reste apr[eè]s|"

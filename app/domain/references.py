@@ -833,10 +833,21 @@ def _minimum_stated(turn: Turn, reply: str) -> str:
 
 
 def _regions_listed(turn: Turn, reply: str) -> str:
-    """Asked where instalments are offered, a reply names the countries."""
+    """Asked where instalments are offered, a reply names the countries; asked about a
+    move abroad, it names them first, with no "Yes" before ("I'm moving to Canada next
+    month, can I still use instalments?" got "Yes, Sam! You can spread your purchases...",
+    live API)."""
     if not asks_which_regions(turn.message) or says_regions(reply):
         return reply
+    if _MOVING_RE.search(turn.message):
+        rest = re.sub(
+            r"^\W*(?:yes|yep|sure|good news)\b[,!.:]?\s*(?:\w+[,!.]\s+)?", "", reply, flags=re.I
+        )
+        return f"{REGIONS_OFFERED} Where you live now, {rest[:1].lower()}{rest[1:]}"
     return _after_the_figures(reply, REGIONS_OFFERED)
+
+
+_MOVING_RE = re.compile(r"\b(?:moving|move|relocat\w*|travel\w*)\b", re.IGNORECASE)
 
 
 def _shortfall_stated(turn: Turn, reply: str) -> str:

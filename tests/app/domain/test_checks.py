@@ -2911,3 +2911,72 @@ def test_asked_what_documents_verify_an_unverified_shopper_is_told_where() -> No
     bare = "I'm afraid you're not eligible yet. Once you've verified your ID, just ask again."
     assert "decision" in verify(facts, bare).failed
     assert verify(facts, f"{bare} You can complete verification in your account settings.").passed
+
+
+def test_a_quantity_changed_in_words_is_priced() -> None:
+    sweater = StorefrontContext(items=[CartItem(title="Uniqlo sweater", price=Decimal("60"))])
+    message = "Can I change the quantity to 3 and pay over 6 months?"
+    facts = TurnFacts(make_profile(), sweater, message, Intent.PURCHASE_FIT)
+    assert facts.cart.total == Decimal("180")
+    assert "numeric" in verify(facts, "Yes! $60 fits: $10 a month over 6 months.").failed
+
+
+def test_a_move_abroad_is_answered_with_where_plans_are_offered_not_a_yes() -> None:
+    message = "I'm moving to Canada next month, can I still use instalments?"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    regions = (
+        "Instalments are offered in the US, the UK, Germany, France, Spain, Italy, the "
+        "Netherlands and Japan."
+    )
+    assert "decision" in verify(facts, f"Yes, Ada! You can pay in instalments. {regions}").failed
+    assert verify(facts, f"{regions} Where you live now, you can pay in instalments.").passed
+
+
+def test_asked_what_is_owed_and_whether_anything_is_overdue_both_are_said() -> None:
+    late = make_profile(account_standing="late", outstanding_balance=Decimal("450"))
+    message = "how much do I owe and is anything overdue?"
+    facts = TurnFacts(late, StorefrontContext(), message, Intent.CREDIT_INFO)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    owed = "You currently owe $450, so $1,050 is available."
+    assert "decision" in verify(facts, owed).failed
+    assert verify(facts, f"{owed} There's an overdue payment on your account.").passed
+
+
+def test_one_item_chosen_stays_the_cart_and_one_asked_about_does_not() -> None:
+    from app.domain.checks import carried_cart
+
+    both = StorefrontContext(
+        items=[
+            CartItem(title="Hisense 65in TV", price=Decimal("700")),
+            CartItem(title="Sonos Beam", price=Decimal("300")),
+        ]
+    )
+    assert [i.title for i in carried_cart(both, "ok just the TV then").items] == ["Hisense 65in TV"]
+    assert carried_cart(both, "how much is it for just the TV?") is both
+
+
+def test_what_is_left_after_spending_an_amount_is_told() -> None:
+    message = "ok and if I spend 500 how much is left?"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.CREDIT_INFO)
+    assert "decision" in verify(facts, "Right now you can spend $1,200 on credit.").failed
+    assert verify(facts, "You have $1,200 available; after $500, $700 would be left.").passed
+
+
+@pytest.mark.parametrize(
+    ("message", "fields", "intent", "decided"),
+    [
+        ("i dont want instalments anymore, remove them from my account", {},
+         Intent.INSTALMENT_ELIGIBILITY, Intent.HUMAN_REQUEST),
+        ("how do I do that?", {"identity_verified": False}, Intent.FRAUD_REPORT,
+         Intent.INSTALMENT_ELIGIBILITY),
+    ],
+)  # fmt: skip
+def test_instalments_removed_and_how_to_verify_asked_after_it_are_read(
+    message: str, fields: dict[str, object], intent: Intent, decided: Intent
+) -> None:
+    history = (
+        {"role": "user", "content": "Is my identity verified?"},
+        {"role": "assistant", "content": "Not yet: once you've verified your ID, ask again."},
+    )
+    facts = TurnFacts(make_profile(**fields), StorefrontContext(), message, intent, history)
+    assert facts.decided_intent is decided
