@@ -85,6 +85,7 @@ from app.domain.intents import (
     asks_what_known,
     asks_which_regions,
     asks_why,
+    compares_cost,
     complains,
     disowns_order,
     in_context,
@@ -181,7 +182,9 @@ _ADDS_RE = re.compile(
 # "and AirPods for 179 too?": the word that adds comes after the price.
 _ADDS_AFTER_RE = re.compile(r"\s*(?:too|as well|also)\b", re.IGNORECASE)
 _NOT_A_PRICE_AFTER_RE = re.compile(
+    # ("what about with a $400 deposit?" was approved as a $400 item, live API)
     r"^\s*(?:a month|per month|monthly|/\s?mo|left|available|of (?:credit|limit)|limit|"
+    r"deposit|down ?payment|down\b|up ?front|"
     r"credit|balance|a year|per year|income)\b",
     re.IGNORECASE,
 )
@@ -1087,6 +1090,13 @@ def _asked_cost_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
         return None
     if asks_total_paid(facts.message) and not _names_amount(parsed, decision.amounts["price"]):
         return "the total a plan costs, which the shopper asked for"
+    if (
+        asks_total_paid(facts.message)
+        and compares_cost(facts.message)
+        and not says_no_interest(parsed.text)
+    ):
+        # "and which is cheaper overall?" after two terms got one payment again (live API).
+        return "that every term costs the same in all, which the shopper asked"
     if asks_price(facts.message) and not _names_amount(parsed, decision.amounts["price"]):
         return "the price, which the shopper asked for"
     if asks_interest(facts.message) and not says_no_interest(parsed.text):

@@ -551,7 +551,7 @@ names_credit_foreign = Cue(
     r"beschikbaar|l[ií]mite de cr[eé]dito|kreditlimit|limite de cr[eé]dit|limite di credito|"
     r"kredietlimiet|krediet|kredit|crédit|crédito|credito|solde|saldo|kontostand|"
     r"mon limite|ma limite|mein limit|mi l[ií]mite|il mio limite|plafond|massimale)\b|"
-    r"利用可能|限度額|残高",
+    r"利用可能|限度額|残高|上限|利用枠",
     request_only=True,
 )
 # The most the shopper can spend asked as a thing to buy ("What's the most expensive thing
@@ -824,6 +824,14 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"\bwhat (?:size|sizes|colou?rs?) (?:does|do|is|are)\b|\bwaterproof\b",
         request_only=True,
     ),
+    # "Could you explain why the price went up?" got "$249 is within your available
+    # credit" (live API).
+    "pricing": Cue(
+        r"\bprice (?:went|goes|has gone|go|gone|was) (?:up|down)\b|\bprice (?:change|changed|"
+        r"increase|drop|match\w*)\b|\bwhy (?:is|did|has) the price\b|\b(?:discount|coupon|"
+        r"promo(?:tion)?|voucher) codes?\b|\bwhen does the sale end\b",
+        request_only=True,
+    ),
     # "Can I pay for it normally then?" (suspended) got the decline again (live API).
     "payment": Cue(
         r"\bpay (?:for (?:it|them|this|that|these) )?(?:normally|in full|outright|all at once|"
@@ -1039,16 +1047,24 @@ pays_part_now = Cue(
     r"\b(?:half|rest|remainder|later|next)\b|"
     # "what if I pay 100 upfront?" after a decline over the credit (live API).
     r"(?=.*\d)\b(?:pay|put|paid|paying|putting)\b[^.!?]{0,20}\b(?:upfront|up front|down|"
-    r"as a deposit)\b(?! payment)"
+    r"as a deposit)\b(?! payment)|"
+    # "what about with a $400 deposit?" after a decline over the credit (live API).
+    r"\bwith (?:a |an )?[$€£¥]?\s?\d[\d,.]*\s?(?:[$€£¥]|dollars?|euros?|pounds?|yen)?\s?"
+    r"(?:deposit|down ?payment|up ?front|down)\b"
 )
 
 # What the whole plan costs ("what's the total I'll pay in the end?", answered with the
 # shopper's credit through the live API): a plan's total is the price.
+# Terms or items compared on what they cost ("which is cheaper overall?").
+compares_cost = Cue(r"\b(?:cheaper|more expensive|costs? less|costs? more)\b", request_only=True)
 asks_total_paid = Cue(
     r"\b(?:total|altogether|overall|in (?:the )?end|all in|all together|in all)\b[^.!?]{0,30}"
     r"\b(?:pay|paid|paying|cost|costs)\b|\b(?:pay|paid|paying|cost|costs)\b[^.!?]{0,30}"
     r"\b(?:total|altogether|overall|in (?:the )?end|all in|all together|in all)\b|"
     r"\btotal (?:cost|price|amount|to pay)\b|\bcost (?:me )?(?:more|extra)\b|"
+    # "and which is cheaper overall?" after two terms got one payment again (live API).
+    r"\b(?:cheaper|more expensive|costs? less|costs? more)\b[^.!?]{0,20}\b(?:overall|in total|"
+    r"in the end|in all|altogether)\b|"
     # "Und wie viel wäre das insgesamt?" got the terms again (live API), and its kin.
     r"\binsgesamt\b|\bau total\b|\ben total\b|\bin totale\b|\bin totaal\b",
     request_only=True,

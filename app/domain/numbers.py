@@ -103,7 +103,7 @@ COUNT_UNITS = (
 )
 _RIGHT_UNIT_RE = re.compile(rf"^(?:\s|-)(?P<unit>{COUNT_UNITS})\b", re.IGNORECASE)
 # Separators inside a list that shares one unit: "3, 6 or 12 months", "3 to 12 months".
-_LIST_SEP_RE = re.compile(r"^\s*(?:,\s*(?:or\s+|and\s+)?|or|and|to|-|–|/)\s*$")
+_LIST_SEP_RE = re.compile(r"^\s*(?:,\s*(?:or\s+|and\s+)?|or|and|to|vs\.?|versus|-|–|/)\s*$")
 # A bare number right after these words is money: "limit is 1,500", "you owe 250.50".
 _MONEY_ROLE_RE = re.compile(
     r"\b(?:limit|available credit|balance|price|costs?|owe|total|spend up to)"

@@ -48,6 +48,7 @@ from app.domain.intents import (
     asks_way_forward,
     asks_which_regions,
     asks_why,
+    compares_cost,
     names_balance,
     out_of_scope_topic,
     pays_part_now,
@@ -926,6 +927,12 @@ def _cost_stated(turn: Turn, reply: str) -> str:
     price = turn.money(d.amounts["price"])
     if asks_total_paid(turn.message) and price not in reply:
         said = f"In all you'd pay {price}: plans are interest-free, so the total is the price."
+    elif (
+        asks_total_paid(turn.message)
+        and compares_cost(turn.message)
+        and not says_no_interest(reply)
+    ):
+        said = f"Every term comes to {price} in all: plans are interest-free."
     elif asks_price(turn.message) and price not in reply:
         thing = turn.thing
         said = (
@@ -1051,6 +1058,8 @@ _NOT_SEEN: dict[str, str] = {
     "options for your address.",
     "product": "I can't see the product details from here; the product page lists what's included.",
     "shipping": "I can't see shipping costs from here; checkout shows them for your address.",
+    "pricing": "I can't see price changes or offers from here; the product page shows the "
+    "current price.",
     "payment": "I can't see the other ways to pay from here; checkout shows the options for "
     "your order.",
     "other": "That isn't something I can see from here.",

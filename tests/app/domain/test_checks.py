@@ -2980,3 +2980,39 @@ def test_instalments_removed_and_how_to_verify_asked_after_it_are_read(
     )
     facts = TurnFacts(make_profile(**fields), StorefrontContext(), message, intent, history)
     assert facts.decided_intent is decided
+
+
+def test_a_deposit_is_not_another_item_and_a_plan_takes_the_whole_price() -> None:
+    laptop = StorefrontContext(items=[CartItem(title="Lenovo laptop", price=Decimal("1500"))])
+    message = "what about with a $400 deposit?"
+    facts = TurnFacts(make_profile(), laptop, message, Intent.PURCHASE_FIT)
+    assert facts.cart is laptop
+    decline = "I'm sorry, the Lenovo laptop is $300 more than your available credit of $1,200."
+    assert "decision" in verify(facts, decline).failed
+    assert verify(facts, f"A plan covers the whole price. {decline}").passed
+
+
+def test_terms_compared_with_vs_are_each_given_and_which_costs_less_is_answered() -> None:
+    silver = make_profile(membership_tier=MembershipTier.SILVER)
+    message = "What's the monthly on this over 6 vs 12 months?"
+    facts = TurnFacts(silver, PHONE, message, Intent.PURCHASE_FIT)
+    assert "decision" in verify(facts, "Yes! That's $24.92 a month over 12 months.").failed
+    both = "That's $49.83 a month over 6 months, or $24.92 a month over 12 months."
+    assert verify(facts, both).passed
+    cheaper = replace(facts, message="and which is cheaper overall?")
+    assert "decision" in verify(cheaper, "Yes! It's $299: $24.92 a month over 12 months.").failed
+    assert verify(cheaper, "Every term comes to $299 in all: plans are interest-free.").passed
+
+
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [("Could you explain why the price went up?", "pricing"),
+     ("Can I use my credit for the shipping costs too?", "shipping")],
+)  # fmt: skip
+def test_price_changes_and_shipping_costs_are_not_seen_here(message: str, topic: str) -> None:
+    from app.domain.intents import out_of_scope_topic
+
+    assert out_of_scope_topic(message) == topic
+    facts = TurnFacts(make_profile(), PHONE, message, None)
+    assert facts.decided_intent is Intent.SMALL_TALK
+    assert "decision" in verify(facts, "Yes! $299 is within your available credit.").failed
