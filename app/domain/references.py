@@ -624,6 +624,11 @@ def _after_the_figures(reply: str, line: str) -> str:
     return " ".join([*sentences[:at], line, *sentences[at:]])
 
 
+# A turn that asks what is left after the purchase in a follow-up's few words (the
+# guard knows it from the conversation: `TurnFacts.asks_left_after`).
+LEFT_AFTER_TAG = "left_after"
+
+
 def _left_after_stated(turn: Turn, reply: str) -> str:
     """Asked what would be left after buying what is in view, a reply about the credit
     says it (the available credit less the items)."""
@@ -632,7 +637,8 @@ def _left_after_stated(turn: Turn, reply: str) -> str:
     if not (credit or (turn.intent is Intent.PURCHASE_FIT and d.action is Action.APPROVE)):
         return reply
     fit = cart_fit(turn.profile, turn.context)
-    if fit is None or not fit.fits or not asks_left_after(turn.message):
+    asked = asks_left_after(turn.message) or LEFT_AFTER_TAG in turn.tags
+    if fit is None or not fit.fits or not asked:
         return reply
     left = turn.money(fit.available - fit.total)
     if _BALANCE_AFTER_RE.search(turn.message):

@@ -64,6 +64,7 @@ from app.domain.intents import (
 from app.domain.profile import AccountStanding
 from app.domain.prompt import ChatMessage
 from app.domain.references import (
+    LEFT_AFTER_TAG,
     Turn,
     clarifying_reply,
     reference_replies,
@@ -215,7 +216,8 @@ def _rules_turn(facts: TurnFacts, intent: Intent) -> Turn:
     decision = decide(facts.profile, facts.cart, intent)
     aimed = frozenset({facts.aimed_term}) if facts.aimed_term is not None else None
     terms = facts.asked_terms or aimed
-    return Turn(intent, facts.profile, facts.cart, decision, (), facts.message, terms)
+    tags = (LEFT_AFTER_TAG,) if facts.asks_left_after else ()
+    return Turn(intent, facts.profile, facts.cart, decision, tags, facts.message, terms)
 
 
 def nearest_the_rules(texts: list[str], facts: TurnFacts, seed: str) -> int:

@@ -479,3 +479,14 @@ def test_a_term_between_the_tiers_is_not_said_to_be_past_the_longest() -> None:
     assert all("up to" not in r and "longest" not in r for r in replies), replies
     assert all(verify(facts, r).passed for r in replies), replies
     assert all("$99.67" in r for r in replies), replies  # over 3 months, the nearest term
+
+
+def test_the_rules_reply_says_what_would_be_left_when_a_follow_up_supposes_a_purchase() -> None:
+    history = (
+        {"role": "user", "content": "how much credit do I have left"},
+        {"role": "assistant", "content": "Right now you can spend up to $1,200 on credit."},
+    )
+    message = "and if I buy the $250 jacket?"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.PURCHASE_FIT, history)
+    replies = {fallback_reply(facts, str(seed)) for seed in range(12)}
+    assert all("$950 would be left" in r and verify(facts, r).passed for r in replies), replies
