@@ -50,6 +50,17 @@ async def _assistant_row(client, session_id: str) -> MessageRow:  # type: ignore
         return next(iter(rows))
 
 
+async def _user_contexts(client, session_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The storefront context stored with each of the session's user messages, in order."""
+    async with client.app.state.services.db() as db:
+        rows = await db.scalars(
+            select(MessageRow.context)
+            .where(MessageRow.session_id == session_id, MessageRow.role == "user")
+            .order_by(MessageRow.id)
+        )
+        return list(rows)
+
+
 def _count(name: str, **labels: str) -> float:
     return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -331,14 +342,7 @@ async def test_a_follow_up_sent_without_context_keeps_the_previous_turns_page(
         assert "Pixel 9 phone" in engine.prompts[-1][0]["content"]
         row = await _assistant_row(client, session_id)
         assert row.intervention == "none"  # decided on the phone: a purchase it fits
-        async with client.app.state.services.db() as db:
-            contexts = list(
-                await db.scalars(
-                    select(MessageRow.context)
-                    .where(MessageRow.session_id == session_id, MessageRow.role == "user")
-                    .order_by(MessageRow.id)
-                )
-            )
+        contexts = await _user_contexts(client, session_id)
         assert [c["items"][0]["title"] for c in contexts] == ["Pixel 9 phone"] * 2
 
         cleared = chat_body(user, "What about this?", context={})
@@ -373,14 +377,7 @@ async def test_items_added_in_words_stay_in_the_cart_of_the_next_turns(
         # much it is over (without the case, $1,199 fits and neither figure exists).
         reply = response.json()["reply"]
         assert "$1,248" in reply or "$48 over" in reply or "$48 more" in reply, reply
-        async with client.app.state.services.db() as db:
-            contexts = list(
-                await db.scalars(
-                    select(MessageRow.context)
-                    .where(MessageRow.session_id == session_id, MessageRow.role == "user")
-                    .order_by(MessageRow.id)
-                )
-            )
+        contexts = await _user_contexts(client, session_id)
         # Each follow-up is stored with the cart it was asked on.
         assert [[i["price"] for i in c["items"]] for c in contexts] == [
             ["299.00"],
