@@ -408,6 +408,13 @@ _LEAVES_OUT_RE = re.compile(
     r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
     re.IGNORECASE,
 )
+# An item paid for apart from the plan ("Can I put the phone on instalments and pay the
+# case now?" was answered about the case alone, live API).
+_PAID_APART_RE = re.compile(
+    r"\bpay (?:for )?(?:the|my|that|this) (?P<what>[\w'-]+(?:\s+[\w'-]+){0,2}?)\s+(?:now|today|"
+    r"up ?front|separately|in full|outright|straight away|myself|with my card)\b",
+    re.IGNORECASE,
+)
 # Items taken out of the cart, for the turns after this one too ("remove the mouse").
 _REMOVES_RE = re.compile(
     r"\b(?:remove|removing|drop|dropping|delete|take out|taking out|leave out|leaving out|"
@@ -489,7 +496,7 @@ def items_left_out(
     if len(items) < 2:
         return None
     if not for_good:
-        readings = [(_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)]
+        readings = [(_PAID_APART_RE, False), (_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)]
     elif _CHOOSES_RE.search(message):  # "ok just the TV then": the cart from here on
         readings = [(_REMOVES_RE, False), (_KEEPS_ONLY_RE, True)]
     else:

@@ -425,7 +425,10 @@ asks_owed = Cue(
     r"\b(?:owe|owing|owed|outstanding|overdue|debt|pay off|paid off|left to pay|still to pay|"
     r"(?:already |have i )used|in use|"
     # "¿cuánto debo?" got "could you tell me more?" (live API), and its kin.
-    r"debo|je dois|schulde ich|devo|ben ik schuldig)\b",
+    r"debo|je dois|schulde ich|devo|ben ik schuldig|"
+    # "Hoeveel moet ik nog betalen?" got "which type of plan?" (live API), and its kin.
+    r"moet ik nog (?:terug)?betalen|muss ich noch (?:be)?zahlen|reste à payer|"
+    r"queda por pagar|devo ancora pagare)\b",
     request_only=True,
 )
 # Why the credit is what it is ("why is my limit zero?", "how come I only have $200?").
@@ -547,7 +550,9 @@ asks_which_regions = Cue(
 names_credit_foreign = Cue(
     r"\bcu[aá]nto (?:debo|me queda)\b|\bcombien (?:je dois|me reste|il me reste)\b|"
     r"\bwie ?viel (?:schulde ich|habe ich noch|ist noch)\b|\bquanto (?:devo|mi resta|ho)\b|"
-    r"\bhoeveel (?:ben ik schuldig|heb ik nog)\b|\b(?:disponible|verfügbar|disponibile|"
+    r"\bhoeveel (?:ben ik schuldig|heb ik nog|moet ik nog)\b|\bwie ?viel muss ich noch\b|"
+    r"\bcombien (?:dois-je|je dois) encore\b|\bcu[aá]nto me queda por pagar\b|"
+    r"\bquanto devo ancora\b|\b(?:disponible|verfügbar|disponibile|"
     r"beschikbaar|l[ií]mite de cr[eé]dito|kreditlimit|limite de cr[eé]dit|limite di credito|"
     r"kredietlimiet|krediet|kredit|crédit|crédito|credito|solde|saldo|kontostand|"
     r"mon limite|ma limite|mein limit|mi l[ií]mite|il mio limite|plafond|massimale)\b|"
@@ -757,6 +762,10 @@ asks_account_servicing = Cue(
     r"\b(?:remove|turn off|disable|opt out of|deactivate)\b[^.!?]{0,30}\b(?:instal\w*|pay ?later|"
     r"credit|plans?|them|it)\b[^.!?]{0,20}\bfrom my account\b|\b(?:opt out of|turn off|disable)\s+"
     r"(?:instal\w*|pay ?later)\b|"
+    # "I bought this yesterday, can I switch it to instalments now?" got "Yes" (live API).
+    r"(?=.*\b(?:bought|ordered|purchased|already paid|paid for)\b)(?:.*)\b(?:switch|change|"
+    r"convert|move|put|turn)\b[^.!?]{0,25}\b(?:to|onto|on|into) (?:instal\w*|install\w*|a plan|"
+    r"a payment plan|pay ?later|monthly payments)\b|"
     # "can I pay it off now?" after the balance was told got "nothing up front" (live API).
     r"\b(?:can|could|may) (?:i|we) pay (?:it|that|this|my balance|the balance|everything|"
     r"what i owe|it all|the rest) (?:off|back)\b(?!\s+(?:over|in|across|within|during|for|"
@@ -978,6 +987,12 @@ asks_unknown_fact = Cue(
     # "Is this available on Klarna?" got "Yes, you can buy the jacket on instalments"; "how
     # much is my monthly payment currently?" the terms (live API).
     r"\b(?:klarna|afterpay|affirm|clearpay|zip pay|sezzle)\b|"
+    # "how many purchases can I have on instalments?" got the terms; "Can I have two
+    # instalment plans running at the same time?" an approval (live API).
+    r"\bhow many (?:purchases|plans|orders|items|things)\b[^.!?]{0,30}\b(?:instal\w*|plans?|"
+    r"at once|at the same time)\b|\b(?:two|2|more than one|several|multiple|another) "
+    r"(?:instal\w* |payment )?plans?\b[^.!?]{0,30}\b(?:at once|(?:at )?the same time|together|"
+    r"running)\b|"
     r"\b(?:my|the) (?:current |existing )?monthly payments?\b[^.!?]{0,20}\b(?:currently|now|"
     r"at the moment|right now)\b|\bhow much (?:is|are) my (?:current |monthly |existing )+"
     r"(?:payments?|instal\w*)\b|\bwhat (?:am i|do i) (?:currently )?pay(?:ing)? (?:each|a|per) "
@@ -1006,7 +1021,8 @@ asks_left_after = Cue(
 # How many months a plan can run ("over how many months?", "what terms do you have?").
 asks_terms_offered = Cue(
     r"(?s)^(?!.*\b(?:missed|have i|did i|paid)\b).*?"
-    r"(?:\bhow (?:many|long)\b[^.!?]{0,30}\b(?:months?|terms?|instal\w*|payments?)\b|"
+    r"(?:\bhow (?:many(?! (?:purchases|plans|orders|items|things|times)\b)|long)\b[^.!?]{0,30}"
+    r"\b(?:months?|terms?|instal\w*|payments?)\b|"
     r"\bover how many\b|\b(?:what|which) (?:terms|plans|plan lengths|options)\b|"
     r"\bhow long can i\b|\bwhat (?:is|are) the (?:terms|plan lengths|options)\b|"
     # "for how long?" after an approval got one payment again (live API).

@@ -3040,3 +3040,40 @@ def test_a_limit_overridden_on_someones_say_so_is_decided_on_the_items() -> None
     facts = TurnFacts(shopper, bike, message, Intent.LIMIT_INCREASE)
     assert facts.decided_intent is Intent.PURCHASE_FIT
     assert "decision" in verify(facts, "Sure, I can request a review. What's your income?").failed
+
+
+def test_an_item_paid_for_apart_is_left_out_of_the_plan() -> None:
+    both = StorefrontContext(
+        items=[
+            CartItem(title="Samsung Galaxy A55", price=Decimal("449")),
+            CartItem(title="Phone case", price=Decimal("25")),
+        ]
+    )
+    message = "Can I put the phone on instalments and pay the case now?"
+    facts = TurnFacts(make_profile(), both, message, Intent.PURCHASE_FIT)
+    assert [i.title for i in facts.cart.items] == ["Samsung Galaxy A55"]
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "decided"),
+    [
+        ("Hoeveel moet ik nog betalen?", None, Intent.CREDIT_INFO),
+        ("I bought this yesterday, can I switch it to instalments now?", Intent.PURCHASE_FIT,
+         Intent.HUMAN_REQUEST),
+        ("how many purchases can I have on instalments?", Intent.INSTALMENT_ELIGIBILITY,
+         Intent.CREDIT_INFO),  # a fact not held here, not the terms
+        ("Can I have two instalment plans running at the same time?",
+         Intent.INSTALMENT_ELIGIBILITY, Intent.CREDIT_INFO),
+        ("can I switch to a 6 month plan for this?", Intent.PURCHASE_FIT, Intent.PURCHASE_FIT),
+    ],
+)  # fmt: skip
+def test_owed_in_dutch_a_past_purchase_switched_and_several_plans_are_read(
+    message: str, intent: Intent | None, decided: Intent
+) -> None:
+    assert TurnFacts(make_profile(), PHONE, message, intent).decided_intent is decided
+
+
+def test_how_many_plans_is_not_answered_with_the_terms() -> None:
+    message = "how many purchases can I have on instalments?"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    assert "decision" in verify(facts, "The terms open to you are 3, 6, 12 and 24 months.").failed
