@@ -1214,7 +1214,8 @@ _RETURN_WORDS_RE = re.compile(
 )
 # How to return: where (the Orders page, the order in the account) and what to do there.
 # "Here's the latest on return: out for delivery" (live API) named a return and said none.
-_RETURN_WHERE_RE = re.compile(r"\b(?:orders?|account)\b", re.IGNORECASE)
+# ("send us your order number, follow up with your credit number" named no place, live API)
+_RETURN_WHERE_RE = re.compile(r"\b(?:orders?(?! (?:number|id|no\b))|account)\b", re.IGNORECASE)
 _RETURN_DO_RE = re.compile(
     r"\b(?:select|choose|pick|start|open|follow|click|tap|go to|print)\b", re.IGNORECASE
 )

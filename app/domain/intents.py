@@ -502,6 +502,9 @@ asks_way_forward = Cue(
     # "how long until I can use instalments again?" (late account) got the decline alone.
     r"\bhow long (?:until|till|til|before) (?:i|we) (?:can|could|will be able to)\b|"
     r"\bhow (?:do|can|would|should) i do (?:that|it|this)\b|"
+    # "I can pay the overdue now, will that unlock instalments?" got the decline alone.
+    r"\bwill (?:that|it|this|paying)\b[^.!?]{0,15}\b(?:unlock|reopen|restore|fix|sort|bring "
+    r"back)\b|"
     # "what are my options?" beside a decline over the credit; "what documents do I need
     # to verify my identity?" (unverified) got the decline alone (live API).
     r"\bwhat (?:are )?(?:my|the) options\b|\bwhat options do i have\b|"
@@ -849,6 +852,8 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         request_only=True,
     ),
     "other": Cue(
+        # ("Is there a cooling-off period if I change my mind?" got "could you rephrase?")
+        r"\bcooling[- ]off\b|\bwarrant(?:y|ies)\b|\bguarantee\b|"
         r"\bweather\b|\btell me a joke\b|\bcapital of\b|\brecipe\b|"
         r"\b(?:opening|store|shop) hours\b|\bwhen (?:are|is) (?:you|the (?:shop|store)) open\b|"
         r"\bwhere (?:is|are) (?:your|the) (?:shop|store|stores)\b",
@@ -987,6 +992,10 @@ asks_unknown_fact = Cue(
     # "Is this available on Klarna?" got "Yes, you can buy the jacket on instalments"; "how
     # much is my monthly payment currently?" the terms (live API).
     r"\b(?:klarna|afterpay|affirm|clearpay|zip pay|sezzle)\b|"
+    # "if I return something I bought on instalments, does my credit go back up?" got
+    # "which item?"; "what happens to my payments?" beside a return (live API).
+    r"\bif (?:i|we) (?:return|send back|cancel)\b[^.!?]{0,60}\b(?:credit|limit|balance|"
+    r"payments?|plan)\b|\bwhat happens to (?:my|the) (?:payments?|plan|instal\w*|credit)\b|"
     # "how many purchases can I have on instalments?" got the terms; "Can I have two
     # instalment plans running at the same time?" an approval (live API).
     r"\bhow many (?:purchases|plans|orders|items|things)\b[^.!?]{0,30}\b(?:instal\w*|plans?|"

@@ -3077,3 +3077,38 @@ def test_how_many_plans_is_not_answered_with_the_terms() -> None:
     message = "how many purchases can I have on instalments?"
     facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
     assert "decision" in verify(facts, "The terms open to you are 3, 6, 12 and 24 months.").failed
+
+
+def test_a_return_named_by_its_order_number_is_no_return_steps() -> None:
+    order = StorefrontContext(order_id="ORD-3131", order_status="delivered on Friday")
+    facts = TurnFacts(make_profile(), order, "I want a refund", Intent.RETURNS)
+    made_up = "Here's the latest on returns: send us your order number, follow up."
+    assert "decision" in verify(facts, made_up).failed
+    steps = "You can start a return from your Orders page: choose the item and follow the steps."
+    assert verify(facts, steps).passed
+
+
+@pytest.mark.parametrize(
+    ("message", "fields", "intent", "decided"),
+    [
+        ("Is there a cooling-off period if I change my mind?", {}, None, Intent.SMALL_TALK),
+        ("if I return something I bought on instalments, does my credit go back up?", {},
+         Intent.PURCHASE_FIT, Intent.CREDIT_INFO),
+        ("I returned the TV, what happens to my payments?", {}, None, Intent.CREDIT_INFO),
+    ],
+)  # fmt: skip
+def test_a_cooling_off_period_and_a_return_s_effect_on_credit_are_not_facts_held(
+    message: str, fields: dict[str, object], intent: Intent | None, decided: Intent
+) -> None:
+    assert TurnFacts(make_profile(**fields), PHONE, message, intent).decided_intent is decided
+
+
+def test_asked_whether_paying_unlocks_instalments_a_late_account_is_told_how() -> None:
+    late = make_profile(account_standing="late")
+    message = "I can pay the overdue now, will that unlock instalments?"
+    facts = TurnFacts(late, PHONE, message, Intent.PURCHASE_FIT)
+    decline = (
+        "I'm sorry, instalments aren't available on your account because a payment is overdue."
+    )
+    assert "decision" in verify(facts, decline).failed
+    assert verify(facts, f"{decline} Bringing your payments up to date will reopen them.").passed
