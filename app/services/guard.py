@@ -329,8 +329,9 @@ class ReplyGuard:
             return self._done(
                 text, verdict.handoff, Intervention.NONE, verdict, record, policy, sent=verdict
             )
-        if verdict.passed and not handoff:
-            text, sent = self._in_shoppers_words(facts, text, verdict, record)
+        worded = self._in_shoppers_words(facts, text, verdict, record) if verdict.passed else None
+        if worded is not None and not handoff:
+            text, sent = worded
             return self._done(
                 text, sent.handoff, Intervention.NONE, verdict, record, policy, sent=sent
             )
@@ -360,11 +361,12 @@ class ReplyGuard:
                 checked += 1
                 truncated = candidate.finish_reason == "length"
                 second = self.check(facts, candidate.text, truncated=truncated)
-                if second.passed:
-                    passing.append((candidate.text, second))
+                if second.passed and (
+                    worded := self._in_shoppers_words(facts, candidate.text, second, record)
+                ):
+                    passing.append(worded)
             if passing:
                 best, second = passing[nearest_the_rules([t for t, _ in passing], facts, seed)]
-                best, second = self._in_shoppers_words(facts, best, second, record)
                 return self._done(
                     best,
                     second.handoff,
@@ -394,15 +396,18 @@ class ReplyGuard:
 
     def _in_shoppers_words(
         self, facts: TurnFacts, text: str, verdict: Verdict, record: dict[str, Any]
-    ) -> tuple[str, Verdict]:
+    ) -> tuple[str, Verdict] | None:
         """`text` with the prompt's verdict labels it copies said as a person would
-        (`app.domain.wording`), if that passes the checks as well; noted in `record`."""
+        (`app.domain.wording`), noted in `record`; None when the words fail a check, so
+        the labels are never sent: "…: cart over the available credit." passed where its
+        rewording repeated the reply before word for word (live API)."""
         said = in_shoppers_words(text, facts.profile, facts.cart)
         if said == text:
             return text, verdict
         checked = self.check(facts, said)
         if not checked.passed:
-            return text, verdict
+            record["unworded"] = {name: checked.scores[name].reason for name in checked.failed}
+            return None
         record["reworded"] = True
         return said, checked
 

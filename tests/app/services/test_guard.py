@@ -490,3 +490,25 @@ def test_the_rules_reply_says_what_would_be_left_when_a_follow_up_supposes_a_pur
     facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.PURCHASE_FIT, history)
     replies = {fallback_reply(facts, str(seed)) for seed in range(12)}
     assert all("$950 would be left" in r and verify(facts, r).passed for r in replies), replies
+
+
+async def test_a_copied_label_whose_rewording_fails_is_never_sent() -> None:
+    # "…: cart over the available credit." passed where its rewording repeated the reply
+    # before word for word, and the label reached the shopper (live API).
+    from app.domain.wording import in_shoppers_words
+
+    short = make_profile(credit_limit=Decimal("500"), outstanding_balance=Decimal("300"))
+    copied = (
+        "I'm sorry, instalments aren't available on your account: cart over the available credit."
+    )
+    reworded = in_shoppers_words(copied, short, PHONE)
+    history = (
+        {"role": "user", "content": "Can I buy it on instalments?"},
+        {"role": "assistant", "content": reworded},
+    )
+    facts = TurnFacts(short, PHONE, "what do you mean?", Intent.PURCHASE_FIT, history)
+    assert verify(facts, copied).passed and not verify(facts, reworded).passed
+    guarded = await _review(_guard("unused"), facts, copied)
+    assert guarded.intervention is Intervention.FALLBACK
+    assert "cart over the available credit" not in guarded.text
+    assert "unworded" in guarded.record
