@@ -1120,6 +1120,15 @@ def _answers_cost(facts: TurnFacts, parsed: ParsedReply) -> bool:
     return asked and _asked_cost_missing(facts, parsed) is None
 
 
+# That every term comes to the same in all ("and which is cheaper overall?" got "with no
+# interest" beside one term's payment, which leaves the comparison to the shopper).
+_SAME_TOTAL_RE = re.compile(
+    r"\b(?:the same|in all|in total|the total is|either way|whichever|every term|each term|"
+    r"all (?:the )?terms)\b",
+    re.IGNORECASE,
+)
+
+
 def _asked_cost_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     """Asked the price, or what a plan costs in all, the shopper is told it (a plan's total
     is the price: plans are interest-free); asked about interest or fees, that there are
@@ -1132,7 +1141,7 @@ def _asked_cost_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     if (
         asks_total_paid(facts.message)
         and compares_cost(facts.message)
-        and not says_no_interest(parsed.text)
+        and not (says_no_interest(parsed.text) and _SAME_TOTAL_RE.search(parsed.text))
     ):
         # "and which is cheaper overall?" after two terms got one payment again (live API).
         return "that every term costs the same in all, which the shopper asked"

@@ -3001,6 +3001,8 @@ def test_terms_compared_with_vs_are_each_given_and_which_costs_less_is_answered(
     assert verify(facts, both).passed
     cheaper = replace(facts, message="and which is cheaper overall?")
     assert "decision" in verify(cheaper, "Yes! It's $299: $24.92 a month over 12 months.").failed
+    one_term = "Yes! It's $299: $99.67 a month over 3 months, with no interest."
+    assert "decision" in verify(cheaper, one_term).failed
     assert verify(cheaper, "Every term comes to $299 in all: plans are interest-free.").passed
 
 
