@@ -89,6 +89,7 @@ from app.domain.intents import (
     complains,
     disowns_order,
     in_context,
+    moves_abroad,
     names_balance,
     names_credit_foreign,
     names_instalments,
@@ -550,67 +551,6 @@ _ASKS_ABOUT_ITEM_RE = re.compile(
     r"(?P<what>[a-z][\w'-]*(?:\s+[a-z][\w'-]*){0,2})\s*\??\s*$",
     re.IGNORECASE,
 )
-# Words such a question uses that name no item ("and the total?", "what about the other one?").
-_NOT_AN_ITEM = frozenset(
-    {
-        "one",
-        "ones",
-        "other",
-        "rest",
-        "total",
-        "price",
-        "cost",
-        "costs",
-        "plan",
-        "plans",
-        "terms",
-        "term",
-        "interest",
-        "fee",
-        "fees",
-        "balance",
-        "limit",
-        "credit",
-        "month",
-        "months",
-        "payment",
-        "payments",
-        "order",
-        "cart",
-        "basket",
-        "same",
-        "first",
-        "second",
-        "last",
-        "cheaper",
-        "bigger",
-        "smaller",
-        "cheapest",
-        "it",
-        "them",
-        "these",
-        "those",
-        "deposit",
-        "checkout",
-        "option",
-        "options",
-        "minimum",
-        "maximum",
-        "rate",
-        "apr",
-        "refund",
-        "return",
-        "returns",
-        "delivery",
-        "shipping",
-        "item",
-        "items",
-        "thing",
-        "things",
-        "product",
-        "products",
-    }
-)
 
 
 def asks_unpriced_item(
@@ -624,7 +564,7 @@ def asks_unpriced_item(
     if m is None or not items or extract_numbers(message).amounts:
         return False
     words = m.group("what").lower().split()
-    if any(w.rstrip("s") in _NOT_AN_ITEM or w in _NOT_AN_ITEM for w in words):
+    if any(w.rstrip("s") in _NOT_AN_ITEM_ASKED or w in _NOT_AN_ITEM_ASKED for w in words):
         return False
     if items_meant(m.group("what"), items):
         return False
@@ -633,7 +573,7 @@ def asks_unpriced_item(
     called = {
         w.lower()
         for w in re.findall(r"\b(?:the|this|that)\s+([a-z][\w'-]+)", before, re.IGNORECASE)
-        if w.lower() not in titles and w.lower() not in _NOT_AN_ITEM
+        if w.lower() not in titles and w.lower() not in _NOT_AN_ITEM_ASKED
     }
     head = words[-1].rstrip("s")
     return bool(called) and head not in {c.rstrip("s") for c in called}
@@ -1421,7 +1361,7 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     regions_asked = gold is not Action.HANDOFF and asks_which_regions(facts.message)
     if regions_asked and not says_regions(parsed.text):
         return Score(0.0, "the shopper asked where instalments are offered, and is not told")
-    if regions_asked and _MOVING_RE.search(facts.message) and _OPENS_YES_RE.match(parsed.text):
+    if regions_asked and moves_abroad(facts.message) and _OPENS_YES_RE.match(parsed.text):
         # "I'm moving to Canada next month, can I still use instalments?" got "Yes, Sam!".
         return Score(0.0, "asked about a move abroad, and told yes before where plans are offered")
     if decision.reason is DeclineReason.PRIVACY and _SHARES_OTHERS_RE.search(parsed.text):
@@ -1576,6 +1516,13 @@ _NOT_AN_ITEM_AFTER_THE = _NOT_AN_ITEM | frozenset(
         *("goes", "go", "fits", "fit", "is", "are", "was", "would", "will", "can", "could"),
         *("works", "comes", "and", "with", "for", "on", "at", "over", "into", "within"),
         *("under", "above", "right", "you", "your", "this", "that"),
+    }
+)
+# ... and in a question about an item in a few words ("and the total?", "and the deposit?").
+_NOT_AN_ITEM_ASKED = _NOT_AN_ITEM_AFTER_THE | frozenset(
+    {
+        *("deposit", "shipping", "delivery", "rate", "apr", "minimum", "maximum", "thing"),
+        *("things", "product", "products", "cheaper", "bigger", "smaller", "cheapest"),
     }
 )
 
@@ -1984,7 +1931,6 @@ def _payment_terms(facts: TurnFacts, parsed: ParsedReply) -> set[int]:
     return terms
 
 
-_MOVING_RE = re.compile(r"\b(?:moving|move|relocat\w*|travel\w*)\b", re.IGNORECASE)
 # A reply that opens with a yes: to a question whose answer is no, the shopper reads it
 # as granted.
 _OPENS_YES_RE = re.compile(

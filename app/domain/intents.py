@@ -548,6 +548,8 @@ asks_which_regions = Cue(
     r"\b(?:instal\w*|credit|plans?|pay later|use (?:it|them))\b",
     request_only=True,
 )
+# A move abroad named ("I'm moving to Canada next month"): where plans are offered matters.
+moves_abroad = Cue(r"\b(?:moving|move|relocat\w*|travel\w*)\b")
 # The shopper's credit asked about in languages the encoder does not read ("¿y cuánto me
 # queda disponible?" got "could you rephrase?", live API).
 names_credit_foreign = Cue(

@@ -49,6 +49,7 @@ from app.domain.intents import (
     asks_which_regions,
     asks_why,
     compares_cost,
+    moves_abroad,
     names_balance,
     out_of_scope_topic,
     pays_part_now,
@@ -846,15 +847,12 @@ def _regions_listed(turn: Turn, reply: str) -> str:
     live API)."""
     if not asks_which_regions(turn.message) or says_regions(reply):
         return reply
-    if _MOVING_RE.search(turn.message):
+    if moves_abroad(turn.message):
         rest = re.sub(
             r"^\W*(?:yes|yep|sure|good news)\b[,!.:]?\s*(?:\w+[,!.]\s+)?", "", reply, flags=re.I
         )
         return f"{REGIONS_OFFERED} Where you live now, {rest[:1].lower()}{rest[1:]}"
     return _after_the_figures(reply, REGIONS_OFFERED)
-
-
-_MOVING_RE = re.compile(r"\b(?:moving|move|relocat\w*|travel\w*)\b", re.IGNORECASE)
 
 
 def _shortfall_stated(turn: Turn, reply: str) -> str:

@@ -2867,6 +2867,8 @@ def test_an_item_not_in_view_asked_in_a_few_words_has_no_price_to_decide_on() ->
     # The item in view, called what the shopper called it, or by another word first.
     assert TurnFacts(make_profile(), pixel, "and the phone?", None, history).cart is pixel
     assert TurnFacts(make_profile(), pixel, "and the watch?", None).cart is pixel
+    for asked in ("and the total?", "and the deposit?", "what about the interest?"):
+        assert TurnFacts(make_profile(), pixel, asked, None, history).cart is pixel, asked
 
 
 @pytest.mark.parametrize(
