@@ -486,6 +486,16 @@ asks_free_up = Cue(
     r"\b(?:increase|raise|boost) my available\b",
     request_only=True,
 )
+# The balance paid off, supposed ("what if I pay off my balance first?" after a decline
+# over the credit was handed to a person as a request to pay it off, live API): how
+# paying down frees credit is the answer.
+supposes_paying_off = Cue(
+    r"\b(?:what |and )?if (?:i|we) (?:pay|paid|clear|cleared|settle|settled)\b(?: (?:off|down))?"
+    r"[^.!?]{0,15}\b(?:balance|debt|what i owe|it all|everything|the rest)\b|"
+    r"\bonce (?:i|i've|we|we've) (?:pay|paid|clear|cleared|settle|settled)\b[^.!?]{0,20}"
+    r"\b(?:balance|debt|what i owe)\b",
+    request_only=True,
+)
 # What can be done about a decline ("what do I need to do to fix that?", a late account,
 # got the decline again, live API).
 asks_way_forward = Cue(
@@ -905,7 +915,13 @@ asks_checkout = Cue(
     r"\bhow (?:do|can|would|should) (?:i|we) (?:check ?out|complete (?:the |my )?(?:order|"
     r"purchase)|go ahead|proceed|set (?:it|that|this|the plan) up|select (?:it|that|the plan)|"
     r"choose (?:it|that|the plan))\b|\bcheck ?out with (?:it|that|this)\b|"
-    r"\bwhere do (?:i|we) (?:choose|pick|select) (?:it|that|the plan|instalments)\b",
+    r"\bwhere do (?:i|we) (?:choose|pick|select) (?:it|that|the plan|instalments)\b|"
+    # "great, do it" after an approval got the approval again (live API): nothing is
+    # bought from the chat, so it is told where.
+    r"^\W*(?:(?:ok(?:ay)?|great|perfect|cool|yes|yeah|yep|sure|brilliant|awesome|nice|lovely|"
+    r"fine|alright|all right)\W+)*(?:please |then |so )?(?:do it|go ahead|let'?s do (?:it|that|"
+    r"this)|set (?:it|that|this) up|sign me up|book it|i'?ll take it|put it through|proceed|"
+    r"process it|place (?:the|my) order)\b",
     request_only=True,
 )
 # Credit asked for where there is none ("how do I get one?" after a $0 limit was asked
@@ -966,6 +982,10 @@ reports_missing_delivery = Cue(
     # "my parcel ord-2290 is late, it said arriving Tuesday" was told "arriving Tuesday".
     r"\b(?:is|was|it's|running|arrived)\s+(?:very\s+|so\s+|really\s+)?(?:late|delayed|overdue)\b|"
     r"\bstill (?:hasn't|has not|not|isn't) (?:arrived|here|come|delivered)\b|"
+    # "my order was supposed to arrive 3 days ago" got "in transit, so I can see it" (live
+    # API).
+    r"\b(?:supposed|meant|due|expected) to (?:arrive|come|be here|be delivered|get here)\b"
+    r"[^.!?]{0,25}\b(?:ago|yesterday|last \w+|already|by now)\b|"
     # "says delivered but nothing came" was told "it's delivered Monday" (live API).
     r"\b(?:nothing|no (?:parcel|package|box))\s+(?:has\s+)?(?:came|come|arrived|turned up|"
     r"showed up|shown up|here)\b",

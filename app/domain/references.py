@@ -56,6 +56,7 @@ from app.domain.intents import (
     says_goodbye,
     says_thanks,
     status_says_when,
+    supposes_paying_off,
 )
 from app.domain.money import format_amount, quantize
 from app.domain.numbers import asked_terms, term_numbers
@@ -755,6 +756,21 @@ def _free_up_explained(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, line)
 
 
+def _paying_off_explained(turn: Turn, reply: str) -> str:
+    """Asked what paying the balance off would do after a decline over the credit, a reply
+    says it frees that much, up to the limit (the shopper compares it with the cart)."""
+    d = turn.decision
+    if d.action is not Action.DECLINE or d.reason is not DeclineReason.INSUFFICIENT_CREDIT:
+        return reply
+    balance = d.amounts.get("outstanding_balance", Decimal(0))
+    if balance <= 0 or not supposes_paying_off(turn.message) or says_paying_down(reply):
+        return reply
+    limit = turn.money(d.amounts["credit_limit"])
+    owed = turn.money(balance)
+    line = f"Paying off your balance of {owed} frees that much again, up to your limit of {limit}."
+    return _after_the_figures(reply, line)
+
+
 # What a shopper can do about each decline that has a remedy they can act on.
 WAY_FORWARD: dict[DeclineReason, str] = {
     DeclineReason.ACCOUNT_STANDING: "Bringing your payments up to date will reopen them.",
@@ -1120,6 +1136,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _zero_limit_explained,
         _left_after_stated,
         _free_up_explained,
+        _paying_off_explained,
         _way_forward_stated,
         _regions_listed,
         _age_rule_stated,

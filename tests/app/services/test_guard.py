@@ -512,3 +512,26 @@ async def test_a_copied_label_whose_rewording_fails_is_never_sent() -> None:
     assert guarded.intervention is Intervention.FALLBACK
     assert "cart over the available credit" not in guarded.text
     assert "unworded" in guarded.record
+
+
+@pytest.mark.parametrize("seed", ["s-0", "s-1", "s-2", "s-3"])
+def test_the_fallback_to_what_paying_off_would_do_says_it_frees_credit(seed: str) -> None:
+    """Seen through the live API: "what if I pay off my balance first?" after a decline
+    over the credit was handed to a person as a request to pay it off."""
+    profile = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("200"))
+    camera = StorefrontContext(items=[CartItem(title="Canon R6", price=Decimal("950"))])
+    facts = TurnFacts(profile, camera, "what if I pay off my balance first?", Intent.PURCHASE_FIT)
+    reply = fallback_reply(facts, seed)
+    assert "Paying off your balance of $200" in reply and verify(facts, reply).passed, reply
+
+
+@pytest.mark.parametrize("seed", ["s-0", "s-1", "s-2", "s-3"])
+def test_the_fallback_to_a_term_the_tier_lacks_gives_a_payment_it_has(seed: str) -> None:
+    """Seen through the live API: "How much would each payment be on 12 months?" from a
+    standard member got "That works! ... you can pick 3 or 6 months"."""
+    profile = make_profile(membership_tier="standard")
+    chair = StorefrontContext(items=[CartItem(title="Aeron chair", price=Decimal("540"))])
+    message = "How much would each payment be on 12 months?"
+    facts = TurnFacts(profile, chair, message, Intent.PURCHASE_FIT)
+    reply = fallback_reply(facts, seed)
+    assert "a month" in reply and verify(facts, reply).passed, reply
