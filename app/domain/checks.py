@@ -108,6 +108,7 @@ from app.domain.intents import (
     says_already_paid,
     says_goodbye,
     says_thanks,
+    says_under_18,
     states_income,
     status_says_when,
     supposes_paying_off,
@@ -241,6 +242,7 @@ def items_named_in(message: str) -> tuple[CartItem, ...]:
         if a.value > 0
         and (
             _FOR_PRICE_RE.search(message[max(0, a.start - 12) : a.start])
+            or _IN_CART_AFTER_RE.match(message[a.end : a.end + 40])
             or not _NOT_A_PRICE_BEFORE_RE.search(words_before(message, a, width=60))
         )
         and not _NOT_A_PRICE_AFTER_RE.match(message[a.end : a.end + 20])
@@ -260,6 +262,12 @@ def items_named_in(message: str) -> tuple[CartItem, ...]:
     )
 
 
+# "I have $300 in my cart": what the cart holds, whatever came before it (asked which item,
+# live API).
+_IN_CART_AFTER_RE = re.compile(
+    r"\s*(?:worth of [\w ]{1,20}?\s*)?(?:in|into|on) (?:my|the) (?:cart|basket|bag|trolley)\b",
+    re.IGNORECASE,
+)
 # "the jacket for 180", "at 450": a price, whatever the message said before it.
 # ("ok and if I spend 500 how much is left?" was told the credit before it, live API)
 _FOR_PRICE_RE = re.compile(
@@ -632,6 +640,19 @@ _AUTHORITY_CLAIMED_RE = re.compile(
     re.IGNORECASE,
 )
 _HOW_MUCH_RE = re.compile(r"\bhow much\b", re.IGNORECASE)
+# A raise asked of something named before ("can I get it raised?").
+_RAISE_IT_RE = re.compile(
+    r"\b(?:get|have|make) (?:it|that|this) (?:raised|increased|higher|bigger|bumped(?: up)?|upped|"
+    r"extended|reviewed)\b|\b(?:raise|increase|up|bump|extend|review|boost) (?:it|that|this)\b",
+    re.IGNORECASE,
+)
+_LIMIT_WORD_RE = re.compile(r"\blimit\b", re.IGNORECASE)
+_INCOME_ASKED_RE = re.compile(r"\b(?:income|earn|salary)\b[^.!?]*\?", re.IGNORECASE)
+_ORDER_NUMBER_ASKED_RE = re.compile(r"\border (?:number|no\b|#|id\b)", re.IGNORECASE)
+# An order number given alone: "55123", "#55123", "A-55123" (not an amount or a term).
+_BARE_ORDER_ID_RE = re.compile(
+    r"(?<![\d$€£¥.,])#?(?:[A-Za-z]{1,4}-?)?(?P<id>\d{3,})\b(?![.,]\d|\s*(?:months?|[$€£¥%]))"
+)
 _BUYING_RE = re.compile(r"\b(?:buy|purchase|use (?:my )?credit|instal\w*|pay later)\b", re.I)
 
 
@@ -652,6 +673,14 @@ class TurnFacts:
     message: str
     intent: Intent | None
     history: tuple[ChatMessage, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A shopper who says they are under 18 ("I'm 17, can I still use instalments?" on
+        # an adult profile was approved, live API) is decided as one: a claim in a chat
+        # never widens what the rules allow, and this one narrows it.
+        if says_under_18(self.message) and self.profile.age_band is not AgeBand.UNDER_18:
+            minor = self.profile.model_copy(update={"age_band": AgeBand.UNDER_18})
+            object.__setattr__(self, "profile", minor)
 
     @cached_property
     def cart(self) -> StorefrontContext:
@@ -696,6 +725,8 @@ class TurnFacts:
         if intent is Intent.LIMIT_INCREASE and not asks_for_more(self.message):
             # "and my limit?": what the limit is, not a review of it.
             return Intent.CREDIT_INFO
+        if intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK) and self._review_meant():
+            intent = Intent.LIMIT_INCREASE
         topic = out_of_scope_topic(self.message)
         order_in_view = bool(self.context.order_id or self.context.order_status)
         if (
@@ -943,11 +974,34 @@ class TurnFacts:
         values = [a.value for a in found.amounts] + [n.value for n in found.others]
         return any(v in prices for v in values)
 
+    def _review_meant(self) -> bool:
+        """A limit review asked for about the limit just discussed ("can I get it raised?"
+        after "what's my limit?" was given the limit again, live API), or the income it
+        needs given right after it was asked for ("I earn 55k a year, full time")."""
+        said = [m["content"] for m in self.history[-2:]]
+        if _RAISE_IT_RE.search(self.message):
+            return any(_LIMIT_WORD_RE.search(text) for text in [self.message, *said])
+        asked = next((m["content"] for m in reversed(self.history) if m["role"] == "assistant"), "")
+        return states_income(self.message) and _INCOME_ASKED_RE.search(asked) is not None
+
+    @cached_property
+    def order_number(self) -> str | None:
+        """The digits of the order number the message names: after "order", or alone right
+        after the assistant asked for one ("it's 55123" was asked for the number again,
+        live API)."""
+        if named := order_named(self.message):
+            return named
+        asked = next((m["content"] for m in reversed(self.history) if m["role"] == "assistant"), "")
+        if len(self.message) > 60 or not _ORDER_NUMBER_ASKED_RE.search(asked):
+            return None
+        given = _BARE_ORDER_ID_RE.search(self.message)
+        return given.group("id") if given else None
+
     def _order_out_of_view(self, intent: Intent | None) -> bool:
         """An order a person must look into: one named by a number the page does not show
         ("it's ord-7788" with no order in view was asked for the number again), or one in
         view marked delivered that the shopper says never came."""
-        named = order_named(self.message)
+        named = self.order_number
         in_view = self.context.order_id or ""
         if named and (intent in (None, Intent.ORDER_STATUS)) and named not in in_view:
             return True
@@ -974,7 +1028,9 @@ class TurnFacts:
         before, was answered with the 3-month payment through the live API)."""
         allowed = TERMS_BY_TIER[self.profile.membership_tier]
         terms = asked_terms(self.message, allowed)
-        if terms or not _ASKS_PAYMENT_RE.search(self.message):
+        # ("great, do it" after "can i get this on 6 months?" was told where to go ahead
+        # with the 3-month payment, live API: the term picked is the one to go ahead with.)
+        if terms or not (_ASKS_PAYMENT_RE.search(self.message) or asks_checkout(self.message)):
             return terms
         earlier = (m["content"] for m in reversed(self.history) if m["role"] == "user")
         return next((t for text in earlier if (t := asked_terms(text, allowed))), terms)

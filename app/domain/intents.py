@@ -1078,6 +1078,12 @@ asks_credit_granted = Cue(
     r"(?=.*\d)\b(?:approve|give|grant|extend|lend|offer|allow)\s+(?:me|my)\b[^.!?]{0,30}"
     r"\b(?:credit|limit|loan)\b"
 )
+# An age under 18 said of oneself ("I'm 17, can I still use instalments?", "im only 16").
+says_under_18 = Cue(
+    r"\b(?:i'?m|i am|im)\s+(?:only\s+|just\s+)?(?:1[0-7]|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen)(?:\s*(?:years?(?: old)?|yrs?(?: old)?|y/?o)\b|(?=\s*(?:[,.!?;]|$|and\b|but\b|"
+    r"so\b)))"
+)
 # The income a limit review asks for, with a figure ("I make about 50k a year").
 states_income = Cue(
     r"(?=.*\d)(?:\bi (?:make|earn|get paid|bring in)\b|\bmy (?:annual |yearly |monthly )?"

@@ -937,14 +937,25 @@ def _whole_price_stated(turn: Turn, reply: str) -> str:
     return f"A plan covers the whole price, with nothing paid up front. {reply}"
 
 
+def _price_said(turn: Turn, price: str) -> str:
+    thing = turn.thing
+    return f"{thing[0].upper()}{thing[1:]} {'comes to' if thing == 'your cart' else 'is'} {price}."
+
+
 def _cost_stated(turn: Turn, reply: str) -> str:
     """Asked the price, what a plan costs in all, whether it charges interest, or how many
     months it can run, an approval says so after its first sentence: the total is the
     price, with no interest or fee; the tier's terms."""
     d = turn.decision
-    if d.action is not Action.APPROVE or "price" not in d.amounts:
+    if "price" not in d.amounts:
         return reply
     price = turn.money(d.amounts["price"])
+    if d.action is Action.DECLINE and asks_price(turn.message) and price not in reply:
+        # "how much is this?" over the credit got how far over alone (live API): the
+        # price asked comes first.
+        return f"{_price_said(turn, price)} {reply}"
+    if d.action is not Action.APPROVE:
+        return reply
     if asks_total_paid(turn.message) and price not in reply:
         said = f"In all you'd pay {price}: plans are interest-free, so the total is the price."
     elif (
@@ -954,10 +965,7 @@ def _cost_stated(turn: Turn, reply: str) -> str:
     ):
         said = f"Every term comes to {price} in all: plans are interest-free."
     elif asks_price(turn.message) and price not in reply:
-        thing = turn.thing
-        said = (
-            f"{thing[0].upper()}{thing[1:]} {'comes to' if thing == 'your cart' else 'is'} {price}."
-        )
+        said = _price_said(turn, price)
     elif asks_interest(turn.message) and not says_no_interest(reply):
         said = "There's no interest and no fee on top of the price."
     elif asks_terms_offered(turn.message) and not asked_terms(turn.message):

@@ -58,7 +58,9 @@ def _eligibility_said(match: re.Match[str], profile: Profile) -> str:
     return " because " + " and ".join(_because(r, profile) for r in reasons)
 
 
-def _cart_said(profile: Profile, context: StorefrontContext) -> str | None:
+def _cart_said(profile: Profile, context: StorefrontContext, before: str) -> str | None:
+    """The decline of a cart over the credit with its figures; its total only if the
+    text `before` it has not said it ("The Lego set is $849.99. I'm sorry, ...")."""
     fit = cart_fit(profile, context)
     if fit is None or fit.fits:
         return None
@@ -66,8 +68,9 @@ def _cart_said(profile: Profile, context: StorefrontContext) -> str | None:
     items = context.items
     one = len(items) == 1 and items[0].quantity == 1
     thing = f"the {items[0].title}" if one else "your cart"
+    total = "that's" if money(fit.total) in before else f"it's {money(fit.total)}, which is"
     return (
-        f"I'm sorry, {thing} won't fit: it's {money(fit.total)}, which is "
+        f"I'm sorry, {thing} won't fit: {total} "
         f"{money(fit.shortfall)} more than your available credit of {money(fit.available)}."
     )
 
@@ -77,7 +80,8 @@ def in_shoppers_words(text: str, profile: Profile, context: StorefrontContext) -
     copies none, or if the cart label cannot be said with figures (nothing over the
     credit in view)."""
     said = _ELIGIBILITY_ECHO_RE.sub(lambda m: _eligibility_said(m, profile), text)
-    if _CART_ECHO_RE.search(said) and (cart := _cart_said(profile, context)) is not None:
+    echo = _CART_ECHO_RE.search(said)
+    if echo and (cart := _cart_said(profile, context, said[: echo.start()])) is not None:
         said = _CART_ECHO_RE.sub(" " + cart, said, count=1)
         said = _CART_ECHO_RE.sub("", said)
     return re.sub(r"\s{2,}", " ", said).strip()

@@ -55,7 +55,6 @@ from app.domain.intents import (
     asks_account_servicing,
     asks_for_person,
     complains,
-    order_named,
     reports_missing_delivery,
     reports_missing_refund,
     says_already_paid,
@@ -161,7 +160,7 @@ def _why_a_person(facts: TurnFacts) -> str | None:
     """What the assistant cannot see that a person can, when that is why the rules hand
     the turn off (an order it has no view of, a payment the profile cannot show yet, a
     parcel or a refund that never came)."""
-    named = order_named(facts.message)
+    named = facts.order_number
     if named and named not in (facts.context.order_id or ""):
         said = re.search(rf"\S*{named}\b", facts.message)
         order = said.group(0) if said and not said.group(0).isdigit() else f"#{named}"

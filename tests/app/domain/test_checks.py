@@ -3219,3 +3219,60 @@ def test_paying_off_the_balance_supposed_after_a_decline_is_explained_not_handed
     assert verify(facts, explained).passed
     asked = TurnFacts(shopper, camera, "can I pay off my balance now?", Intent.PURCHASE_FIT)
     assert asked.decided_intent is Intent.HUMAN_REQUEST
+
+
+def test_a_raise_of_the_limit_just_discussed_and_the_income_it_needs_are_a_review() -> None:
+    told = (
+        {"role": "user", "content": "what's my limit?"},
+        {"role": "assistant", "content": "Your total limit is $1,500; $1,100 is available."},
+    )
+    raised = TurnFacts(make_profile(), StorefrontContext(), "can I get it raised?", None, told)
+    assert raised.decided_intent is Intent.LIMIT_INCREASE
+    asked = (
+        *told,
+        {"role": "user", "content": "can I get it raised?"},
+        {"role": "assistant", "content": "Could you tell me your annual income?"},
+    )
+    income = TurnFacts(make_profile(), StorefrontContext(), "I earn 55k a year", None, asked)
+    assert income.decided_intent is Intent.HUMAN_REQUEST
+    # Without the limit named, "raise it" is not read as a review.
+    alone = TurnFacts(make_profile(), StorefrontContext(), "can I get it raised?", None)
+    assert alone.decided_intent is None
+
+
+def test_an_order_number_given_alone_when_asked_for_is_looked_into_by_a_person() -> None:
+    asked = (
+        {"role": "user", "content": "where is my order?"},
+        {"role": "assistant", "content": "If you send me the order number I'll look it up."},
+    )
+    given = TurnFacts(make_profile(), StorefrontContext(), "it's 55123", Intent.ORDER_STATUS, asked)
+    assert given.order_number == "55123"
+    assert given.decided_intent is Intent.HUMAN_REQUEST
+    unasked = TurnFacts(make_profile(), StorefrontContext(), "it's 55123", Intent.ORDER_STATUS)
+    assert unasked.order_number is None
+
+
+def test_an_amount_said_to_be_in_the_cart_is_priced() -> None:
+    facts = TurnFacts(
+        make_profile(), StorefrontContext(), "I have $300 in my cart, can I split it?", None
+    )
+    assert facts.cart.total == Decimal("300")
+
+
+@pytest.mark.parametrize(
+    ("message", "minor"),
+    [
+        ("I'm 17, can I still use instalments?", True),
+        ("im only 16 years old but can i buy this", True),
+        ("I'm 17 months into my plan", False),
+        ("I'm 25, can I use instalments?", False),
+    ],
+)
+def test_a_shopper_who_says_they_are_under_18_is_decided_as_one(message: str, minor: bool) -> None:
+    from app.domain.profile import AgeBand
+    from app.domain.rules import DeclineReason
+
+    adult = make_profile(age_band=AgeBand.AGE_18_24)
+    facts = TurnFacts(adult, _one("Beats Studio Buds", "149"), message, Intent.PURCHASE_FIT)
+    assert facts.decision is not None
+    assert (facts.decision.reason is DeclineReason.AGE) is minor

@@ -535,3 +535,30 @@ def test_the_fallback_to_a_term_the_tier_lacks_gives_a_payment_it_has(seed: str)
     facts = TurnFacts(profile, chair, message, Intent.PURCHASE_FIT)
     reply = fallback_reply(facts, seed)
     assert "a month" in reply and verify(facts, reply).passed, reply
+
+
+@pytest.mark.parametrize("seed", [f"s-{i}" for i in range(8)])
+def test_the_fallback_to_a_price_asked_over_the_credit_says_the_price_once(seed: str) -> None:
+    """Seen through the live API: "how much is this?" over the credit got how far over
+    alone."""
+    lego = StorefrontContext(items=[CartItem(title="Lego set", price=Decimal("849.99"))])
+    profile = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("200"))
+    facts = TurnFacts(profile, lego, "how much is this?", Intent.PURCHASE_FIT)
+    reply = fallback_reply(facts, seed)
+    assert "$849.99" in reply and verify(facts, reply).passed, reply
+    assert reply.count("$849.99") == 1, reply
+
+
+@pytest.mark.parametrize("seed", [f"s-{i}" for i in range(8)])
+def test_the_fallback_to_go_ahead_keeps_the_term_picked_before(seed: str) -> None:
+    """Seen through the live API: "great, do it" after "can i get this on 6 months?" was
+    told where to go ahead with the 3-month payment."""
+    watch = StorefrontContext(items=[CartItem(title="Apple Watch", price=Decimal("399"))])
+    history = (
+        {"role": "user", "content": "can i get this on 6 months?"},
+        {"role": "assistant", "content": "Yes! You could pay $66.50 a month over 6 months."},
+    )
+    facts = TurnFacts(make_profile(), watch, "great, do it", Intent.PURCHASE_FIT, history)
+    reply = fallback_reply(facts, seed)
+    assert "$66.50" in reply and "checkout" in reply and verify(facts, reply).passed, reply
+    assert "$133" not in reply, reply
