@@ -99,6 +99,7 @@ from app.domain.intents import (
     order_named,
     out_of_scope_topic,
     pays_part_now,
+    points_at_item,
     reports_charge_problem,
     reports_damaged,
     reports_missing_delivery,
@@ -729,6 +730,9 @@ class TurnFacts:
             intent = Intent.LIMIT_INCREASE
         topic = out_of_scope_topic(self.message)
         order_in_view = bool(self.context.order_id or self.context.order_status)
+        privacy = topic == "privacy" and intent is Intent.FRAUD_REPORT
+        if privacy and not reports_misuse(self.message):
+            intent = None  # asked how data is kept, nothing was misused: no one to secure it
         if (
             topic
             and intent not in HANDOFF_INTENTS
@@ -860,11 +864,15 @@ class TurnFacts:
         if (
             not handed_off
             and not self.profile.identity_verified
-            and intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK, Intent.RETURNS)
+            and (
+                intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK, Intent.RETURNS)
+                or (intent is Intent.ORDER_STATUS and not self.context.order_id)
+            )
             and names_verification(self.message)
         ):
             # "how do I verify then?" after a decline for it: the eligibility question,
-            # answered with how to verify (`asks_way_forward`).
+            # answered with how to verify (`asks_way_forward`). ("how do I verify?" was
+            # asked for an order number, live API.)
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         if (
             not handed_off
@@ -926,6 +934,10 @@ class TurnFacts:
         if intent is None and self.context.items and self.cart is not self.context:
             # "just the camera then" (the classifier abstained): a message that changes
             # the items in view asks about the items it leaves.
+            return Intent.PURCHASE_FIT
+        if intent is None and self.cart.items and points_at_item(self.message):
+            # "et celle-ci ?" with another coffee machine in view (asked to rephrase, live
+            # API): the item in view is asked about, in any language.
             return Intent.PURCHASE_FIT
         if intent is None and self.context.items and items_meant(self.message, self.context.items):
             # "and what about camera plus lens?" (the classifier abstained): items in view,

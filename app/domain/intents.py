@@ -610,6 +610,23 @@ asks_which_fits = Cue(
     r"\bcheaper\b[^.!?]{0,40}\bthan\b|\bwhat would each\b|\beach (?:one|item|of them)\b",
     request_only=True,
 )
+# A few words that point at the item in view ("and this one?", "et celle-ci ?", "¿y
+# este?", "und das hier?").
+points_at_item = Cue(
+    r"^\W*(?:(?:and|et|y|und|e|en|ou|or|oder|o|what about|how about|et pour|qu'en est-il de|"
+    r"was ist mit|y qué tal|e che ne dici di)\s+)?"
+    r"(?:this|that|these|those|celle-ci|celui-ci|celle-là|celui-là|ceux-ci|ça|cela|este|esta|"
+    r"esto|estos|estas|ese|esa|dieses|diese|dieser|das|das hier|questo|questa|quello|quella|"
+    r"deze|dit|die|dat|este aqui|esta aqui|essa|esse)(?: one| ones| here| hier| aqui| là)?"
+    r"\s*(?:instead|plutôt|en cambio|stattdessen|invece|dan)?\W*$"
+)
+# The items in view asked about together ("would both fit? If not, which one should I
+# get?" was told each fits alone, and not that both together do not, live API).
+asks_together = Cue(
+    r"\bboth\b|\btogether\b|\ball (?:of )?(?:them|these|those|three|four|five)\b|"
+    r"\b(?:everything|the lot|the whole (?:cart|basket|lot))\b",
+    request_only=True,
+)
 # Whether anything is due now ("do I have to pay anything today?" got the terms again,
 # live API): a plan covers the whole price, nothing is paid up front.
 asks_upfront = Cue(
@@ -861,6 +878,22 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"\bpay (?:for (?:it|them|this|that|these) )?(?:normally|in full|outright|all at once|"
         r"the (?:full|whole) (?:price|amount)|full price|the normal way|the usual way|straight)\b|"
         r"\b(?:regular|normal|one-off|single) payment\b|\bwithout (?:a plan|splitting)\b",
+        request_only=True,
+    ),
+    # "Can you remind me what I bought last week?" got the return steps (live API).
+    "history": Cue(
+        r"\bwhat (?:did )?(?:i|we) (?:bought|buy|ordered|order|purchased|purchase)\b|"
+        r"\b(?:order|purchase|buying|shopping) history\b|"
+        r"\b(?:my|our) (?:past|previous|recent|old|earlier) (?:orders|purchases)\b|"
+        r"\b(?:list|show) (?:me )?(?:my|all my|our) (?:orders|purchases)\b",
+        request_only=True,
+    ),
+    # "Is my data safe with you?" was handed to the fraud team (live API).
+    "privacy": Cue(
+        r"\b(?:my )?(?:data|information|info|details) (?:is |are )?(?:safe|secure|protected|"
+        r"private|stored|kept|used|shared|sold)\b|\bprivacy\b|\bgdpr\b|"
+        r"\b(?:do|will|would) you (?:sell|share|store|keep|use) my (?:data|information|info|"
+        r"details|personal)\b",
         request_only=True,
     ),
     "other": Cue(

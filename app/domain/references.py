@@ -1090,6 +1090,8 @@ _NOT_SEEN: dict[str, str] = {
     "current price.",
     "payment": "I can't see the other ways to pay from here; checkout shows the options for "
     "your order.",
+    "history": "I can't see your past orders from here; your Orders page lists them.",
+    "privacy": "I can't see how the shop keeps data from here; its privacy policy explains it.",
     "other": "That isn't something I can see from here.",
 }
 

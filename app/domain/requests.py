@@ -22,6 +22,7 @@ from app.domain.intents import (
     asks_for_person,
     asks_hardship,
     asks_if_bot,
+    asks_together,
     asks_which_fits,
     complains,
     decided_alike,
@@ -33,7 +34,7 @@ from app.domain.intents import (
     says_already_paid,
     states_income,
 )
-from app.domain.rules import Action, Intent
+from app.domain.rules import Action, Intent, cart_fit
 
 # At most this many further requests of one message are answered: a reply that answers
 # four questions in a row reads like a form, and such messages are rare.
@@ -108,13 +109,20 @@ def items_compared(facts: TurnFacts) -> list[TurnFacts]:
     named = items_meant(facts.message, items)
     if len(named) >= 2:  # the ones named, in the page's order; else every one in view
         items = [item for item in items if item in named]
+    # Asked about together as well, the whole comes first: when it fits, nothing is left
+    # to choose between.
+    whole = replace(facts, intent=Intent.PURCHASE_FIT)
+    together = asks_together(facts.message) and whole.cart is facts.context
+    if together and (fit := cart_fit(facts.profile, facts.context)) is not None and fit.fits:
+        return []
     # Each asked as a purchase of its own, over the terms the message asked about.
     terms = " or ".join(f"{t} months" for t in sorted(facts.asked_terms))
     over = f" over {terms}" if terms else ""
-    return [
+    each = [
         replace(facts, message=f"Can I buy the {item.title}{over}?", intent=Intent.PURCHASE_FIT)
         for item in items
     ]
+    return [whole, *each] if together else each
 
 
 def _asks_something(part: TurnFacts) -> bool:

@@ -3276,3 +3276,39 @@ def test_a_shopper_who_says_they_are_under_18_is_decided_as_one(message: str, mi
     facts = TurnFacts(adult, _one("Beats Studio Buds", "149"), message, Intent.PURCHASE_FIT)
     assert facts.decision is not None
     assert (facts.decision.reason is DeclineReason.AGE) is minor
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "topic_said"),
+    [
+        ("Can you remind me what I bought last week?", Intent.RETURNS, "past orders"),
+        ("Is my data safe with you?", Intent.FRAUD_REPORT, "privacy policy"),
+    ],
+)
+def test_past_orders_and_how_data_is_kept_are_not_seen_here(
+    message: str, intent: Intent, topic_said: str
+) -> None:
+    from app.services.guard import fallback_reply
+
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, intent)
+    assert facts.decided_intent is Intent.SMALL_TALK
+    assert topic_said in fallback_reply(facts, "s")
+    misused = "someone stole my data and used my account"
+    assert TurnFacts(
+        make_profile(), StorefrontContext(), misused, Intent.FRAUD_REPORT
+    ).decided_intent is (Intent.FRAUD_REPORT)
+
+
+@pytest.mark.parametrize("message", ["et celle-ci ?", "and this one?", "¿y este?", "und das hier?"])
+def test_a_few_words_pointing_at_the_item_in_view_ask_about_it(message: str) -> None:
+    facts = TurnFacts(make_profile(), _one("Krups coffee machine", "399"), message, None)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    assert TurnFacts(make_profile(), StorefrontContext(), message, None).decided_intent is None
+
+
+def test_how_to_verify_read_as_an_order_question_is_answered_for_an_unverified_shopper() -> None:
+    unverified = make_profile(identity_verified=False)
+    camera = _one("GoPro Hero 13", "399")
+    facts = TurnFacts(unverified, camera, "how do I verify?", Intent.ORDER_STATUS)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+    assert "decision" in verify(facts, "Could you share your order number so I can check?").failed

@@ -282,3 +282,21 @@ def test_a_statement_of_what_was_done_is_no_purchase_request() -> None:
         replace(whole, message="I sent the jacket back 3 weeks ago", intent=Intent.PURCHASE_FIT),
     ]
     assert split_requests(whole, parts).further == ()
+
+
+def test_items_asked_about_together_and_which_one_get_the_whole_first() -> None:
+    shopper = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("200"))
+    tv_and_soundbar = StorefrontContext(
+        items=[
+            CartItem(title='Hisense 55" TV', price=Decimal("700")),
+            CartItem(title="JBL soundbar", price=Decimal("300")),
+        ]
+    )
+    message = "would both fit? If not, which one should I get?"
+    facts = TurnFacts(shopper, tv_and_soundbar, message, Intent.PURCHASE_FIT)
+    asked = split_requests(facts, items_compared(facts))
+    assert asked.main.cart.total == Decimal("1000")
+    assert [part.cart.total for part in asked.further] == [Decimal("700"), Decimal("300")]
+    # When the whole fits, there is nothing to choose between.
+    roomy = replace(facts, profile=make_profile(credit_limit=Decimal("2000")))
+    assert items_compared(roomy) == []
