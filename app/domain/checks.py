@@ -65,6 +65,7 @@ from app.domain.intents import (
     asks_hardship,
     asks_if_bot,
     asks_if_charged,
+    asks_if_possible,
     asks_if_verified,
     asks_interest,
     asks_left_after,
@@ -141,6 +142,7 @@ from app.domain.replies import (
     says_no_interest,
     says_no_minimum,
     says_not_known,
+    says_nothing_owed,
     says_paid_monthly,
     says_paying_down,
     says_regions,
@@ -548,6 +550,10 @@ def cart_in_words(
     if kept is not None:
         return context.model_copy(update={"items": list(kept)})
     items = context.items
+    if len(items) == 1 and _ONE_MORE_RE.search(message):
+        # "what if I add another one?" after a $500 blender (approved at $500, live API).
+        more = items[0].model_copy(update={"quantity": items[0].quantity + 1})
+        return context.model_copy(update={"items": [more]})
     if len(items) == 1 and (n := quantity_asked(message)) and n != items[0].quantity:
         more = items[0].model_copy(update={"quantity": n})
         return context.model_copy(update={"items": [more]})
@@ -559,6 +565,14 @@ def cart_in_words(
     return context.model_copy(update={"items": [*items, *added]})
 
 
+# One more of the one item in view, with no noun ("add another one", "one more of those").
+_ONE_MORE_RE = re.compile(
+    r"\b(?:add|adding|get|getting|buy|buying|take|taking|order|ordering|want|need)\s+"
+    r"(?:another|one more|a second|a 2nd)(?:\s+one)?\b"
+    r"(?![^.!?]{0,20}\b(?:months?|instal\w*|plans?|payments?|terms?)\b)|"
+    r"\bone more of (?:it|them|these|those|this|that)\b",
+    re.IGNORECASE,
+)
 # "and the watch?", "what about a tablet?": an item asked about in a few words.
 _ASKS_ABOUT_ITEM_RE = re.compile(
     r"^\W*(?:and|what about|how about|also|plus)\s+(?:the|a|an|my|some)\s+"
@@ -935,6 +949,14 @@ class TurnFacts:
             # "just the camera then" (the classifier abstained): a message that changes
             # the items in view asks about the items it leaves.
             return Intent.PURCHASE_FIT
+        if (
+            intent in (None, Intent.SMALL_TALK)
+            and self.cart.items
+            and asks_if_possible(self.message)
+        ):
+            # "can I?" beside a blender (read as small talk, so the approval went
+            # unchecked, live API): the item in view is asked about.
+            return Intent.PURCHASE_FIT
         if intent is None and self.cart.items and points_at_item(self.message):
             # "et celle-ci ?" with another coffee machine in view (asked to rephrase, live
             # API): the item in view is asked about, in any language.
@@ -1212,6 +1234,8 @@ def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | Non
     asked = asks_owed(facts.message) or why or names_balance(facts.message)
     if owed > 0 and asked and "outstanding_balance" not in subjects:
         return "the shopper asked what they owe, or why, and is not told the balance"
+    if owed <= 0 and asks_owed(facts.message) and not says_nothing_owed(parsed.text):
+        return "the shopper asked what they owe and is not told it is nothing"
     if why and decision.amounts.get("credit_limit") == 0 and not says_limit_review(parsed.text):
         # "why is my limit zero?" answered "your total limit is $0" (live API).
         return "the shopper asked why their limit is zero and is not told it can be reviewed"

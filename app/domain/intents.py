@@ -719,7 +719,17 @@ asks_what_known = Cue(
 acknowledges = Cue(
     r"^\W*(?:k|kk|ok|okay|okey|okie|okey-?dokey|cool|alright|all right|got it|gotcha|great|"
     r"perfect|sounds good|fine|noted|nice|awesome|understood|i see|right|good|lovely|super)"
-    r"(?:\W+(?:then|thanks?|thank you|cheers))?\W*$"
+    r"(?:\W+(?:then|thanks?|thank you|cheers))?\W*$|"
+    # ("👍" after an approval got "I'm glad to know you're interested in Fitbit", live API)
+    r"^[\s!.]*(?:[👍👌🙏✅🙂😊👏💯🆗]\ufe0f?[\s!.]*)+$"
+)
+# Whether it can be done, asked in a few words of the item in view ("can I?", "is that
+# possible?").
+asks_if_possible = Cue(
+    r"^\W*(?:so |and |but |ok |okay )?(?:can|could|may) (?:i|we)(?: do (?:it|that|this))?"
+    r"(?: then| now| please| too)?\W*$|"
+    r"^\W*(?:so |and |but |ok |okay )?(?:is (?:it|that|this) (?:possible|ok|okay|doable)|"
+    r"would (?:it|that) work|does (?:it|that|this) (?:work|fit))(?: then| now| for me)?\W*$"
 )
 # Paying other than monthly asked ("Can I pay weekly instead of monthly?" got "Yes", live
 # API): plans are paid monthly. The group names the frequency asked.
@@ -786,7 +796,8 @@ asks_for_person = Cue(
 # asked for an income; "how do I pay off my balance early?" was answered "instalments are
 # open to you").
 asks_account_servicing = Cue(
-    r"\b(?:lower|decrease|reduce|cut)\b[^.!?]{0,20}\blimit\b|"
+    r"\b(?:lower\w*|decreas\w*|reduc\w*|cut)\b[^.!?]{0,20}\blimit\b|"
+    r"\blimit\b[^.!?]{0,15}\b(?:lowered|decreased|reduced|cut)\b|"
     r"\bhow (?:do|can) i (?:pay (?:off|down|back)|pay (?:my|the) (?:balance|bill)|settle|"
     r"make (?:a )?payments? (?:on|to|towards) my (?:account|balance))\b|"
     r"\bpay\b[^.!?]{0,25}\b(?:off|down)\b[^.!?]{0,15}\bearly\b|"

@@ -67,6 +67,7 @@ from app.domain.replies import (
     says_no_interest,
     says_no_minimum,
     says_not_known,
+    says_nothing_owed,
     says_paid_monthly,
     says_paying_down,
     says_regions,
@@ -589,14 +590,22 @@ def _credit_sentences(turn: Turn) -> list[str]:
     return options
 
 
+NOTHING_OWED = "You don't owe anything right now."
+
+
 def _owed_stated(turn: Turn, reply: str) -> str:
     """Asked what they owe ("What do I owe at the moment?"), a reply that gives only the
     limit and what is left says the balance instead. Rewritten after the draw, so the
     generator's random stream, and every other reference, stay as they were."""
     d = turn.decision
     balance = d.amounts.get("outstanding_balance", Decimal(0))
-    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM or balance <= 0:
+    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
         return reply
+    if balance <= 0:
+        # ("How much do I owe?" with nothing owed got the limit alone, live API.)
+        if not asks_owed(turn.message) or says_nothing_owed(reply):
+            return reply
+        return _after_the_figures(reply, NOTHING_OWED)
     asked = asks_owed(turn.message) or asks_why(turn.message) or names_balance(turn.message)
     # The balance's figure may be the limit's or what is left too (all of the limit owed):
     # then it does not show the balance was said.

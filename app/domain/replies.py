@@ -530,6 +530,12 @@ says_assistant = Cue(
     r"program|machine))\b"
 )
 # What tells a shopper how owed money frees credit: paying the balance down.
+# Nothing owed, said ("You don't owe anything right now.").
+says_nothing_owed = Cue(
+    r"\b(?:don't|do not|doesn't) owe (?:anything|a thing|us anything)\b|\bowe nothing\b|"
+    r"\bnothing (?:owed|outstanding|owing|to pay)\b|\bno (?:outstanding )?balance\b|"
+    r"\b(?:owe|balance (?:is|of)|outstanding(?: balance)? (?:is|of)) [$€£¥]?0(?:[.,]00)?(?![\d.,])"
+)
 says_paying_down = Cue(
     r"\bpay(?:ing|s)?\s+(?:\w+\s+){0,3}?(?:down|off|back)\b|\brepay\w*|"
     r"\b(?:a |each |every )?payment\b[^.!?]{0,40}\bfrees?\b"

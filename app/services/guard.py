@@ -138,6 +138,11 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
     intent = facts.decided_intent
     if intent is Intent.HUMAN_REQUEST and (why := _why_a_person(facts)):
         return f"{why} {rng.choice(_PASSING_ON)}"
+    if intent is Intent.HUMAN_REQUEST and not asks_for_person(facts.message):
+        # Not asked for in so many words, a handoff does not open "Happy to." or "Sure"
+        # ("My card was declined at checkout, why?" got "Happy to. Let me transfer you",
+        # live API).
+        return rng.choice(_PASSING_ON)
     if intent is None:
         decided = raw_stance in (Action.APPROVE, Action.DECLINE)
         if not decided or forbidden_approval(facts) is None:
@@ -153,6 +158,14 @@ _PASSING_ON: tuple[str, ...] = (
     "I'm passing you to a colleague who can take it from here.",
     "I'm connecting you with a member of our team now.",
     "Let me hand you over to a colleague who can help with this.",
+)
+
+
+# A card or payment refused at checkout, which the assistant has no view of.
+_CARD_REFUSED_RE = re.compile(
+    r"\b(?:card|payment|transaction)\b[^.!?]{0,25}\b(?:declined|rejected|refused|failed|"
+    r"did ?n[o']t go through|won'?t go through|not going through|bounced)\b",
+    re.IGNORECASE,
 )
 
 
@@ -173,6 +186,8 @@ def _why_a_person(facts: TurnFacts) -> str | None:
         return "Thanks for the details: limit reviews are done by a colleague."
     if complains(facts.message):
         return "I'm sorry I haven't been more help."
+    if _CARD_REFUSED_RE.search(facts.message):
+        return "I can't see card payments from here."
     if reports_missing_delivery(facts.message):
         return "I'm sorry it hasn't reached you."
     if reports_missing_refund(facts.message):

@@ -3312,3 +3312,33 @@ def test_how_to_verify_read_as_an_order_question_is_answered_for_an_unverified_s
     facts = TurnFacts(unverified, camera, "how do I verify?", Intent.ORDER_STATUS)
     assert facts.decided_intent is Intent.PURCHASE_FIT
     assert "decision" in verify(facts, "Could you share your order number so I can check?").failed
+
+
+def test_asked_what_is_owed_with_nothing_owed_the_reply_says_so() -> None:
+    clear = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("0"))
+    facts = TurnFacts(clear, StorefrontContext(), "How much do I owe?", Intent.CREDIT_INFO)
+    assert "decision" in verify(facts, "Your total limit is $1,000, all of it available.").failed
+    assert verify(facts, "You don't owe anything right now; your limit is $1,000.").passed
+
+
+def test_a_limit_asked_lowered_goes_to_a_person() -> None:
+    facts = TurnFacts(
+        make_profile(), StorefrontContext(), "Can I have my limit lowered to 500?", None
+    )
+    assert replace(facts, intent=Intent.LIMIT_INCREASE).decided_intent is Intent.HUMAN_REQUEST
+
+
+def test_a_bare_can_i_beside_an_item_and_one_more_of_it_are_purchases() -> None:
+    blender = _one("Vitamix E310", "500")
+    asked = TurnFacts(make_profile(), blender, "can I?", Intent.SMALL_TALK)
+    assert asked.decided_intent is Intent.PURCHASE_FIT
+    one_more = TurnFacts(make_profile(), blender, "what if I add another one?", None)
+    assert one_more.cart.items[0].quantity == 2
+    plans = TurnFacts(make_profile(), blender, "can I get another one of those plans?", None)
+    assert plans.cart.items[0].quantity == 1
+
+
+def test_a_thumbs_up_is_an_acknowledgement() -> None:
+    watch = _one("Fitbit Charge 6", "159")
+    facts = TurnFacts(make_profile(), watch, "👍", None)
+    assert facts.decided_intent is Intent.SMALL_TALK

@@ -562,3 +562,16 @@ def test_the_fallback_to_go_ahead_keeps_the_term_picked_before(seed: str) -> Non
     reply = fallback_reply(facts, seed)
     assert "$66.50" in reply and "checkout" in reply and verify(facts, reply).passed, reply
     assert "$133" not in reply, reply
+
+
+@pytest.mark.parametrize("seed", [f"s-{i}" for i in range(6)])
+def test_a_handoff_not_asked_for_does_not_open_as_if_it_had_been(seed: str) -> None:
+    """Seen through the live API: "My card was declined at checkout, why?" got "Happy to.
+    Let me transfer you to a colleague"."""
+    message = "My card was declined at checkout, why?"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.HUMAN_REQUEST)
+    reply = fallback_reply(facts, seed)
+    assert reply.startswith("I can't see card payments from here."), reply
+    vague = TurnFacts(make_profile(), StorefrontContext(), "hmm help", Intent.HUMAN_REQUEST)
+    opening = fallback_reply(vague, seed).split()[0].strip(",.")
+    assert opening not in {"Sure", "Happy", "Of", "Certainly", "No"}, opening
