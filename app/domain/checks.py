@@ -655,6 +655,20 @@ _AUTHORITY_CLAIMED_RE = re.compile(
     re.IGNORECASE,
 )
 _HOW_MUCH_RE = re.compile(r"\bhow much\b", re.IGNORECASE)
+# Anything at all bought on credit ("can I buy anything right now?").
+_ANYTHING_ON_CREDIT_RE = re.compile(
+    r"\b(?:buy|get|spend|purchase|use)\s+(?:anything|any of it)\b(?![^.!?]{0,15}\bfor\b)",
+    re.IGNORECASE,
+)
+# The account's figures as the shopper believes them ("I only owe $50", "I should have $950
+# available").
+_FIGURES_CLAIMED_RE = re.compile(
+    r"\b(?:i|we) (?:only |just |still )?(?:owe|should have|have|had)\s+(?:only |just )?"
+    r"[$€£¥]?\d[\d,.]*"
+    r"(?:\s*(?:available|left|of credit|in credit|owing|outstanding)\b)?"
+    r"(?=[^.!?]*\b(?:owe|owing|available|left|balance|limit|credit)\b)",
+    re.IGNORECASE,
+)
 # A raise asked of something named before ("can I get it raised?").
 _RAISE_IT_RE = re.compile(
     r"\b(?:get|have|make) (?:it|that|this) (?:raised|increased|higher|bigger|bumped(?: up)?|upped|"
@@ -939,9 +953,22 @@ class TurnFacts:
             return Intent.SMALL_TALK
         if acknowledges(self.message):  # "k", "ok then": whatever the encoder made of it
             return Intent.SMALL_TALK
-        if intent is None and names_instalments(self.message):
-            # Instalments asked about in a language the encoder does not read.
+        if intent is None and (names_instalments(self.message) or asks_terms_offered(self.message)):
+            # Instalments asked about in a language the encoder does not read; "what are
+            # the terms?" (the classifier abstained; asked to rephrase, live API).
             return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
+        if (
+            intent in (None, Intent.PURCHASE_FIT, Intent.INSTALMENT_ELIGIBILITY)
+            and not self.cart.items
+            and (
+                _ANYTHING_ON_CREDIT_RE.search(self.message)
+                or _FIGURES_CLAIMED_RE.search(self.message)
+            )
+        ):
+            # "so I can't buy anything on credit right now?" with nothing available, "I only
+            # owe $50 so I should have $950 available right?" (both asked which item, live
+            # API): what can be spent, and what is owed, are the answer.
+            return Intent.CREDIT_INFO
         if intent is None and names_credit_foreign(self.message):
             # After instalments named in those languages: "hoeveel krediet heb ik nog?"
             return Intent.CREDIT_INFO

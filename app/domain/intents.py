@@ -814,6 +814,11 @@ asks_account_servicing = Cue(
     r"what i owe|it all|the rest) (?:off|back)\b(?!\s+(?:over|in|across|within|during|for|"
     r"monthly|by|with|on)\b)|\bpay off (?:my|the) (?:balance|debt)\b|"
     r"\b(?:close|delete|cancel|deactivate)\s+my\s+account\b|"
+    # "can you speed it up?" about an order being processed was asked for an income (live
+    # API).
+    r"\bspeed (?:it|this|that|things|my order|the order|the delivery|my delivery) up\b|"
+    r"\bspeed up (?:my|the) (?:order|delivery|shipping|parcel)\b|\bexpedit\w*\b|"
+    r"\bget (?:it|my order) (?:here |to me )?(?:faster|sooner|quicker)\b|"
     r"\b(?:change|update)\s+my\s+(?:e-?mail|address|phone|password|name|card|bank)\b|"
     # "Can I cancel my order ord-5510?" was told the order is processing (live API).
     r"\b(?:cancel|change|amend|modify)\s+(?:my|the|this|that|an)\s+(?:other\s+|last\s+|"

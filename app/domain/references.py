@@ -756,9 +756,12 @@ def _free_up_explained(turn: Turn, reply: str) -> str:
     d = turn.decision
     if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
         return reply
-    if not asks_free_up(turn.message) or says_paying_down(reply):
-        return reply
     balance = d.amounts.get("outstanding_balance", Decimal(0))
+    spent = d.amounts.get("available_credit", Decimal(0)) <= 0 < balance
+    if not (asks_free_up(turn.message) or spent) or says_paying_down(reply):
+        # (With nothing left to spend, "so I can't buy anything on credit right now?" got
+        # the figures alone, live API: how to have some again is said too.)
+        return reply
     if balance <= 0:
         return reply if says_limit_review(reply) else _after_the_figures(reply, LIMIT_REVIEW)
     line = f"Paying down your balance of {turn.money(balance)} frees up credit as you go."

@@ -54,6 +54,7 @@ from app.domain.checks import (
 from app.domain.intents import (
     asks_account_servicing,
     asks_for_person,
+    asks_hardship,
     complains,
     reports_missing_delivery,
     reports_missing_refund,
@@ -186,6 +187,9 @@ def _why_a_person(facts: TurnFacts) -> str | None:
         return "Thanks for the details: limit reviews are done by a colleague."
     if complains(facts.message):
         return "I'm sorry I haven't been more help."
+    if asks_hardship(facts.message):
+        # ("I lost my job and can't make my payments this month" got a bare handoff.)
+        return "I'm sorry to hear that."
     if _CARD_REFUSED_RE.search(facts.message):
         return "I can't see card payments from here."
     if reports_missing_delivery(facts.message):

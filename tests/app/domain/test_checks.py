@@ -3342,3 +3342,43 @@ def test_a_thumbs_up_is_an_acknowledgement() -> None:
     watch = _one("Fitbit Charge 6", "159")
     facts = TurnFacts(make_profile(), watch, "👍", None)
     assert facts.decided_intent is Intent.SMALL_TALK
+
+
+def test_the_terms_asked_with_nothing_else_are_an_eligibility_question() -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), "what are the terms?", None)
+    assert facts.decided_intent is Intent.INSTALMENT_ELIGIBILITY
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "so I can't buy anything on credit right now?",
+        "I only owe $50 so I should have $950 available right?",
+    ],
+)
+def test_anything_on_credit_and_figures_believed_are_credit_questions(message: str) -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.PURCHASE_FIT)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    asked = TurnFacts(make_profile(), StorefrontContext(), "Can I buy something?", None)
+    assert replace(asked, intent=Intent.PURCHASE_FIT).decided_intent is Intent.PURCHASE_FIT
+
+
+def test_an_order_asked_to_be_sped_up_goes_to_a_person() -> None:
+    order = StorefrontContext(order_id="J-1180", order_status="processing")
+    facts = TurnFacts(make_profile(), order, "can you speed it up?", Intent.LIMIT_INCREASE)
+    assert facts.decided_intent is Intent.HUMAN_REQUEST
+
+
+def test_with_nothing_left_to_spend_a_credit_answer_says_how_to_free_some() -> None:
+    import random
+
+    from app.domain.references import Turn, reference_replies
+
+    spent = make_profile(credit_limit=Decimal("1500"), outstanding_balance=Decimal("1500"))
+    message = "so I can't buy anything on credit right now?"
+    facts = TurnFacts(spent, StorefrontContext(), message, Intent.CREDIT_INFO)
+    assert facts.decision is not None
+    turn = Turn(Intent.CREDIT_INFO, spent, StorefrontContext(), facts.decision, (), message)
+    for seed in range(6):
+        reply = reference_replies(turn, random.Random(seed), k=1)[0]
+        assert "Paying down your balance of $1,500" in reply, reply

@@ -575,3 +575,11 @@ def test_a_handoff_not_asked_for_does_not_open_as_if_it_had_been(seed: str) -> N
     vague = TurnFacts(make_profile(), StorefrontContext(), "hmm help", Intent.HUMAN_REQUEST)
     opening = fallback_reply(vague, seed).split()[0].strip(",.")
     assert opening not in {"Sure", "Happy", "Of", "Certainly", "No"}, opening
+
+
+def test_a_handoff_for_hardship_says_sorry_once_and_names_a_colleague_once() -> None:
+    message = "I lost my job and can't make my payments this month"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.HUMAN_REQUEST)
+    reply = fallback_reply(facts, "s")
+    assert reply.startswith("I'm sorry to hear that."), reply
+    assert reply.count("colleague") <= 1, reply

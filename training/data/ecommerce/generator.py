@@ -33,7 +33,8 @@ GENERATOR_VERSION = "9"  # 3: references in the prompt's words; 4: over-credit e
 # balance asked by name ("my credit limit and balance") is answered with what is owed, and
 # "when will my order arrive?" with a status that gives no date says the date is not known,
 # and a question back that says "Then I can ..." or "check" has no "Then I can check." after it;
-# 9: "what do I owe?" with nothing owed says so ("You don't owe anything right now.")
+# 9: "what do I owe?" with nothing owed says so ("You don't owe anything right now."), and
+# a credit answer with nothing left to spend says paying down the balance frees credit
 # Share of train conversations drawn from the hard categories (with train-side phrasings
 # for the attacks), so the policy meets boundary amounts and injections before the hard split.
 TRAIN_HARD_SHARE = 0.12
