@@ -73,6 +73,7 @@ from app.domain.intents import (
     asks_minimum,
     asks_other_frequency,
     asks_owed,
+    asks_payment_amount,
     asks_price,
     asks_refund_timing,
     asks_shortfall,
@@ -440,6 +441,14 @@ _REMOVES_RE = re.compile(
     re.IGNORECASE,
 )
 # A choice, not a question about one item ("ok just the TV then", "only the lens please").
+# One of the items in view chosen by its price ("the cheaper one", "the most expensive").
+_BY_PRICE_RE = re.compile(
+    r"\bthe (?:(?P<cheap>cheaper|cheapest|less expensive|least expensive|lower[- ]priced)|"
+    r"more expensive|most expensive|pricier|priciest|dearer)(?: one| item| of (?:the two|them|"
+    r"these|those))?\b",
+    re.IGNORECASE,
+)
+_ONLY_RE = re.compile(r"\b(?:just|only)\b", re.IGNORECASE)
 _CHOOSES_RE = re.compile(
     r"\bthen\b|\bplease\b|\bi'?ll (?:take|go with|get|have)\b|\blet'?s\b|"
     r"^\W*(?:ok(?:ay)?|fine|alright|right|sure|yes)\b",
@@ -512,6 +521,12 @@ def items_left_out(
     case?" next was priced without the case (live API)."""
     if len(items) < 2:
         return None
+    by_price = _BY_PRICE_RE.search(message)
+    if by_price and (not for_good or _CHOOSES_RE.search(message) or _ONLY_RE.search(message)):
+        # "can I just buy the cheaper one?" with a camera and a lens in view was declined
+        # for both together (live API).
+        pick = min if by_price.group("cheap") else max
+        return (pick(items, key=lambda item: item.price * item.quantity),)
     if not for_good:
         readings = [(_PAID_APART_RE, False), (_LEAVES_OUT_RE, False), (_KEEPS_ONLY_RE, True)]
     elif _CHOOSES_RE.search(message):  # "ok just the TV then": the cart from here on
@@ -844,8 +859,10 @@ class TurnFacts:
             # unless the rules decline the review outright.
             review = decide(self.profile, self.cart, intent)
             return Intent.HUMAN_REQUEST if review.action is Action.ASK_INFO else intent
-        about_a_plan = asks_total_paid(self.message) or (
-            intent is not Intent.CREDIT_INFO and asks_interest(self.message)
+        about_a_plan = (
+            asks_total_paid(self.message)
+            or asks_payment_amount(self.message)
+            or (intent is not Intent.CREDIT_INFO and asks_interest(self.message))
         )
         if (
             intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK)
@@ -2436,6 +2453,8 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
         return Score(0.0, "a sentence is repeated")
     if _echoed_opening(text):
         return Score(0.0, "a sentence echoes the one before")
+    if _SPEAKS_AS_SHOPPER_RE.search(text):
+        return Score(0.0, "the assistant speaks as the shopper")
     if _DANGLING_PURPOSE_RE.search(text):
         return Score(0.0, "a purpose clause that follows from nothing")
     if truncated:
@@ -2443,6 +2462,12 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
     return Score(1.0, "well-formed")
 
 
+# "If you send me the item I'd like it from, I'll look it up." (live API): the assistant
+# asking in the shopper's words.
+_SPEAKS_AS_SHOPPER_RE = re.compile(
+    r"\b(?:item|product|one) I'd like\b|\bI'd like it from\b|\bI'd like to (?:buy|pay|order)\b",
+    re.IGNORECASE,
+)
 # "so I can check" is said after asking for something ("Could you share your order number
 # so I can check?"); after a statement it is a garble ("Order E-4410 is currently in
 # transit, so I can see it.", "Today is Friday, so I can check.", live API).

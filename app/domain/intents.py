@@ -620,6 +620,13 @@ points_at_item = Cue(
     r"deze|dit|die|dat|este aqui|esta aqui|essa|esse)(?: one| ones| here| hier| aqui| là)?"
     r"\s*(?:instead|plutôt|en cambio|stattdessen|invece|dan)?\W*$"
 )
+# One payment of a plan asked about ("how much is the first payment?" with a soundbar in
+# view got the credit figures, live API).
+asks_payment_amount = Cue(
+    r"\b(?:first|each|every|single|monthly|initial)\s+(?:monthly\s+)?(?:payment|instal\w*)\b|"
+    r"\bhow much (?:a|per|each|every) month\b",
+    request_only=True,
+)
 # The items in view asked about together ("would both fit? If not, which one should I
 # get?" was told each fits alone, and not that both together do not, live API).
 asks_together = Cue(
@@ -893,7 +900,10 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
     "payment": Cue(
         r"\bpay (?:for (?:it|them|this|that|these) )?(?:normally|in full|outright|all at once|"
         r"the (?:full|whole) (?:price|amount)|full price|the normal way|the usual way|straight)\b|"
-        r"\b(?:regular|normal|one-off|single) payment\b|\bwithout (?:a plan|splitting)\b",
+        r"\b(?:regular|normal|one-off|single) payment\b|\bwithout (?:a plan|splitting)\b|"
+        # "Can I pay in bitcoin?" got the decline of the watch in view alone (live API).
+        r"\bpay (?:in|using) (?:bitcoin|btc|crypto\w*|cash|cheques?|gift ?cards?)\b|"
+        r"\b(?:bitcoin|btc|crypto(?:currency|currencies)?|ethereum)\b",
         request_only=True,
     ),
     # "Can you remind me what I bought last week?" got the return steps (live API).
@@ -1066,7 +1076,8 @@ asks_unknown_fact = Cue(
     # "if I return something I bought on instalments, does my credit go back up?" got
     # "which item?"; "what happens to my payments?" beside a return (live API).
     r"\bif (?:i|we) (?:return|send back|cancel)\b[^.!?]{0,60}\b(?:credit|limit|balance|"
-    r"payments?|plan)\b|\bwhat happens to (?:my|the) (?:payments?|plan|instal\w*|credit)\b|"
+    r"payments?|plan|instal\w*)\b|"
+    r"\bwhat happens to (?:my|the) (?:payments?|plan|instal\w*|credit)\b|"
     # "how many purchases can I have on instalments?" got the terms; "Can I have two
     # instalment plans running at the same time?" an approval (live API).
     r"\bhow many (?:purchases|plans|orders|items|things)\b[^.!?]{0,30}\b(?:instal\w*|plans?|"

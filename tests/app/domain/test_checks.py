@@ -3382,3 +3382,48 @@ def test_with_nothing_left_to_spend_a_credit_answer_says_how_to_free_some() -> N
     for seed in range(6):
         reply = reference_replies(turn, random.Random(seed), k=1)[0]
         assert "Paying down your balance of $1,500" in reply, reply
+
+
+def test_the_cheaper_one_chosen_is_the_cart() -> None:
+    kit = StorefrontContext(
+        items=[
+            CartItem(title="Sony A7C II camera", price=Decimal("900")),
+            CartItem(title="Sony 50mm lens", price=Decimal("300")),
+        ]
+    )
+    from app.domain.checks import carried_cart
+
+    facts = TurnFacts(make_profile(), kit, "can I just buy the cheaper one?", Intent.PURCHASE_FIT)
+    assert [i.title for i in facts.cart.items] == ["Sony 50mm lens"]
+    assert [i.title for i in carried_cart(kit, "can I just buy the cheaper one?").items] == [
+        "Sony 50mm lens"
+    ]
+    dearer = TurnFacts(make_profile(), kit, "and the more expensive one?", Intent.PURCHASE_FIT)
+    assert [i.title for i in dearer.cart.items] == ["Sony A7C II camera"]
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "decided"),
+    [
+        ("Can I pay in bitcoin?", Intent.PURCHASE_FIT, Intent.SMALL_TALK),
+        ("how much is the first payment?", Intent.CREDIT_INFO, Intent.PURCHASE_FIT),
+        (
+            "What if I return it after paying 2 instalments?",
+            Intent.PURCHASE_FIT,
+            Intent.CREDIT_INFO,
+        ),
+    ],
+)
+def test_another_way_to_pay_one_payment_and_a_return_mid_plan_are_read(
+    message: str, intent: Intent, decided: Intent
+) -> None:
+    soundbar = _one("Bose Smart Soundbar", "600")
+    assert TurnFacts(make_profile(), soundbar, message, intent).decided_intent is decided
+
+
+def test_the_assistant_asking_in_the_shoppers_words_is_a_garble() -> None:
+    from app.domain.checks import check_degenerate
+
+    garbled = "Which item do you mean? If you send me the item I'd like it from, I'll look."
+    assert not check_degenerate(garbled).passed
+    assert check_degenerate("Which item would you like? Send it and I'll look.").passed
