@@ -80,6 +80,7 @@ from app.domain.intents import (
     asks_someone_elses,
     asks_terms_offered,
     asks_to_spend_on,
+    asks_together,
     asks_total_paid,
     asks_unknown_fact,
     asks_upfront,
@@ -417,13 +418,20 @@ def items_swapped_in(message: str) -> tuple[CartItem, ...]:
     )
 
 
+# Up to three words naming an item, or two such joined ("the case and the screen
+# protector": only the case was taken out, live API).
+_ITEM_WORDS = r"(?!(?:and|plus)\b)[\w'-]+(?:\s+(?!(?:and|plus)\b)[\w'-]+){0,2}"
+_ITEMS_NAMED = (
+    _ITEM_WORDS + r"(?:\s+(?:and|&|plus)\s+(?:the\s+|a\s+|an\s+|my\s+)?" + _ITEM_WORDS + ")?"
+)
+
 # "what if I skip the helmet?", "without the case", "just the bike": items in view the
 # shopper leaves out, or keeps alone. Read on the items' own words, latest head noun first.
 _LEAVES_OUT_RE = re.compile(
     r"\b(?:without|skip|skipping|skipped|remove|removing|drop|dropping|minus|except|"
     r"leave out|leaving out|take out|taking out|no|not the|don't want|do not want|"
     r"forget(?: about)?)\s+"
-    r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
+    r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>" + _ITEMS_NAMED + ")",
     re.IGNORECASE,
 )
 # An item paid for apart from the plan ("Can I put the phone on instalments and pay the
@@ -437,7 +445,7 @@ _PAID_APART_RE = re.compile(
 _REMOVES_RE = re.compile(
     r"\b(?:remove|removing|drop|dropping|delete|take out|taking out|leave out|leaving out|"
     r"don't want|do not want|forget(?: about)?)\s+"
-    r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
+    r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>" + _ITEMS_NAMED + ")",
     re.IGNORECASE,
 )
 # A choice, not a question about one item ("ok just the TV then", "only the lens please").
@@ -1614,6 +1622,11 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     ):
         # "how long does the refund take?" got the return steps again (live API).
         return Score(0.0, "informs, but the shopper asked about the refund and is not told")
+    if gold is Action.APPROVE and _PAID_NOW_RE.search(parsed.text):
+        # "you could pay $15 at checkout" (live API): a plan takes nothing up front.
+        return Score(0.0, "approves with a sum paid now, which a plan does not take")
+    if gold is Action.APPROVE and _part_of_all_approved(facts, parsed.text):
+        return Score(0.0, "approves one item of several asked about together")
     if gold is Action.APPROVE and _added_item_left_out(facts, parsed.text):
         return Score(0.0, "approves the items in view, not the cart with the item added")
     if gold is Action.APPROVE and (left := _item_asked_with_left_out(facts, parsed.text)):
@@ -1627,6 +1640,25 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     ):
         return Score(0.0, f"approves, but names the {left}, which is no longer asked about")
     return Score(1.0, f"stance {parsed.stance.value} = gold")
+
+
+# A sum said to be paid now ("you could pay $15 at checkout").
+_PAID_NOW_RE = re.compile(
+    r"\bpay\s+[$€£¥]\s?\d[\d,.]*\s+(?:at checkout|up ?front|today|now|first|straight away)\b|"
+    r"[$€£¥]\s?\d[\d,.]*\s+(?:up ?front|due today|due now|down)\b",
+    re.IGNORECASE,
+)
+_WHOLE_CART_RE = re.compile(r"\b(?:cart|all|both|everything|them|together|total)\b", re.I)
+
+
+def _part_of_all_approved(facts: TurnFacts, text: str) -> bool:
+    """Whether an approval of items asked about together ("can I get all three?") names
+    some of them alone ("Yes, you can buy the Pixel case", live API)."""
+    items = facts.cart.items
+    if len(items) < 2 or not asks_together(facts.message) or _WHOLE_CART_RE.search(text):
+        return False
+    named = items_meant(text, items)
+    return 0 < len(named) < len(items)
 
 
 def _small_talk_unanswered(facts: TurnFacts, parsed: ParsedReply) -> str | None:
@@ -2370,7 +2402,23 @@ def _claim_holds(claim: Claim, facts: TurnFacts) -> bool:
     return True
 
 
+# Something done to the account or an order that only a person can do here ("Sure. I can
+# start a new account from yourself." to a name change, live API): promised, the shopper
+# waits for it.
+_PROMISES_ACTION_RE = re.compile(
+    r"\bI(?:'ll| will| can| could| have|'ve|'m going to| am going to)\s+(?:go ahead and\s+|now\s+)?"
+    r"(?:start|open|create|set up|change|update|cancel|close|refund|issue|process|place|"
+    r"raise|increase|lower|reduce|remove|delete|reset|unlock|unsuspend|reactivate|waive|"
+    r"extend|edit|rename)(?:e?d)?\b(?![^.!?]{0,30}\breview)"
+    r"(?=[^.!?]{0,40}\b(?:account|order|refund|name|e-?mail|address|password|limit|plan|"
+    r"payment|fee|card)s?\b)",
+    re.IGNORECASE,
+)
+
+
 def check_state(facts: TurnFacts, parsed: ParsedReply) -> Score:
+    if _PROMISES_ACTION_RE.search(parsed.text):
+        return Score(0.0, "promises to change the account or an order, which only a person can")
     claims = parsed.claims
     if not claims:
         return Score(1.0, "no claims about the user")
@@ -2453,6 +2501,8 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
         return Score(0.0, "a sentence is repeated")
     if _echoed_opening(text):
         return Score(0.0, "a sentence echoes the one before")
+    if _AMOUNT_RUN_RE.search(text):
+        return Score(0.0, "amounts run together with nothing to say what each is")
     if _SPEAKS_AS_SHOPPER_RE.search(text):
         return Score(0.0, "the assistant speaks as the shopper")
     if _DANGLING_PURPOSE_RE.search(text):
@@ -2462,6 +2512,9 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
     return Score(1.0, "well-formed")
 
 
+# "you can buy the ¥59,800 ¥300,000 ¥59,800 ¥19,933 a month" (live API): two amounts with
+# only a space between say nothing of what either is.
+_AMOUNT_RUN_RE = re.compile(r"[$€£¥]\s?\d(?:[\d,.]*\d)?\s+[$€£¥]\s?\d")
 # "If you send me the item I'd like it from, I'll look it up." (live API): the assistant
 # asking in the shopper's words.
 _SPEAKS_AS_SHOPPER_RE = re.compile(

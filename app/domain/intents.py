@@ -827,6 +827,11 @@ asks_account_servicing = Cue(
     r"\bspeed up (?:my|the) (?:order|delivery|shipping|parcel)\b|\bexpedit\w*\b|"
     r"\bget (?:it|my order) (?:here |to me )?(?:faster|sooner|quicker)\b|"
     r"\b(?:change|update)\s+my\s+(?:e-?mail|address|phone|password|name|card|bank)\b|"
+    # "I need to change the name on my account, I got married" got "I can start a new
+    # account from yourself" (live API).
+    r"\b(?:change|update|correct|fix)\s+(?:the|my)\s+(?:e-?mail|address|phone(?: number)?|"
+    r"password|name|surname|last name|card|bank details)\s+(?:on|of|for|in)\s+(?:my|the)\s+"
+    r"account\b|"
     # "Can I cancel my order ord-5510?" was told the order is processing (live API).
     r"\b(?:cancel|change|amend|modify)\s+(?:my|the|this|that|an)\s+(?:other\s+|last\s+|"
     r"latest\s+|second\s+|new\s+)?order\b|"
@@ -885,7 +890,10 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"batteries|warranty|charger|case|cable)\b|\bwarranty\b|\bguarantee\b|\bdimensions?\b|"
         r"\bspecs?\b|\bspecifications?\b|\bhow (?:big|heavy|tall|wide)\b|"
         r"\b(?:come|available) in (?:other |different |more )?(?:colou?rs?|sizes?)\b|"
-        r"\bwhat (?:size|sizes|colou?rs?) (?:does|do|is|are)\b|\bwaterproof\b",
+        r"\bwhat (?:size|sizes|colou?rs?) (?:does|do|is|are)\b|\bwaterproof\b|"
+        # "Is this phone compatible with Verizon?" got "Yes, the Google Pixel 9a fits" (live
+        # API), a yes to another question.
+        r"\bcompatib\w*\b|\b(?:does|will) (?:it|this|that) work with\b",
         request_only=True,
     ),
     # "Could you explain why the price went up?" got "$249 is within your available
@@ -1117,7 +1125,9 @@ asks_terms_offered = Cue(
     r"\bover how many\b|\b(?:what|which) (?:terms|plans|plan lengths|options)\b|"
     r"\bhow long can i\b|\bwhat (?:is|are) the (?:terms|plan lengths|options)\b|"
     # "for how long?" after an approval got one payment again (live API).
-    r"^\W*(?:and |but |ok,? )?(?:for )?how long\W*(?:for|then)?\W*$)",
+    r"^\W*(?:and |but |ok,? )?(?:for )?how long\W*(?:for|then)?\W*$|"
+    # "分割払いの回数は？" (how many instalments?) got a run of amounts (live API).
+    r"回数|何回|何ヶ月|何か月)",
     request_only=True,
 )
 # Asking to pause, skip or defer payments, or saying they cannot pay ("I lost my job, can

@@ -3427,3 +3427,54 @@ def test_the_assistant_asking_in_the_shoppers_words_is_a_garble() -> None:
     garbled = "Which item do you mean? If you send me the item I'd like it from, I'll look."
     assert not check_degenerate(garbled).passed
     assert check_degenerate("Which item would you like? Send it and I'll look.").passed
+
+
+def test_a_promise_to_change_the_account_fails_and_a_name_change_goes_to_a_person() -> None:
+    message = "I need to change the name on my account, I got married"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, None)
+    assert "state" in verify(facts, "Sure. I can start a new account from yourself.").failed
+    assert replace(facts, intent=Intent.SMALL_TALK).decided_intent is Intent.HUMAN_REQUEST
+    review = TurnFacts(make_profile(), StorefrontContext(), "raise my limit", Intent.LIMIT_INCREASE)
+    assert "state" not in verify(review, "I can start a limit review for you: your income?").failed
+
+
+def test_amounts_run_together_are_a_garble() -> None:
+    from app.domain.checks import check_degenerate
+
+    assert not check_degenerate("Yes, you can buy the ¥59,800 ¥300,000 ¥19,933 a month.").passed
+    assert check_degenerate("It's ¥59,800 and you have ¥300,000 available.").passed
+
+
+def test_compatibility_is_a_product_detail_not_seen_here() -> None:
+    phone = _one("Google Pixel 9a", "499")
+    message = "Is this phone compatible with Verizon?"
+    facts = TurnFacts(make_profile(), phone, message, Intent.PURCHASE_FIT)
+    assert facts.decided_intent is Intent.SMALL_TALK
+
+
+def test_two_items_taken_out_in_one_breath_both_leave_the_cart() -> None:
+    from app.domain.checks import carried_cart
+
+    cart = StorefrontContext(
+        items=[
+            CartItem(title="Pixel 9 phone", price=Decimal("700")),
+            CartItem(title="Pixel case", price=Decimal("29")),
+            CartItem(title="Screen protector", price=Decimal("15")),
+        ]
+    )
+    left = carried_cart(cart, "ok remove the case and the screen protector")
+    assert [i.title for i in left.items] == ["Pixel 9 phone"]
+
+
+def test_all_asked_about_together_an_approval_of_one_or_with_a_sum_paid_now_fails() -> None:
+    cart = StorefrontContext(
+        items=[
+            CartItem(title="Pixel 9 phone", price=Decimal("700")),
+            CartItem(title="Pixel case", price=Decimal("29")),
+        ]
+    )
+    facts = TurnFacts(make_profile(), cart, "can I get both?", Intent.PURCHASE_FIT)
+    assert "decision" in verify(facts, "Yes, you can buy the Pixel case on instalments.").failed
+    paid_now = "Yes, your cart fits. You could pay $29 at checkout and $350 a month over 2 months."
+    assert "decision" in verify(facts, paid_now).failed
+    assert verify(facts, "Yes, your cart fits: $729 comes to $243 a month over 3 months.").passed
