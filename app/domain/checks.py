@@ -73,6 +73,7 @@ from app.domain.intents import (
     asks_minimum,
     asks_other_frequency,
     asks_owed,
+    asks_own_tier,
     asks_payment_amount,
     asks_price,
     asks_refund_timing,
@@ -793,6 +794,20 @@ class TurnFacts:
             # "Is the Pixel in stock?" (told whether it fits the credit), "do you ship to
             # canada?" (a question back, live API): what the assistant cannot see, said.
             return Intent.SMALL_TALK
+        if asks_own_tier(self.message) and intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK):
+            # ("what membership tier am I?" got "Which payment method is it?", live API)
+            return Intent.CREDIT_INFO
+        if (
+            intent in (None, Intent.PURCHASE_FIT, Intent.INSTALMENT_ELIGIBILITY)
+            and not self.cart.items
+            and self.profile.available_credit <= 0
+            and not eligibility_failures(self.profile)
+            and asks_way_forward(self.message)
+            and _AGAIN_RE.search(self.message)
+        ):
+            # "When can I buy on instalments again?" with all of the limit in use (asked
+            # which item, live API): what is available, and that paying down frees it.
+            return Intent.CREDIT_INFO
         if asks_account_ok(self.message) and intent in (
             None,
             Intent.CREDIT_INFO,
@@ -1362,11 +1377,17 @@ _PROMISED_ACTION_RE = re.compile(
     r"refund(?:ed)?|process(?:ed)?|issu(?:e|ed)|"
     r"ship(?:ped)?|book(?:ed)?|schedul(?:e|ed)|credit(?:ed)?|waiv(?:e|ed)|chang(?:e|ed)|"
     r"updat(?:e|ed)|rais(?:e|ed)|increas(?:e|ed)|lower(?:ed)?|approv(?:e|ed)|start(?:ed)? "
-    r"(?:a|the|your) return|arrang(?:e|ed) (?:a|the|your) (?:return|refund|pickup|collection))\b",
+    r"(?:a|the|your) return|arrang(?:e|ed) (?:a|the|your) (?:return|refund|pickup|collection))\b|"
+    # ("Sure. I can start a new account from yourself." to a name change, live API)
+    r"\bI (?:can|could)\s+(?:start|open|create|set up|change|update|cancel|close|reset|unlock|"
+    r"reactivate|rename|delete)\b(?![^.!?]{0,30}\breview)"
+    r"(?=[^.!?]{0,40}\b(?:account|order|name|e-?mail|address|password|card)s?\b)",
     re.IGNORECASE,
 )
 
 
+_FIGURE_RE = re.compile(r"\d")
+_AGAIN_RE = re.compile(r"\bagain\b", re.IGNORECASE)
 _CAN_USE_CREDIT_RE = re.compile(
     r"\byou can (?:still |now )?use (?:your|the|some of your) (?:credit|limit|available)",
     re.IGNORECASE,
@@ -1429,6 +1450,13 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
             return Score(0.0, "intent unknown: approves, but nothing was asked about credit")
         if parsed.stance is Action.DECLINE and (false := untrue_decline(facts, parsed.text)):
             return Score(0.0, f"intent unknown: declines for {false}, which the facts deny")
+        asks_back = parsed.text.rstrip().endswith("?") and not _FIGURE_RE.search(parsed.text)
+        if parsed.stance is Action.INFORM and not asks_back:
+            # Nothing can check a statement made to a request the rules cannot place ("Sure.
+            # I can start a new account from yourself." to a name change, "You can start a
+            # new payment from your account holder ID" to "How do I get to gold tier?", live
+            # API): only a question back, with no figure in it, is sent.
+            return Score(0.0, "intent unknown: states what nothing can check")
         return Score(1.0, "intent unknown: no forbidden approval, no false decline reason")
     gold = decision.action
     if missing := _asked_payment_missing(facts, parsed):
@@ -2402,23 +2430,7 @@ def _claim_holds(claim: Claim, facts: TurnFacts) -> bool:
     return True
 
 
-# Something done to the account or an order that only a person can do here ("Sure. I can
-# start a new account from yourself." to a name change, live API): promised, the shopper
-# waits for it.
-_PROMISES_ACTION_RE = re.compile(
-    r"\bI(?:'ll| will| can| could| have|'ve|'m going to| am going to)\s+(?:go ahead and\s+|now\s+)?"
-    r"(?:start|open|create|set up|change|update|cancel|close|refund|issue|process|place|"
-    r"raise|increase|lower|reduce|remove|delete|reset|unlock|unsuspend|reactivate|waive|"
-    r"extend|edit|rename)(?:e?d)?\b(?![^.!?]{0,30}\breview)"
-    r"(?=[^.!?]{0,40}\b(?:account|order|refund|name|e-?mail|address|password|limit|plan|"
-    r"payment|fee|card)s?\b)",
-    re.IGNORECASE,
-)
-
-
 def check_state(facts: TurnFacts, parsed: ParsedReply) -> Score:
-    if _PROMISES_ACTION_RE.search(parsed.text):
-        return Score(0.0, "promises to change the account or an order, which only a person can")
     claims = parsed.claims
     if not claims:
         return Score(1.0, "no claims about the user")

@@ -504,7 +504,8 @@ asks_way_forward = Cue(
     r"sorted)|get (?:instalments|credit|it|my account) back|become eligible|qualify|"
     r"(?:get )?verif\w*)\b|\bback (?:in|into|to) good standing\b|"
     # "when can i use instalments again?" (late account) got the decline alone (live API).
-    r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to)\b[^.!?]{0,30}\bagain\b|"
+    r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to|buy|shop|spend|"
+    r"pay)\b[^.!?]{0,30}\bagain\b|"
     r"\bwhen (?:can|could|will) i (?:start|begin)\b|"
     # "Can I still buy the vacuum ... if I pay my overdue bill today?" (late account).
     r"\bif (?:i|we) (?:pay|settle|clear|sort)\b[^.!?]{0,30}\b(?:overdue|late|bill|balance|"
@@ -656,6 +657,16 @@ reports_missing_refund = Cue(
 )
 # Whether the account is in order, asked ("just checking if my account is ok and what my
 # limit is", a suspended account, got the figures alone, live API).
+# The shopper's own membership tier asked ("what membership tier am I?" got "Which payment
+# method is it?", live API).
+asks_own_tier = Cue(
+    r"\b(?:what|which)\s+(?:membership\s+)?(?:tier|level|membership)\b[^.!?]{0,25}\b(?:am i|i'?m|"
+    r"do i have|have i got|is mine|is my account|my account)\b|"
+    r"\bmy (?:membership )?(?:tier|level)\b"
+    r"(?![^.!?]{0,20}\b(?:up|upgrade\w*|higher|change\w*)\b)|\bam i (?:a )?(?:standard|silver|gold|"
+    r"platinum)(?: member)?\b",
+    request_only=True,
+)
 asks_account_ok = Cue(
     r"\bmy account\b[^.!?]{0,12}\b(?:ok|okay|alright|all right|fine|in good standing|"
     r"in order|good)\b|\baccount status\b|\bstatus of my account\b|"
@@ -912,6 +923,14 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         # "Can I pay in bitcoin?" got the decline of the watch in view alone (live API).
         r"\bpay (?:in|using) (?:bitcoin|btc|crypto\w*|cash|cheques?|gift ?cards?)\b|"
         r"\b(?:bitcoin|btc|crypto(?:currency|currencies)?|ethereum)\b",
+        request_only=True,
+    ),
+    # "How do I get to gold tier?" got "start a new payment from your account holder ID".
+    "tier": Cue(
+        r"\b(?:get|reach|become|move up|upgrade|go up|qualify for)\s+(?:to\s+|my\s+)?(?:a\s+)?"
+        r"(?:the\s+)?(?:standard|silver|gold|platinum|higher|next|better)\s*(?:tier|level|"
+        r"member\w*|status)?\b(?=[^.!?]*\b(?:tier|level|member\w*|status|silver|gold|platinum)\b)|"
+        r"\bhow (?:are|do) (?:tiers|membership tiers|levels) (?:work|decided|given|assigned)\b",
         request_only=True,
     ),
     # "Can you remind me what I bought last week?" got the return steps (live API).

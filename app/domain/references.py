@@ -38,6 +38,7 @@ from app.domain.intents import (
     asks_minimum,
     asks_other_frequency,
     asks_owed,
+    asks_own_tier,
     asks_price,
     asks_refund_timing,
     asks_shortfall,
@@ -838,6 +839,18 @@ def _standing_stated(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, STANDING_SAID[turn.profile.account_standing])
 
 
+def _tier_stated(turn: Turn, reply: str) -> str:
+    """Asked their membership tier, a reply about the credit names it and its terms."""
+    d = turn.decision
+    if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
+        return reply
+    tier = turn.profile.membership_tier.value
+    if not asks_own_tier(turn.message) or tier in reply.lower():
+        return reply
+    terms = terms_phrase(TERMS_BY_TIER[turn.profile.membership_tier])
+    return _after_the_figures(reply, f"You're a {tier} member, with plans over {terms} months.")
+
+
 def _verification_stated(turn: Turn, reply: str) -> str:
     """Asked whether they are verified, a reply says so (an unverified shopper's decline
     already says verification is needed)."""
@@ -1102,6 +1115,7 @@ _NOT_SEEN: dict[str, str] = {
     "current price.",
     "payment": "I can't see the other ways to pay from here; checkout shows the options for "
     "your order.",
+    "tier": "I can't see how membership tiers are given from here.",
     "history": "I can't see your past orders from here; your Orders page lists them.",
     "privacy": "I can't see how the shop keeps data from here; its privacy policy explains it.",
     "other": "That isn't something I can see from here.",
@@ -1170,6 +1184,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _minimum_stated,
         _checkout_stated,
         _standing_stated,
+        _tier_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

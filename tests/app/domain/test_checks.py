@@ -3432,10 +3432,10 @@ def test_the_assistant_asking_in_the_shoppers_words_is_a_garble() -> None:
 def test_a_promise_to_change_the_account_fails_and_a_name_change_goes_to_a_person() -> None:
     message = "I need to change the name on my account, I got married"
     facts = TurnFacts(make_profile(), StorefrontContext(), message, None)
-    assert "state" in verify(facts, "Sure. I can start a new account from yourself.").failed
+    assert "decision" in verify(facts, "Sure. I can start a new account from yourself.").failed
     assert replace(facts, intent=Intent.SMALL_TALK).decided_intent is Intent.HUMAN_REQUEST
     review = TurnFacts(make_profile(), StorefrontContext(), "raise my limit", Intent.LIMIT_INCREASE)
-    assert "state" not in verify(review, "I can start a limit review for you: your income?").failed
+    assert verify(review, "I can start a limit review for you: your income?").passed
 
 
 def test_amounts_run_together_are_a_garble() -> None:
@@ -3478,3 +3478,35 @@ def test_all_asked_about_together_an_approval_of_one_or_with_a_sum_paid_now_fail
     paid_now = "Yes, your cart fits. You could pay $29 at checkout and $350 a month over 2 months."
     assert "decision" in verify(facts, paid_now).failed
     assert verify(facts, "Yes, your cart fits: $729 comes to $243 a month over 3 months.").passed
+
+
+def test_the_own_tier_asked_is_told_and_how_tiers_are_given_is_not_seen_here() -> None:
+    import random
+
+    from app.domain.references import Turn, reference_replies
+
+    silver = make_profile(membership_tier=MembershipTier.SILVER)
+    facts = TurnFacts(silver, StorefrontContext(), "what membership tier am I?", None)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    assert facts.decision is not None
+    turn = Turn(Intent.CREDIT_INFO, silver, StorefrontContext(), facts.decision, (), facts.message)
+    for seed in range(4):
+        assert "silver member" in reference_replies(turn, random.Random(seed), k=1)[0]
+    how = TurnFacts(silver, StorefrontContext(), "How do I get to gold tier?", None)
+    assert how.decided_intent is Intent.SMALL_TALK
+
+
+def test_buying_again_with_the_whole_limit_in_use_is_a_credit_question() -> None:
+    spent = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("1000"))
+    message = "When can I buy on instalments again?"
+    facts = TurnFacts(spent, StorefrontContext(), message, Intent.PURCHASE_FIT)
+    assert facts.decided_intent is Intent.CREDIT_INFO
+
+
+def test_with_the_request_unknown_only_a_question_back_is_sent() -> None:
+    facts = TurnFacts(make_profile(), StorefrontContext(), "zzz qqq", None)
+    assert facts.decided_intent is None
+    garble = "Happy to help. You can start a new payment from your account holder ID."
+    assert "decision" in verify(facts, garble).failed
+    assert verify(facts, "Could you tell me a bit more about what you need?").passed
+    assert "decision" in verify(facts, "Could you pay $20 a month?").failed

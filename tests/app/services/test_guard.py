@@ -128,7 +128,9 @@ async def test_unknown_intent_checks_only_what_needs_no_intent() -> None:
     facts = TurnFacts(make_profile(), over, "blah", None)
     guard = _guard("x")
     assert not guard.check(facts, "Yes, the TV fits, go ahead!").passed  # forbidden approval
-    assert guard.check(facts, "Happy to help with that.").passed  # nothing to judge
+    # A statement nothing can check is not sent; a question back is.
+    assert not guard.check(facts, "Happy to help with that.").passed
+    assert guard.check(facts, "Happy to help: what would you like to know?").passed
     # The fallback for a forbidden approval declines; for anything else it asks back.
     assert "doesn't fit" in fallback_reply(facts, "s", raw_stance=None) or "?" in (
         fallback_reply(facts, "s", raw_stance=None)
