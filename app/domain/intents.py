@@ -507,6 +507,9 @@ asks_way_forward = Cue(
     r"\bwhen (?:can|could|will|would) i (?:use|get|have|do|try|be able to|buy|shop|spend|"
     r"pay)\b[^.!?]{0,30}\bagain\b|"
     r"\bwhen (?:can|could|will) i (?:start|begin)\b|"
+    # "where do I verify?" after a decline for it got the decline again (live API).
+    r"\bwhere (?:do|can|should|would) i (?:go to )?(?:verify|get verified|complete (?:the )?"
+    r"verification|upload|send (?:my )?(?:id|documents?))\b|"
     # "Can I still buy the vacuum ... if I pay my overdue bill today?" (late account).
     r"\bif (?:i|we) (?:pay|settle|clear|sort)\b[^.!?]{0,30}\b(?:overdue|late|bill|balance|"
     r"payment|what (?:i|we) owe|arrears)\b|"

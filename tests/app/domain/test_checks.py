@@ -3510,3 +3510,11 @@ def test_with_the_request_unknown_only_a_question_back_is_sent() -> None:
     assert "decision" in verify(facts, garble).failed
     assert verify(facts, "Could you tell me a bit more about what you need?").passed
     assert "decision" in verify(facts, "Could you pay $20 a month?").failed
+
+
+def test_where_to_verify_asked_after_a_decline_is_answered_with_where() -> None:
+    unverified = make_profile(identity_verified=False)
+    facts = TurnFacts(unverified, StorefrontContext(), "where do I verify?", None)
+    again = "I'm sorry, you're not eligible for instalments until you've verified your identity."
+    assert "decision" in verify(facts, again).failed
+    assert verify(facts, f"{again} You can complete verification in your account settings.").passed
