@@ -928,6 +928,13 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"\b(?:bitcoin|btc|crypto(?:currency|currencies)?|ethereum)\b",
         request_only=True,
     ),
+    # "What's the return window?" got the return steps (live API).
+    "return_window": Cue(
+        r"\breturn (?:window|period|policy|deadline|time ?frame|time limit)\b|"
+        r"\bhow (?:long|many days) (?:do i have|have i got|can i wait) to (?:return|send)\b|"
+        r"\b(?:days|weeks) to return\b",
+        request_only=True,
+    ),
     # "How do I get to gold tier?" got "start a new payment from your account holder ID".
     "tier": Cue(
         r"\b(?:get|reach|become|move up|upgrade|go up|qualify for)\s+(?:to\s+|my\s+)?(?:a\s+)?"

@@ -1116,6 +1116,8 @@ _NOT_SEEN: dict[str, str] = {
     "payment": "I can't see the other ways to pay from here; checkout shows the options for "
     "your order.",
     "tier": "I can't see how membership tiers are given from here.",
+    "return_window": "I can't see how long returns stay open from here; to send something "
+    "back, open Orders, select the item and choose Return.",
     "history": "I can't see your past orders from here; your Orders page lists them.",
     "privacy": "I can't see how the shop keeps data from here; its privacy policy explains it.",
     "other": "That isn't something I can see from here.",

@@ -3518,3 +3518,15 @@ def test_where_to_verify_asked_after_a_decline_is_answered_with_where() -> None:
     again = "I'm sorry, you're not eligible for instalments until you've verified your identity."
     assert "decision" in verify(facts, again).failed
     assert verify(facts, f"{again} You can complete verification in your account settings.").passed
+
+
+@pytest.mark.parametrize("message", ["What's the return window?", "what is your return policy?"])
+def test_how_long_returns_stay_open_is_not_seen_here(message: str) -> None:
+    from app.services.guard import fallback_reply
+
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.RETURNS)
+    assert facts.decided_intent is Intent.SMALL_TALK
+    reply = fallback_reply(facts, "s")
+    assert "I can't see how long returns stay open" in reply and "Return" in reply
+    steps = TurnFacts(make_profile(), StorefrontContext(), "how do I return this?", Intent.RETURNS)
+    assert steps.decided_intent is Intent.RETURNS
