@@ -1012,7 +1012,11 @@ class TurnFacts:
         if intent is None and names_credit_foreign(self.message):
             # After instalments named in those languages: "hoeveel krediet heb ik nog?"
             return Intent.CREDIT_INFO
-        if intent is None and self.context.items and self.cart is not self.context:
+        if (
+            intent in (None, Intent.SMALL_TALK)
+            and self.context.items
+            and self.cart is not self.context
+        ):
             # "just the camera then" (the classifier abstained): a message that changes
             # the items in view asks about the items it leaves.
             return Intent.PURCHASE_FIT
@@ -1303,6 +1307,15 @@ def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | Non
         return "the shopper asked what they owe, or why, and is not told the balance"
     if owed <= 0 and asks_owed(facts.message) and not says_nothing_owed(parsed.text):
         return "the shopper asked what they owe and is not told it is nothing"
+    spent = decision.amounts.get("available_credit", Decimal(0)) <= 0 < owed
+    message = facts.message
+    stuck = _ANYTHING_ON_CREDIT_RE.search(message) or _AGAIN_RE.search(message)
+    if spent and stuck and not says_paying_down(parsed.text):
+        # "When can I buy on instalments again?" with the whole limit in use got "$0 on
+        # credit" alone (live API): how to have some again is the answer.
+        return "nothing is left to spend, and the shopper is not told paying down frees some"
+    if asks_own_tier(message) and facts.profile.membership_tier.value not in parsed.text.lower():
+        return "the shopper asked their membership tier and is not told it"
     if why and decision.amounts.get("credit_limit") == 0 and not says_limit_review(parsed.text):
         # "why is my limit zero?" answered "your total limit is $0" (live API).
         return "the shopper asked why their limit is zero and is not told it can be reviewed"
@@ -1655,7 +1668,7 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         return Score(0.0, "approves with a sum paid now, which a plan does not take")
     if gold is Action.APPROVE and _part_of_all_approved(facts, parsed.text):
         return Score(0.0, "approves one item of several asked about together")
-    if gold is Action.APPROVE and _added_item_left_out(facts, parsed.text):
+    if gold is Action.APPROVE and _added_item_left_out(facts, parsed):
         return Score(0.0, "approves the items in view, not the cart with the item added")
     if gold is Action.APPROVE and (left := _item_asked_with_left_out(facts, parsed.text)):
         return Score(0.0, f"approves without the {left} asked about with the rest")
@@ -1774,6 +1787,12 @@ _BOUGHT_RE = re.compile(
     re.IGNORECASE,
 )
 # Words that stand for what is in view without naming it.
+# What an approval says can be bought where ("you can buy groceries at the store").
+_BOUGHT_WHERE_RE = re.compile(
+    r"\byou can (?:buy|get|purchase)\s+(?P<what>[^.!?,;:]{1,40}?)\s+(?:at|in|from)\s+"
+    r"(?:the|a|any|our|your)\s+(?:store|shop|supermarket|market|mall|outlet)s?\b",
+    re.IGNORECASE,
+)
 _STANDS_FOR_THE_CART = re.compile(
     r"^(?:it|them|this|that|these|those|both|all|everything|the lot|one|"
     r"(?:all|both) of (?:them|these|those)|(?:the |your |this |that )?(?:cart|basket|order|"
@@ -1785,15 +1804,16 @@ _STANDS_FOR_THE_CART = re.compile(
 def _unknown_item_named(facts: TurnFacts, text: str) -> str | None:
     """Something an approval says is bought that is neither in view nor named by the
     shopper ("Yes, you can buy NBA on instalments", live API), by its last word."""
+    # (With nothing in view, "what are the terms?" got "Yes, you can buy groceries at the
+    # store", live API.)
     items = facts.cart.items
-    if not items:
-        return None
     said = " ".join([facts.message, *(m["content"] for m in facts.history if m["role"] == "user")])
     said_words = set(_TITLE_WORD_RE.findall(said.lower()))
-    for m in _BOUGHT_RE.finditer(text):
-        what = (m.group("what") or m.group("subject") or "").strip()
+    bought = [*_BOUGHT_RE.finditer(text), *_BOUGHT_WHERE_RE.finditer(text)]
+    for m in bought:
+        what = (m.groupdict().get("what") or m.groupdict().get("subject") or "").strip()
         what = re.sub(r"^(?:the|a|an|your|my)\s+", "", what, flags=re.IGNORECASE)
-        if not what or _STANDS_FOR_THE_CART.match(what) or items_meant(what, items):
+        if not what or _STANDS_FOR_THE_CART.match(what) or (items and items_meant(what, items)):
             continue
         words = [w for w in _TITLE_WORD_RE.findall(what.lower()) if len(w) > 2]
         # Its head noun, the last word, must be the shopper's: "Can I buy a ¥30,000 bag
@@ -1810,12 +1830,23 @@ _THE_WHOLE_CART_RE = re.compile(
 )
 
 
-def _added_item_left_out(facts: TurnFacts, text: str) -> bool:
+def _added_item_left_out(facts: TurnFacts, parsed: ParsedReply) -> bool:
     """An approval that names items in view and neither the item the shopper added in
     words nor the cart as a whole ("what if I add another controller for 79?" answered
-    "Yes, you can buy the Nintendo Switch on instalments", live API)."""
+    "Yes, you can buy the Nintendo Switch on instalments", live API), or that gives the
+    figures of the items in view without it ("can I add the cover for $39?" answered "$279
+    is within your credit: $93 a month", live API)."""
+    text = parsed.text
     if not any(i.title == ADDED_ITEM_TITLE for i in facts.cart.items):
         return False
+    before = sum((i.price * i.quantity for i in facts.context.items), Decimal(0))
+    after = sum((i.price * i.quantity for i in facts.cart.items), Decimal(0))
+    old = [before, *monthly_payments(before, facts.profile).values()] if before else []
+    new = [after, *monthly_payments(after, facts.profile).values()]
+    if any(_names_amount(parsed, a) for a in old) and not any(
+        _names_amount(parsed, a) for a in new
+    ):
+        return True
     if _THE_WHOLE_CART_RE.search(text) or re.search(r"\badded\b", text, re.IGNORECASE):
         return False
     return bool(items_meant(text, facts.context.items))
@@ -2513,6 +2544,10 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
         return Score(0.0, "a sentence is repeated")
     if _echoed_opening(text):
         return Score(0.0, "a sentence echoes the one before")
+    if _START_FROM_ACCOUNT_RE.search(text):
+        return Score(
+            0.0, "tells the shopper to start something from their account that does not exist"
+        )
     if _AMOUNT_RUN_RE.search(text):
         return Score(0.0, "amounts run together with nothing to say what each is")
     if _SPEAKS_AS_SHOPPER_RE.search(text):
@@ -2524,6 +2559,13 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
     return Score(1.0, "well-formed")
 
 
+# "you can start a credit limit from your account", "You can start a new payment from your
+# account holder ID" (live API): nothing is started from the account but a return.
+_START_FROM_ACCOUNT_RE = re.compile(
+    r"\byou can start (?![^.!?]{0,30}\breturn)[\w -]{1,30}?\bfrom (?:your|the) "
+    r"(?:own )?account\b",
+    re.IGNORECASE,
+)
 # "you can buy the ¥59,800 ¥300,000 ¥59,800 ¥19,933 a month" (live API): two amounts with
 # only a space between say nothing of what either is.
 _AMOUNT_RUN_RE = re.compile(r"[$€£¥]\s?\d(?:[\d,.]*\d)?\s+[$€£¥]\s?\d")

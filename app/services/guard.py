@@ -183,7 +183,7 @@ def _why_a_person(facts: TurnFacts) -> str | None:
         facts.message
     ):
         return "I can't see recent payments here, and I'm sorry for the worry."
-    if facts.intent is Intent.LIMIT_INCREASE and states_income(facts.message):
+    if states_income(facts.message):  # the income a limit review asked for, given
         return "Thanks for the details: limit reviews are done by a colleague."
     if complains(facts.message):
         return "I'm sorry I haven't been more help."

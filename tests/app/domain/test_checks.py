@@ -3530,3 +3530,53 @@ def test_how_long_returns_stay_open_is_not_seen_here(message: str) -> None:
     assert "I can't see how long returns stay open" in reply and "Return" in reply
     steps = TurnFacts(make_profile(), StorefrontContext(), "how do I return this?", Intent.RETURNS)
     assert steps.decided_intent is Intent.RETURNS
+
+
+def test_an_item_added_in_words_left_out_of_the_figures_fails() -> None:
+    kindle = _one("Kindle Colorsoft", "279")
+    message = "actually can I add the cover for $39?"
+    facts = TurnFacts(make_profile(), kindle, message, Intent.PURCHASE_FIT)
+    old = "Yes! $279 is within your $800 of available credit. That's $93 a month over 3 months."
+    assert "decision" in verify(facts, old).failed
+    assert verify(
+        facts, "Yes, your cart fits: it's $318. That's $106 a month over 3 months."
+    ).passed
+
+
+def test_an_item_bought_where_the_shopper_named_none_fails() -> None:
+    gold = make_profile()
+    facts = TurnFacts(gold, StorefrontContext(), "what are the terms?", None)
+    garble = "Yes, you can buy groceries at the store. You can pick 3, 6, 12 or 24 months."
+    assert "decision" in verify(facts, garble).failed
+
+
+def test_one_more_read_as_small_talk_is_still_a_purchase() -> None:
+    blender = _one("Vitamix E310", "500")
+    facts = TurnFacts(make_profile(), blender, "what if I add another one?", Intent.SMALL_TALK)
+    assert facts.decided_intent is Intent.PURCHASE_FIT
+
+
+def test_starting_something_from_the_account_is_a_garble_and_a_return_is_not() -> None:
+    from app.domain.checks import check_degenerate
+
+    assert not check_degenerate(
+        "No problem, you can start a credit limit from your account."
+    ).passed
+    assert check_degenerate("You can start a return from your account's Orders page.").passed
+
+
+def test_with_nothing_left_to_spend_buying_again_is_answered_with_paying_down() -> None:
+    spent = make_profile(credit_limit=Decimal("1000"), outstanding_balance=Decimal("1000"))
+    message = "When can I buy on instalments again?"
+    facts = TurnFacts(spent, StorefrontContext(), message, Intent.PURCHASE_FIT)
+    figures = "Right now you can spend up to $0 on credit; your total limit is $1,000."
+    assert "decision" in verify(facts, figures).failed
+    assert verify(facts, f"{figures} Paying down your balance frees up credit.").passed
+
+
+def test_asked_their_tier_the_shopper_is_told_it() -> None:
+    silver = make_profile(membership_tier=MembershipTier.SILVER)
+    facts = TurnFacts(silver, StorefrontContext(), "what membership tier am I?", None)
+    figures = "Right now you can spend up to $1,200 on credit; your total limit is $1,500."
+    assert "decision" in verify(facts, figures).failed
+    assert verify(facts, f"{figures} You're a silver member.").passed
