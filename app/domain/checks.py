@@ -449,7 +449,6 @@ _REMOVES_RE = re.compile(
     r"(?:the\s+|a\s+|an\s+|my\s+|that\s+|those\s+|these\s+)?(?P<what>" + _ITEMS_NAMED + ")",
     re.IGNORECASE,
 )
-# A choice, not a question about one item ("ok just the TV then", "only the lens please").
 # One of the items in view chosen by its price ("the cheaper one", "the most expensive").
 _BY_PRICE_RE = re.compile(
     r"\bthe (?:(?P<cheap>cheaper|cheapest|less expensive|least expensive|lower[- ]priced)|"
@@ -458,6 +457,7 @@ _BY_PRICE_RE = re.compile(
     re.IGNORECASE,
 )
 _ONLY_RE = re.compile(r"\b(?:just|only)\b", re.IGNORECASE)
+# A choice, not a question about one item ("ok just the TV then", "only the lens please").
 _CHOOSES_RE = re.compile(
     r"\bthen\b|\bplease\b|\bi'?ll (?:take|go with|get|have)\b|\blet'?s\b|"
     r"^\W*(?:ok(?:ay)?|fine|alright|right|sure|yes)\b",
