@@ -1079,6 +1079,11 @@ class TurnFacts:
         values = [a.value for a in found.amounts] + [n.value for n in found.others]
         return any(v in prices for v in values)
 
+    @cached_property
+    def last_reply(self) -> str:
+        """The assistant's latest reply in the session ("" on a first turn)."""
+        return next((m["content"] for m in reversed(self.history) if m["role"] == "assistant"), "")
+
     def _review_meant(self) -> bool:
         """A limit review asked for about the limit just discussed ("can I get it raised?"
         after "what's my limit?" was given the limit again, live API), or the income it
@@ -1086,8 +1091,7 @@ class TurnFacts:
         said = [m["content"] for m in self.history[-2:]]
         if _RAISE_IT_RE.search(self.message):
             return any(_LIMIT_WORD_RE.search(text) for text in [self.message, *said])
-        asked = next((m["content"] for m in reversed(self.history) if m["role"] == "assistant"), "")
-        return states_income(self.message) and _INCOME_ASKED_RE.search(asked) is not None
+        return states_income(self.message) and _INCOME_ASKED_RE.search(self.last_reply) is not None
 
     @cached_property
     def order_number(self) -> str | None:
@@ -1096,8 +1100,7 @@ class TurnFacts:
         live API)."""
         if named := order_named(self.message):
             return named
-        asked = next((m["content"] for m in reversed(self.history) if m["role"] == "assistant"), "")
-        if len(self.message) > 60 or not _ORDER_NUMBER_ASKED_RE.search(asked):
+        if len(self.message) > 60 or not _ORDER_NUMBER_ASKED_RE.search(self.last_reply):
             return None
         given = _BARE_ORDER_ID_RE.search(self.message)
         return given.group("id") if given else None
@@ -1689,14 +1692,13 @@ _PAID_NOW_RE = re.compile(
     r"[$€£¥]\s?\d[\d,.]*\s+(?:up ?front|due today|due now|down)\b",
     re.IGNORECASE,
 )
-_WHOLE_CART_RE = re.compile(r"\b(?:cart|all|both|everything|them|together|total)\b", re.I)
 
 
 def _part_of_all_approved(facts: TurnFacts, text: str) -> bool:
     """Whether an approval of items asked about together ("can I get all three?") names
     some of them alone ("Yes, you can buy the Pixel case", live API)."""
     items = facts.cart.items
-    if len(items) < 2 or not asks_together(facts.message) or _WHOLE_CART_RE.search(text):
+    if len(items) < 2 or not asks_together(facts.message) or _THE_WHOLE_CART_RE.search(text):
         return False
     named = items_meant(text, items)
     return 0 < len(named) < len(items)
