@@ -91,11 +91,13 @@ from app.domain.intents import (
     asks_why,
     compares_cost,
     complains,
+    currency_asked,
     disowns_order,
     in_context,
     moves_abroad,
     names_balance,
     names_credit_foreign,
+    names_currency,
     names_instalments,
     names_other_account,
     names_someone_else,
@@ -1119,6 +1121,13 @@ class TurnFacts:
         )
 
     @cached_property
+    def other_currency_asked(self) -> str | None:
+        """A currency the message asks amounts in that the account is not in: amounts are
+        given in the account's own, and the reply says so."""
+        asked = currency_asked(self.message)
+        return asked if asked not in (None, self.profile.currency) else None
+
+    @cached_property
     def asks_left_after(self) -> bool:
         """Whether the shopper asks what would be left after buying what is in view: in
         so many words, or "and if I buy the $250 jacket?" right after asking what is left
@@ -1477,6 +1486,14 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     gold = decision.action
     if missing := _asked_payment_missing(facts, parsed):
         return Score(0.0, f"does not answer: {missing}")
+    if (
+        (asked := facts.other_currency_asked)
+        and gold is not Action.HANDOFF
+        and not names_currency(parsed.text, facts.profile.currency)
+    ):
+        # "What's my available credit in euros?" on a dollar account got dollars with no
+        # word on why (live API).
+        return Score(0.0, f"asked in {asked}, and not told the account is in another currency")
     stance = parsed.stance
     if gold is Action.APPROVE and stance is Action.INFORM and _answers_cost(facts, parsed):
         # "You'd pay $899 in total, interest-free" to "what's the total I'll pay?": the

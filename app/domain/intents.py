@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-from app.domain.money import format_amount
+from app.domain.money import CURRENCIES, format_amount
 from app.domain.profile import Profile, StorefrontContext
 from app.domain.rules import Intent
 
@@ -760,6 +760,37 @@ asks_other_frequency = Cue(
     r"semi-?monthly)\b",
     request_only=True,
 )
+# Amounts asked in a currency ("What's my available credit in euros?" on a dollar account
+# got dollars without a word on why, live API): the account's own currency is said.
+_CURRENCY_WORDS: dict[str, str] = {
+    "USD": r"(?:us |american )?dollars?|usd",
+    "EUR": r"euros?|eur",
+    "GBP": r"(?:british )?pounds?(?: sterling)?|sterling|gbp|quid",
+    "JPY": r"(?:japanese )?yen|jpy",
+}
+_CURRENCY_ASKED_RE = re.compile(
+    r"\b(?:in|into|to|as|using) (?:"
+    + "|".join(
+        f"(?P<{code}>{words}|{re.escape(CURRENCIES[code][0])})"
+        for code, words in _CURRENCY_WORDS.items()
+    )
+    + r")(?!\w)(?!\s*\d)",
+    re.IGNORECASE,
+)
+
+
+def currency_asked(message: str) -> str | None:
+    """The currency a message asks amounts in ("in euros", "convert it to yen"), if any."""
+    m = _CURRENCY_ASKED_RE.search(request_text(message))
+    return m.lastgroup if m else None
+
+
+def names_currency(text: str, currency: str) -> bool:
+    """Whether a text names `currency` in words ("US dollars", "in yen"; a symbol beside
+    an amount is not telling the shopper which currency the account is in)."""
+    return re.search(rf"(?<!\w)(?:{_CURRENCY_WORDS[currency]})(?!\w)", text, re.I) is not None
+
+
 # The balance asked by name ("I'd like to know my current balance" got the limit and what
 # is left, live API): here the balance is what is owed; "available balance" and the
 # interest on a balance are not it.
@@ -986,12 +1017,76 @@ _ASKS_SHIPPING_COST = Cue(
 )
 
 
+# Questions about instalments that the rules hold no facts for, asked even in credit's own
+# words: "Can I use instalments in store too?" and "Are instalments available for business
+# purchases?" got "Yes … you can spread your purchases", "Can my partner and I split the
+# payments?" and "Can I buy this now and start paying next month?" the approval alone (live
+# API). Each is answered with what cannot be seen from here.
+_CREDIT_SIDE: dict[str, Cue] = {
+    "in_store": Cue(
+        r"(?s)(?=.*\b(?:instal|credit|plan|pay|financ|monthly))"
+        r".*(?P<q>\b(?:in|at) (?:the |a |your |a physical |physical |real )?(?:stores?|shops?|"
+        r"branch(?:es)?|outlets?)\b(?! (?:admin|manager|owner|page|credit))|\bin-(?:store|shop)\b|"
+        r"\b(?:other|another|different) (?:shops?|stores?|websites?|sites?|retailers?)\b)",
+        request_only=True,
+    ),
+    "business": Cue(
+        r"\b(?:business|company|corporate|work) (?:purchases?|expenses?|accounts?|use|cards?|"
+        r"orders?|buys?)\b|\bfor (?:my|our|the) (?:business|company|firm)\b|"
+        r"\b(?:vat|tax) (?:invoices?|receipts?|numbers?)\b|\bclaim (?:the |back )?(?:vat|tax)\b",
+        request_only=True,
+    ),
+    "shared": Cue(
+        r"\b(?:split|share|divide)\w* (?:the |my |our )?(?:payments?|instal\w*|plan|cost|bill|"
+        r"monthly|price)\b[^.!?]*\b(?:with|between)\b(?! (?:\d|three|six|twelve|3|6|12|months?))|"
+        r"\b(?:partner|wife|husband|spouse|friend|flatmate|roommate|sister|brother|mum|mom|dad)"
+        r" and i\b[^.!?]*\b(?:split|share|joint|pay|half)\w*|"
+        r"\b(?:my|our) (?:partner|wife|husband|spouse|friend|flatmate|roommate|sister|brother|"
+        r"mum|mom|dad|parents?)\b[^.!?]*\b(?:split|share|joint|half|pay (?:for )?(?:it|half|"
+        r"some|part|the rest))\b|\bjoint (?:accounts?|plans?|credit|application|purchase)\b|"
+        r"\bsomeone else (?:pay|make the payments?)\b",
+        request_only=True,
+    ),
+    "deferred": Cue(
+        r"\b(?:start|begin)\w* (?:paying|payments?|the payments?|to pay)\b[^.!?]*\b(?:next "
+        r"(?:week|month|year)|later|from (?:next|the|january|february|march|april|may|june|july|"
+        r"august|september|october|november|december)|in (?:a|one|two|three|\d+) (?:weeks?|"
+        r"months?)|after (?:payday|christmas|the holidays))\b|"
+        r"\b(?:defer|delay|postpone|push back)\w* (?:the |my )?(?:first )?(?:payments?|"
+        r"instal\w*)\b|\bfirst (?:payment|instal\w*) (?:next (?:month|week)|later|in (?:a|\d+) "
+        r"(?:weeks?|months?))\b|\bpay (?:nothing|0|zero|\$0) (?:now|upfront|today|until)\b|"
+        r"\bpay (?:from |starting )?next month\b",
+        request_only=True,
+    ),
+}
+
+
+def credit_side_topic(message: str) -> str | None:
+    """Which instalment question the rules hold no facts for a message asks
+    (`_CREDIT_SIDE`), if any."""
+    return next((topic for topic, cue in _CREDIT_SIDE.items() if cue(message)), None)
+
+
+def without_credit_side(message: str) -> str:
+    """The message without the words of its `credit_side_topic` question: "Can I buy this
+    now and start paying next month?" still asks to buy."""
+    for cue in _CREDIT_SIDE.values():
+        if m := cue.search(message):
+            text = request_text(message)
+            start, end = m.span("q") if "q" in m.re.groupindex else m.span()
+            return re.sub(r"\s+", " ", f"{text[:start]} {text[end:]}").strip()
+    return message
+
+
 def out_of_scope_topic(message: str) -> str | None:
     """What a message asks that the assistant cannot see ("stock", "delivery" in general,
     "shipping" costs, "product" details, "payment" in full, or "other"), when it asks
-    nothing about credit (shipping costs whatever it asks)."""
+    nothing about credit (shipping costs and the instalment questions the rules hold no
+    facts for, `_CREDIT_SIDE`, whatever it asks)."""
     if _ASKS_SHIPPING_COST(message):
         return "shipping"
+    if side := credit_side_topic(message):
+        return side
     if _ASKS_CREDIT_RE.search(request_text(message)):
         return None
     return next((topic for topic, cue in _OUT_OF_SCOPE.items() if cue(message)), None)

@@ -17,6 +17,14 @@ CURRENCIES: dict[str, tuple[str, int]] = {
     "JPY": ("¥", 0),
 }
 
+# How a reply names each currency in words.
+CURRENCY_NAMES: dict[str, str] = {
+    "USD": "US dollars",
+    "EUR": "euros",
+    "GBP": "pounds sterling",
+    "JPY": "yen",
+}
+
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit (cents, or whole yen)."""

@@ -50,6 +50,7 @@ from app.domain.intents import (
     asks_which_regions,
     asks_why,
     compares_cost,
+    currency_asked,
     moves_abroad,
     names_balance,
     out_of_scope_topic,
@@ -59,7 +60,7 @@ from app.domain.intents import (
     status_says_when,
     supposes_paying_off,
 )
-from app.domain.money import format_amount, quantize
+from app.domain.money import CURRENCY_NAMES, format_amount, quantize
 from app.domain.numbers import asked_terms, term_numbers
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
 from app.domain.replies import (
@@ -839,6 +840,16 @@ def _standing_stated(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, STANDING_SAID[turn.profile.account_standing])
 
 
+def _currency_stated(turn: Turn, reply: str) -> str:
+    """Amounts asked in another currency than the account's: which one it is in, first."""
+    asked = currency_asked(turn.message)
+    account = turn.profile.currency
+    if asked in (None, account) or turn.decision.action is Action.HANDOFF:
+        return reply
+    line = f"Your account is in {CURRENCY_NAMES[account]}, so amounts are given in those."
+    return _after_the_figures(reply, line)
+
+
 def _tier_stated(turn: Turn, reply: str) -> str:
     """Asked their membership tier, a reply about the credit names it and its terms."""
     d = turn.decision
@@ -1082,7 +1093,10 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
             f"Glad that helps{name}. Anything else?",
             "Sounds good. Let me know if you need anything else.",
         ]
-    elif topic := out_of_scope_topic(turn.message):
+    elif (topic := out_of_scope_topic(turn.message)) in _NOT_SEEN_OF_CREDIT:
+        # Said of instalments themselves: what the assistant helps with would repeat it.
+        options = [_NOT_SEEN_OF_CREDIT[topic]]
+    elif topic:
         options = [f"{_NOT_SEEN[topic]} {line}" for line in _WHAT_I_HELP_WITH]
     elif asks_capabilities(turn.message):
         options = list(_WHAT_I_HELP_WITH)
@@ -1121,6 +1135,19 @@ _NOT_SEEN: dict[str, str] = {
     "history": "I can't see your past orders from here; your Orders page lists them.",
     "privacy": "I can't see how the shop keeps data from here; its privacy policy explains it.",
     "other": "That isn't something I can see from here.",
+}
+# What the rules hold no facts for about instalments themselves (`out_of_scope_topic`), in
+# words the stance reader takes for no decision ("I can't see whether … can be …" reads
+# as a decline).
+_NOT_SEEN_OF_CREDIT: dict[str, str] = {
+    "in_store": "I can't see the rules for using instalments in stores or on other sites from "
+    "here; I can check the ones for buying here online.",
+    "business": "I can't see the rules for business purchases from here; I can check "
+    "instalments on your own account.",
+    "shared": "I can't see the rules for sharing a plan with someone else from here; I can "
+    "check plans on your own account.",
+    "deferred": "I can't see the rules for putting off the first payment from here; checkout "
+    "shows when a plan's payments start.",
 }
 
 _KIND = {
@@ -1187,6 +1214,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _checkout_stated,
         _standing_stated,
         _tier_stated,
+        _currency_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

@@ -25,6 +25,7 @@ from app.domain.intents import (
     asks_together,
     asks_which_fits,
     complains,
+    credit_side_topic,
     decided_alike,
     names_an_order,
     reports_charge_problem,
@@ -33,6 +34,7 @@ from app.domain.intents import (
     reports_misuse,
     says_already_paid,
     states_income,
+    without_credit_side,
 )
 from app.domain.rules import Action, Intent, cart_fit
 
@@ -75,6 +77,16 @@ def split_requests(facts: TurnFacts, parts: Sequence[TurnFacts]) -> Requests:
         # "is it possible to get a higher limit? I earn 60k a year": one request, whose
         # income is in its second sentence (answered as the first alone, it was asked for
         # the income it had just been given, live API).
+        return Requests(facts)
+    if facts.decided_intent is Intent.SMALL_TALK and credit_side_topic(facts.message):
+        # "Can I buy this now and start paying next month?": what cannot be seen from here
+        # is said after the answer to the purchase the message asks for as well.
+        rest = replace(facts, message=without_credit_side(facts.message))
+        if _ASKS_TO_BUY(rest.message) and rest.decided_intent in (
+            Intent.PURCHASE_FIT,
+            Intent.INSTALMENT_ELIGIBILITY,
+        ):
+            return Requests(facts, (rest,), asked_before=1)
         return Requests(facts)
     placed = [part for part in parts if _asks_something(part)]
     if not placed:
@@ -144,6 +156,8 @@ def _asks_something(part: TurnFacts) -> bool:
     return intent is not Intent.SMALL_TALK or asks_if_bot(part.message)
 
 
+# Buying asked for in so many words.
+_ASKS_TO_BUY = Cue(r"\b(?:buy|purchase|get|order|take|put)\b")
 # A statement of something done, with no question in it ("Where is my refund? I sent the
 # jacket back 3 weeks ago": the second sentence was answered as a purchase, live API).
 _TELLS_WHAT_WAS_DONE = Cue(

@@ -300,3 +300,16 @@ def test_items_asked_about_together_and_which_one_get_the_whole_first() -> None:
     # When the whole fits, there is nothing to choose between.
     roomy = replace(facts, profile=make_profile(credit_limit=Decimal("2000")))
     assert items_compared(roomy) == []
+
+
+def test_an_instalment_question_the_rules_hold_no_facts_for_is_said_after_the_purchase() -> None:
+    sofa = StorefrontContext(items=[CartItem(title="Linen sofa", price=Decimal("700"))])
+    message = "Can I buy this now and start paying next month?"
+    asked = split_requests(TurnFacts(make_profile(), sofa, message, Intent.PURCHASE_FIT), [])
+    assert asked.main.decided_intent is Intent.SMALL_TALK  # what cannot be seen, said
+    assert [p.decided_intent for p in asked.further] == [Intent.PURCHASE_FIT]
+    assert asked.asked_before == 1  # the purchase's answer comes first
+    # Asking nothing to buy beside it, the side question alone is answered.
+    alone = "Can I use instalments in store too?"
+    asked = split_requests(TurnFacts(make_profile(), sofa, alone, Intent.PURCHASE_FIT), [])
+    assert asked.main.decided_intent is Intent.SMALL_TALK and asked.further == ()

@@ -585,3 +585,21 @@ def test_a_handoff_for_hardship_says_sorry_once_and_names_a_colleague_once() -> 
     reply = fallback_reply(facts, "s")
     assert reply.startswith("I'm sorry to hear that."), reply
     assert reply.count("colleague") <= 1, reply
+
+
+async def test_a_purchase_beside_a_question_the_rules_hold_no_facts_for_is_answered_first() -> None:
+    facts = TurnFacts(
+        make_profile(),
+        PHONE,
+        "Can I buy this now and start paying next month?",
+        Intent.PURCHASE_FIT,
+    )
+    asked = split_requests(facts, [])
+    approval_alone = "Yes! The Pixel 9 phone fits your available credit of $1,200."
+    guarded = await _review_with_further(
+        _guard("unused"), asked.main, approval_alone, asked.further, asked.asked_before
+    )
+    assert guarded.intervention is Intervention.FALLBACK  # the start date was left unsaid
+    said = guarded.text
+    assert "$299" in said and "I can't see the rules for putting off the first payment" in said
+    assert said.index("$299") < said.index("I can't see")  # in the order asked
