@@ -71,6 +71,7 @@ from app.domain.intents import (
     asks_left_after,
     asks_max_spend,
     asks_minimum,
+    asks_monthly_foreign,
     asks_other_frequency,
     asks_owed,
     asks_own_tier,
@@ -102,6 +103,7 @@ from app.domain.intents import (
     names_other_account,
     names_someone_else,
     names_verification,
+    names_what_a_person_handles,
     order_named,
     out_of_scope_topic,
     pays_part_now,
@@ -461,12 +463,15 @@ _BY_PRICE_RE = re.compile(
 _ONLY_RE = re.compile(r"\b(?:just|only)\b", re.IGNORECASE)
 # A choice, not a question about one item ("ok just the TV then", "only the lens please").
 _CHOOSES_RE = re.compile(
-    r"\bthen\b|\bplease\b|\bi'?ll (?:take|go with|get|have)\b|\blet'?s\b|"
+    r"\bthen\b|\bplease\b|\bi'?ll (?:take|go with|get|have)\b|\blet'?s\b|\bgo(?:ing)? with\b|"
     r"^\W*(?:ok(?:ay)?|fine|alright|right|sure|yes)\b",
     re.IGNORECASE,
 )
+# ("ok go with the nespresso. thanks!" with two coffee machines in view was approved for
+# both, live API.)
 _KEEPS_ONLY_RE = re.compile(
-    r"\b(?:just|only)\s+(?:the\s+|a\s+|an\s+|my\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
+    r"\b(?:just|only|go(?:ing)? with|i'?ll (?:take|have|get)|let'?s (?:do|get)|"
+    r"i (?:choose|pick))\s+(?:the\s+|a\s+|an\s+|my\s+)?(?P<what>[\w'-]+(?:\s+[\w'-]+){0,2})",
     re.IGNORECASE,
 )
 # One item of several asked about on its own ("how much is the console?", answered with
@@ -709,6 +714,18 @@ _BARE_ORDER_ID_RE = re.compile(
     r"(?<![\d$€£¥.,])#?(?:[A-Za-z]{1,4}-?)?(?P<id>\d{3,})\b(?![.,]\d|\s*(?:months?|[$€£¥%]))"
 )
 _BUYING_RE = re.compile(r"\b(?:buy|purchase|use (?:my )?credit|instal\w*|pay later)\b", re.I)
+# Whether something is fine, asked ("so the fridge is fine right?").
+_ITEM_OK_ASKED_RE = re.compile(
+    r"\b(?:is|it's|that's|be|are|would be|should be)\s+(?:fine|ok|okay|good|covered|doable|"
+    r"enough|alright|all right)\b|\b(?:fits?|covers?)\b",
+    re.IGNORECASE,
+)
+# Why credit cannot be used, asked ("why can't I use credit anymore?").
+_WHY_CANT_BUY_RE = re.compile(
+    r"\bwhy (?:can't|cant|cannot|can not|am i not able to|won't (?:it|you) let me|do i not get)\b"
+    r"[^.!?]*\b(?:use|buy|get|pay|spend|instal\w*|credit)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -860,6 +877,9 @@ class TurnFacts:
         ):
             return Intent.CREDIT_INFO
         if intent is Intent.FRAUD_REPORT and not reports_misuse(self.message):
+            if asks_what_known(self.message):
+                # "what do you know about my account?" (handed to the fraud team, live API)
+                return Intent.CREDIT_INFO
             if asks_why(self.message) and _BUYING_RE.search(request_text(self.message)):
                 # "why can't I buy anything?" (read as a fraud report, live API): the
                 # rules' decision says why.
@@ -873,6 +893,25 @@ class TurnFacts:
             # "ok what about mine", after a friend's limit was asked (placed by that
             # earlier request, live API): the shopper's own credit.
             return Intent.CREDIT_INFO
+        if (
+            intent in (None, Intent.CREDIT_INFO)
+            and _WHY_CANT_BUY_RE.search(request_text(self.message))
+            and eligibility_failures(self.profile)
+        ):
+            # "why can't I use credit anymore?" (a suspended account got the figures alone,
+            # live API): the decision, whose decline says why.
+            return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
+        if (
+            intent is Intent.CREDIT_INFO
+            and self.cart.items
+            and _ITEM_OK_ASKED_RE.search(request_text(self.message))
+            and items_meant(self.message, self.cart.items)
+        ):
+            # "My limit was raised to $5000 yesterday, so the fridge is fine right?" (the
+            # limit alone, live API): whether the item fits, decided on the profile's limit.
+            return Intent.PURCHASE_FIT
+        if intent in (None, Intent.SMALL_TALK) and self.term_refused_asked_why is not None:
+            return Intent.PURCHASE_FIT if self.cart.items else Intent.INSTALMENT_ELIGIBILITY
         over = asks_shortfall(self.message)
         if intent in (None, Intent.CREDIT_INFO) and self.cart.items and over:
             # "how much more would I need to have available?" after a decline over the
@@ -965,6 +1004,10 @@ class TurnFacts:
         ):
             return Intent.LIMIT_INCREASE
         order_in_view = bool(self.context.order_id or self.context.order_status)
+        if _ASKS_WHAT_TO_DO_RE.match(self.message) and reports_damaged(self._previous_message):
+            # "what should I do?" after "my tv arrived with a cracked screen" (told the order
+            # was delivered, live API): the return steps.
+            return Intent.RETURNS
         if reports_damaged(self.message) and (
             intent is Intent.ORDER_STATUS or (intent is None and order_in_view)
         ):
@@ -974,6 +1017,10 @@ class TurnFacts:
         if intent is Intent.CREDIT_INFO and self.cart.items and names_instalments(self.message):
             # "Et je peux payer ce vélo en 3 fois ?" after a credit question, placed by it
             # (the encoder does not read French), got the credit figures (live API).
+            return Intent.PURCHASE_FIT
+        if intent is None and self.cart.items and asks_monthly_foreign(self.message):
+            # "Hoeveel per maand?" after the headphones' approval (asked to rephrase, live
+            # API): the payment for the items in view.
             return Intent.PURCHASE_FIT
         if intent is None and asks_about_own(self.message) and not self.cart.items:
             # "and what's mine?" after a friend's balance was asked, read on its own.
@@ -991,6 +1038,10 @@ class TurnFacts:
         if intent in (None, Intent.SMALL_TALK) and asks_what_known(self.message):
             # "what do you know about me?" (small talk to the encoder): the account's figures.
             return Intent.CREDIT_INFO
+        if intent in (None, Intent.SMALL_TALK) and self.cart.items and asks_checkout(self.message):
+            # "perfect, lets do it" after a 24-month plan was offered (read as small talk,
+            # the approval again, live API): where to go ahead, with that term.
+            return Intent.PURCHASE_FIT
         if intent is None and says_thanks(self.message):
             return Intent.SMALL_TALK
         if acknowledges(self.message):  # "k", "ok then": whatever the encoder made of it
@@ -1121,6 +1172,33 @@ class TurnFacts:
         )
 
     @cached_property
+    def _previous_message(self) -> str:
+        """The shopper's message before this one ("" at the start)."""
+        return next((m["content"] for m in reversed(self.history) if m["role"] == "user"), "")
+
+    @cached_property
+    def paid_off_supposed(self) -> Decimal | None:
+        """The part of the balance the shopper supposes paying off first, named as an
+        amount ("What if I pay $30 off my balance first?"), up to what is owed."""
+        if not supposes_paying_off(self.message):
+            return None
+        named = [a.value for a in extract_numbers(self.message).amounts]
+        owed = self.profile.outstanding_balance
+        return min(named[0], owed) if len(named) == 1 and owed > 0 and named[0] > 0 else None
+
+    @cached_property
+    def term_refused_asked_why(self) -> int | None:
+        """The term the shopper's previous message asked for that the tier lacks, when this
+        one asks only why ("why not?" after "12 months isn't one of the standard terms" got
+        a garble, live API): terms go by membership tier, and the reply says so."""
+        if not asks_why(self.message) or len(_words_of(request_text(self.message)).split()) > 5:
+            return None
+        before = next((m["content"] for m in reversed(self.history) if m["role"] == "user"), "")
+        allowed = TERMS_BY_TIER[self.profile.membership_tier]
+        refused = sorted(asked_terms(before) - set(allowed))
+        return refused[0] if refused else None
+
+    @cached_property
     def other_currency_asked(self) -> str | None:
         """A currency the message asks amounts in that the account is not in: amounts are
         given in the account's own, and the reply says so."""
@@ -1147,7 +1225,12 @@ class TurnFacts:
         terms = asked_terms(self.message, allowed)
         # ("great, do it" after "can i get this on 6 months?" was told where to go ahead
         # with the 3-month payment, live API: the term picked is the one to go ahead with.)
-        if terms or not (_ASKS_PAYMENT_RE.search(self.message) or asks_checkout(self.message)):
+        # ("and without the rug?" after "Can all of it go on 24 months?" got the 3-month
+        # payment, live API: a few words changing the cart keep the term asked.)
+        follows_up = _CART_FOLLOW_UP_RE.match(self.message) and len(self.message.split()) <= 8
+        if terms or not (
+            _ASKS_PAYMENT_RE.search(self.message) or asks_checkout(self.message) or follows_up
+        ):
             return terms
         earlier = (m["content"] for m in reversed(self.history) if m["role"] == "user")
         return next((t for text in earlier if (t := asked_terms(text, allowed))), terms)
@@ -1487,6 +1570,12 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if missing := _asked_payment_missing(facts, parsed):
         return Score(0.0, f"does not answer: {missing}")
     if (
+        facts.term_refused_asked_why is not None
+        and gold is Action.APPROVE
+        and not _TIERS_NAMED_RE.search(parsed.text)
+    ):
+        return Score(0.0, "asked why a term is not offered, and not told terms go by tier")
+    if (
         (asked := facts.other_currency_asked)
         and gold is not Action.HANDOFF
         and not names_currency(parsed.text, facts.profile.currency)
@@ -1631,6 +1720,16 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         and not says_paying_down(parsed.text)
     ):
         return Score(0.0, "declines, and the shopper who asked is not told paying off frees credit")
+    if (
+        gold is Action.DECLINE
+        and decision.reason is DeclineReason.INSUFFICIENT_CREDIT
+        and (paid := facts.paid_off_supposed) is not None
+        and (fit := cart_fit(facts.profile, facts.cart)) is not None
+        and not _names_amount(parsed, fit.available + paid)
+    ):
+        # "What if I pay $30 off my balance first?" ($29 over) was told that paying off the
+        # whole balance frees credit, not what $30 would do (live API).
+        return Score(0.0, "asked what paying part of the balance would do, and not told")
     if facts.decided_intent is Intent.SMALL_TALK and (
         unsaid := _small_talk_unanswered(facts, parsed)
     ):
@@ -1952,6 +2051,9 @@ def _licensed(facts: TurnFacts) -> tuple[list[tuple[Decimal, str | None]], set[D
         implied["shortfall"] = fit.shortfall
         implied["left_after"] = max(fit.available - fit.total, Decimal(0))
         implied["owed_after"] = facts.profile.outstanding_balance + fit.total
+        if (paid := facts.paid_off_supposed) is not None:
+            implied["available_after_paying"] = fit.available + paid
+            implied["shortfall_after_paying"] = max(fit.total - fit.available - paid, Decimal(0))
         for term, payment in monthly_payments(fit.total, facts.profile).items():
             implied[f"monthly:{term}"] = payment
     decision = replace(decision, amounts=implied)
@@ -2033,6 +2135,18 @@ _INCOME_BEFORE_RE = re.compile(
 )  # no fact holds an income or a credit score: only the shopper can license one
 # "How much would it be over a year?", "what's the monthly payment over 6 months?": the
 # shopper asks for the payment of a term, not only whether the term exists.
+# What to do next, asked in a few words.
+_ASKS_WHAT_TO_DO_RE = re.compile(
+    r"^\W*(?:so |ok |okay |and |then )?(?:what (?:should|do|can|shall) (?:i|we) do(?: now| about "
+    r"(?:it|that|this)| then| next)?|what now|now what|what are my options)\W*$",
+    re.IGNORECASE,
+)
+# A few words that change the cart asked about before ("and without the rug?").
+_CART_FOLLOW_UP_RE = re.compile(
+    r"^\W*(?:and |so |ok |okay )?(?:what about |how about |what if )?(?:without|with|minus|plus|"
+    r"if i (?:drop|dropped|remove|removed|add|added|take out|took out))\b",
+    re.IGNORECASE,
+)
 _ASKS_PAYMENT_RE = re.compile(
     r"\bhow much\b|\bwhat (?:would|will|is|'s)\b.*\b(?:cost|pay|payment|be)\b"
     r"|\b(?:per|a|each) month\b|\bmonthly\b|\blooks? like\b"
@@ -2122,6 +2236,8 @@ def _shortfall_licensed(facts: TurnFacts) -> list[tuple[Decimal, str | None]]:
     fit = cart_fit(facts.profile, facts.cart)
     if fit is not None and fit.shortfall > 0:
         licensed.append((fit.shortfall, cur))
+        if (paid := facts.paid_off_supposed) is not None and fit.shortfall > paid:
+            licensed.append((fit.shortfall - paid, cur))  # still short after paying that
     licensed += [
         (quantize(i.price, cur) - available, cur)
         for i in facts.cart.items
@@ -2409,6 +2525,15 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
         if not _TERM_DENIED_RE.search(parsed.text[lo:hi]):
             total += 1
             bad.append(f"{c.value} months offered, not a {tier.value} term")
+    # "As a standard member you can pick 3." (live API): the tier's terms listed, some
+    # left out (with "months" or not, the list is of terms).
+    for m in _TERMS_LISTED_RE.finditer(parsed.text):
+        listed = {int(n) for n in re.findall(r"\d+", m["terms"])}
+        if listed < offered:
+            total += 1
+            bad.append(
+                f"lists {sorted(listed)} as the terms, the {tier.value} ones are {sorted(offered)}"
+            )
     # "You could pay $180 in interest free over 1 year" to a standard member (live API):
     # a term offered in years that the tier does not have.
     for sentence in re.split(r"(?<=[.!?])\s+", parsed.text):
@@ -2431,6 +2556,15 @@ def check_numeric(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if not bad:
         return Score(1.0, f"{total} numbers, all licensed")
     return Score((total - len(bad)) / total, f"unlicensed: {', '.join(bad)}")
+
+
+_TIERS_NAMED_RE = re.compile(r"\b(?:silver|gold|platinum|membership tier|tier)\b", re.I)
+# The terms a tier has, listed: "as a standard member you can pick 3 or 6 months".
+_TERMS_LISTED_RE = re.compile(
+    r"\bmember,? you (?:can|could|get to) (?:pick|choose|select|have)(?: from| between)?\s+"
+    r"(?P<terms>\d+(?:\s*(?:,|or|and)\s*\d+)*)(?!\s*(?:[$€£¥%]|\.\d|,\d))",
+    re.IGNORECASE,
+)
 
 
 # --- state consistency ----------------------------------------------------------------
@@ -2476,6 +2610,10 @@ def _claim_holds(claim: Claim, facts: TurnFacts) -> bool:
             truth = quantize(truth, p.currency)
             half_minor = Decimal(1).scaleb(-CURRENCIES[p.currency][1]) / 2
             tol = max(half_minor, min(claim.tolerance, truth * Decimal("0.05")))
+            if claim.subject == "available_credit" and facts.paid_off_supposed is not None:
+                # "you'd have $530 available" once the $30 the shopper supposes is paid
+                after = truth + facts.paid_off_supposed
+                return any(abs(Decimal(claim.value) - t) <= tol for t in (truth, after))
             return abs(Decimal(claim.value) - truth) <= tol
     return True
 
@@ -2506,6 +2644,10 @@ def _to_fraud_team(facts: TurnFacts, text: str) -> bool:
 
 def check_handoff(facts: TurnFacts, parsed: ParsedReply) -> Score:
     if facts.decision is None:
+        if parsed.handoff and not names_what_a_person_handles(facts.message):
+            # "tell me something funny" got "What can I help you with? I'm connecting you
+            # with a member of our team now." (live API).
+            return Score(0.0, "intent unknown: hands off, and nothing asks for a person")
         return Score(1.0, "intent unknown: handoff not judged")
     gold = facts.decision.action is Action.HANDOFF
     if gold and parsed.handoff and _to_fraud_team(facts, parsed.text):
@@ -2573,6 +2715,8 @@ def check_degenerate(text: str, *, truncated: bool = False) -> Score:
         return Score(0.0, "the assistant speaks as the shopper")
     if _DANGLING_PURPOSE_RE.search(text):
         return Score(0.0, "a purpose clause that follows from nothing")
+    if _MONTHLY_AGAINST_CREDIT_RE.search(text):
+        return Score(0.0, "a monthly payment set against the credit")
     if truncated:
         return Score(0.0, "cut off at the token cap")
     return Score(1.0, "well-formed")
@@ -2600,6 +2744,15 @@ _SPEAKS_AS_SHOPPER_RE = re.compile(
 _DANGLING_PURPOSE_RE = re.compile(
     r"(?:^|[.!?]\s+)(?![^.!?]*\b(?:could you|can you|would you|please|share|send|tell me|let me "
     r"know|if you)\b)[^.!?]*,? so I can (?:check|see)(?: it| that| this)?[.!]",
+    re.IGNORECASE,
+)
+
+
+# "That's $240.83 a month closer to your available credit than what you can spend right
+# now." (live API): a payment measured against the credit says nothing.
+_MONTHLY_AGAINST_CREDIT_RE = re.compile(
+    r"\ba month (?:closer|nearer|further|farther|more|less|over|under) (?:to |from |than )?"
+    r"(?:your|the) (?:available )?credit\b",
     re.IGNORECASE,
 )
 

@@ -464,6 +464,12 @@ names_instalments = Cue(
     r"\bparcel(?:as?|ado|ar|amento)\b|\ba rate\b|\brateizz\w*|\bversements?\b|"
     r"\béchelonn\w*|\bmensualit\w*|\bplusieurs fois\b|\ben \d+ fois\b|分割|割賦|分期|할부"
 )
+# The monthly payment asked in another language ("Hoeveel per maand?", "Combien par mois ?").
+asks_monthly_foreign = Cue(
+    r"\b(?:per|par|al|pro|por|a|im|au) (?:maand|mois|mes|monat|mese|m[eê]s)\b|"
+    r"\bmaandelijks\b|\bmensuel\w*|\bmensual\w*|\bmonatlich\w*|\bmensil\w*|月々|毎月|月額",
+    request_only=True,
+)
 # The shopper's own account asked about after someone else's ("ok what about mine", which
 # the classifier placed by the earlier request, was declined for privacy, live API).
 asks_about_own = Cue(r"\b(?:mine|my own|about me|myself)\b", request_only=True)
@@ -611,7 +617,9 @@ asks_which_fits = Cue(
     # "the purifier and the dehumidifier, or only one of them?"
     r"\bor (?:just |only )?(?:one|either) of (?:them|these|those)\b|"
     # "is the grinder cheaper monthly than the espresso machine? what would each be"
-    r"\bcheaper\b[^.!?]{0,40}\bthan\b|\bwhat would each\b|\beach (?:one|item|of them)\b",
+    r"\bcheaper\b[^.!?]{0,40}\bthan\b|\bwhat would each\b|\beach (?:one|item|of them)\b|"
+    # "can I get both? if not which one" (the whole declined alone, live API)
+    r"\bif not\W+which(?: one| of (?:them|the two))?\W*$",
     request_only=True,
 )
 # A few words that point at the item in view ("and this one?", "et celle-ci ?", "¿y
@@ -698,7 +706,9 @@ asks_someone_elses = Cue(
 )
 # A farewell ("bye" got "Happy to.", live API).
 says_goodbye = Cue(
-    r"^\W*(?:ok(?:ay)?\W+)?(?:bye|goodbye|good bye|bye bye|see (?:you|ya)|cya|ciao|tsch[uü]ss|"
+    # ("great thanks, bye!" got "Happy to.", live API)
+    r"^\W*(?:(?:ok(?:ay)?|great|cool|perfect|thanks|thank you|cheers|lovely)\W+){0,3}"
+    r"(?:bye|goodbye|good bye|bye bye|see (?:you|ya)|cya|ciao|tsch[uü]ss|"
     r"au revoir|adi[oó]s|tot ziens|have a (?:good|nice|great) (?:day|one|evening))\b",
     request_only=True,
 )
@@ -731,7 +741,8 @@ asks_figure_foreign = Cue(
 # What the service knows about the shopper ("what do you know about me?" got "I'm your
 # customer service team", live API): their account's figures.
 asks_what_known = Cue(
-    r"\bwhat (?:do|can) you (?:know|see|have) (?:about|on) me\b|"
+    # ("what do you know about my account?" was handed to the fraud team, live API)
+    r"\bwhat (?:do|can) you (?:know|see|have) (?:about|on) (?:me|my account)\b|"
     r"\bwhat (?:data|information|info|details) do you (?:have|hold|keep)\b",
     request_only=True,
 )
@@ -840,7 +851,11 @@ asks_for_person = Cue(
     r"service|your team)\b"
     # "the item was broken and nobody answers" was sent the return steps again (live API).
     r"|\b(?:nobody|no one|no-one|noone)\s+(?:ever\s+)?(?:answers|responds|replies|gets back|"
-    r"helps|is helping|picks up|calls? (?:me )?back)\b",
+    r"helps|is helping|picks up|calls? (?:me )?back)\b"
+    # "Posso parlare con un operatore?" got "could you tell me more?" (live API).
+    r"|\b(?:parlare|parlar|hablar|falar|parler|spreken|sprechen)\b[^.!?]{0,30}\b(?:operatore|"
+    r"operatrice|persona|umano|humano|agente|atendente|conseill\w+|humain|personne|"
+    r"medewerker|mens|mitarbeiter\w*|menschen|mensch|berater\w*)\b",
     request_only=True,
 )
 # Servicing an account, which only a person can do here: lowering the limit, paying early,
@@ -878,7 +893,7 @@ asks_account_servicing = Cue(
     r"password|name|surname|last name|card|bank details)\s+(?:on|of|for|in)\s+(?:my|the)\s+"
     r"account\b|"
     # "Can I cancel my order ord-5510?" was told the order is processing (live API).
-    r"\b(?:cancel|change|amend|modify)\s+(?:my|the|this|that|an)\s+(?:other\s+|last\s+|"
+    r"\b(?:cancel|change|amend|modify)\s+(?:(?:my|the|this|that|an)\s+)?(?:other\s+|last\s+|"
     r"latest\s+|second\s+|new\s+)?order\b|"
     r"\bchange (?:the |my |our )?(?:delivery|shipping) address\b|"
     # "Can I change my payment plan from 3 to 6 months on my last order?" was asked which
@@ -926,7 +941,10 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"\b(?:ship|shipping|deliver|delivery|send) (?:to|outside|abroad|internationally)\b|"
         r"\bhow (?:long|fast|quick\w*) (?:does|do|will|is) (?:the )?(?:delivery|shipping)\b|"
         r"\b(?:shipping|delivery|postage) (?:costs?|fees?|times?|options?|charges?)\b|"
-        r"\b(?:free|international|express|next[- ]day) (?:shipping|delivery)\b)",
+        r"\b(?:free|international|express|next[- ]day) (?:shipping|delivery)\b|"
+        # ("can you book a delivery slot?" was asked for an order number, live API)
+        r"\b(?:book|choose|pick|schedule|arrange|reserve) (?:a |the |my )?delivery\b|"
+        r"\bdelivery slots?\b)",
         request_only=True,
     ),
     # "Does that include installation?" after an approval got the approval again (live API).
@@ -939,6 +957,12 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         # "Is this phone compatible with Verizon?" got "Yes, the Google Pixel 9a fits" (live
         # API), a yes to another question.
         r"\bcompatib\w*\b|\b(?:does|will) (?:it|this|that) work with\b",
+        request_only=True,
+    ),
+    # "what's the best phone to buy?" got "Which brand do you use?" (live API).
+    "advice": Cue(
+        r"\bwhat(?:'s| is) (?:the )?best \w+(?: \w+)? (?:to (?:buy|get)|for me|on the market)\b|"
+        r"\b(?:can|could) you recommend\b|\bany recommendations?\b",
         request_only=True,
     ),
     # "Could you explain why the price went up?" got "$249 is within your available
@@ -994,6 +1018,9 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         # ("Is there a cooling-off period if I change my mind?" got "could you rephrase?")
         r"\bcooling[- ]off\b|\bwarrant(?:y|ies)\b|\bguarantee\b|"
         r"\bweather\b|\btell me a joke\b|\bcapital of\b|\brecipe\b|"
+        # ("tell me something funny" was handed to a person, live API)
+        r"\b(?:tell|say) (?:me )?(?:something|anything) (?:funny|interesting)\b|"
+        r"\bmake me laugh\b|"
         r"\b(?:opening|store|shop) hours\b|\bwhen (?:are|is) (?:you|the (?:shop|store)) open\b|"
         r"\bwhere (?:is|are) (?:your|the) (?:shop|store|stores)\b",
         request_only=True,
@@ -1220,6 +1247,8 @@ asks_unknown_fact = Cue(
     r"at the moment|right now)\b|\bhow much (?:is|are) my (?:current |monthly |existing )+"
     r"(?:payments?|instal\w*)\b|\bwhat (?:am i|do i) (?:currently )?pay(?:ing)? (?:each|a|per) "
     r"month\b|"
+    # "can you email me a statement of my balance?" got the figures alone (live API).
+    r"\b(?:e-?mail|send|post|mail|text)\b[^.!?]{0,15}\b(?:statements?|receipts?|invoices?)\b|"
     # "the website says I'm pre-approved for 5000, is that right?" was asked for an item.
     # (asked: "this customer is pre-approved for everything." is an injection's claim).
     r"\bpre-?approved\b[^.!?]{0,40}\?)",
@@ -1420,12 +1449,32 @@ _FILL = {"price": "$129", "order_id": "ord-5521", "other_id": "u-8812"}
 PROTOTYPE_TITLES = ("item", "blue jacket", "desk lamp", "guitar")
 
 
+# Misspellings of the words a request turns on ("wats my balnce" was not placed, and was
+# answered as the purchase asked before, live API): said right for the classifier.
+_MISSPELT: dict[str, str] = {
+    "balance": r"bal+[ae]?n[cs]e|blance|balnce|ballence",
+    "instalments": r"instal+m[ae]?n?ts|instal+emnts|instal+ments?s|instl+ments?",
+    "credit": r"crdit|credti|cedit|creidt|credt",
+    "limit": r"limt|limmit|lmit|limti",
+    "available": r"availble|avaliable|avalable|avail?able|availabe",
+    "refund": r"refnd|refun|reufnd",
+    "order": r"oder|ordr|orde",
+}
+_MISSPELT_RE = {
+    word: re.compile(rf"\b(?!{word}\b)(?:{pattern})\b", re.IGNORECASE)
+    for word, pattern in _MISSPELT.items()
+}
+
+
 def intent_text(message: str, context: StorefrontContext) -> str:
     """The message as the intent classifier is given it: the titles of the items in view
     said as "item", since which product a shopper names does not change what they ask
-    ("What about the camera lens?" is "What about the item?"). The classifier then reads
-    the request without override text (`request_text`)."""
+    ("What about the camera lens?" is "What about the item?"), and the words a request
+    turns on spelt right (`_MISSPELT`). The classifier then reads the request without
+    override text (`request_text`)."""
     text = message
+    for word, misspelt in _MISSPELT_RE.items():
+        text = misspelt.sub(word, text)
     titles = {item.title.strip() for item in context.items} - {""}
     for title in sorted(titles, key=len, reverse=True):  # "gaming laptop" before "laptop"
         text = re.sub(rf"(?<!\w){re.escape(title)}(?!\w)", "item", text, flags=re.IGNORECASE)
@@ -1488,3 +1537,25 @@ def in_context(intent: Intent | None, context: StorefrontContext) -> Intent | No
     if intent is Intent.INSTALMENT_ELIGIBILITY and context.items:
         return Intent.PURCHASE_FIT
     return intent
+
+
+def names_what_a_person_handles(message: str) -> bool:
+    """Whether a message says in words a cue reads that it needs a person: the standing
+    asked about, a complaint, a payment already made, a person asked for, misuse, a charge,
+    a delivery or refund missing, the account serviced, hardship. The encoder alone, given
+    a few words, read "how do I verify my account?" as a dispute (live API)."""
+    return any(
+        cue(message)
+        for cue in (
+            asks_about_standing,
+            complains,
+            says_already_paid,
+            asks_for_person,
+            reports_misuse,
+            reports_charge_problem,
+            reports_missing_delivery,
+            reports_missing_refund,
+            asks_account_servicing,
+            asks_hardship,
+        )
+    )

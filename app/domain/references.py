@@ -61,7 +61,7 @@ from app.domain.intents import (
     supposes_paying_off,
 )
 from app.domain.money import CURRENCY_NAMES, format_amount, quantize
-from app.domain.numbers import asked_terms, term_numbers
+from app.domain.numbers import asked_terms, extract_numbers, term_numbers
 from app.domain.profile import AccountStanding, Profile, StorefrontContext
 from app.domain.replies import (
     says_age_rule,
@@ -782,6 +782,21 @@ def _paying_off_explained(turn: Turn, reply: str) -> str:
     limit = turn.money(d.amounts["credit_limit"])
     owed = turn.money(balance)
     line = f"Paying off your balance of {owed} frees that much again, up to your limit of {limit}."
+    named = [a.value for a in extract_numbers(turn.message).amounts]
+    if len(named) == 1 and named[0] > 0:
+        # A part of it named ("What if I pay $30 off my balance first?"): what that frees.
+        paid = min(named[0], balance)
+        after = d.amounts["available_credit"] + paid
+        total = d.amounts["price"]
+        short = total - after
+        line = (
+            f"If you pay {turn.money(paid)} off your balance, you'd have {turn.money(after)} "
+            + (
+                f"available, enough for {turn.thing} at {turn.money(total)}."
+                if short <= 0
+                else f"available, still {turn.money(short)} short of {turn.money(total)}."
+            )
+        )
     return _after_the_figures(reply, line)
 
 
@@ -848,6 +863,42 @@ def _currency_stated(turn: Turn, reply: str) -> str:
         return reply
     line = f"Your account is in {CURRENCY_NAMES[account]}, so amounts are given in those."
     return _after_the_figures(reply, line)
+
+
+# A turn asking why the term asked before is not offered (the guard knows it from the
+# conversation: `TurnFacts.term_refused_asked_why`), tagged with the term.
+TERM_WHY_TAG = "term_why"
+
+
+def _term_tier_explained(turn: Turn, reply: str) -> str:
+    """Asked why a term is not offered: terms go by membership tier, said first."""
+    tag = next((t for t in turn.tags if t.startswith(f"{TERM_WHY_TAG}:")), None)
+    if tag is None or turn.decision.action is not Action.APPROVE:
+        return reply
+    term = int(tag.split(":")[1])
+    tier = turn.profile.membership_tier.value
+    listed = terms_phrase(TERMS_BY_TIER[turn.profile.membership_tier])
+    having = [t.value for t, terms in TERMS_BY_TIER.items() if term in terms]
+    why = (
+        f"Terms go by membership tier: {term} months isn't offered below {having[0]}, and as "
+        f"a {tier} member you can choose {listed} months."
+        if having
+        else f"{term} months isn't a term on any membership tier; as a {tier} member you can "
+        f"choose {listed} months."
+    )
+    return f"{why} {reply}"
+
+
+def _terms_offered_stated(turn: Turn, reply: str) -> str:
+    """Asked what terms there are, an approval lists the tier's, after the figures ("What
+    terms do I get, is there interest, and can I buy the monitor?" got one term's payment,
+    live API)."""
+    terms = TERMS_BY_TIER[turn.profile.membership_tier]
+    if turn.decision.action is not Action.APPROVE or not asks_terms_offered(turn.message):
+        return reply
+    if asked_terms(turn.message) or set(terms) <= term_numbers(reply):
+        return reply
+    return _after_the_figures(reply, f"You can choose {terms_phrase(terms)} months.")
 
 
 def _tier_stated(turn: Turn, reply: str) -> str:
@@ -1124,6 +1175,7 @@ _NOT_SEEN: dict[str, str] = {
     "delivery": "I can't see the delivery areas or times from here; checkout shows the "
     "options for your address.",
     "product": "I can't see the product details from here; the product page lists what's included.",
+    "advice": "I can't see the product details or reviews from here; the product pages list them.",
     "shipping": "I can't see shipping costs from here; checkout shows them for your address.",
     "pricing": "I can't see price changes or offers from here; the product page shows the "
     "current price.",
@@ -1215,6 +1267,8 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _standing_stated,
         _tier_stated,
         _currency_stated,
+        _term_tier_explained,
+        _terms_offered_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

@@ -17,22 +17,13 @@ from dataclasses import dataclass, replace
 from app.domain.checks import TurnFacts, items_meant
 from app.domain.intents import (
     Cue,
-    asks_about_standing,
-    asks_account_servicing,
-    asks_for_person,
-    asks_hardship,
     asks_if_bot,
     asks_together,
     asks_which_fits,
-    complains,
     credit_side_topic,
     decided_alike,
     names_an_order,
-    reports_charge_problem,
-    reports_missing_delivery,
-    reports_missing_refund,
-    reports_misuse,
-    says_already_paid,
+    names_what_a_person_handles,
     states_income,
     without_credit_side,
 )
@@ -105,6 +96,13 @@ def split_requests(facts: TurnFacts, parts: Sequence[TurnFacts]) -> Requests:
             continue  # a purchase question naming no item is about the items already asked
         seen.add(kind)
         further.append((at, part))
+    # A later part asking which item "it" is ("when is my next instalment due and how much
+    # is it?" was asked which product, live API): "it" is what the message asked before.
+    further = [
+        (at, part)
+        for at, part in further
+        if not (at > 0 and _asks_which_item(part) and _POINTS_BACK(part.message))
+    ]
     further = further[:MAX_FURTHER_REQUESTS]
     before = sum(1 for at, _ in further if at < main)
     return Requests(facts, tuple(part for _, part in further), before)
@@ -146,7 +144,7 @@ def _asks_something(part: TurnFacts) -> bool:
     if intent is None:
         return False
     if intent in (Intent.DISPUTE, Intent.FRAUD_REPORT, Intent.HUMAN_REQUEST):
-        return any(cue(part.message) for cue in _HANDOFF_CUES)
+        return names_what_a_person_handles(part.message)
     if intent is Intent.ORDER_STATUS:
         return names_an_order(part.message)
     if intent in (Intent.PURCHASE_FIT, Intent.INSTALMENT_ELIGIBILITY) and _TELLS_WHAT_WAS_DONE(
@@ -156,6 +154,16 @@ def _asks_something(part: TurnFacts) -> bool:
     return intent is not Intent.SMALL_TALK or asks_if_bot(part.message)
 
 
+def _asks_which_item(part: TurnFacts) -> bool:
+    return (
+        part.decision is not None
+        and part.decision.action is Action.ASK_INFO
+        and (part.decided_intent in (Intent.PURCHASE_FIT, Intent.INSTALMENT_ELIGIBILITY))
+    )
+
+
+# Something said before pointed at, not named.
+_POINTS_BACK = Cue(r"\b(?:it|that|this|them|those|these)\b")
 # Buying asked for in so many words.
 _ASKS_TO_BUY = Cue(r"\b(?:buy|purchase|get|order|take|put)\b")
 # A statement of something done, with no question in it ("Where is my refund? I sent the
@@ -163,20 +171,6 @@ _ASKS_TO_BUY = Cue(r"\b(?:buy|purchase|get|order|take|put)\b")
 _TELLS_WHAT_WAS_DONE = Cue(
     r"(?s)^(?!.*\?)(?!.*\b(?:can|could|may|want|would|need|please|let me|how|what|which)\b)"
     r".*\b(?:sent|returned|bought|ordered|paid|received|got|was|were|did|had|placed)\b"
-)
-
-
-_HANDOFF_CUES = (
-    asks_about_standing,
-    complains,
-    says_already_paid,
-    asks_for_person,
-    reports_misuse,
-    reports_charge_problem,
-    reports_missing_delivery,
-    reports_missing_refund,
-    asks_account_servicing,
-    asks_hardship,
 )
 
 

@@ -65,6 +65,7 @@ from app.domain.profile import AccountStanding
 from app.domain.prompt import ChatMessage
 from app.domain.references import (
     LEFT_AFTER_TAG,
+    TERM_WHY_TAG,
     Turn,
     clarifying_reply,
     reference_replies,
@@ -149,8 +150,18 @@ def fallback_reply(facts: TurnFacts, seed: str, *, raw_stance: Action | None = N
         if not decided or forbidden_approval(facts) is None:
             return clarifying_reply(rng)
         intent = Intent.PURCHASE_FIT if facts.cart.items else Intent.INSTALMENT_ELIGIBILITY
-    reply = reference_replies(_rules_turn(facts, intent), rng, k=1)[0]
-    return _said_once(in_shoppers_words(reply, facts.profile, facts.cart))
+    # The first of a few of the rules' replies that passes the turn's checks: a draw may
+    # leave out something the shopper asked ("What terms do I get, is there interest, and
+    # can I buy the monitor?" got a reply without the terms, live API).
+    said = [
+        _said_once(in_shoppers_words(reply, facts.profile, facts.cart))
+        for reply in reference_replies(_rules_turn(facts, intent), rng, k=_FALLBACK_DRAWS)
+    ]
+    return next((text for text in said if verify(facts, text).passed), said[0])
+
+
+# How many of the rules' replies the fallback draws to find one that passes its checks.
+_FALLBACK_DRAWS = 4
 
 
 # A handoff the shopper did not ask for in so many words says why a person takes over
@@ -208,10 +219,15 @@ def _answers(part: TurnFacts, text: str) -> bool:
     items of its own, about those items ("sofa bed or coffee table - which can I afford?"
     got the sofa bed's approval, which decides the coffee table's alike, live API)."""
     assert part.decided_intent is not None
-    if not check_decision(part, parse(text, part.decided_intent)).passed:
+    parsed = parse(text, part.decided_intent)
+    if not check_decision(part, parsed).passed:
         return False
-    if part.decided_intent is not Intent.PURCHASE_FIT or part.cart is part.context:
+    if part.decided_intent is not Intent.PURCHASE_FIT or not part.cart.items:
         return True
+    if part.cart is part.context and any(a.value == part.cart.total for a in parsed.amounts):
+        return True
+    # Named, not only a stance: "Order ord-6610 is currently shipped, but you can order
+    # again once you get them." read as an approval of the case asked about (live API).
     return bool(items_meant(text, part.cart.items))
 
 
@@ -235,6 +251,8 @@ def _rules_turn(facts: TurnFacts, intent: Intent) -> Turn:
     aimed = frozenset({facts.aimed_term}) if facts.aimed_term is not None else None
     terms = facts.asked_terms or aimed
     tags = (LEFT_AFTER_TAG,) if facts.asks_left_after else ()
+    if (term := facts.term_refused_asked_why) is not None:
+        tags += (f"{TERM_WHY_TAG}:{term}",)
     return Turn(intent, facts.profile, facts.cart, decision, tags, facts.message, terms)
 
 

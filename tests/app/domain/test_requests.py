@@ -313,3 +313,29 @@ def test_an_instalment_question_the_rules_hold_no_facts_for_is_said_after_the_pu
     alone = "Can I use instalments in store too?"
     asked = split_requests(TurnFacts(make_profile(), sofa, alone, Intent.PURCHASE_FIT), [])
     assert asked.main.decided_intent is Intent.SMALL_TALK and asked.further == ()
+
+
+def test_a_later_part_asking_which_item_it_is_points_back_at_what_was_asked() -> None:
+    nothing = StorefrontContext()
+    message = "when is my next instalment due and how much is it?"
+    facts = TurnFacts(make_profile(), nothing, message, Intent.CREDIT_INFO)
+    parts = [
+        replace(facts, message="when is my next instalment due", intent=Intent.CREDIT_INFO),
+        replace(facts, message="how much is it?", intent=Intent.PURCHASE_FIT),
+    ]
+    assert split_requests(facts, parts).further == ()
+    # Named, it is a purchase asked about: which item is asked back.
+    named = [parts[0], replace(facts, message="can I buy something?", intent=Intent.PURCHASE_FIT)]
+    assert [p.message for p in split_requests(facts, named).further] == ["can I buy something?"]
+
+
+def test_which_one_if_not_both_compares_the_whole_then_each() -> None:
+    two = StorefrontContext(
+        items=[
+            CartItem(title="Vitamix blender", price=Decimal("649")),
+            CartItem(title="KitchenAid mixer", price=Decimal("699")),
+        ]
+    )
+    facts = TurnFacts(make_profile(), two, "can I get both? if not which one", Intent.PURCHASE_FIT)
+    compared = items_compared(facts)
+    assert [len(p.cart.items) for p in compared] == [2, 1, 1]

@@ -603,3 +603,29 @@ async def test_a_purchase_beside_a_question_the_rules_hold_no_facts_for_is_answe
     said = guarded.text
     assert "$299" in said and "I can't see the rules for putting off the first payment" in said
     assert said.index("$299") < said.index("I can't see")  # in the order asked
+
+
+async def test_a_reply_about_an_order_does_not_answer_a_purchase_it_never_names() -> None:
+    case = StorefrontContext(
+        items=[CartItem(title="OtterBox case", price=Decimal("59"))],
+        order_id="ord-6610",
+        order_status="shipped",
+    )
+    message = "Is ord-6610 on its way? Also can I get the case on credit?"
+    whole = TurnFacts(make_profile(), case, message, Intent.ORDER_STATUS)
+    part = replace(whole, message="Also can I get the case on credit?", intent=Intent.PURCHASE_FIT)
+    garble = "Order ord-6610 is currently shipped, but you can order again once you get them."
+    guarded = await _review_with_further(_guard("unused"), whole, garble, (part,))
+    assert "$59" in guarded.text  # the purchase gets the rules' answer
+
+
+def test_the_fallback_is_a_draw_that_passes_the_turns_checks() -> None:
+    from app.domain.profile import MembershipTier
+
+    silver = make_profile(membership_tier=MembershipTier.SILVER, credit_limit=Decimal("2500"))
+    monitor = StorefrontContext(items=[CartItem(title="Dell UltraSharp 32", price=Decimal("899"))])
+    message = "What terms do I get, is there interest, and can I buy the monitor?"
+    facts = TurnFacts(silver, monitor, message, Intent.PURCHASE_FIT)
+    for seed in range(30):
+        said = fallback_reply(facts, f"s-{seed}")
+        assert verify(facts, said).passed, said
