@@ -57,6 +57,7 @@ from app.domain.intents import (
     asks_capabilities,
     asks_checkout,
     asks_credit_granted,
+    asks_exchange,
     asks_figure_foreign,
     asks_for_credit,
     asks_for_more,
@@ -80,6 +81,7 @@ from app.domain.intents import (
     asks_refund_timing,
     asks_shortfall,
     asks_someone_elses,
+    asks_someone_elses_order,
     asks_terms_offered,
     asks_to_spend_on,
     asks_together,
@@ -88,6 +90,7 @@ from app.domain.intents import (
     asks_upfront,
     asks_way_forward,
     asks_what_known,
+    asks_where_foreign,
     asks_which_regions,
     asks_why,
     compares_cost,
@@ -96,6 +99,7 @@ from app.domain.intents import (
     disowns_order,
     in_context,
     moves_abroad,
+    names_an_order,
     names_balance,
     names_credit_foreign,
     names_currency,
@@ -464,6 +468,9 @@ _ONLY_RE = re.compile(r"\b(?:just|only)\b", re.IGNORECASE)
 # A choice, not a question about one item ("ok just the TV then", "only the lens please").
 _CHOOSES_RE = re.compile(
     r"\bthen\b|\bplease\b|\bi'?ll (?:take|go with|get|have)\b|\blet'?s\b|\bgo(?:ing)? with\b|"
+    # ("what if I got the cheaper one", then "how much would I have left after?" was told
+    # the figures for both laptops, live API)
+    r"\bwhat if (?:i|we) (?:got|get|took|take|went with|go with|bought|buy)\b|"
     r"^\W*(?:ok(?:ay)?|fine|alright|right|sure|yes)\b",
     re.IGNORECASE,
 )
@@ -1008,6 +1015,17 @@ class TurnFacts:
             # "what should I do?" after "my tv arrived with a cracked screen" (told the order
             # was delivered, live API): the return steps.
             return Intent.RETURNS
+        if (
+            intent is None
+            and order_in_view
+            and names_an_order(self.message)
+            and asks_where_foreign(self.message)
+        ):
+            return Intent.ORDER_STATUS
+        if asks_someone_elses_order(self.message) and intent not in HANDOFF_INTENTS:
+            return Intent.OTHER_USER_DATA
+        if asks_exchange(self.message) and intent in (None, Intent.ORDER_STATUS, Intent.SMALL_TALK):
+            return Intent.RETURNS
         if reports_damaged(self.message) and (
             intent is Intent.ORDER_STATUS or (intent is None and order_in_view)
         ):
@@ -1172,6 +1190,29 @@ class TurnFacts:
         )
 
     @cached_property
+    def terms_per_item(self) -> tuple[tuple[CartItem, int], ...]:
+        """Each item with the term the message asks for it, when it asks a term for each of
+        two or more items ("Can I do 12 months on the tv and 3 on the soundbar?" got both
+        terms for the whole cart, live API); () otherwise."""
+        items = self.cart.items
+        if len(items) < 2:
+            return ()
+        pairs: dict[int, int] = {}
+        for segment in _SEGMENT_SPLIT_RE.split(request_text(self.message)):
+            meant = items_meant(segment, items)
+            if len(meant) != 1:
+                continue
+            # (digits of the item's own title are no term: "Sony Bravia 65")
+            titled = {w.lower() for w in re.findall(r"\w+", meant[0].title)}
+            words = " ".join(w for w in segment.split() if w.lower().strip("?.,!") not in titled)
+            terms = [int(n) for n in _TERM_IN_SEGMENT_RE.findall(words) if 2 <= int(n) <= 36]
+            if len(terms) == 1:
+                pairs[items.index(meant[0])] = terms[0]
+        if len(pairs) < 2:
+            return ()
+        return tuple((items[i], term) for i, term in sorted(pairs.items()))
+
+    @cached_property
     def _previous_message(self) -> str:
         """The shopper's message before this one ("" at the start)."""
         return next((m["content"] for m in reversed(self.history) if m["role"] == "user"), "")
@@ -1222,6 +1263,8 @@ class TurnFacts:
         shopper's latest earlier message that named one ("in 24 instalments", a turn
         before, was answered with the 3-month payment through the live API)."""
         allowed = TERMS_BY_TIER[self.profile.membership_tier]
+        if self.terms_per_item:
+            return frozenset()  # each item's own term (`terms_per_item`), not the cart's
         terms = asked_terms(self.message, allowed)
         # ("great, do it" after "can i get this on 6 months?" was told where to go ahead
         # with the 3-month payment, live API: the term picked is the one to go ahead with.)
@@ -1569,6 +1612,13 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     gold = decision.action
     if missing := _asked_payment_missing(facts, parsed):
         return Score(0.0, f"does not answer: {missing}")
+    if gold is Action.APPROVE and (unsaid := _payment_per_item_missing(facts, parsed)):
+        return Score(0.0, f"does not answer: {unsaid}")
+    if facts.decided_intent in (Intent.ORDER_STATUS, Intent.RETURNS) and any(
+        claim.subject in _ACCOUNT_FIGURES for claim in parsed.claims
+    ):
+        # "Sure. Order ord-20044 is processing, but your credit limit is $1,000." (live API)
+        return Score(0.0, "an order question answered with the credit figures")
     if (
         facts.term_refused_asked_why is not None
         and gold is Action.APPROVE
@@ -1818,6 +1868,19 @@ def _part_of_all_approved(facts: TurnFacts, text: str) -> bool:
         return False
     named = items_meant(text, items)
     return 0 < len(named) < len(items)
+
+
+def _payment_per_item_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
+    """An item's payment over the term asked for it, left unsaid."""
+    cur = facts.profile.currency
+    offered = TERMS_BY_TIER[facts.profile.membership_tier]
+    for item, term in facts.terms_per_item:
+        if term not in offered:
+            continue  # not a term of the tier: the reply says so (`check_numeric`)
+        payment = quantize(item.price * item.quantity / term, cur)
+        if not _names_amount(parsed, payment):
+            return f"the {item.title} over {term} months, asked for it"
+    return None
 
 
 def _small_talk_unanswered(facts: TurnFacts, parsed: ParsedReply) -> str | None:
@@ -2135,6 +2198,9 @@ _INCOME_BEFORE_RE = re.compile(
 )  # no fact holds an income or a credit score: only the shopper can license one
 # "How much would it be over a year?", "what's the monthly payment over 6 months?": the
 # shopper asks for the payment of a term, not only whether the term exists.
+# A message's parts that may each name an item and its term.
+_SEGMENT_SPLIT_RE = re.compile(r"\band\b|,|;|\bbut\b|\bwhile\b", re.IGNORECASE)
+_TERM_IN_SEGMENT_RE = re.compile(r"(?<![$€£¥\d.,])\b(\d{1,2})\b(?!\s*[$€£¥%]|[.,]\d)")
 # What to do next, asked in a few words.
 _ASKS_WHAT_TO_DO_RE = re.compile(
     r"^\W*(?:so |ok |okay |and |then )?(?:what (?:should|do|can|shall) (?:i|we) do(?: now| about "
@@ -2356,7 +2422,7 @@ def _asked_payment_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     decision = facts.decision
     if decision is None:
         return None
-    refused = asked_terms(facts.message) - facts.asked_terms
+    refused = asked_terms(facts.message) - set(TERMS_BY_TIER[facts.profile.membership_tier])
     if not facts.asked_terms and refused and decision.action is Action.APPROVE:
         # "Can I do 24 months on the TV?" from a silver member, answered "¥21,333 a month
         # over 6 months" (seen through the live API): the shopper cannot tell whether 24

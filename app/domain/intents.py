@@ -428,7 +428,10 @@ asks_owed = Cue(
     r"debo|je dois|schulde ich|devo|ben ik schuldig|"
     # "Hoeveel moet ik nog betalen?" got "which type of plan?" (live API), and its kin.
     r"moet ik nog (?:terug)?betalen|muss ich noch (?:be)?zahlen|reste à payer|"
-    r"queda por pagar|devo ancora pagare)\b",
+    r"queda por pagar|devo ancora pagare|"
+    # "¿Cuál es mi saldo pendiente?" got what is available (live API).
+    r"saldo pendiente|pendiente de pago|solde (?:restant|d[uû]|à payer)|ausstehend\w*|"
+    r"openstaand\w*|in sospeso|saldo devedor|em d[ií]vida)\b",
     request_only=True,
 )
 # Why the credit is what it is ("why is my limit zero?", "how come I only have $200?").
@@ -855,7 +858,9 @@ asks_for_person = Cue(
     # "Posso parlare con un operatore?" got "could you tell me more?" (live API).
     r"|\b(?:parlare|parlar|hablar|falar|parler|spreken|sprechen)\b[^.!?]{0,30}\b(?:operatore|"
     r"operatrice|persona|umano|humano|agente|atendente|conseill\w+|humain|personne|"
-    r"medewerker|mens|mitarbeiter\w*|menschen|mensch|berater\w*)\b",
+    r"medewerker|mens|mitarbeiter\w*|menschen|mensch|berater\w*)\b"
+    # ("担当者と話したいです" got "What can I do for you?", live API)
+    r"|(?:担当者|オペレーター|人間|スタッフ|係の人)[^。？?]{0,10}(?:話|つな|繋)",
     request_only=True,
 )
 # Servicing an account, which only a person can do here: lowering the limit, paying early,
@@ -983,6 +988,14 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"\b(?:bitcoin|btc|crypto(?:currency|currencies)?|ethereum)\b",
         request_only=True,
     ),
+    # "can I return opened headphones?" got the return steps, as if any could be (live API).
+    "return_rules": Cue(
+        r"\breturn (?:an? |the |my )?(?:opened|used|worn|unboxed|open[- ]box|sale|clearance|"
+        r"personali[sz]ed)\b|\b(?:opened|used|worn|unboxed) (?:\w+ )?(?:be )?returned\b|"
+        r"\bcan (?:i|you) (?:still )?return (?:it|them|this)? ?(?:if|once|after) (?:i'?ve |it'?s |"
+        r"i )?(?:opened|used|worn)\b",
+        request_only=True,
+    ),
     # "What's the return window?" got the return steps (live API).
     "return_window": Cue(
         r"\breturn (?:window|period|policy|deadline|time ?frame|time limit)\b|"
@@ -1082,7 +1095,12 @@ _CREDIT_SIDE: dict[str, Cue] = {
         r"\b(?:defer|delay|postpone|push back)\w* (?:the |my )?(?:first )?(?:payments?|"
         r"instal\w*)\b|\bfirst (?:payment|instal\w*) (?:next (?:month|week)|later|in (?:a|\d+) "
         r"(?:weeks?|months?))\b|\bpay (?:nothing|0|zero|\$0) (?:now|upfront|today|until)\b|"
-        r"\bpay (?:from |starting )?next month\b",
+        r"\bpay (?:from |starting )?next month\b|"
+        # ("does the plan start straight away?" got the approval again, live API)
+        r"\b(?:plan|payments?|instal\w*) (?:start|begin)s? (?:straight away|right away|"
+        r"immediately|now|today|at once)\b|\bwhen (?:do|does|will) (?:the |my )?(?:plan|payments?|"
+        r"first payment|instal\w*) (?:start|begin)\b|\bdoes the (?:plan|first payment|payment) "
+        r"(?:start|begin)\b",
         request_only=True,
     ),
 }
@@ -1124,7 +1142,8 @@ def out_of_scope_topic(message: str) -> str | None:
 # last week" asked for an order number, live API).
 names_an_order = Cue(
     r"\b(?:orders?|parcels?|packages?|deliver\w*|ship\w*|arriv\w*|track\w*|courier|"
-    r"dispatch\w*|bestellung|paket|commande|colis|pedido|paquete|ordine|pacco|pakket)\b|"
+    r"dispatch\w*|bestellung|paket|commande|colis|pedido|paquete|ordine|pacco|pakket|bestelling|"
+    r"zending|encomenda)\b|注文|荷物|"
     r"\bord-?\d"
 )
 # How to go ahead with a plan ("perfect, how do I check out with that?" got the approval
@@ -1139,7 +1158,9 @@ asks_checkout = Cue(
     r"^\W*(?:(?:ok(?:ay)?|great|perfect|cool|yes|yeah|yep|sure|brilliant|awesome|nice|lovely|"
     r"fine|alright|all right)\W+)*(?:please |then |so )?(?:do it|go ahead|let'?s do (?:it|that|"
     r"this)|set (?:it|that|this) up|sign me up|book it|i'?ll take it|put it through|proceed|"
-    r"process it|place (?:the|my) order)\b",
+    r"process it|place (?:the|my) order)\b|"
+    # "yes please" after an approval got "you're all set" (live API): nothing is bought here.
+    r"^\W*(?:yes|yeah|yep|yup|sure)\W+(?:please|pls|plz)\W*$",
     request_only=True,
 )
 # Credit asked for where there is none ("how do I get one?" after a $0 limit was asked
@@ -1154,6 +1175,25 @@ asks_for_credit = Cue(
 reports_damaged = Cue(
     r"\b(?:damaged|broken|cracked|smashed|shattered|dented|faulty|defective|leaking|"
     r"doesn't work|does not work|stopped working)\b|\bwrong (?:item|size|colou?r|product|one)\b",
+    request_only=True,
+)
+# An item swapped for another size or colour ("can I swap the size M for an L?" got an
+# invented refusal, live API): a return, then a new order.
+asks_exchange = Cue(
+    r"\b(?:swap|exchange|change)\b[^.!?]{0,30}\b(?:sizes?|colou?rs?|for (?:a|an|the) "
+    r"(?:different|bigger|smaller|larger|other))\b|\bexchange (?:it|this|them|these|the)\b",
+    request_only=True,
+)
+# Where something is, asked in another language ("Waar is mijn bestelling?" was asked to
+# rephrase, live API).
+asks_where_foreign = Cue(r"\b(?:waar|o[uù]|d[oó]nde|wo|dove|onde)\b|どこ", request_only=True)
+# Someone else's order asked about ("can you tell me if my brother's order shipped?" was
+# asked for the order number, live API).
+asks_someone_elses_order = Cue(
+    r"\b(?:friend|sister|brother|mother|mum|mom|father|dad|parent|partner|husband|wife|spouse|"
+    r"son|daughter|boyfriend|girlfriend|colleague|neighbou?r|flatmate|roommate)'?s "
+    r"(?:orders?|parcels?|packages?|deliver\w*|purchases?)\b|"
+    r"\b(?:his|her|their) (?:orders?|parcels?|packages?|deliver\w*|purchases?)\b",
     request_only=True,
 )
 # An order the shopper says they never placed ("I never ordered this, who placed order
@@ -1200,6 +1240,11 @@ reports_missing_delivery = Cue(
     # "my parcel ord-2290 is late, it said arriving Tuesday" was told "arriving Tuesday".
     r"\b(?:is|was|it's|running|arrived)\s+(?:very\s+|so\s+|really\s+)?(?:late|delayed|overdue)\b|"
     r"\bstill (?:hasn't|has not|not|isn't) (?:arrived|here|come|delivered)\b|"
+    # "my order has been processing for a week, is something wrong?" got the status with
+    # the credit limit (live API).
+    r"\b(?:processing|pending|stuck|not (?:been )?(?:shipped|dispatched)|hasn't (?:shipped|been "
+    r"dispatched))\b[^.!?]{0,20}\bfor (?:a|one|two|three|over a|more than a|\d+) (?:weeks?|"
+    r"days?|months?)\b|"
     # "my order was supposed to arrive 3 days ago" got "in transit, so I can see it" (live
     # API).
     r"\b(?:supposed|meant|due|expected) to (?:arrive|come|be here|be delivered|get here)\b"

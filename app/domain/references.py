@@ -901,6 +901,31 @@ def _terms_offered_stated(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, f"You can choose {terms_phrase(terms)} months.")
 
 
+# A term asked for each of several items (`TurnFacts.terms_per_item`): a tag per item,
+# "per_item:<index in the cart>:<months>".
+PER_ITEM_TAG = "per_item"
+
+
+def _payments_per_item_stated(turn: Turn, reply: str) -> str:
+    """Asked a term for each item, an approval gives each item's payment over its term,
+    instead of the cart's over one."""
+    pairs = [t.split(":")[1:] for t in turn.tags if t.startswith(f"{PER_ITEM_TAG}:")]
+    offered = TERMS_BY_TIER[turn.profile.membership_tier]
+    if turn.decision.action is not Action.APPROVE or not pairs:
+        return reply
+    said = []
+    for index, months in pairs:
+        item, term = turn.context.items[int(index)], int(months)
+        if term in offered:
+            pay = turn.money(quantize(item.price * item.quantity / term, turn.profile.currency))
+            said.append(f"the {item.title} is {pay} a month over {term} months")
+        else:
+            said.append(f"{term} months isn't offered for the {item.title}")
+    kept = [s for s in re.split(r"(?<=[.!?])\s+", reply) if " a month over " not in s]
+    line = f"Over the terms you asked, {' and '.join(said)}."
+    return _after_the_figures(" ".join(kept), line)
+
+
 def _tier_stated(turn: Turn, reply: str) -> str:
     """Asked their membership tier, a reply about the credit names it and its terms."""
     d = turn.decision
@@ -1155,12 +1180,19 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
         options = [
             f"Hi{name}! How can I help you today?",
             f"Hello{name}! What can I do for you?",
-            f"Hi{name}, I'm doing well, thanks. What can I help you with?",
+            # (said only when asked: "I'm thinking about a new laptop" got it, live API)
+            f"Hi{name}, I'm doing well, thanks. What can I help you with?"
+            if _HOW_ARE_YOU_RE.search(turn.message)
+            else f"Hi{name}! What can I help you with?",
             "Good to hear from you! I can help with instalments, your credit, orders and returns.",
         ]
     return [rng.choice(options)]
 
 
+_HOW_ARE_YOU_RE = re.compile(
+    r"\bhow (?:are|r) (?:you|u|things)\b|\bhow'?s it going\b|\bhow (?:are you|have you been)\b",
+    re.IGNORECASE,
+)
 # What the assistant helps with, said when asked and beside what it cannot see.
 _WHAT_I_HELP_WITH: tuple[str, ...] = (
     "I can help with instalments, your credit, orders and returns.",
@@ -1182,6 +1214,8 @@ _NOT_SEEN: dict[str, str] = {
     "payment": "I can't see the other ways to pay from here; checkout shows the options for "
     "your order.",
     "tier": "I can't see how membership tiers are given from here.",
+    "return_rules": "I can't see the return conditions from here; to send something back, "
+    "open Orders, select the item and choose Return.",
     "return_window": "I can't see how long returns stay open from here; to send something "
     "back, open Orders, select the item and choose Return.",
     "history": "I can't see your past orders from here; your Orders page lists them.",
@@ -1198,8 +1232,8 @@ _NOT_SEEN_OF_CREDIT: dict[str, str] = {
     "instalments on your own account.",
     "shared": "I can't see the rules for sharing a plan with someone else from here; I can "
     "check plans on your own account.",
-    "deferred": "I can't see the rules for putting off the first payment from here; checkout "
-    "shows when a plan's payments start.",
+    "deferred": "I can't see the payment dates from here; checkout shows when a plan's "
+    "payments start.",
 }
 
 _KIND = {
@@ -1269,6 +1303,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _currency_stated,
         _term_tier_explained,
         _terms_offered_stated,
+        _payments_per_item_stated,
     )
     said = (reduce(lambda text, rewrite: rewrite(turn, text), rewrites, r) for r in replies)
     return list(dict.fromkeys(said))

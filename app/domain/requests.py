@@ -103,6 +103,15 @@ def split_requests(facts: TurnFacts, parts: Sequence[TurnFacts]) -> Requests:
         for at, part in further
         if not (at > 0 and _asks_which_item(part) and _POINTS_BACK(part.message))
     ]
+    if _kind(facts) == "handoff":
+        # "why was I charged a late fee? this is unfair and I want a refund" got the return
+        # steps before the handoff (live API): a refund of a charge is the person's to
+        # look into; only an item sent back is a return.
+        further = [
+            (at, part)
+            for at, part in further
+            if part.decided_intent is not Intent.RETURNS or _SENDS_BACK(part.message)
+        ]
     further = further[:MAX_FURTHER_REQUESTS]
     before = sum(1 for at, _ in further if at < main)
     return Requests(facts, tuple(part for _, part in further), before)
@@ -162,6 +171,8 @@ def _asks_which_item(part: TurnFacts) -> bool:
     )
 
 
+# An item sent back, said.
+_SENDS_BACK = Cue(r"\breturn\w*|\bsend\w* (?:\w+ )?back\b|\bexchange\b")
 # Something said before pointed at, not named.
 _POINTS_BACK = Cue(r"\b(?:it|that|this|them|those|these)\b")
 # Buying asked for in so many words.

@@ -65,6 +65,7 @@ from app.domain.profile import AccountStanding
 from app.domain.prompt import ChatMessage
 from app.domain.references import (
     LEFT_AFTER_TAG,
+    PER_ITEM_TAG,
     TERM_WHY_TAG,
     Turn,
     clarifying_reply,
@@ -253,6 +254,8 @@ def _rules_turn(facts: TurnFacts, intent: Intent) -> Turn:
     tags = (LEFT_AFTER_TAG,) if facts.asks_left_after else ()
     if (term := facts.term_refused_asked_why) is not None:
         tags += (f"{TERM_WHY_TAG}:{term}",)
+    items = facts.cart.items
+    tags += tuple(f"{PER_ITEM_TAG}:{items.index(i)}:{t}" for i, t in facts.terms_per_item)
     return Turn(intent, facts.profile, facts.cart, decision, tags, facts.message, terms)
 
 

@@ -3829,3 +3829,89 @@ def test_what_to_do_after_reporting_damage_is_the_return_steps() -> None:
     delivered = StorefrontContext(order_id="ord-3391", order_status="delivered")
     facts = TurnFacts(make_profile(), delivered, "what should I do?", Intent.SMALL_TALK, history)
     assert facts.decided_intent is Intent.RETURNS
+
+
+@pytest.mark.parametrize(
+    ("message", "context", "intent", "decided"),
+    [
+        ("does the plan start straight away?", PHONE, Intent.PURCHASE_FIT, Intent.SMALL_TALK),
+        ("can I return opened headphones?", StorefrontContext(), Intent.RETURNS, Intent.SMALL_TALK),
+        (
+            "can I swap the size M for an L?",
+            StorefrontContext(order_id="ord-5521", order_status="delivered"),
+            None,
+            Intent.RETURNS,
+        ),
+        (
+            "can you tell me if my brother's order shipped?",
+            StorefrontContext(),
+            Intent.ORDER_STATUS,
+            Intent.OTHER_USER_DATA,
+        ),
+        (
+            "my order has been processing for a week, is something wrong?",
+            StorefrontContext(order_id="ord-20044", order_status="processing"),
+            Intent.ORDER_STATUS,
+            Intent.HUMAN_REQUEST,
+        ),
+        ("担当者と話したいです", StorefrontContext(), None, Intent.HUMAN_REQUEST),
+        (
+            "Waar is mijn bestelling?",
+            StorefrontContext(order_id="ord-3310", order_status="shipped"),
+            None,
+            Intent.ORDER_STATUS,
+        ),
+        ("yes please", PHONE, None, Intent.PURCHASE_FIT),
+    ],
+)
+def test_second_batch_of_readings_from_the_held_out_sets(
+    message: str, context: StorefrontContext, intent: Intent | None, decided: Intent
+) -> None:
+    from app.services.guard import fallback_reply
+
+    facts = TurnFacts(make_profile(), context, message, intent)
+    assert facts.decided_intent is decided
+    assert verify(facts, fallback_reply(facts, "s")).passed
+
+
+def test_the_balance_owed_asked_in_spanish_is_told() -> None:
+    facts = TurnFacts(
+        make_profile(currency="EUR", region="ES"),
+        StorefrontContext(),
+        "¿Cuál es mi saldo pendiente?",
+        None,
+    )
+    assert facts.decided_intent is Intent.CREDIT_INFO
+    assert "decision" in verify(facts, "Right now you can spend up to €1,200 on credit.").failed
+
+
+def test_an_order_question_answered_with_the_credit_figures_fails() -> None:
+    processing = StorefrontContext(order_id="ord-20044", order_status="processing")
+    facts = TurnFacts(make_profile(), processing, "is it shipped yet?", Intent.ORDER_STATUS)
+    odd = "Sure. Order ord-20044 is processing, but your credit limit is $1,500."
+    assert "decision" in verify(facts, odd).failed
+    assert verify(facts, "Order ord-20044 is currently processing.").passed
+
+
+def test_a_term_asked_for_each_item_is_answered_item_by_item() -> None:
+    from app.services.guard import fallback_reply
+
+    tools = StorefrontContext(
+        items=[
+            CartItem(title="Makita drill", price=Decimal("189")),
+            CartItem(title="DeWalt saw", price=Decimal("249")),
+        ]
+    )
+    message = "can I buy the drill on 3 months and the saw on 6?"
+    facts = TurnFacts(make_profile(), tools, message, Intent.PURCHASE_FIT)
+    assert [(i.title, t) for i, t in facts.terms_per_item] == [
+        ("Makita drill", 3),
+        ("DeWalt saw", 6),
+    ]
+    whole = "Yes! You can buy both. You could pay $146 a month over 3 months."
+    assert "decision" in verify(facts, whole).failed
+    said = fallback_reply(facts, "s")
+    assert "$63 a month over 3 months" in said and "$41.50 a month over 6 months" in said
+    assert verify(facts, said).passed
+    one_term = replace(facts, message="can I buy the drill and the saw on 6 months?")
+    assert one_term.terms_per_item == ()

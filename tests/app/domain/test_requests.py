@@ -339,3 +339,18 @@ def test_which_one_if_not_both_compares_the_whole_then_each() -> None:
     facts = TurnFacts(make_profile(), two, "can I get both? if not which one", Intent.PURCHASE_FIT)
     compared = items_compared(facts)
     assert [len(p.cart.items) for p in compared] == [2, 1, 1]
+
+
+def test_a_refund_beside_a_charge_a_person_looks_into_is_no_return() -> None:
+    message = "why was I charged a late fee? this is unfair and I want a refund"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.DISPUTE)
+    parts = [
+        replace(facts, message="why was I charged a late fee?", intent=Intent.DISPUTE),
+        replace(facts, message="this is unfair and I want a refund", intent=Intent.RETURNS),
+    ]
+    assert split_requests(facts, parts).further == ()
+    sent_back = [
+        parts[0],
+        replace(facts, message="how do I return the lamp?", intent=Intent.RETURNS),
+    ]
+    assert len(split_requests(facts, sent_back).further) == 1

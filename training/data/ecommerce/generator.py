@@ -25,7 +25,7 @@ from training.data.ecommerce.scenarios import (
 )
 from training.data.schema import GoldDecision, Split, TaskExample
 
-GENERATOR_VERSION = "9"  # 3: references in the prompt's words; 4: over-credit echo names the item;
+GENERATOR_VERSION = "10"  # 3: references in the prompt's words; 4: over-credit echo names the item;
 # 5: "you can spend up to ... on credit" only to shoppers who may use it; 6: train-side
 # follow-ups asking for a term by name, answered "not offered to your tier" when it is not;
 # 7: "what do I owe?" is answered with the balance owed (dev, test and hard change in those
@@ -34,7 +34,9 @@ GENERATOR_VERSION = "9"  # 3: references in the prompt's words; 4: over-credit e
 # "when will my order arrive?" with a status that gives no date says the date is not known,
 # and a question back that says "Then I can ..." or "check" has no "Then I can check." after it;
 # 9: "what do I owe?" with nothing owed says so ("You don't owe anything right now."), and
-# a credit answer with nothing left to spend says paying down the balance frees credit
+# a credit answer with nothing left to spend says paying down the balance frees credit;
+# 10: "I'm doing well, thanks" only to a shopper who asked how the assistant is (a greeting
+# without the question gets "Hi! What can I help you with?" in its place, same draws)
 # Share of train conversations drawn from the hard categories (with train-side phrasings
 # for the attacks), so the policy meets boundary amounts and injections before the hard split.
 TRAIN_HARD_SHARE = 0.12
