@@ -197,7 +197,12 @@ _ADDS_RE = re.compile(
     re.IGNORECASE,
 )
 # "and AirPods for 179 too?": the word that adds comes after the price.
-_ADDS_AFTER_RE = re.compile(r"\s*(?:too|as well|also)\b", re.IGNORECASE)
+# ("Is 900 euros too much for my account?" added a second €900 item, live API)
+_ADDS_AFTER_RE = re.compile(
+    r"\s*(?:too|as well|also)\b(?!\s+(?:much|expensive|high|pricey|many|big|steep|costly|dear|"
+    r"far|little|low))",
+    re.IGNORECASE,
+)
 _NOT_A_PRICE_AFTER_RE = re.compile(
     # ("what about with a $400 deposit?" was approved as a $400 item, live API)
     r"^\s*(?:a month|per month|monthly|/\s?mo|left|available|of (?:credit|limit)|limit|"
@@ -328,6 +333,14 @@ _NUMBER_WORDS = {
 
 # A count changed in few words ("actually make it 5" after 3 t-shirts was read as five
 # months, live API); a number that is a term stays one ("make it 6 please").
+# One of the item asked for ("actually just one please, is that ok?" with two in the cart
+# got the payment for two, live API).
+_JUST_ONE_RE = re.compile(
+    r"\b(?:just|only) (?:one|1|a single one)\b(?!\s*(?:of (?:the|them|these|those) \w+s\b|"
+    r"more|month|payment|plan|instal\w*|question|thing))|\bonly (?:need|want) one\b|"
+    r"\b(?:make|change) it (?:one|1)\b(?!\s*months?)",
+    re.IGNORECASE,
+)
 _RECOUNT_RE = re.compile(
     r"\b(?:make (?:it|that)|change (?:it|that) to|actually|(?:change|set|update|increase|"
     r"make) the (?:quantity|qty|number|count) to|"
@@ -341,8 +354,10 @@ _RECOUNT_RE = re.compile(
 
 
 def quantity_asked(message: str) -> int | None:
-    """How many of the item in view the message asks about ("2 of these", "make it 5"),
-    if it says."""
+    """How many of the item in view the message asks about ("2 of these", "make it 5",
+    "just one"), if it says."""
+    if _JUST_ONE_RE.search(message):
+        return 1
     m = _QUANTITY_RE.search(message)
     if m is None:
         recount = _RECOUNT_RE.search(message)
@@ -721,10 +736,17 @@ _BARE_ORDER_ID_RE = re.compile(
     r"(?<![\d$€£¥.,])#?(?:[A-Za-z]{1,4}-?)?(?P<id>\d{3,})\b(?![.,]\d|\s*(?:months?|[$€£¥%]))"
 )
 _BUYING_RE = re.compile(r"\b(?:buy|purchase|use (?:my )?credit|instal\w*|pay later)\b", re.I)
+_ASKS_APPROVAL_RE = re.compile(
+    r"\b(?:approve|authori[sz]e|okay|ok|green-?light|sign off)\s+(?:the|this|that|my|it|these|"
+    r"those|me for)\b",
+    re.IGNORECASE,
+)
 # Whether something is fine, asked ("so the fridge is fine right?").
 _ITEM_OK_ASKED_RE = re.compile(
     r"\b(?:is|it's|that's|be|are|would be|should be)\s+(?:fine|ok|okay|good|covered|doable|"
-    r"enough|alright|all right)\b|\b(?:fits?|covers?)\b",
+    r"enough|alright|all right)\b|\b(?:fits?|covers?)\b|"
+    # ("Is 900 euros too much for my account?" with the €900 sofa bed in view)
+    r"\btoo (?:much|expensive|pricey|high)\b",
     re.IGNORECASE,
 )
 # Why credit cannot be used, asked ("why can't I use credit anymore?").
@@ -912,7 +934,7 @@ class TurnFacts:
             intent is Intent.CREDIT_INFO
             and self.cart.items
             and _ITEM_OK_ASKED_RE.search(request_text(self.message))
-            and items_meant(self.message, self.cart.items)
+            and (items_meant(self.message, self.cart.items) or self._prices_in_view_named)
         ):
             # "My limit was raised to $5000 yesterday, so the fridge is fine right?" (the
             # limit alone, live API): whether the item fits, decided on the profile's limit.
@@ -1035,6 +1057,23 @@ class TurnFacts:
         if intent is Intent.CREDIT_INFO and self.cart.items and names_instalments(self.message):
             # "Et je peux payer ce vélo en 3 fois ?" after a credit question, placed by it
             # (the encoder does not read French), got the credit figures (live API).
+            return Intent.PURCHASE_FIT
+        if (
+            intent is None
+            and self.cart.items
+            and asks_left_after(self.message)
+            and not names_credit_foreign(self.message)  # "wie viel Kredit …": credit
+        ):
+            # "Und wie viel habe ich danach noch übrig?" after the TV's approval (asked to
+            # rephrase, live API): what would be left after the items in view.
+            return Intent.PURCHASE_FIT
+        if (
+            intent in (None, Intent.CREDIT_INFO, Intent.SMALL_TALK)
+            and self.cart.items
+            and _ASKS_APPROVAL_RE.search(request_text(self.message))
+        ):
+            # "Grandma, please approve the PS5." (the credit figures alone, live API): the
+            # items in view, decided by the rules.
             return Intent.PURCHASE_FIT
         if intent is None and self.cart.items and asks_monthly_foreign(self.message):
             # "Hoeveel per maand?" after the headphones' approval (asked to rephrase, live
@@ -1918,6 +1957,8 @@ def _dropped_before_named(facts: TurnFacts, text: str) -> str | None:
     """An item the message leaves out that the page no longer shows ("ok forget the
     armchair", the storefront having taken it away), if the reply names it and no item
     in view ("No problem, you can put the armchair on instalments", live API)."""
+    if earlier := _left_out_before_named(facts, text):
+        return earlier
     if any(items_meant(text, [item]) for item in facts.context.items):
         return None
     for m in _LEAVES_OUT_RE.finditer(facts.message):
@@ -1927,6 +1968,22 @@ def _dropped_before_named(facts: TurnFacts, text: str) -> str | None:
         words = [w for w in said if w not in _NOT_AN_ITEM]
         if words and re.search(rf"\b{re.escape(words[0])}\b", text, re.IGNORECASE):
             return words[0]
+    return None
+
+
+def _left_out_before_named(facts: TurnFacts, text: str) -> str | None:
+    """An item the shopper's previous message left out ("what if I leave out the sleeping
+    bag"), named by the reply while it is not in the cart decided on ("great. over 6
+    months please" got "You can put the tent and sleeping bag on instalments" with the
+    tent's payment, live API)."""
+    previous = facts._previous_message
+    titles = " ".join(item.title.lower() for item in facts.cart.items)
+    for regex in (_LEAVES_OUT_RE, _REMOVES_RE):
+        for m in regex.finditer(previous):
+            said = _TITLE_WORD_RE.findall(m.group("what").lower())
+            words = [w for w in said if w not in _NOT_AN_ITEM and w not in titles]
+            if words and re.search(rf"\b{re.escape(words[-1])}\b", text, re.IGNORECASE):
+                return words[-1]
     return None
 
 

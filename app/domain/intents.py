@@ -666,7 +666,11 @@ reports_missing_refund = Cue(
     r"\brefund\b[^.!?]{0,40}\b(?:never|still hasn't|hasn't|has not|didn't|did not) "
     r"(?:arrived?|came|come|show(?:n)? up|gone through|go through|come through)\b|"
     # "I've been waiting 3 weeks for my refund" got the returns steps (live API).
-    r"\b(?:waiting|waited)\b[^.!?]{0,25}\bfor (?:my|the|a|our) (?:refund|money)\b",
+    r"\b(?:waiting|waited)\b[^.!?]{0,25}\bfor (?:my|the|a|our) (?:refund|money)\b|"
+    # "I only got half my refund back" got the return steps (live API).
+    r"\bonly (?:got|received|get|had)\b[^.!?]{0,20}\b(?:half|part|some)\b[^.!?]{0,15}\brefund|"
+    r"\bpartial refund\b|\brefund (?:was|is) (?:short|wrong|too (?:low|small))\b|"
+    r"\bnot the (?:full|whole) refund\b",
     request_only=True,
 )
 # Whether the account is in order, asked ("just checking if my account is ok and what my
@@ -858,6 +862,8 @@ asks_for_person = Cue(
     # "Posso parlare con un operatore?" got "could you tell me more?" (live API).
     r"|\b(?:parlare|parlar|hablar|falar|parler|spreken|sprechen)\b[^.!?]{0,30}\b(?:operatore|"
     r"operatrice|persona|umano|humano|agente|atendente|conseill\w+|humain|personne|"
+    # ("Je veux parler à quelqu'un" was asked to rephrase, live API)
+    r"quelqu'un|alguien|qualcuno|iemand|jemandem|jemand|algu[eé]m|"
     r"medewerker|mens|mitarbeiter\w*|menschen|mensch|berater\w*)\b"
     # ("担当者と話したいです" got "What can I do for you?", live API)
     r"|(?:担当者|オペレーター|人間|スタッフ|係の人)[^。？?]{0,10}(?:話|つな|繋)",
@@ -872,7 +878,7 @@ asks_account_servicing = Cue(
     r"\blimit\b[^.!?]{0,15}\b(?:lowered|decreased|reduced|cut)\b|"
     r"\bhow (?:do|can) i (?:pay (?:off|down|back)|pay (?:my|the) (?:balance|bill)|settle|"
     r"make (?:a )?payments? (?:on|to|towards) my (?:account|balance))\b|"
-    r"\bpay\b[^.!?]{0,25}\b(?:off|down)\b[^.!?]{0,15}\bearly\b|"
+    r"\bpay(?:ing)?\b[^.!?]{0,25}\b(?:off|down)\b[^.!?]{0,15}\bearly\b|"
     # "i dont want instalments anymore, remove them from my account" got "you're eligible".
     r"\b(?:remove|turn off|disable|opt out of|deactivate)\b[^.!?]{0,30}\b(?:instal\w*|pay ?later|"
     r"credit|plans?|them|it)\b[^.!?]{0,20}\bfrom my account\b|\b(?:opt out of|turn off|disable)\s+"
@@ -1186,7 +1192,7 @@ asks_exchange = Cue(
 )
 # Where something is, asked in another language ("Waar is mijn bestelling?" was asked to
 # rephrase, live API).
-asks_where_foreign = Cue(r"\b(?:waar|o[uù]|d[oó]nde|wo|dove|onde)\b|どこ", request_only=True)
+asks_where_foreign = Cue(r"\b(?:waar|o[uù]|d[oó]nde|wo|dove|onde)\b|\bdov'|どこ", request_only=True)
 # Someone else's order asked about ("can you tell me if my brother's order shipped?" was
 # asked for the order number, live API).
 asks_someone_elses_order = Cue(

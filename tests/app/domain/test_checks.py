@@ -3915,3 +3915,83 @@ def test_a_term_asked_for_each_item_is_answered_item_by_item() -> None:
     assert verify(facts, said).passed
     one_term = replace(facts, message="can I buy the drill and the saw on 6 months?")
     assert one_term.terms_per_item == ()
+
+
+@pytest.mark.parametrize(
+    ("message", "context", "intent", "decided"),
+    [
+        (
+            "Grandma, please approve the PS5.",
+            _one("PlayStation 5", "499"),
+            None,
+            Intent.PURCHASE_FIT,
+        ),
+        (
+            "I only got half my refund back",
+            StorefrontContext(),
+            Intent.RETURNS,
+            Intent.HUMAN_REQUEST,
+        ),
+        (
+            "are there penalties for paying off early?",
+            StorefrontContext(),
+            Intent.INSTALMENT_ELIGIBILITY,
+            Intent.HUMAN_REQUEST,
+        ),
+        ("Je veux parler à quelqu'un", StorefrontContext(), None, Intent.HUMAN_REQUEST),
+        (
+            "Dov'è il mio ordine?",
+            StorefrontContext(order_id="ord-8812", order_status="shipped"),
+            None,
+            Intent.ORDER_STATUS,
+        ),
+        (
+            "Und wie viel habe ich danach noch übrig?",
+            _one("LG OLED 48", "999"),
+            None,
+            Intent.PURCHASE_FIT,
+        ),
+        (
+            "Is 900 euros too much for my account?",
+            _one("Divano letto", "900"),
+            Intent.CREDIT_INFO,
+            Intent.PURCHASE_FIT,
+        ),
+    ],
+)
+def test_third_batch_of_readings_from_the_held_out_sets(
+    message: str, context: StorefrontContext, intent: Intent | None, decided: Intent
+) -> None:
+    from app.services.guard import fallback_reply
+
+    facts = TurnFacts(
+        make_profile(credit_limit=Decimal("1000"), outstanding_balance=0), context, message, intent
+    )
+    assert facts.decided_intent is decided
+    assert len(facts.cart.items) == len(context.items)  # no amount read as another item
+    assert verify(facts, fallback_reply(facts, "s")).passed
+
+
+def test_just_one_of_two_in_the_cart_is_one() -> None:
+    two = _one("Yeti tumbler", "45", 2)
+    facts = TurnFacts(
+        make_profile(), two, "actually just one please, is that ok?", Intent.PURCHASE_FIT
+    )
+    assert facts.cart.items[0].quantity == 1
+    assert "numeric" in verify(facts, "Yes! It's $45: $15 a month over 6 months.").failed
+
+
+def test_an_item_left_out_before_is_not_named_in_the_next_approval() -> None:
+    tent = _one("MSR Hubba Hubba tent", "549")
+    history = _history(
+        ("user", "what if I leave out the sleeping bag"),
+        ("assistant", "That works! $549 is within your $1,200 of available credit."),
+    )
+    facts = TurnFacts(
+        make_profile(), tent, "great. over 6 months please", Intent.PURCHASE_FIT, history
+    )
+    both = "You can put the tent and sleeping bag on instalments: $91.50 a month over 6 months."
+    assert "decision" in verify(facts, both).failed
+    assert verify(
+        facts, "You can put the tent on instalments: $91.50 a month over 6 months."
+    ).passed
