@@ -64,6 +64,7 @@ from app.domain.intents import (
     asks_for_person,
     asks_free_up,
     asks_hardship,
+    asks_how_are_you,
     asks_if_bot,
     asks_if_charged,
     asks_if_possible,
@@ -93,6 +94,7 @@ from app.domain.intents import (
     asks_where_foreign,
     asks_which_regions,
     asks_why,
+    asks_why_limit_low,
     compares_cost,
     complains,
     currency_asked,
@@ -347,7 +349,8 @@ _RECOUNT_RE = re.compile(
     # "what if I only get 2?" after three lamps was declined for three (live API).
     r"(?:only|just) (?:get|buy|take|order|want|need|grab)|"
     r"(?:get|buy|take|order|want|need) (?:only|just)|"
-    r"if (?:i|we) (?:get|buy|take|order))\s+(?P<n>\d{1,2})\b"
+    r"if (?:i|we) (?:get|buy|take|order))\s+(?P<n>\d{1,2}|two|three|four|five|six|seven|eight|"
+    r"nine|ten)\b"
     r"(?!\s*(?:months?|mo\b|mnths?|instal\w*|install\w*|payments?|[$€£¥%]|[.,]\d))",
     re.IGNORECASE,
 )
@@ -359,13 +362,13 @@ def quantity_asked(message: str) -> int | None:
     if _JUST_ONE_RE.search(message):
         return 1
     m = _QUANTITY_RE.search(message)
-    if m is None:
-        recount = _RECOUNT_RE.search(message)
-        if recount is None or int(recount.group("n")) in asked_terms(message):
-            return None
-        m = recount
+    recount = m is None
+    if m is None and (m := _RECOUNT_RE.search(message)) is None:
+        return None
     n = m.group("n").lower()
     count = _NUMBER_WORDS[n] if n in _NUMBER_WORDS else int(n)
+    if recount and count in asked_terms(message):
+        return None  # "make it 6": a term when the message asks one
     return count if 1 <= count <= 99 else None
 
 
@@ -485,7 +488,7 @@ _CHOOSES_RE = re.compile(
     r"\bthen\b|\bplease\b|\bi'?ll (?:take|go with|get|have)\b|\blet'?s\b|\bgo(?:ing)? with\b|"
     # ("what if I got the cheaper one", then "how much would I have left after?" was told
     # the figures for both laptops, live API)
-    r"\bwhat if (?:i|we) (?:got|get|took|take|went with|go with|bought|buy)\b|"
+    r"\bwhat if (?:i|we) (?:just |only )?(?:got|get|took|take|went with|go with|bought|buy)\b|"
     r"^\W*(?:ok(?:ay)?|fine|alright|right|sure|yes)\b",
     re.IGNORECASE,
 )
@@ -1493,9 +1496,12 @@ def _account_figures_missing(facts: TurnFacts, parsed: ParsedReply) -> str | Non
         return "nothing is left to spend, and the shopper is not told paying down frees some"
     if asks_own_tier(message) and facts.profile.membership_tier.value not in parsed.text.lower():
         return "the shopper asked their membership tier and is not told it"
-    if why and decision.amounts.get("credit_limit") == 0 and not says_limit_review(parsed.text):
+    low_asked = asks_why_limit_low(facts.message) or (
+        why and decision.amounts.get("credit_limit") == 0
+    )
+    if low_asked and not says_limit_review(parsed.text):
         # "why is my limit zero?" answered "your total limit is $0" (live API).
-        return "the shopper asked why their limit is zero and is not told it can be reviewed"
+        return "the shopper asked why their limit is what it is and is not told of a review"
     if asks_free_up(facts.message):
         if owed > 0 and not says_paying_down(parsed.text):
             return "the shopper asked how to free up credit and is not told to pay it down"
@@ -1653,6 +1659,10 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
         return Score(0.0, f"does not answer: {missing}")
     if gold is Action.APPROVE and (unsaid := _payment_per_item_missing(facts, parsed)):
         return Score(0.0, f"does not answer: {unsaid}")
+    if facts.decided_intent is Intent.ORDER_STATUS and _OFFERS_BUYING_RE.search(parsed.text):
+        # "Order ord-6610 is currently shipped, but you can order again once you get them."
+        # (live API)
+        return Score(0.0, "an order question answered with buying again")
     if facts.decided_intent in (Intent.ORDER_STATUS, Intent.RETURNS) and any(
         claim.subject in _ACCOUNT_FIGURES for claim in parsed.claims
     ):
@@ -1922,6 +1932,12 @@ def _payment_per_item_missing(facts: TurnFacts, parsed: ParsedReply) -> str | No
     return None
 
 
+_OFFERS_BUYING_RE = re.compile(
+    r"\byou can (?:order|buy|purchase|get)\b[^.!?]{0,20}\b(?:again|another|more)\b", re.IGNORECASE
+)
+_DOING_WELL_RE = re.compile(r"\bI'?m (?:doing )?(?:well|good|great|fine)\b", re.IGNORECASE)
+
+
 def _small_talk_unanswered(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     """What a reply to small talk leaves unsaid: a farewell to "bye", what cannot be seen
     from here ("Is the Pixel in stock?"), what the assistant helps with ("what can you
@@ -1935,6 +1951,9 @@ def _small_talk_unanswered(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     ) is Action.APPROVE:
         # ("k" after an approval got it again, live API)
         return "thanked, and given the approval again"
+    if _DOING_WELL_RE.search(text) and not asks_how_are_you(message):
+        # ("📱➡️💳❓" got "Hi Sam! I'm doing well, thanks.", live API)
+        return "says how the assistant is, which nobody asked"
     if out_of_scope_topic(message) and not says_not_known(text):
         return "asked what the assistant cannot see, and not told so"
     if asks_capabilities(message) and not says_what_i_help_with(text):
@@ -2902,7 +2921,9 @@ _OWN_WORDS = frozenset(
 )
 _CAPITALISED_RE = re.compile(r"(?<=\s)([A-Z][\w'’-]*)")
 _WORDS_RE = re.compile(r"[\w'’-]+")
-_ACRONYM_RE = re.compile(r"[A-Z]{2,5}s?")
+# (up to three letters: "You can buy the GIFT CODE on instalments" for a gift card, live
+# API, is a made-up name in capitals)
+_ACRONYM_RE = re.compile(r"[A-Z]{2,3}s?")
 # "Hi A-55120!" (the order id, seen through the live API): a greeting names the shopper's
 # first name or nobody ("Hi there", "Thanks for asking").
 # "Hi Michael", and "Hi ord-8812!" (an order number greeted as the shopper, live API).

@@ -773,7 +773,9 @@ asks_if_possible = Cue(
 # Paying other than monthly asked ("Can I pay weekly instead of monthly?" got "Yes", live
 # API): plans are paid monthly. The group names the frequency asked.
 asks_other_frequency = Cue(
-    r"\b(?P<how>weekly|bi-?weekly|fortnightly|daily|every (?:week|two weeks|2 weeks|"
+    # ("can I use instalments for my weekly groceries?" was told plans are monthly)
+    r"\b(?P<how>weekly(?!\s+(?:groceries|grocery|shop\w*|food|essentials|deliver\w*|"
+    r"magazine|subscription))|bi-?weekly|fortnightly|daily|every (?:week|two weeks|2 weeks|"
     r"fortnight|other week|day)|(?:per|a|each) (?:week|fortnight|day)|twice a month|"
     r"semi-?monthly)\b",
     request_only=True,
@@ -813,8 +815,22 @@ def names_currency(text: str, currency: str) -> bool:
 # is left, live API): here the balance is what is owed; "available balance" and the
 # interest on a balance are not it.
 names_balance = Cue(
-    r"(?s)^(?!.*\b(?:interest|apr)\b).*?(?<!available )(?<!remaining )\bbalance\b"
+    # (misspelt too: "wats my balnce" got the limit and what is left, live API)
+    r"(?s)^(?!.*\b(?:interest|apr)\b).*?(?<!available )(?<!remaining )"
+    r"\b(?:balance|bal+[ae]?n[cs]e|blance|ballence)\b"
     r"(?! (?:available|left))(?![^.!?]{0,25}\bafter\b)",
+    request_only=True,
+)
+# How the assistant is, asked: the only small talk "I'm doing well" answers.
+asks_how_are_you = Cue(
+    r"\bhow (?:are|r) (?:you|u|things|ya)\b|\bhow'?s it going\b|\bhow have you been\b|"
+    r"\bhow'?s your day\b|\byou ok\b|\bhow do you do\b"
+)
+# Why the limit is what it is, asked ("Why is my limit only 500?" got the figures alone,
+# live API): the facts hold no reason, and a review is one request away.
+asks_why_limit_low = Cue(
+    r"\bwhy\b[^.!?]{0,20}\blimit\b[^.!?]{0,20}\b(?:only|so low|too low|that low|low|so small|"
+    r"zero|0)\b|\bwhy (?:is|'s) my limit\b|\bwhy (?:such|so) (?:a )?(?:low|small) (?:a )?limit\b",
     request_only=True,
 )
 # When an order comes, asked ("and when will it arrive?" with a shipped order in view got
@@ -979,6 +995,9 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
     # "Could you explain why the price went up?" got "$249 is within your available
     # credit" (live API).
     "pricing": Cue(
+        # ("are there any discounts on this right now?" got the approval, live API)
+        r"\bany (?:discounts?|deals?|offers?|promotions?|promos?|sales?|coupons?)\b|"
+        r"\bis (?:it|this|that) on (?:sale|offer)\b|"
         r"\bprice (?:went|goes|has gone|go|gone|was) (?:up|down)\b|\bprice (?:change|changed|"
         r"increase|drop|match\w*)\b|\bwhy (?:is|did|has) the price\b|\b(?:discount|coupon|"
         r"promo(?:tion)?|voucher) codes?\b|\bwhen does the sale end\b",
@@ -1023,6 +1042,20 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"\b(?:order|purchase|buying|shopping) history\b|"
         r"\b(?:my|our) (?:past|previous|recent|old|earlier) (?:orders|purchases)\b|"
         r"\b(?:list|show) (?:me )?(?:my|all my|our) (?:orders|purchases)\b",
+        request_only=True,
+    ),
+    # "what address do you have on file for me?" was asked for an order number (live API).
+    "details": Cue(
+        r"\b(?:address|email|e-mail|phone number|mobile number|date of birth|birthday)\b"
+        r"[^.!?]{0,25}\b(?:on file|do you have|you have (?:for|on) me|registered|you hold)\b|"
+        r"\bwhat (?:address|email|phone number|number) (?:do|did) (?:you|i) (?:have|give|use)\b",
+        request_only=True,
+    ),
+    # "The checkout page keeps crashing when I pick instalments" was asked to rephrase.
+    "site": Cue(
+        r"\b(?:page|site|website|app|checkout|button|link)\b[^.!?]{0,30}\b(?:crash\w*|"
+        r"(?:is |keeps )?(?:freezing|froze|broken|not (?:loading|working))|won'?t (?:load|work)|"
+        r"doesn'?t (?:load|work)|error\w*|bug\w*|glitch\w*)\b",
         request_only=True,
     ),
     # "Is my data safe with you?" was handed to the fraud team (live API).
@@ -1136,6 +1169,8 @@ def out_of_scope_topic(message: str) -> str | None:
     facts for, `_CREDIT_SIDE`, whatever it asks)."""
     if _ASKS_SHIPPING_COST(message):
         return "shipping"
+    if _OUT_OF_SCOPE["site"](message):  # whatever it was doing: "… when I pick instalments"
+        return "site"
     if side := credit_side_topic(message):
         return side
     if _ASKS_CREDIT_RE.search(request_text(message)):

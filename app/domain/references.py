@@ -29,6 +29,7 @@ from app.domain.intents import (
     asks_capabilities,
     asks_checkout,
     asks_free_up,
+    asks_how_are_you,
     asks_if_bot,
     asks_if_charged,
     asks_if_verified,
@@ -49,6 +50,7 @@ from app.domain.intents import (
     asks_way_forward,
     asks_which_regions,
     asks_why,
+    asks_why_limit_low,
     compares_cost,
     currency_asked,
     moves_abroad,
@@ -680,7 +682,8 @@ def _zero_limit_explained(turn: Turn, reply: str) -> str:
     d = turn.decision
     if turn.intent is not Intent.CREDIT_INFO or d.action is not Action.INFORM:
         return reply
-    if d.amounts.get("credit_limit") != 0 or not asks_why(turn.message):
+    zero_why = d.amounts.get("credit_limit") == 0 and asks_why(turn.message)
+    if not zero_why and not asks_why_limit_low(turn.message):
         return reply
     if says_limit_review(reply):
         return reply
@@ -1182,17 +1185,13 @@ def _inform(turn: Turn, rng: random.Random) -> list[str]:
             f"Hello{name}! What can I do for you?",
             # (said only when asked: "I'm thinking about a new laptop" got it, live API)
             f"Hi{name}, I'm doing well, thanks. What can I help you with?"
-            if _HOW_ARE_YOU_RE.search(turn.message)
+            if asks_how_are_you(turn.message)
             else f"Hi{name}! What can I help you with?",
             "Good to hear from you! I can help with instalments, your credit, orders and returns.",
         ]
     return [rng.choice(options)]
 
 
-_HOW_ARE_YOU_RE = re.compile(
-    r"\bhow (?:are|r) (?:you|u|things)\b|\bhow'?s it going\b|\bhow (?:are you|have you been)\b",
-    re.IGNORECASE,
-)
 # What the assistant helps with, said when asked and beside what it cannot see.
 _WHAT_I_HELP_WITH: tuple[str, ...] = (
     "I can help with instalments, your credit, orders and returns.",
@@ -1219,6 +1218,9 @@ _NOT_SEEN: dict[str, str] = {
     "return_window": "I can't see how long returns stay open from here; to send something "
     "back, open Orders, select the item and choose Return.",
     "history": "I can't see your past orders from here; your Orders page lists them.",
+    "details": "I can't see your contact details from here; your account settings show them.",
+    "site": "I can't see the website's errors from here; reloading the page or trying again "
+    "later may help.",
     "privacy": "I can't see how the shop keeps data from here; its privacy policy explains it.",
     "other": "That isn't something I can see from here.",
 }

@@ -3995,3 +3995,48 @@ def test_an_item_left_out_before_is_not_named_in_the_next_approval() -> None:
     assert verify(
         facts, "You can put the tent on instalments: $91.50 a month over 6 months."
     ).passed
+
+
+def test_fourth_batch_of_readings_from_the_held_out_sets() -> None:
+    from app.domain.checks import carried_cart, quantity_asked
+    from app.domain.intents import out_of_scope_topic
+
+    assert quantity_asked("what if I only take two?") == 2
+    assert quantity_asked("make it 6 months") is None
+    baby = StorefrontContext(
+        items=[
+            CartItem(title="Stokke cot", price=Decimal("699")),
+            CartItem(title="Bugaboo Fox pram", price=Decimal("1099")),
+        ]
+    )
+    chosen = carried_cart(baby, "what if we just get the cot now")
+    assert [i.title for i in chosen.items] == ["Stokke cot"]
+    assert out_of_scope_topic("The checkout page keeps crashing when I pick instalments") == "site"
+    assert out_of_scope_topic("what address do you have on file for me?") == "details"
+    assert out_of_scope_topic("are there any discounts on this right now?") == "pricing"
+    nothing = StorefrontContext()
+    owed = TurnFacts(make_profile(), nothing, "wats my balnce", Intent.CREDIT_INFO)
+    assert "decision" in verify(owed, "Your credit limit is $1,500 and $1,200 is available.").failed
+    low = TurnFacts(make_profile(), nothing, "Why is my limit only 1500?", Intent.CREDIT_INFO)
+    figures = "Your credit limit is $1,500. You currently owe $300, so $1,200 is available."
+    assert "decision" in verify(low, figures).failed
+    assert verify(
+        low, figures + " If you'd like your limit reviewed, just ask me to raise it."
+    ).passed
+    from app.domain.intents import asks_other_frequency
+
+    # weekly groceries are no payment frequency
+    assert not asks_other_frequency("can I use instalments for my weekly groceries?")
+    emoji = TurnFacts(make_profile(), PHONE, "📱➡️💳❓", Intent.SMALL_TALK)
+    assert (
+        "decision" in verify(emoji, "Hi Ada! I'm doing well, thanks. What can I help with?").failed
+    )
+    card = _one("Gift card", "100")
+    gift = TurnFacts(
+        make_profile(), card, "Can I buy a gift card on instalments?", Intent.PURCHASE_FIT
+    )
+    assert "names" in verify(gift, "Yes! You can buy the GIFT CODE on instalments: $100.").failed
+    shipped = StorefrontContext(order_id="ord-6610", order_status="shipped")
+    order = TurnFacts(make_profile(), shipped, "Is ord-6610 on its way?", Intent.ORDER_STATUS)
+    garble = "Order ord-6610 is currently shipped, but you can order again once you get them."
+    assert "decision" in verify(order, garble).failed
