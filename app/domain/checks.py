@@ -80,6 +80,7 @@ from app.domain.intents import (
     asks_payment_amount,
     asks_price,
     asks_refund_timing,
+    asks_return_foreign,
     asks_shortfall,
     asks_someone_elses,
     asks_someone_elses_order,
@@ -752,6 +753,10 @@ _ITEM_OK_ASKED_RE = re.compile(
     r"\btoo (?:much|expensive|pricey|high)\b",
     re.IGNORECASE,
 )
+_CHARGED_ME_RE = re.compile(
+    r"\b(?:charged|billed|overcharged|double[- ]charged) (?:me|us)\b(?! (?:the first time|when))",
+    re.IGNORECASE,
+)
 # Why credit cannot be used, asked ("why can't I use credit anymore?").
 _WHY_CANT_BUY_RE = re.compile(
     r"\bwhy (?:can't|cant|cannot|can not|am i not able to|won't (?:it|you) let me|do i not get)\b"
@@ -1049,6 +1054,14 @@ class TurnFacts:
             return Intent.ORDER_STATUS
         if asks_someone_elses_order(self.message) and intent not in HANDOFF_INTENTS:
             return Intent.OTHER_USER_DATA
+        if intent in (None, Intent.ORDER_STATUS, Intent.SMALL_TALK) and _CHARGED_ME_RE.search(
+            request_text(self.message)
+        ):
+            # "you charged me for delivery but it was supposed to be free" (asked for the
+            # order number, live API): a charge disputed, which a person looks into.
+            return Intent.DISPUTE
+        if intent is None and asks_return_foreign(self.message):
+            return Intent.RETURNS
         if asks_exchange(self.message) and intent in (None, Intent.ORDER_STATUS, Intent.SMALL_TALK):
             return Intent.RETURNS
         if reports_damaged(self.message) and (

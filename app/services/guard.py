@@ -182,6 +182,9 @@ _CARD_REFUSED_RE = re.compile(
 )
 
 
+_BEREAVED_RE = re.compile(r"\b(?:passed away|died|deceased|bereave\w*)\b", re.IGNORECASE)
+
+
 def _why_a_person(facts: TurnFacts) -> str | None:
     """What the assistant cannot see that a person can, when that is why the rules hand
     the turn off (an order it has no view of, a payment the profile cannot show yet, a
@@ -199,6 +202,8 @@ def _why_a_person(facts: TurnFacts) -> str | None:
         return "Thanks for the details: limit reviews are done by a colleague."
     if complains(facts.message):
         return "I'm sorry I haven't been more help."
+    if _BEREAVED_RE.search(facts.message):
+        return "I'm so sorry for your loss."
     if asks_hardship(facts.message):
         # ("I lost my job and can't make my payments this month" got a bare handoff.)
         return "I'm sorry to hear that."

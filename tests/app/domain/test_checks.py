@@ -4040,3 +4040,40 @@ def test_fourth_batch_of_readings_from_the_held_out_sets() -> None:
     order = TurnFacts(make_profile(), shipped, "Is ord-6610 on its way?", Intent.ORDER_STATUS)
     garble = "Order ord-6610 is currently shipped, but you can order again once you get them."
     assert "decision" in verify(order, garble).failed
+
+
+_NOTHING = StorefrontContext()
+_SHIPPED = StorefrontContext(order_id="ord-3002", order_status="shipped")
+_I = Intent
+
+
+@pytest.mark.parametrize(
+    ("message", "context", "intent", "decided"),
+    [
+        ("what's the longest plan for this vacuum?", _one("Vac", "399"), None, _I.PURCHASE_FIT),
+        ("I'm struggling to keep up with my payments", _NOTHING, None, _I.HUMAN_REQUEST),
+        ("My husband passed away, the account is his", _NOTHING, None, _I.HUMAN_REQUEST),
+        ("you charged me for delivery but it was free", _NOTHING, _I.ORDER_STATUS, _I.DISPUTE),
+        ("Meine Bestellung ist immer noch nicht da", _SHIPPED, None, _I.HUMAN_REQUEST),
+        ("返品したいです", _NOTHING, None, _I.RETURNS),
+        ("are you chatgpt?", _NOTHING, _I.HUMAN_REQUEST, _I.SMALL_TALK),
+    ],
+)
+def test_fifth_batch_of_readings_from_the_held_out_sets(
+    message: str, context: StorefrontContext, intent: Intent | None, decided: Intent
+) -> None:
+    from app.services.guard import fallback_reply
+
+    facts = TurnFacts(make_profile(), context, message, intent)
+    assert facts.decided_intent is decided
+    assert verify(facts, fallback_reply(facts, "s")).passed
+
+
+def test_what_would_be_left_asked_in_the_conditional_in_spanish_is_told() -> None:
+    fridge = _one("Frigorífico Samsung", "1099")
+    facts = TurnFacts(make_profile(), fridge, "¿y cuánto me quedaría disponible?", None)
+    now = "Your credit limit is $1,500. You currently owe $300, so $1,200 is available to spend."
+    assert "decision" in verify(facts, now).failed
+    assert verify(
+        facts, now + " After the Frigorífico Samsung at $1,099, $101 would be left."
+    ).passed
