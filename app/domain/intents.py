@@ -849,7 +849,9 @@ asks_arrival = Cue(
 # return steps again, live API).
 asks_refund_timing = Cue(
     r"\b(?:how long|when|how soon|how many days)\b[^.!?]{0,30}\brefund\w*|"
-    r"\brefund\w*\b[^.!?]{0,20}\b(?:take|takes|arrive|come through|show up|be back)\b",
+    r"\brefund\w*\b[^.!?]{0,20}\b(?:take|takes|arrive|come through|show up|be back)\b|"
+    # ("ok I want to return it, how long until I get my money?" got the steps alone)
+    r"\b(?:how long|when|how soon)\b[^.!?]{0,25}\b(?:get|see|have) my money\b",
     request_only=True,
 )
 # An order status that says when it comes, or that it will not ("arriving Thursday",
@@ -1426,6 +1428,9 @@ states_income = Cue(
 # Part of the price now, the rest in instalments ("I'll pay $300 upfront and the rest
 # monthly", "put $500 down, rest on instalments"), which plans here do not take.
 pays_part_now = Cue(
+    # "can I pay the difference upfront and put the rest on instalments?" (the decline
+    # again, live API)
+    r"\bpay (?:the )?difference (?:up ?front|now|first|today|myself|in cash)\b|"
     r"(?=.*\d)(?=.*\b(?:rest|remainder|remaining|the balance|later)\b)"
     r"(?=.*(?:\b(?:upfront|up front|down payment|deposit)\b|"
     r"\b(?:pay|put)\b[^.!?]{0,20}\b(?:now|today|first|down)\b))|"

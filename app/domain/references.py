@@ -320,7 +320,8 @@ def _approve_purchase(turn: Turn, rng: random.Random) -> list[str]:
             f"You can put {thing} on instalments.",
             f"That works! {price} is within your {available} of available credit.",
             f"Yes, you can buy {thing} on instalments.",
-            f"{thing[0].upper()}{thing[1:]} fits within your available credit, so you're all set.",
+            f"{thing[0].upper()}{thing[1:]} fits within your available credit, so it can go on "
+            "instalments.",
         ]
     )
     return [verdict, _monthly(turn, rng)]

@@ -4077,3 +4077,16 @@ def test_what_would_be_left_asked_in_the_conditional_in_spanish_is_told() -> Non
     assert verify(
         facts, now + " After the Frigorífico Samsung at $1,099, $101 would be left."
     ).passed
+
+
+def test_sixth_batch_of_readings_from_the_held_out_sets() -> None:
+    from app.domain.intents import asks_refund_timing, pays_part_now
+
+    assert asks_refund_timing("ok I want to return it, how long until I get my money?")
+    laptop = _one("MacBook Air", "999")
+    small = make_profile(credit_limit=Decimal("400"), outstanding_balance=0)
+    message = "can I pay the difference upfront and put the rest on instalments?"
+    assert pays_part_now(message)
+    facts = TurnFacts(small, laptop, message, Intent.PURCHASE_FIT)
+    again = "I'm sorry, the MacBook Air won't fit: it's $999, $599 more than your credit of $400."
+    assert "decision" in verify(facts, again).failed

@@ -36,7 +36,8 @@ GENERATOR_VERSION = "10"  # 3: references in the prompt's words; 4: over-credit 
 # 9: "what do I owe?" with nothing owed says so ("You don't owe anything right now."), and
 # a credit answer with nothing left to spend says paying down the balance frees credit;
 # 10: "I'm doing well, thanks" only to a shopper who asked how the assistant is (a greeting
-# without the question gets "Hi! What can I help you with?" in its place, same draws)
+# without the question gets "Hi! What can I help you with?" in its place, same draws), and
+# an approval says "so it can go on instalments" where it said "so you're all set"
 # Share of train conversations drawn from the hard categories (with train-side phrasings
 # for the attacks), so the policy meets boundary amounts and injections before the hard split.
 TRAIN_HARD_SHARE = 0.12
