@@ -1948,6 +1948,9 @@ def _payment_per_item_missing(facts: TurnFacts, parsed: ParsedReply) -> str | No
 _OFFERS_BUYING_RE = re.compile(
     r"\byou can (?:order|buy|purchase|get)\b[^.!?]{0,20}\b(?:again|another|more)\b", re.IGNORECASE
 )
+_ENJOYING_ITEM_RE = re.compile(
+    r"\b(?:you're|you are) (?:enjoying|loving|happy with) (?:your|the)\b", re.IGNORECASE
+)
 _DOING_WELL_RE = re.compile(r"\bI'?m (?:doing )?(?:well|good|great|fine)\b", re.IGNORECASE)
 
 
@@ -1964,6 +1967,10 @@ def _small_talk_unanswered(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     ) is Action.APPROVE:
         # ("k" after an approval got it again, live API)
         return "thanked, and given the approval again"
+    if _ENJOYING_ITEM_RE.search(text):
+        # ("gracias!" got "I'm glad you're enjoying your Frigorífico Samsung.": nothing is
+        # bought in the chat, live API)
+        return "speaks of an item as bought"
     if _DOING_WELL_RE.search(text) and not asks_how_are_you(message):
         # ("📱➡️💳❓" got "Hi Sam! I'm doing well, thanks.", live API)
         return "says how the assistant is, which nobody asked"

@@ -1066,6 +1066,12 @@ _OUT_OF_SCOPE: dict[str, Cue] = {
         r"doesn'?t (?:load|work)|error\w*|bug\w*|glitch\w*)\b",
         request_only=True,
     ),
+    # "remember that I prefer 6 month plans" got the eligibility answer (live API).
+    "memory": Cue(
+        r"\b(?:remember|save|note|keep in mind)\b[^.!?]{0,15}\b(?:that i|my|i prefer|i like|"
+        r"preference)\b|\bfor next time\b",
+        request_only=True,
+    ),
     # "Is my data safe with you?" was handed to the fraud team (live API).
     "privacy": Cue(
         r"\b(?:my )?(?:data|information|info|details) (?:is |are )?(?:safe|secure|protected|"
@@ -1177,8 +1183,10 @@ def out_of_scope_topic(message: str) -> str | None:
     facts for, `_CREDIT_SIDE`, whatever it asks)."""
     if _ASKS_SHIPPING_COST(message):
         return "shipping"
-    if _OUT_OF_SCOPE["site"](message):  # whatever it was doing: "… when I pick instalments"
-        return "site"
+    # Whatever they speak of: "… when I pick instalments", "… that I prefer 6 month plans".
+    for topic in ("site", "memory"):
+        if _OUT_OF_SCOPE[topic](message):
+            return topic
     if side := credit_side_topic(message):
         return side
     if _ASKS_CREDIT_RE.search(request_text(message)):

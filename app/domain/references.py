@@ -1219,6 +1219,8 @@ _NOT_SEEN: dict[str, str] = {
     "return_window": "I can't see how long returns stay open from here; to send something "
     "back, open Orders, select the item and choose Return.",
     "history": "I can't see your past orders from here; your Orders page lists them.",
+    "memory": "I can't see any saved preferences from here, so name the term you'd like each "
+    "time you ask.",
     "details": "I can't see your contact details from here; your account settings show them.",
     "site": "I can't see the website's errors from here; reloading the page or trying again "
     "later may help.",

@@ -4090,3 +4090,18 @@ def test_sixth_batch_of_readings_from_the_held_out_sets() -> None:
     facts = TurnFacts(small, laptop, message, Intent.PURCHASE_FIT)
     again = "I'm sorry, the MacBook Air won't fit: it's $999, $599 more than your credit of $400."
     assert "decision" in verify(facts, again).failed
+
+
+def test_a_preference_to_remember_and_an_item_spoken_of_as_bought() -> None:
+    from app.domain.intents import out_of_scope_topic
+    from app.services.guard import fallback_reply
+
+    message = "remember that I prefer 6 month plans"
+    assert out_of_scope_topic(message) == "memory"
+    facts = TurnFacts(make_profile(), StorefrontContext(), message, Intent.INSTALMENT_ELIGIBILITY)
+    assert facts.decided_intent is Intent.SMALL_TALK
+    assert verify(facts, fallback_reply(facts, "s")).passed
+    fridge = _one("Frigorífico Samsung", "1099")
+    thanks = TurnFacts(make_profile(), fridge, "gracias!", Intent.SMALL_TALK)
+    bought = "Thanks for chatting, I'm glad you're enjoying your Frigorífico Samsung."
+    assert "decision" in verify(thanks, bought).failed
