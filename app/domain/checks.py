@@ -79,6 +79,7 @@ from app.domain.intents import (
     asks_own_tier,
     asks_payment_amount,
     asks_price,
+    asks_refund_method,
     asks_refund_timing,
     asks_return_foreign,
     asks_shortfall,
@@ -1894,6 +1895,14 @@ def check_decision(facts: TurnFacts, parsed: ParsedReply) -> Score:
     ):
         # "how long does the refund take?" got the return steps again (live API).
         return Score(0.0, "informs, but the shopper asked about the refund and is not told")
+    if (
+        facts.decided_intent is Intent.RETURNS
+        and asks_refund_method(facts.message)
+        and not _REFUND_METHOD_SAID_RE.search(parsed.text)
+    ):
+        # "will my refund go back to my card?" got "The refund is issued once we receive
+        # the parcel." (live API)
+        return Score(0.0, "informs, but the shopper asked where the refund goes and is not told")
     if gold is Action.APPROVE and _PAID_NOW_RE.search(parsed.text):
         # "you could pay $15 at checkout" (live API): a plan takes nothing up front.
         return Score(0.0, "approves with a sum paid now, which a plan does not take")
@@ -1945,6 +1954,10 @@ def _payment_per_item_missing(facts: TurnFacts, parsed: ParsedReply) -> str | No
     return None
 
 
+_REFUND_METHOD_SAID_RE = re.compile(
+    r"\b(?:original payment method|same (?:card|payment method)|the card you paid with)\b",
+    re.IGNORECASE,
+)
 _OFFERS_BUYING_RE = re.compile(
     r"\byou can (?:order|buy|purchase|get)\b[^.!?]{0,20}\b(?:again|another|more)\b", re.IGNORECASE
 )

@@ -715,7 +715,8 @@ asks_someone_elses = Cue(
 # A farewell ("bye" got "Happy to.", live API).
 says_goodbye = Cue(
     # ("great thanks, bye!" got "Happy to.", live API)
-    r"^\W*(?:(?:ok(?:ay)?|great|cool|perfect|thanks|thank you|cheers|lovely)\W+){0,3}"
+    r"^\W*(?:(?:ok(?:ay)?|great|cool|perfect|thanks|thank you|cheers|lovely|danke|merci|gracias|"
+    r"grazie|bedankt|dank je|obrigad[oa])\W+){0,3}"
     r"(?:bye|goodbye|good bye|bye bye|see (?:you|ya)|cya|ciao|tsch[uü]ss|"
     r"au revoir|adi[oó]s|tot ziens|have a (?:good|nice|great) (?:day|one|evening))\b",
     request_only=True,
@@ -854,6 +855,12 @@ asks_refund_timing = Cue(
     r"\b(?:how long|when|how soon)\b[^.!?]{0,25}\b(?:get|see|have) my money\b",
     request_only=True,
 )
+# Where a return's refund goes, asked ("will my refund go back to my card?").
+asks_refund_method = Cue(
+    r"\brefund\w*\b[^.!?]{0,30}\b(?:card|account|payment method|paypal|bank|original|"
+    r"store credit|gift card|voucher)\b|\b(?:card|bank|account)\b[^.!?]{0,15}\brefund\w*",
+    request_only=True,
+)
 # An order status that says when it comes, or that it will not ("arriving Thursday",
 # "out for delivery today", "delivered on Monday", "cancelled").
 status_says_when = Cue(
@@ -881,11 +888,14 @@ asks_for_person = Cue(
     r"|\b(?:nobody|no one|no-one|noone)\s+(?:ever\s+)?(?:answers|responds|replies|gets back|"
     r"helps|is helping|picks up|calls? (?:me )?back)\b"
     # "Posso parlare con un operatore?" got "could you tell me more?" (live API).
-    r"|\b(?:parlare|parlar|hablar|falar|parler|spreken|sprechen)\b[^.!?]{0,30}\b(?:operatore|"
+    r"|\b(?:parlare|parlar|hablar|falar|parler|spreken|praten|sprechen|reden)\b[^.!?]{0,30}\b(?:operatore|"
     r"operatrice|persona|umano|humano|agente|atendente|conseill\w+|humain|personne|"
     # ("Je veux parler à quelqu'un" was asked to rephrase, live API)
     r"quelqu'un|alguien|qualcuno|iemand|jemandem|jemand|algu[eé]m|"
     r"medewerker|mens|mitarbeiter\w*|menschen|mensch|berater\w*)\b"
+    # ("Kan ik met een medewerker praten?": the verb last, asked to rephrase, live API)
+    r"|\b(?:medewerker|mens|persoon|iemand|mitarbeiter\w*|menschen|jemandem)\b[^.!?]{0,15}"
+    r"\b(?:praten|spreken|sprechen|reden)\b"
     # ("担当者と話したいです" got "What can I do for you?", live API)
     r"|(?:担当者|オペレーター|人間|スタッフ|係の人)[^。？?]{0,10}(?:話|つな|繋)",
     request_only=True,
@@ -895,6 +905,9 @@ asks_for_person = Cue(
 # asked for an income; "how do I pay off my balance early?" was answered "instalments are
 # open to you").
 asks_account_servicing = Cue(
+    # ("can it come Monday instead?" got the status again, live API)
+    r"\b(?:come|arrive|deliver\w*)\b[^.!?]{0,15}\b(?:mon|tues|wednes|thurs|fri|satur|sun)day "
+    r"instead\b|\bchange the delivery (?:day|date|time)\b|"
     # ("My husband passed away and the account is in his name" was declined as another
     # shopper's data, live API)
     r"\b(?:passed away|died|deceased|bereave\w*|power of attorney)\b|"
@@ -1149,6 +1162,9 @@ _CREDIT_SIDE: dict[str, Cue] = {
         r"instal\w*)\b|\bfirst (?:payment|instal\w*) (?:next (?:month|week)|later|in (?:a|\d+) "
         r"(?:weeks?|months?))\b|\bpay (?:nothing|0|zero|\$0) (?:now|upfront|today|until)\b|"
         r"\bpay (?:from |starting )?next month\b|"
+        # ("when do I pay the first instalment?" got the terms, live API)
+        r"\bwhen (?:do|will|would|shall) (?:i|we) (?:pay|make) (?:the |my )?first (?:payment|"
+        r"instal\w*)\b|"
         # ("does the plan start straight away?" got the approval again, live API)
         r"\b(?:plan|payments?|instal\w*) (?:start|begin)s? (?:straight away|right away|"
         r"immediately|now|today|at once)\b|\bwhen (?:do|does|will) (?:the |my )?(?:plan|payments?|"
@@ -1217,7 +1233,11 @@ asks_checkout = Cue(
     r"this)|set (?:it|that|this) up|sign me up|book it|i'?ll take it|put it through|proceed|"
     r"process it|place (?:the|my) order)\b|"
     # "yes please" after an approval got "you're all set" (live API): nothing is bought here.
-    r"^\W*(?:yes|yeah|yep|yup|sure)\W+(?:please|pls|plz)\W*$",
+    r"^\W*(?:yes|yeah|yep|yup|sure)\W+(?:please|pls|plz)\W*$|"
+    # ("Parfait, comment je fais ?" got the approval again, live API)
+    r"\bcomment (?:je fais|faire|proc[eé]der)\b|\bwie (?:mache|gehe) ich (?:das|vor)\b|"
+    r"\bc[oó]mo (?:lo hago|hago|procedo)\b|\bcome (?:faccio|procedo)\b|\bhoe (?:doe|ga) ik "
+    r"(?:dat|verder)\b",
     request_only=True,
 )
 # Credit asked for where there is none ("how do I get one?" after a $0 limit was asked
@@ -1292,12 +1312,18 @@ says_already_paid = Cue(
     # (not asked: "How many late fees have I paid this year?")
     r"(?<!\bhave )(?<!\bhad )\b(?:i|i've|i have|we|we've|we have)\s+(?:already\s+|just\s+|"
     r"definitely\s+)?"
-    r"(?:paid|made (?:the|my|that) payment|settled|cleared)\b|\balready paid\b",
+    r"(?:paid|made (?:the|my|that) payment|settled|cleared)\b|\balready paid\b|"
+    # ("there must be a mistake, I'm not late on anything" on a late account was asked
+    # for an order number, live API)
+    r"\b(?:i'?m|i am) not (?:late|behind|overdue)\b|\bnever (?:missed|been late)\b",
     request_only=True,
 )
 # A parcel the shopper says never came ("my package never arrived", with the order in view
 # marked delivered, was told "Your order is delivered on Monday").
 reports_missing_delivery = Cue(
+    # ("my parcel came but one item was missing" got the status, live API)
+    r"\b(?:an? |one |some )?items? (?:was |were |is |are )?missing\b|\bmissing (?:an? )?items?\b|"
+    r"\bwasn't in the (?:box|parcel|package)\b|"
     # ("Meine Bestellung ist immer noch nicht da" was asked to rephrase, live API)
     r"\bimmer noch nicht (?:da|angekommen|geliefert)\b|\bnoch nicht angekommen\b|"
     r"\btoujours pas (?:arriv|reçu|livr)\w*|\bpas encore (?:arriv|reçu|livr)\w*|"
@@ -1376,6 +1402,8 @@ asks_left_after = Cue(
     # "what's my balance after that" was given the balance before the sofa.
     r"\b(?:left|remaining|leftover|left over|spare|available|balance|owe)\b[^.!?]{0,40}"
     r"\b(?:after|once|if i buy)\b|"
+    # ("what would that leave me with" after an approval got the payment again, live API)
+    r"\b(?:would|will|does) (?:that|this|it) leave me\b|\bleave me with\b|"
     # "ok and if I spend 500 how much is left?" got the credit before it (live API).
     r"\bif (?:i|we) (?:spend|buy|use|put)\b[^.!?]{0,40}\b(?:left|remaining|leftover|left over)\b|"
     # "Danke! Und wie viel Kredit habe ich dann noch übrig?" after an approval got the

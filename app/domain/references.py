@@ -41,6 +41,7 @@ from app.domain.intents import (
     asks_owed,
     asks_own_tier,
     asks_price,
+    asks_refund_method,
     asks_refund_timing,
     asks_shortfall,
     asks_terms_offered,
@@ -756,6 +757,19 @@ def _refund_stated(turn: Turn, reply: str) -> str:
     return _after_the_figures(reply, "The refund is issued once we receive the parcel.")
 
 
+def _refund_method_stated(turn: Turn, reply: str) -> str:
+    """Asked where the refund of a return goes, a reply about returns says: to the
+    original payment method."""
+    if turn.intent is not Intent.RETURNS or not asks_refund_method(turn.message):
+        return reply
+    if re.search(r"original payment method", reply, re.IGNORECASE):
+        return reply
+    return _after_the_figures(reply, REFUND_TO_ORIGINAL)
+
+
+REFUND_TO_ORIGINAL = "Your refund goes back to the original payment method once the item arrives."
+
+
 def _free_up_explained(turn: Turn, reply: str) -> str:
     """Asked how to have more credit to spend, a reply about the credit says how: paying
     down what is owed frees it, and with nothing owed, a limit review is the way."""
@@ -1300,6 +1314,7 @@ def reference_replies(turn: Turn, rng: random.Random, k: int = 4) -> list[str]:
         _monthly_stated,
         _arrival_unknown_stated,
         _refund_stated,
+        _refund_method_stated,
         _verification_stated,
         _minimum_stated,
         _checkout_stated,

@@ -4105,3 +4105,43 @@ def test_a_preference_to_remember_and_an_item_spoken_of_as_bought() -> None:
     thanks = TurnFacts(make_profile(), fridge, "gracias!", Intent.SMALL_TALK)
     bought = "Thanks for chatting, I'm glad you're enjoying your Frigorífico Samsung."
     assert "decision" in verify(thanks, bought).failed
+
+
+_DELIVERED = StorefrontContext(order_id="ord-5300", order_status="delivered")
+_TUESDAY = StorefrontContext(order_id="ord-7720", order_status="in transit, arriving Tuesday")
+
+
+@pytest.mark.parametrize(
+    ("message", "context", "intent", "decided"),
+    [
+        ("there must be a mistake, I'm not late on anything", PHONE, None, _I.HUMAN_REQUEST),
+        ("Parfait, comment je fais ?", PHONE, None, _I.PURCHASE_FIT),
+        ("Danke, tschüss!", _NOTHING, None, _I.SMALL_TALK),
+        ("Kan ik met een medewerker praten?", _NOTHING, None, _I.HUMAN_REQUEST),
+        ("when do I pay the first instalment?", PHONE, _I.PURCHASE_FIT, _I.SMALL_TALK),
+        ("can it come Monday instead?", _TUESDAY, _I.ORDER_STATUS, _I.HUMAN_REQUEST),
+        ("will my refund go back to my card?", _NOTHING, _I.RETURNS, _I.RETURNS),
+        ("my parcel came but one item was missing", _DELIVERED, _I.ORDER_STATUS, _I.HUMAN_REQUEST),
+    ],
+)
+def test_seventh_batch_of_readings_from_the_held_out_sets(
+    message: str, context: StorefrontContext, intent: Intent | None, decided: Intent
+) -> None:
+    from app.services.guard import fallback_reply
+
+    late = make_profile(account_standing="late")
+    facts = TurnFacts(late if "late" in message else make_profile(), context, message, intent)
+    assert facts.decided_intent is decided
+    assert verify(facts, fallback_reply(facts, "s")).passed
+
+
+def test_what_an_approval_would_leave_and_where_a_refund_goes_are_told() -> None:
+    pc = _one("Gaming PC", "1199")
+    history = _history(("user", "is 1199 for the pc ok?"), ("assistant", "Yes, it fits."))
+    facts = TurnFacts(make_profile(), pc, "what would that leave me with", None, history)
+    assert "decision" in verify(facts, "That works! $199.83 a month over 6 months.").failed
+    refund = TurnFacts(make_profile(), _NOTHING, "will my refund go back to my card?", _I.RETURNS)
+    issued = (
+        "Open Orders, select the item and choose Return. The refund is issued once we receive it."
+    )
+    assert "decision" in verify(refund, issued).failed
