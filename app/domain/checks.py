@@ -79,6 +79,7 @@ from app.domain.intents import (
     asks_own_tier,
     asks_payment_amount,
     asks_price,
+    asks_raise_foreign,
     asks_refund_method,
     asks_refund_timing,
     asks_return_foreign,
@@ -1061,6 +1062,8 @@ class TurnFacts:
             # "you charged me for delivery but it was supposed to be free" (asked for the
             # order number, live API): a charge disputed, which a person looks into.
             return Intent.DISPUTE
+        if intent in (None, Intent.CREDIT_INFO) and asks_raise_foreign(self.message):
+            return Intent.LIMIT_INCREASE
         if intent is None and asks_return_foreign(self.message):
             return Intent.RETURNS
         if asks_exchange(self.message) and intent in (None, Intent.ORDER_STATUS, Intent.SMALL_TALK):

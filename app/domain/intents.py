@@ -905,6 +905,8 @@ asks_for_person = Cue(
 # asked for an income; "how do I pay off my balance early?" was answered "instalments are
 # open to you").
 asks_account_servicing = Cue(
+    # ("I typed the wrong address on my order!" was asked to rephrase, live API)
+    r"\bwrong (?:delivery |shipping |postal )?address\b|"
     # ("can it come Monday instead?" got the status again, live API)
     r"\b(?:come|arrive|deliver\w*)\b[^.!?]{0,15}\b(?:mon|tues|wednes|thurs|fri|satur|sun)day "
     r"instead\b|\bchange the delivery (?:day|date|time)\b|"
@@ -1294,6 +1296,13 @@ asks_for_more = Cue(
     r"\b(?:rais\w*|increas\w*|higher|more|bigger|larger|up|extend\w*|boost\w*|expand\w*|"
     r"review\w*|grow|lift|bump|additional|extra|better|change|new|upgrade\w*|approve\w*|"
     r"apply|set|double|erh[oö]h\w*|augment\w*|aument\w*|verhog\w*|pi[uù])\b|\d",
+    request_only=True,
+)
+# A limit raise asked in another language ("Est-ce que vous pouvez augmenter mon plafond ?"
+# got the figures, live API).
+asks_raise_foreign = Cue(
+    r"\b(?:augmente\w*|aumenta\w*|subi\w*|alza\w*|erh[oö]h\w*|verhog\w*|ampliar)\b[^.!?]{0,25}"
+    r"\b(?:plafond|l[ií]mite|limit\w*|limiet|kreditrahmen|fido)\b",
     request_only=True,
 )
 # A shopper unhappy with the help ("thanks for nothing, you're useless" got "I'm glad to

@@ -4145,3 +4145,12 @@ def test_what_an_approval_would_leave_and_where_a_refund_goes_are_told() -> None
         "Open Orders, select the item and choose Return. The refund is issued once we receive it."
     )
     assert "decision" in verify(refund, issued).failed
+
+
+def test_a_wrong_address_and_a_limit_raise_in_french() -> None:
+    processing = StorefrontContext(order_id="ord-6060", order_status="processing")
+    address = TurnFacts(make_profile(), processing, "I typed the wrong address on my order!", None)
+    assert address.decided_intent is Intent.HUMAN_REQUEST
+    message = "Est-ce que vous pouvez augmenter mon plafond ?"
+    raise_it = TurnFacts(make_profile(currency="EUR", region="FR"), _NOTHING, message, None)
+    assert raise_it.decided_intent is Intent.LIMIT_INCREASE
