@@ -3864,7 +3864,7 @@ def test_what_to_do_after_reporting_damage_is_the_return_steps() -> None:
         ("yes please", PHONE, None, Intent.PURCHASE_FIT),
     ],
 )
-def test_second_batch_of_readings_from_the_held_out_sets(
+def test_payment_dates_return_conditions_exchanges_and_requests_abroad_are_placed(
     message: str, context: StorefrontContext, intent: Intent | None, decided: Intent
 ) -> None:
     from app.services.guard import fallback_reply
@@ -3959,7 +3959,7 @@ def test_a_term_asked_for_each_item_is_answered_item_by_item() -> None:
         ),
     ],
 )
-def test_third_batch_of_readings_from_the_held_out_sets(
+def test_role_play_partial_refunds_early_payoff_and_requests_abroad_are_placed(
     message: str, context: StorefrontContext, intent: Intent | None, decided: Intent
 ) -> None:
     from app.services.guard import fallback_reply
@@ -3997,7 +3997,7 @@ def test_an_item_left_out_before_is_not_named_in_the_next_approval() -> None:
     ).passed
 
 
-def test_fourth_batch_of_readings_from_the_held_out_sets() -> None:
+def test_counts_choices_misspellings_and_unasked_claims_are_read() -> None:
     from app.domain.checks import carried_cart, quantity_asked
     from app.domain.intents import out_of_scope_topic
 
@@ -4059,7 +4059,7 @@ _I = Intent
         ("are you chatgpt?", _NOTHING, _I.HUMAN_REQUEST, _I.SMALL_TALK),
     ],
 )
-def test_fifth_batch_of_readings_from_the_held_out_sets(
+def test_hardship_bereavement_disputed_charges_and_requests_abroad_are_placed(
     message: str, context: StorefrontContext, intent: Intent | None, decided: Intent
 ) -> None:
     from app.services.guard import fallback_reply
@@ -4079,7 +4079,7 @@ def test_what_would_be_left_asked_in_the_conditional_in_spanish_is_told() -> Non
     ).passed
 
 
-def test_sixth_batch_of_readings_from_the_held_out_sets() -> None:
+def test_refund_timing_and_the_difference_paid_upfront_are_answered() -> None:
     from app.domain.intents import asks_refund_timing, pays_part_now
 
     assert asks_refund_timing("ok I want to return it, how long until I get my money?")
@@ -4124,7 +4124,7 @@ _TUESDAY = StorefrontContext(order_id="ord-7720", order_status="in transit, arri
         ("my parcel came but one item was missing", _DELIVERED, _I.ORDER_STATUS, _I.HUMAN_REQUEST),
     ],
 )
-def test_seventh_batch_of_readings_from_the_held_out_sets(
+def test_disputed_standing_delivery_changes_and_requests_abroad_are_placed(
     message: str, context: StorefrontContext, intent: Intent | None, decided: Intent
 ) -> None:
     from app.services.guard import fallback_reply
