@@ -967,6 +967,15 @@ def order_named(message: str) -> str | None:
     return m.group("id") if m else None
 
 
+def orders_named(message: str) -> list[str]:
+    """The digits of every order number a message names ("where are ord-1111 and
+    ord-2222?"), in order; a number written after a first "ord-" counts too."""
+    ids = [m.group("id") for m in _ORDER_ID_RE.finditer(message)]
+    if ids:
+        ids += [i for i in re.findall(r"\b(?:and|or|&|,)\s*#?(\d{3,})\b", message) if i not in ids]
+    return ids
+
+
 # What the assistant is for, asked ("what can you do?" got "I can start a payment for
 # you", live API): the answer says what it helps with.
 asks_capabilities = Cue(

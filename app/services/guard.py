@@ -193,7 +193,12 @@ def _why_a_person(facts: TurnFacts) -> str | None:
     if named and named not in (facts.context.order_id or ""):
         said = re.search(rf"\S*{named}\b", facts.message)
         order = said.group(0) if said and not said.group(0).isdigit() else f"#{named}"
-        return f"I can't see order {order.strip('#.,;:!?')} from here."
+        unseen = f"I can't see order {order.strip('#.,;:!?')} from here."
+        shown = facts.context.order_id
+        if shown and facts.context.order_status and shown.lower() in facts.message.lower():
+            # Asked about the order in view as well: its status first.
+            return f"Order {shown} is {facts.context.order_status}. {unseen}"
+        return unseen
     if facts.profile.account_standing is not AccountStanding.GOOD and says_already_paid(
         facts.message
     ):

@@ -4154,3 +4154,18 @@ def test_a_wrong_address_and_a_limit_raise_in_french() -> None:
     message = "Est-ce que vous pouvez augmenter mon plafond ?"
     raise_it = TurnFacts(make_profile(currency="EUR", region="FR"), _NOTHING, message, None)
     assert raise_it.decided_intent is Intent.LIMIT_INCREASE
+
+
+def test_two_orders_asked_one_out_of_view_goes_to_a_person_with_the_one_in_view_told() -> None:
+    from app.domain.intents import orders_named
+    from app.services.guard import fallback_reply
+
+    assert orders_named("where are ord-1111 and ord-2222?") == ["1111", "2222"]
+    shipped = StorefrontContext(order_id="ord-1111", order_status="shipped")
+    facts = TurnFacts(make_profile(), shipped, "where are ord-1111 and ord-2222?", _I.ORDER_STATUS)
+    assert facts.order_number == "2222" and facts.decided_intent is Intent.HUMAN_REQUEST
+    said = fallback_reply(facts, "s")
+    assert said.startswith("Order ord-1111 is shipped. I can't see order ord-2222")
+    assert verify(facts, said).passed
+    alone = TurnFacts(make_profile(), shipped, "where is ord-1111?", _I.ORDER_STATUS)
+    assert alone.decided_intent is Intent.ORDER_STATUS
