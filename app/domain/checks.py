@@ -1043,7 +1043,7 @@ class TurnFacts:
         ):
             return Intent.LIMIT_INCREASE
         order_in_view = bool(self.context.order_id or self.context.order_status)
-        if _ASKS_WHAT_TO_DO_RE.match(self.message) and reports_damaged(self._previous_message):
+        if _ASKS_WHAT_TO_DO_RE.match(self.message) and reports_damaged(self.previous_message):
             # "what should I do?" after "my tv arrived with a cracked screen" (told the order
             # was delivered, live API): the return steps.
             return Intent.RETURNS
@@ -1275,7 +1275,7 @@ class TurnFacts:
         return tuple((items[i], term) for i, term in sorted(pairs.items()))
 
     @cached_property
-    def _previous_message(self) -> str:
+    def previous_message(self) -> str:
         """The shopper's message before this one ("" at the start)."""
         return next((m["content"] for m in reversed(self.history) if m["role"] == "user"), "")
 
@@ -1296,9 +1296,8 @@ class TurnFacts:
         a garble, live API): terms go by membership tier, and the reply says so."""
         if not asks_why(self.message) or len(_words_of(request_text(self.message)).split()) > 5:
             return None
-        before = next((m["content"] for m in reversed(self.history) if m["role"] == "user"), "")
         allowed = TERMS_BY_TIER[self.profile.membership_tier]
-        refused = sorted(asked_terms(before) - set(allowed))
+        refused = sorted(asked_terms(self.previous_message) - set(allowed))
         return refused[0] if refused else None
 
     @cached_property
@@ -1315,8 +1314,9 @@ class TurnFacts:
         (given the credit alone, live API)."""
         if asks_left_after(self.message):
             return True
-        before = next((m["content"] for m in reversed(self.history) if m["role"] == "user"), "")
-        return bool(_WHAT_IF_BUYING_RE.search(self.message) and _LEFT_ASKED_RE.search(before))
+        return bool(
+            _WHAT_IF_BUYING_RE.search(self.message) and _LEFT_ASKED_RE.search(self.previous_message)
+        )
 
     @cached_property
     def asked_terms(self) -> frozenset[int]:
@@ -1949,12 +1949,11 @@ def _part_of_all_approved(facts: TurnFacts, text: str) -> bool:
 
 def _payment_per_item_missing(facts: TurnFacts, parsed: ParsedReply) -> str | None:
     """An item's payment over the term asked for it, left unsaid."""
-    cur = facts.profile.currency
     offered = TERMS_BY_TIER[facts.profile.membership_tier]
     for item, term in facts.terms_per_item:
         if term not in offered:
             continue  # not a term of the tier: the reply says so (`check_numeric`)
-        payment = quantize(item.price * item.quantity / term, cur)
+        payment = monthly_payments(item.price * item.quantity, facts.profile)[term]
         if not _names_amount(parsed, payment):
             return f"the {item.title} over {term} months, asked for it"
     return None
@@ -2034,7 +2033,7 @@ def _left_out_before_named(facts: TurnFacts, text: str) -> str | None:
     bag"), named by the reply while it is not in the cart decided on ("great. over 6
     months please" got "You can put the tent and sleeping bag on instalments" with the
     tent's payment, live API)."""
-    previous = facts._previous_message
+    previous = facts.previous_message
     titles = " ".join(item.title.lower() for item in facts.cart.items)
     for regex in (_LEAVES_OUT_RE, _REMOVES_RE):
         for m in regex.finditer(previous):

@@ -911,8 +911,8 @@ asks_account_servicing = Cue(
     r"\b(?:come|arrive|deliver\w*)\b[^.!?]{0,15}\b(?:mon|tues|wednes|thurs|fri|satur|sun)day "
     r"instead\b|\bchange the delivery (?:day|date|time)\b|"
     # ("My husband passed away and the account is in his name" was declined as another
-    # shopper's data, live API)
-    r"\b(?:passed away|died|deceased|bereave\w*|power of attorney)\b|"
+    # shopper's data, live API; `reports_bereavement`)
+    r"\b(?:passed away|died|deceased|bereave\w*)\b|\bpower of attorney\b|"
     r"\b(?:lower\w*|decreas\w*|reduc\w*|cut)\b[^.!?]{0,20}\blimit\b|"
     r"\blimit\b[^.!?]{0,15}\b(?:lowered|decreased|reduced|cut)\b|"
     r"\bhow (?:do|can) i (?:pay (?:off|down|back)|pay (?:my|the) (?:balance|bill)|settle|"
@@ -1307,6 +1307,8 @@ asks_for_more = Cue(
     r"apply|set|double|erh[oö]h\w*|augment\w*|aument\w*|verhog\w*|pi[uù])\b|\d",
     request_only=True,
 )
+# A death in the family said ("My husband passed away …"): a person, with condolences.
+reports_bereavement = Cue(r"\b(?:passed away|died|deceased|bereave\w*)\b", request_only=True)
 # A limit raise asked in another language ("Est-ce que vous pouvez augmenter mon plafond ?"
 # got the figures, live API).
 asks_raise_foreign = Cue(

@@ -86,6 +86,7 @@ from app.domain.rules import (
     DeclineReason,
     Intent,
     cart_fit,
+    monthly_payments,
     reason_text,
 )
 
@@ -935,7 +936,7 @@ def _payments_per_item_stated(turn: Turn, reply: str) -> str:
     for index, months in pairs:
         item, term = turn.context.items[int(index)], int(months)
         if term in offered:
-            pay = turn.money(quantize(item.price * item.quantity / term, turn.profile.currency))
+            pay = turn.money(monthly_payments(item.price * item.quantity, turn.profile)[term])
             said.append(f"the {item.title} is {pay} a month over {term} months")
         else:
             said.append(f"{term} months isn't offered for the {item.title}")

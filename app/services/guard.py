@@ -56,6 +56,7 @@ from app.domain.intents import (
     asks_for_person,
     asks_hardship,
     complains,
+    reports_bereavement,
     reports_missing_delivery,
     reports_missing_refund,
     says_already_paid,
@@ -182,9 +183,6 @@ _CARD_REFUSED_RE = re.compile(
 )
 
 
-_BEREAVED_RE = re.compile(r"\b(?:passed away|died|deceased|bereave\w*)\b", re.IGNORECASE)
-
-
 def _why_a_person(facts: TurnFacts) -> str | None:
     """What the assistant cannot see that a person can, when that is why the rules hand
     the turn off (an order it has no view of, a payment the profile cannot show yet, a
@@ -207,7 +205,7 @@ def _why_a_person(facts: TurnFacts) -> str | None:
         return "Thanks for the details: limit reviews are done by a colleague."
     if complains(facts.message):
         return "I'm sorry I haven't been more help."
-    if _BEREAVED_RE.search(facts.message):
+    if reports_bereavement(facts.message):
         return "I'm so sorry for your loss."
     if asks_hardship(facts.message):
         # ("I lost my job and can't make my payments this month" got a bare handoff.)
